@@ -1,0 +1,122 @@
+"""The bottleneck block in its three variants: 2D (C2D), 3D (SlowOnly-like) and SmallBig.
+
+| type     | conv1                 | conv2                | conv3                |
+|----------|-----------------------|----------------------|----------------------|
+| 2d       | 1x1x1                 | 1x3x3 (stride)       | 1x1x1                |
+| 3d       | 3x1x1, temporal pad 1 | 1x3x3 (stride)       | 1x1x1                |
+| smallbig | 1x1x1 + big view      | 1x3x3 + big view     | 1x1x1 + big view     |
+
+Parameter names follow torchvision (``conv1``, ``bn1``, ..., ``downsample.0/1``); a
+SmallBig block adds ``big1``/``big2``/``big3`` (see :class:`BigView`) and an optional
+``extra`` unit applied to the block input before anything else.
+"""
+from typing import Optional, Sequence
+
+from torch import Tensor, nn
+
+from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
+                    ExtraUnit, NormLayer, check_big_kernel)
+
+BLOCK_TYPES = ('2d', '3d', 'smallbig')
+"""The block types a stage may use."""
+
+
+def check_block_type(block_type: str) -> str:
+    """Raises ValueError naming the accepted types when ``block_type`` is unknown."""
+    if block_type not in BLOCK_TYPES:
+        raise ValueError(f'unknown block type {block_type!r}: use one of {BLOCK_TYPES}')
+    return block_type
+
+
+class Bottleneck(nn.Module):
+    """A ResNet bottleneck (expansion 4) on clips, with an optional big view per conv.
+
+    Args:
+        in_channels: channels of the block input.
+        planes: channels inside the block; the output has ``4 * planes``.
+        stride: spatial stride, carried by conv2 (torchvision style). Never temporal.
+        block_type: ``'2d'``, ``'3d'`` or ``'smallbig'``.
+        big_views: for a SmallBig block, which of (conv1, conv2, conv3) get a big view.
+        big_kernels: pooling windows of the three big views; ``t=None`` = all frames.
+        shared_big_weights: the big view reuses the small view's conv (the paper) or
+            has its own (the unshared ablation).
+        with_extra: apply the extra unit to the block input first.
+        drop_path: stochastic depth probability of the residual branch.
+        conv_layer, norm_layer, act_layer: layer factories.
+
+    Example:
+        >>> block = Bottleneck(64, 16, stride=2, block_type='smallbig')
+        >>> block(torch.randn(2, 64, 8, 14, 14)).shape
+        torch.Size([2, 64, 8, 7, 7])
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, planes: int, stride: int = 1,
+                 block_type: str = 'smallbig',
+                 big_views: Sequence[bool] = (True, True, True),
+                 big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
+                 shared_big_weights: bool = True, with_extra: bool = False,
+                 drop_path: float = 0., conv_layer: ConvLayer = nn.Conv3d,
+                 norm_layer: NormLayer = nn.BatchNorm3d, act_layer: ActLayer = nn.ReLU) -> None:
+        super().__init__()
+        check_block_type(block_type)
+        out_channels = planes * self.expansion
+        self.block_type = block_type
+        self.extra = ExtraUnit(in_channels, conv_layer, norm_layer) if with_extra else None
+
+        conv1_t = 3 if block_type == '3d' else 1
+        self.conv1 = conv_layer(in_channels, planes, kernel_size=(conv1_t, 1, 1), stride=1,
+                                padding=(conv1_t // 2, 0, 0), bias=False)
+        self.bn1 = norm_layer(planes)
+        self.conv2 = conv_layer(planes, planes, kernel_size=(1, 3, 3), stride=(1, stride, stride),
+                                padding=(0, 1, 1), bias=False)
+        self.bn2 = norm_layer(planes)
+        self.conv3 = conv_layer(planes, out_channels, kernel_size=1, stride=1, padding=0,
+                                bias=False)
+        self.bn3 = norm_layer(out_channels)
+        self.act = act_layer()
+
+        big = [False] * 3 if block_type != 'smallbig' else list(big_views)
+        if len(big) != 3 or len(big_kernels) != 3:
+            raise ValueError('big_views and big_kernels need one entry per conv '
+                             f'(conv1, conv2, conv3); got {big_views!r} and {big_kernels!r}')
+        convs = (self.conv1, self.conv2, self.conv3)
+        norms_channels = (planes, planes, out_channels)
+        for i, (on, kernel, conv, channels) in enumerate(
+                zip(big, big_kernels, convs, norms_channels), start=1):
+            view = None
+            if on:
+                own_conv = None
+                if not shared_big_weights:
+                    own_conv = conv_layer(conv.in_channels, conv.out_channels,
+                                          kernel_size=conv.kernel_size, stride=conv.stride,
+                                          padding=conv.padding, bias=False)
+                view = BigView(check_big_kernel(kernel), norm_layer(channels), own_conv)
+            setattr(self, f'big{i}', view)
+
+        self.downsample: Optional[nn.Module] = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                conv_layer(in_channels, out_channels, kernel_size=1, stride=(1, stride, stride),
+                           padding=0, bias=False),
+                norm_layer(out_channels))
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+
+    @staticmethod
+    def _unit(x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]) -> Tensor:
+        """Small view ``norm(conv(x))`` plus the big view, broadcast over time."""
+        out = norm(conv(x))
+        if big is not None:
+            out = out + big(x, conv)
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Maps (N, C_in, T, H, W) to (N, 4 * planes, T, H / stride, W / stride)."""
+        if self.extra is not None:
+            x = self.extra(x)
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.act(self._unit(x, self.conv1, self.bn1, self.big1))
+        out = self.act(self._unit(out, self.conv2, self.bn2, self.big2))
+        out = self._unit(out, self.conv3, self.bn3, self.big3)
+        return self.act(self.drop_path(out) + identity)
