@@ -80,7 +80,7 @@ class SmallBigResNet(nn.Module):
     Example:
         >>> net = SmallBigResNet(depth=23, base_channels=8)
         >>> net(torch.randn(2, 3, 8, 32, 32)).shape
-        torch.Size([2, 64, 8, 1, 1])
+        torch.Size([2, 256, 8, 1, 1])
     """
 
     def __init__(self, depth: int = 50,
@@ -186,18 +186,17 @@ class SmallBigResNet(nn.Module):
         return x
 
     def forward_stages(self, x: Tensor, indices: Optional[Sequence[int]] = None) -> List[Tensor]:
-        """Returns the outputs of the stages in ``indices`` (0 = res2; default: all).
+        """Returns the outputs of the stages in ``indices`` (0 = res2; default: all), in that order.
 
         Stops after the last requested stage.
         """
         indices = list(range(NUM_STAGES)) if indices is None else list(indices)
         x = self.forward_stem(x)
-        outs = []
+        outs = {}
         for stage in range(max(indices) + 1):
             x = self.forward_stage(stage, x)
-            if stage in indices:
-                outs.append(x)
-        return outs
+            outs[stage] = x
+        return [outs[i] for i in indices]
 
     def forward(self, x: Tensor) -> Tensor:
         """Maps a clip (N, C, T, H, W) to the res5 map (N, num_features, T, H / 32, W / 32)."""

@@ -1,0 +1,53 @@
+"""smallbig-mm: SmallBigNet (CVPR 2020) video backbones for MMAction2 and timm."""
+import os.path as osp
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def read_version() -> str:
+    with open(osp.join(HERE, 'smallbig_mm', '__init__.py'), encoding='utf-8') as f:
+        for line in f:
+            if line.startswith('__version__'):
+                return line.split('=')[1].strip().strip("'\"")
+    raise RuntimeError('__version__ not found in smallbig_mm/__init__.py')
+
+
+MMACTION_STACK = [
+    # mmaction2 itself must be installed with `pip install --no-deps mmaction2==1.2.0`:
+    # its metadata asks for opencv-contrib-python, a second package writing the same cv2
+    # folder as the opencv-python that mmengine pulls in (README, Installation).
+    'mmengine>=0.10.4,<0.11',
+    'mmcv-lite>=2.0.0rc4,<2.2.0',  # mmaction2 1.2.0 asserts mmcv < 2.2.0
+    'setuptools<81',  # mmengine 0.10.x imports pkg_resources
+    'importlib-metadata', 'einops', 'scipy', 'decord', 'av',
+]
+
+setup(
+    name='smallbig-mm',
+    version=read_version(),
+    description='SmallBigNet (CVPR 2020) video backbones for MMAction2 and timm',
+    long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.9',
+    packages=find_packages(include=['smallbig_mm', 'smallbig_mm.*']),
+    install_requires=['torch>=2.1', 'numpy', 'opencv-python'],
+    extras_require={
+        'mmaction': MMACTION_STACK,
+        'timm': ['timm>=1.0.20,<1.1'],
+        'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'],
+        'tests': ['pytest>=7'],
+    },
+    entry_points={
+        'console_scripts': [
+            'smallbig-train=smallbig_mm.cli.train:main',
+            'smallbig-test=smallbig_mm.cli.test:main',
+        ],
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

@@ -1,0 +1,1 @@
+"""Command-line entry points (``smallbig-train``, ``smallbig-test``), mirroring MMAction2's tools."""

@@ -1,0 +1,62 @@
+"""Test a checkpoint with a config: the arguments of MMAction2's ``tools/test.py``.
+
+Example:
+    smallbig-test configs/recognition/smallbig/<config>.py work_dirs/run1/epoch_20.pth
+"""
+import argparse
+import os.path as osp
+from typing import Optional, Sequence
+
+import smallbig_mm  # noqa: F401  (compat fixes, registration)
+from .common import add_common_arguments, build_runner, load_config, set_local_rank, set_work_dir
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a SmallBig (or any MMAction2) recognizer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--dump', type=str, help='also dump predictions to this .pkl file')
+    parser.add_argument('--show-dir', help='write visualisations into this directory '
+                        '(under the work directory)')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown sample')
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    set_local_rank(args)
+    return args
+
+
+def merge_args(cfg, args: argparse.Namespace):
+    """Applies the command-line options to the config (CLI wins over the file)."""
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'error: checkpoint file not found: {args.checkpoint}')
+    if args.show or args.show_dir is not None:
+        if 'visualization' not in cfg.default_hooks:
+            raise SystemExit('error: --show/--show-dir need default_hooks.visualization='
+                             'dict(type="VisualizationHook") in the config')
+        cfg.default_hooks.visualization.update(
+            enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+            interval=args.interval)
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'error: --dump must name a .pkl file, got {args.dump}')
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    set_work_dir(cfg, args)
+    cfg.load_from = args.checkpoint
+    return cfg
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    cfg = merge_args(load_config(args.config), args)
+    build_runner(cfg).test()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,75 @@
+"""Train a recognizer from a config: the arguments of MMAction2's ``tools/train.py``.
+
+Example:
+    smallbig-train configs/recognition/smallbig/<config>.py --work-dir work_dirs/run1
+"""
+import argparse
+from typing import Optional, Sequence
+
+import smallbig_mm  # noqa: F401  (compat fixes, registration)
+from .common import add_common_arguments, build_runner, load_config, set_local_rank, set_work_dir
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a SmallBig (or any MMAction2) recognizer')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from the given checkpoint, or with no value (or "auto") from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (AmpOptimWrapper)')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the real batch size '
+                        '(auto_scale_lr.base_batch_size in the config)')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument('--diff-rank-seed', action='store_true',
+                        help='a different seed on each rank')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic algorithms (slower)')
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    set_local_rank(args)
+    return args
+
+
+def merge_args(cfg, args: argparse.Namespace):
+    """Applies the command-line options to the config (CLI wins over the file)."""
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+    set_work_dir(cfg, args)
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper or '
+                             f'AmpOptimWrapper, but the config uses {wrapper}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                             'in the config')
+        cfg.auto_scale_lr.enable = True
+    if cfg.get('randomness') is None:
+        cfg.randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed,
+                              deterministic=args.deterministic)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    cfg = merge_args(load_config(args.config), args)
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,140 @@
+"""Work-arounds for defects of the mmaction2 1.2.0 / mmengine 0.10.7 / torch 2.x stack.
+
+Each fix names the upstream issue it answers, checks that the defect is present, and
+does nothing otherwise. :func:`apply_all` runs them all once; ``import smallbig_mm``
+calls it, so MMAction2's own tools get the fixes through ``custom_imports`` too.
+
+| fix                         | defect                                                           | upstream                   |
+|-----------------------------|------------------------------------------------------------------|----------------------------|
+| ``fix_missing_drn``         | the mmaction2 1.2.0 wheel lacks ``localizers/drn``, so          | open-mmlab/mmaction2#2714  |
+|                             | ``import mmaction.models`` fails                                 | (PR #2721, unmerged)       |
+| ``allow_mmengine_checkpoints`` | torch >= 2.6 loads with ``weights_only=True``; MMEngine      | open-mmlab/mmengine#1655   |
+|                             | training checkpoints pickle HistoryBuffer and numpy objects     | (PR #1650)                 |
+| ``fix_cpu_distributed``     | ``--launcher pytorch`` on a machine without CUDA calls           | mmengine 0.10.7            |
+|                             | ``torch.cuda.set_device`` and wraps CPU models with device_ids  | ``dist/utils.py``,         |
+|                             |                                                                  | ``runner.py`` wrap_model   |
+"""
+import functools
+import importlib.util
+import logging
+import os
+import sys
+import types
+from typing import List, Optional
+
+import torch
+
+logger = logging.getLogger(__name__)
+_applied: Optional[List[str]] = None
+
+
+def fix_missing_drn() -> bool:
+    """Stubs ``mmaction.models.localizers.drn`` when the installed wheel lacks it.
+
+    The stub's ``DRN`` raises an explanatory error if anyone builds it; recognition is
+    unaffected. Checks the folder on disk (``find_spec`` on the subpackage would itself
+    run the failing import). Returns True if the stub was installed.
+    """
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    package_dir = list(spec.submodule_search_locations)[0]
+    drn_dir = os.path.join(package_dir, 'models', 'localizers', 'drn')
+    name = 'mmaction.models.localizers.drn'
+    if os.path.isdir(drn_dir) or name in sys.modules:
+        return False
+
+    class DRN:  # noqa: D401 - placeholder with the real name
+        """Placeholder: the DRN localizer is missing from this mmaction2 wheel."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            raise ImportError('DRN is missing from the installed mmaction2 wheel '
+                              '(open-mmlab/mmaction2#2714); install mmaction2 from source '
+                              'to use it.')
+
+    package = types.ModuleType(name)
+    package.__path__ = []  # a package, so that ``.drn.drn`` resolves
+    module = types.ModuleType(f'{name}.drn')
+    module.DRN = DRN
+    package.drn = module
+    sys.modules[name] = package
+    sys.modules[f'{name}.drn'] = module
+    return True
+
+
+def _mmengine_checkpoint_globals() -> list:
+    """The exact non-tensor types an MMEngine training checkpoint pickles."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    try:  # numpy >= 2 moved the reconstructors to numpy._core
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
+        np.float32, np.float64)]
+    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes]
+
+
+def allow_mmengine_checkpoints() -> bool:
+    """Allow-lists the types of MMEngine training checkpoints for ``weights_only`` loading.
+
+    Resuming or testing from a checkpoint that MMEngine saved otherwise fails on torch
+    >= 2.6 with "Weights only load failed ... HistoryBuffer". Only these exact types are
+    allowed; ``weights_only`` stays on (arbitrary pickles are still refused).
+    """
+    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
+    if add_safe_globals is None or importlib.util.find_spec('mmengine') is None:
+        return False
+    add_safe_globals(_mmengine_checkpoint_globals())
+    return True
+
+
+def fix_cpu_distributed() -> bool:
+    """Makes ``--launcher pytorch`` work on machines without CUDA (gloo, CPU DDP).
+
+    mmengine 0.10.7 calls ``torch.cuda.set_device`` unconditionally and passes
+    ``device_ids=[LOCAL_RANK]`` to DDP, which rejects it for a CPU module. Without CUDA,
+    this initialises the process group without set_device (``nccl`` becomes ``gloo``,
+    with a warning) and drops ``device_ids`` for CPU modules. No-op where CUDA exists.
+    """
+    if torch.cuda.is_available() or importlib.util.find_spec('mmengine') is None:
+        return False
+    import torch.distributed as torch_dist
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+
+    original_init_dist = dist_utils._init_dist_pytorch
+
+    @functools.wraps(original_init_dist)
+    def init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
+        if init_backend != 'torch':
+            return original_init_dist(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            logger.warning('CUDA is not available: using the gloo backend instead of nccl '
+                           "(set env_cfg.dist_cfg.backend='gloo' to silence this)")
+            backend = 'gloo'
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    @functools.wraps(original_ddp_init)
+    def ddp_init_cpu(self, module, *args, **kwargs) -> None:
+        if all(p.device.type == 'cpu' for p in module.parameters()):
+            kwargs['device_ids'] = None
+        original_ddp_init(self, module, *args, **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init_cpu
+    return True
+
+
+def apply_all() -> List[str]:
+    """Applies, once, every fix whose defect is present. Returns the names applied."""
+    global _applied
+    if _applied is None:
+        fixes = (fix_missing_drn, allow_mmengine_checkpoints, fix_cpu_distributed)
+        _applied = [fix.__name__ for fix in fixes if fix()]
+    return list(_applied)

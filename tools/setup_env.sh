@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Source this file: it creates the virtual environment once (the tested stack of
+# docs/ENVIRONMENT.md, then this package in editable mode) and activates it. A second
+# run finds the stamp and only activates. Override the location with SMALLBIG_VENV.
+# Sourced by tools/quickstart.sh and tools/run_tests.sh, which run under `set -e`.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SMALLBIG_VENV:-$ROOT/.venv}"
+STAMP="$VENV/.smallbig-mm-installed"
+WANT="$(cat "$ROOT/setup.py" "$ROOT/tools/setup_env.sh" | sha256sum | cut -d' ' -f1)"
+
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+    echo "[setup] creating the environment in $VENV (a few minutes, once)"
+    python3 -m venv "$VENV"
+    # shellcheck disable=SC1091
+    . "$VENV/bin/activate"
+    pip install -q torch==2.14.1 torchvision==0.29.1
+    pip install -q "setuptools<81" mmengine==0.10.7 mmcv-lite==2.1.0
+    pip install -q --no-deps mmaction2==1.2.0
+    pip install -q timm==1.0.31
+    pip install -q -e "$ROOT[all,tests]"
+    echo "$WANT" > "$STAMP"
+else
+    # shellcheck disable=SC1091
+    . "$VENV/bin/activate"
+fi
