@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import logging
 import os
+import pickle
 import sys
 import types
 from typing import List, Optional
@@ -62,8 +63,25 @@ def fix_missing_drn() -> bool:
     return True
 
 
+def _history_buffer_getattr(owner: type, name: str):
+    """Stands in for ``getattr`` while unpickling, for HistoryBuffer's statistics only.
+
+    A HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``;
+    allowing the real ``getattr`` would let a checkpoint reach any attribute, so only
+    that exact lookup is answered.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    if owner is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({owner!r}, {name!r}) in a weights_only checkpoint: only '
+        'HistoryBuffer statistics methods are allowed')
+
+
 def _mmengine_checkpoint_globals() -> list:
-    """The exact non-tensor types an MMEngine training checkpoint pickles."""
+    """The exact globals an MMEngine training checkpoint pickles."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
@@ -74,7 +92,8 @@ def _mmengine_checkpoint_globals() -> list:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
         np.float32, np.float64)]
-    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes]
+    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes,
+            (_history_buffer_getattr, 'builtins.getattr')]
 
 
 def allow_mmengine_checkpoints() -> bool:
@@ -82,7 +101,8 @@ def allow_mmengine_checkpoints() -> bool:
 
     Resuming or testing from a checkpoint that MMEngine saved otherwise fails on torch
     >= 2.6 with "Weights only load failed ... HistoryBuffer". Only these exact types are
-    allowed; ``weights_only`` stays on (arbitrary pickles are still refused).
+    allowed, and ``getattr`` only for HistoryBuffer's statistics methods;
+    ``weights_only`` stays on (arbitrary pickles are still refused).
     """
     add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
     if add_safe_globals is None or importlib.util.find_spec('mmengine') is None:

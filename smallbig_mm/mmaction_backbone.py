@@ -110,11 +110,11 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
         Without either, the weights stay as the core initialised them (Kaiming convs,
         zero big views).
         """
-        from .weights import load_checkpoint_file, load_pretrained_2d, load_weights
-
         if self.pretrained is None:
             super().init_weights()
             return
+        from .weights import load_checkpoint_file, load_pretrained_2d, load_weights
+
         logger = MMLogger.get_current_instance()
         if self.pretrained2d:
             load_pretrained_2d(self, self.pretrained, logger=logger)

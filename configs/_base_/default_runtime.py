@@ -1,6 +1,5 @@
 # Runtime shared by every SmallBig config (MMAction2 1.x defaults).
 default_scope = 'mmaction'
-custom_imports = dict(imports=['smallbig_mm'], allow_failed_imports=False)
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
