@@ -74,9 +74,10 @@ def test_big_view_norms_add_the_documented_parameters(depth, extra):
 
 @pytest.mark.parametrize('extra_stages', [(False,) * 4, EXTRA])
 def test_fresh_smallbig_equals_c2d_with_the_same_weights(extra_stages):
+    # The reference units, as written: the fast path is compared with them below.
     torch.manual_seed(0)
-    smallbig = tiny(extra_stages=extra_stages).eval()
-    c2d = tiny(block_types=C2D).eval()
+    smallbig = tiny(extra_stages=extra_stages, fused=False).eval()
+    c2d = tiny(block_types=C2D, fused=False).eval()
     randomize_norms(c2d)
     missing, unexpected = smallbig.load_state_dict(c2d.state_dict(), strict=False)
     assert not unexpected
@@ -218,3 +219,47 @@ def test_bad_arguments_raise_a_clear_error(kwargs, match):
 def test_bottleneck_example_shape():
     block = Bottleneck(64, 16, stride=2, block_type='smallbig')
     assert block(torch.randn(2, 64, 8, 14, 14)).shape == (2, 64, 8, 7, 7)
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(extra_stages=EXTRA),
+                                    dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
+def test_fast_path_matches_the_reference_in_eval(kwargs):
+    torch.manual_seed(0)
+    reference = tiny(fused=False, channels_last=False, **kwargs).eval()
+    randomize_norms(reference)
+    fast = tiny(**kwargs).eval()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        expected, actual = reference(x), fast(x)
+    assert ((actual - expected).abs().max() / expected.abs().max()).item() < 1e-4
+
+
+def test_fast_path_matches_the_reference_in_training_outputs_and_gradients():
+    # float64, so that the comparison is not dominated by batch-norm amplified rounding
+    torch.manual_seed(0)
+    reference = tiny(fused=False, channels_last=False, extra_stages=EXTRA)
+    randomize_norms(reference)
+    reference.double().train()
+    fast = tiny(extra_stages=EXTRA).double().train()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 8, 32, 32, dtype=torch.double)
+    expected, actual = reference(x), fast(x)
+    torch.testing.assert_close(actual, expected, rtol=1e-9, atol=1e-9)
+    expected.square().mean().backward()
+    actual.square().mean().backward()
+    reference_grads = dict(reference.named_parameters())
+    for name, param in fast.named_parameters():
+        torch.testing.assert_close(param.grad, reference_grads[name].grad, rtol=1e-7, atol=1e-9,
+                                   msg=name)
+    for name, buffer in fast.named_buffers():  # running statistics are updated alike
+        torch.testing.assert_close(buffer, dict(reference.named_buffers())[name], msg=name)
+
+
+def test_fast_path_can_be_switched_off():
+    model = tiny()
+    assert all(block.fused for stage in model.stages for block in stage)
+    model.set_fused(False)
+    assert not any(block.fused for stage in model.stages for block in stage)
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert tiny(channels_last=False).conv1.weight.is_contiguous()

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 from torch import Tensor, nn
 
+from .fused import can_fold, fused_conv_norm, fused_smallbig_unit, is_framewise
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel)
 
@@ -42,6 +43,8 @@ class Bottleneck(nn.Module):
             has its own (the unshared ablation).
         with_extra: apply the extra unit to the block input first.
         drop_path: stochastic depth probability of the residual branch.
+        fused: compute units with the fast path of :mod:`.fused` (same numbers);
+            False runs :meth:`reference_unit` as written in the paper.
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:
@@ -57,12 +60,13 @@ class Bottleneck(nn.Module):
                  big_views: Sequence[bool] = (True, True, True),
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, with_extra: bool = False,
-                 drop_path: float = 0., conv_layer: ConvLayer = nn.Conv3d,
+                 drop_path: float = 0., fused: bool = True, conv_layer: ConvLayer = nn.Conv3d,
                  norm_layer: NormLayer = nn.BatchNorm3d, act_layer: ActLayer = nn.ReLU) -> None:
         super().__init__()
         check_block_type(block_type)
         out_channels = planes * self.expansion
         self.block_type = block_type
+        self.fused = fused
         self.extra = ExtraUnit(in_channels, conv_layer, norm_layer) if with_extra else None
 
         conv1_t = 3 if block_type == '3d' else 1
@@ -104,12 +108,21 @@ class Bottleneck(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
 
     @staticmethod
-    def _unit(x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]) -> Tensor:
-        """Small view ``norm(conv(x))`` plus the big view, broadcast over time."""
+    def reference_unit(x: Tensor, conv: nn.Module, norm: nn.Module,
+                       big: Optional[BigView]) -> Tensor:
+        """Small view ``norm(conv(x))`` plus the big view, broadcast over time, as written."""
         out = norm(conv(x))
         if big is not None:
             out = out + big(x, conv)
         return out
+
+    def _unit(self, x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]) -> Tensor:
+        if self.fused and is_framewise(conv):
+            if big is not None and big.conv is None:
+                return fused_smallbig_unit(x, conv, norm, big)
+            if big is None and can_fold(norm):
+                return fused_conv_norm(x, conv, norm)
+        return self.reference_unit(x, conv, norm, big)
 
     def forward(self, x: Tensor) -> Tensor:
         """Maps (N, C_in, T, H, W) to (N, 4 * planes, T, H / stride, W / stride)."""

@@ -70,6 +70,11 @@ class SmallBigResNet(nn.Module):
             64 is the paper; small values give tiny models for tests.
         drop_path_rate: stochastic depth, rising linearly over the blocks to this value.
         zero_init_residual: start every block's last BN at 0 (off in the paper).
+        fused: compute SmallBig units with the fast path (:mod:`.fused`); False runs the
+            units exactly as written (:meth:`Bottleneck.reference_unit`). Same numbers
+            within float rounding.
+        channels_last: keep weights and activations in ``torch.channels_last_3d``
+            (faster convs and pooling on CPUs and for half precision on GPUs).
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
             ``nn.BatchNorm3d``, ``nn.ReLU`` by default).
 
@@ -90,6 +95,7 @@ class SmallBigResNet(nn.Module):
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, in_channels: int = 3, base_channels: int = 64,
                  drop_path_rate: float = 0., zero_init_residual: bool = False,
+                 fused: bool = True, channels_last: bool = True,
                  conv_layer: ConvLayer = nn.Conv3d, norm_layer: NormLayer = nn.BatchNorm3d,
                  act_layer: ActLayer = nn.ReLU) -> None:
         super().__init__()
@@ -103,6 +109,7 @@ class SmallBigResNet(nn.Module):
         self.depth = depth
         self.in_channels = in_channels
         self.zero_init_residual = zero_init_residual
+        self.channels_last = channels_last
         self.grad_checkpointing = False
 
         self.conv1 = conv_layer(in_channels, base_channels, kernel_size=(1, 7, 7),
@@ -125,7 +132,7 @@ class SmallBigResNet(nn.Module):
                     channels, planes, stride=1 if stage == 0 or i > 0 else 2,
                     block_type=block_type, big_views=big_views, big_kernels=big_kernels,
                     shared_big_weights=shared_big_weights, with_extra=bool(extra_stages[stage]),
-                    drop_path=drop, conv_layer=conv_layer, norm_layer=norm_layer,
+                    drop_path=drop, fused=fused, conv_layer=conv_layer, norm_layer=norm_layer,
                     act_layer=act_layer))
                 channels = planes * Bottleneck.expansion
                 block_index += 1
@@ -133,6 +140,8 @@ class SmallBigResNet(nn.Module):
             self.stage_channels.append(channels)
         self.num_features = channels
         self.reset_parameters()
+        if channels_last:
+            self.to(memory_format=torch.channels_last_3d)
 
     @property
     def stages(self) -> List[nn.Sequential]:
@@ -167,6 +176,12 @@ class SmallBigResNet(nn.Module):
                     nn.init.zeros_(norm.weight)
                     nn.init.zeros_(norm.bias)
 
+    def set_fused(self, enable: bool = True) -> None:
+        """Switches every block between the fast path and the reference units."""
+        for stage in self.stages:
+            for block in stage:
+                block.fused = enable
+
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute each block in the backward pass to save memory (same results)."""
         self.grad_checkpointing = enable
@@ -174,6 +189,8 @@ class SmallBigResNet(nn.Module):
     def forward_stem(self, x: Tensor) -> Tensor:
         """Maps a clip (N, C, T, H, W) to (N, base_channels, T, H / 4, W / 4)."""
         check_clip(x, self.in_channels)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         return self.maxpool(self.act(self.bn1(self.conv1(x))))
 
     def forward_stage(self, stage: int, x: Tensor) -> Tensor:

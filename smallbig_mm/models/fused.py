@@ -1,0 +1,88 @@
+"""The fast path of a SmallBig unit: same numbers as the reference, fewer passes over memory.
+
+The reference (:meth:`Bottleneck.reference_unit`) computes ``BN_s(W(x)) + BN_b(W(pool(x)))``
+as written: a pool, two conv calls, two norms and an add. Here:
+
+* **Eval, BatchNorm**: both norms are folded into the conv. When both views have the
+  same length (the 3x3x3 windows), the views are stacked on channels and one conv with
+  weight ``[a_s * W | a_b * W]`` and bias ``b_s + b_b`` computes the whole unit. The
+  conv3 big view (one frame after its global temporal max) is a second, 1/T-sized conv
+  broadcast-added over time.
+* **Training** (or norms that cannot be folded): the two views go through one conv call,
+  stacked on the batch axis (or on time when their lengths differ), then each view gets
+  its own norm, so batch statistics and gradients are the reference's.
+
+Only convs with a temporal kernel and stride of 1 (every SmallBig conv) are fused; the
+caller falls back to the reference otherwise.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .units import BigView
+
+
+def can_fold(norm: nn.Module) -> bool:
+    """True for a BatchNorm in eval mode with running statistics and affine parameters."""
+    return (isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training
+            and norm.running_mean is not None and norm.weight is not None)
+
+
+def folded_scale_shift(norm: nn.modules.batchnorm._BatchNorm) -> Tuple[Tensor, Tensor]:
+    """``(a, b)`` with ``norm(y) == a * y + b`` per channel, in eval mode."""
+    scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+    return scale, norm.bias - norm.running_mean * scale
+
+
+def _conv(x: Tensor, conv: nn.Conv3d, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    return F.conv3d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def _per_out_channel(scale: Tensor) -> Tensor:
+    return scale.view(-1, 1, 1, 1, 1)
+
+
+def is_framewise(conv: nn.Module) -> bool:
+    """True for a plain Conv3d with temporal kernel 1, temporal stride 1 and one group."""
+    return (type(conv) is nn.Conv3d and conv.kernel_size[0] == 1 and conv.stride[0] == 1
+            and conv.groups == 1 and conv.padding_mode == 'zeros')
+
+
+def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
+    """``norm(conv(x))`` with the norm folded into the conv (eval-mode BatchNorm)."""
+    scale, shift = folded_scale_shift(norm)
+    bias = shift if conv.bias is None else shift + conv.bias * scale
+    return _conv(x, conv, conv.weight * _per_out_channel(scale), bias)
+
+
+def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigView) -> Tensor:
+    """``norm(conv(x)) + big.bn(conv(big.pool(x)))`` in fewer passes (shared weights).
+
+    Args:
+        x: the unit input (N, C, T, H, W).
+        conv: the shared frame-wise convolution (no bias).
+        norm: the small view's norm.
+        big: the big view (its ``conv`` must be None: shared weights).
+
+    Returns:
+        The unit output (N, C_out, T, H', W'), equal to the reference within float error.
+    """
+    pooled = big.pool(x)
+    same_length = pooled.shape[2] == x.shape[2]
+    if can_fold(norm) and can_fold(big.bn):
+        small_scale, small_shift = folded_scale_shift(norm)
+        big_scale, big_shift = folded_scale_shift(big.bn)
+        small_weight = conv.weight * _per_out_channel(small_scale)
+        big_weight = conv.weight * _per_out_channel(big_scale)
+        if same_length:
+            stacked = torch.cat([x, pooled], dim=1)
+            weight = torch.cat([small_weight, big_weight], dim=1)
+            return _conv(stacked, conv, weight, small_shift + big_shift)
+        return (_conv(x, conv, small_weight, small_shift + big_shift)
+                + _conv(pooled, conv, big_weight, None))
+    axis = 0 if same_length else 2
+    both = conv(torch.cat([x, pooled], dim=axis))
+    small, large = both.split([x.shape[axis], pooled.shape[axis]], dim=axis)
+    return norm(small) + big.bn(large)
