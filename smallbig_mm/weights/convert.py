@@ -1,0 +1,173 @@
+"""Converting checkpoint files between layouts (the logic of tools/convert_checkpoint.py).
+
+Output containers, chosen by the target layout (``.safetensors`` files always hold the
+bare state dict, with the layout and any epoch in their string metadata):
+
+| layout              | ``.pth`` content                                                 |
+|---------------------|------------------------------------------------------------------|
+| `timm`              | the state dict (timm's ``load_checkpoint`` / ``pretrained_cfg``) |
+| `mmaction_backbone` | the state dict                                                   |
+| `mmaction`          | ``{'meta', 'state_dict'}`` (MMEngine's ``load_checkpoint``)      |
+| `reference`         | ``{'epoch', 'state_dict', 'best_metric'}``, ``module.`` keys     |
+
+Training state (optimizer, schedulers, message hub) is never carried over: a converted
+checkpoint holds weights, for evaluation or fine-tuning.
+"""
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from torch import Tensor
+
+from .errors import CheckpointError
+from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, save_checkpoint_file
+from .layouts import LAYOUTS, convert_state_dict, detect_layout
+
+_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
+
+
+def parameter_count(state_dict: Mapping[str, Tensor]) -> int:
+    """Elements of a state dict's parameters (norm running statistics excluded).
+
+    Example:
+        >>> import torch
+        >>> parameter_count({'bn.weight': torch.zeros(4), 'bn.running_mean': torch.zeros(4)})
+        4
+    """
+    return sum(v.numel() for k, v in state_dict.items() if not k.endswith(_BUFFERS))
+
+
+@dataclass
+class ConversionSummary:
+    """What :func:`convert_checkpoint` read, wrote, renamed and dropped.
+
+    Attributes:
+        src, dst: the files.
+        source_layout, target_layout: the layouts (see :data:`~.layouts.LAYOUTS`).
+        num_keys_in, num_keys_out: tensors in the source and output state dicts.
+        num_parameters: parameter elements written (norm running statistics excluded).
+        renamed: number of tensors written under a new key.
+        dropped: source keys not written (e.g. the classifier for ``mmaction_backbone``).
+        added: output keys with no source tensor (none for the built-in layouts).
+        dropped_entries: top-level entries of the source file not carried over
+            (``optimizer``, ``message_hub``, ...).
+        added_entries: top-level entries written besides the state dict.
+    """
+    src: str
+    dst: str
+    source_layout: str
+    target_layout: str
+    num_keys_in: int
+    num_keys_out: int
+    num_parameters: int
+    renamed: int
+    dropped: List[str] = field(default_factory=list)
+    added: List[str] = field(default_factory=list)
+    dropped_entries: List[str] = field(default_factory=list)
+    added_entries: List[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """Readable lines for the command line."""
+        def show(items: List[str]) -> str:
+            return ', '.join(items[:8]) + (f', ... ({len(items)} in all)' if len(items) > 8
+                                           else '') if items else 'none'
+        return '\n'.join([
+            f'{self.src} ({self.source_layout}, {self.num_keys_in} keys)',
+            f'  -> {self.dst} ({self.target_layout}, {self.num_keys_out} keys)',
+            f'  parameters: {self.num_parameters:,} (norm running statistics not counted)',
+            f'  renamed keys: {self.renamed}',
+            f'  dropped keys: {show(self.dropped)}',
+            f'  added keys: {show(self.added)}',
+            f'  file entries dropped: {show(self.dropped_entries)}',
+            f'  file entries added: {show(self.added_entries)}',
+        ])
+
+
+def _number(value: Any, kind: type, default):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _container(ckpt: Checkpoint, state_dict: Dict[str, Tensor], to: str,
+               source_layout: str, safetensors: bool) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """(object to save, safetensors metadata) for the target layout."""
+    meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
+    epoch = _number(ckpt.extras.get('epoch', meta.get('epoch')), int, 0)
+    best = _number(ckpt.extras.get('best_metric'), float, 0.0)
+    metadata = {'format': 'pt', 'layout': to, 'source_layout': source_layout}
+    if safetensors:
+        if to == 'reference':
+            metadata.update(epoch=str(epoch), best_metric=repr(best))
+        return state_dict, metadata
+    if to == 'reference':
+        return {'epoch': epoch, 'state_dict': state_dict, 'best_metric': best}, metadata
+    if to == 'mmaction':
+        new_meta = dict(meta)
+        new_meta.update(converted_from=os.path.basename(ckpt.path), source_layout=source_layout)
+        return {'meta': new_meta, 'state_dict': state_dict}, metadata
+    return state_dict, metadata
+
+
+def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str] = None,
+                       force: bool = False) -> ConversionSummary:
+    """Converts a checkpoint file to another layout and writes it (``.pth`` or ``.safetensors``).
+
+    Args:
+        src: the source file (read safely, see :func:`~.io.read_checkpoint`).
+        dst: the output; ``.safetensors`` writes safetensors, anything else ``torch.save``.
+        to: the target layout, one of :data:`~.layouts.LAYOUTS`.
+        source_layout: the source layout; None or ``'auto'`` detects it.
+        force: overwrite an existing ``dst``.
+
+    Returns:
+        A :class:`ConversionSummary`.
+
+    Raises:
+        FileExistsError: if ``dst`` exists and ``force`` is False (checked before reading).
+        CheckpointError: naming ``src`` for unreadable or unconvertible checkpoints
+            (a 2D ResNet needs a model to inflate into, so it is refused with a hint).
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> from smallbig_mm.models import SmallBigResNet
+        >>> tmp = tempfile.mkdtemp()
+        >>> torch.save(SmallBigResNet(depth=23, base_channels=8).state_dict(),
+        ...            os.path.join(tmp, 'backbone.pth'))
+        >>> summary = convert_checkpoint(os.path.join(tmp, 'backbone.pth'),
+        ...                              os.path.join(tmp, 'ref.pth'), to='reference')
+        >>> summary.source_layout, summary.renamed == summary.num_keys_out
+        ('mmaction_backbone', True)
+    """
+    if to not in LAYOUTS:
+        raise CheckpointError(f'unknown target layout {to!r}: use one of {LAYOUTS}')
+    if os.path.exists(dst) and not force:
+        raise FileExistsError(f'{dst} exists; refusing to overwrite it (use --force)')
+    ckpt = read_checkpoint(src)
+    if source_layout in (None, 'auto'):
+        try:
+            source_layout = detect_layout(ckpt.state_dict)
+        except CheckpointError as err:
+            raise CheckpointError(f'{src}: {err}') from None
+    try:
+        converted = convert_state_dict(ckpt.state_dict, to, source_layout)
+    except CheckpointError as err:
+        raise CheckpointError(f'{src}: {err}') from None
+    safetensors = dst.endswith(SAFETENSORS_SUFFIX)
+    obj, metadata = _container(ckpt, converted, to, source_layout, safetensors)
+    save_checkpoint_file(obj, dst, overwrite=force, metadata=metadata)
+
+    source_ids = {id(v): k for k, v in ckpt.state_dict.items()}
+    written_ids = {id(v) for v in converted.values()}
+    carried = set(obj) - {'state_dict'} if obj is not converted else set()
+    source_entries = set() if ckpt.path.endswith(SAFETENSORS_SUFFIX) else set(ckpt.extras)
+    return ConversionSummary(
+        src=src, dst=dst, source_layout=source_layout, target_layout=to,
+        num_keys_in=len(ckpt.state_dict), num_keys_out=len(converted),
+        num_parameters=parameter_count(converted),
+        renamed=sum(1 for k, v in converted.items() if source_ids.get(id(v)) != k),
+        dropped=[k for k, v in ckpt.state_dict.items() if id(v) not in written_ids],
+        added=[k for k, v in converted.items() if id(v) not in source_ids],
+        dropped_entries=sorted(source_entries - carried),
+        added_entries=sorted(carried - source_entries))
