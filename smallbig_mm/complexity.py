@@ -32,7 +32,8 @@ def count_macs(build: Callable[[], nn.Module], input_shape: Sequence[int]) -> in
         True
     """
     with torch.device('meta'):
-        model = build().eval()
+        model = build()
+        model.eval()  # not chained: some train() overrides (MMAction2's ResNet3d) return None
         x = torch.empty(*input_shape)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():

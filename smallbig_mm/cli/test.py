@@ -55,7 +55,9 @@ def merge_args(cfg, args: argparse.Namespace):
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     cfg = merge_args(load_config(args.config), args)
-    build_runner(cfg).test()
+    metrics = build_runner(cfg).test()
+    print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
+                                       else f'{name}={value}' for name, value in metrics.items()))
 
 
 if __name__ == '__main__':
