@@ -18,14 +18,19 @@ from typing import Optional, Sequence, Tuple, Union
 
 from mmaction.registry import MODELS
 from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
+from mmcv.cnn.bricks.wrappers import Conv3d as MMCVConv3d
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .models import DEFAULT_BIG_KERNELS, SmallBigResNet
+from .models.fused import register_fusable_conv
 from .models.smallbig_resnet import NUM_STAGES, StageSpec
 from .models.units import BigKernel
+
+# conv_cfg=dict(type='Conv3d') builds MMCV's wrapper, which only adds empty-input handling
+register_fusable_conv(MMCVConv3d)
 
 OutIndices = Union[int, Sequence[int]]
 

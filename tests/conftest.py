@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 import pytest
+import torch
 
 import smallbig_mm  # noqa: F401  (compat fixes and registration before any test)
 from smallbig_mm.datasets.motion import MotionSettings, generate_motion_dataset
@@ -51,3 +52,7 @@ def run_tool(args: Sequence[str], cwd: Path, timeout: float = 300,
 
 
 PYTHON = sys.executable
+
+# One thread per test process: predictable on CI's 2 cores, where the end-to-end tests
+# also start subprocesses.
+torch.set_num_threads(1)

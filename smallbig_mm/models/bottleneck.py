@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 from torch import Tensor, nn
 
-from .fused import can_fold, fused_conv_norm, fused_smallbig_unit, is_framewise
+from .fused import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel)
 
@@ -117,7 +117,7 @@ class Bottleneck(nn.Module):
         return out
 
     def _unit(self, x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]) -> Tensor:
-        if self.fused and is_framewise(conv):
+        if self.fused and can_fuse(conv):
             if big is not None and big.conv is None:
                 return fused_smallbig_unit(x, conv, norm, big)
             if big is None and can_fold(norm):

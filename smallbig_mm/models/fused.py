@@ -12,16 +12,33 @@ as written: a pool, two conv calls, two norms and an add. Here:
   stacked on the batch axis (or on time when their lengths differ), then each view gets
   its own norm, so batch statistics and gradients are the reference's.
 
-Only convs with a temporal kernel and stride of 1 (every SmallBig conv) are fused; the
-caller falls back to the reference otherwise.
+Only plain convs (:data:`FUSABLE_CONVS`) with a temporal kernel and stride of 1 (every
+SmallBig conv) are fused; the caller falls back to the reference otherwise, and while
+torch.fx traces.
 """
-from typing import Optional, Tuple
+from typing import Optional, Set, Tuple, Type
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 
 from .units import BigView
+
+FUSABLE_CONVS: Set[Type[nn.Module]] = {nn.Conv3d}
+"""Conv classes whose forward is exactly ``F.conv3d`` with their own attributes."""
+
+
+def register_fusable_conv(conv_class: Type[nn.Module]) -> Type[nn.Module]:
+    """Declares a Conv3d subclass that computes plain ``F.conv3d`` (e.g. MMCV's wrapper).
+
+    The fast path calls ``F.conv3d`` with the conv's weight directly, so a class that
+    changes its forward (weight standardisation, say) must not be registered.
+    """
+    if not issubclass(conv_class, nn.Conv3d):
+        raise TypeError(f'{conv_class.__name__} is not a torch.nn.Conv3d subclass')
+    FUSABLE_CONVS.add(conv_class)
+    return conv_class
 
 
 def can_fold(norm: nn.Module) -> bool:
@@ -44,10 +61,12 @@ def _per_out_channel(scale: Tensor) -> Tensor:
     return scale.view(-1, 1, 1, 1, 1)
 
 
-def is_framewise(conv: nn.Module) -> bool:
-    """True for a plain Conv3d with temporal kernel 1, temporal stride 1 and one group."""
-    return (type(conv) is nn.Conv3d and conv.kernel_size[0] == 1 and conv.stride[0] == 1
-            and conv.groups == 1 and conv.padding_mode == 'zeros')
+def can_fuse(conv: nn.Module) -> bool:
+    """True for a plain frame-wise conv (temporal kernel and stride 1, one group), outside
+    torch.fx tracing (which would bake the folded running statistics into constants)."""
+    return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
+            and conv.groups == 1 and conv.padding_mode == 'zeros'
+            and not is_fx_symbolic_tracing())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:

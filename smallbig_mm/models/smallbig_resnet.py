@@ -37,6 +37,10 @@ def check_clip(x: Tensor, in_channels: int) -> None:
             '(N, T, C, H, W) needs x.transpose(1, 2)')
 
 
+# torch.fx calls check_clip instead of tracing into its shape checks.
+torch.fx.wrap('check_clip')
+
+
 def _per_stage(value: Sequence, name: str) -> list:
     if len(value) != NUM_STAGES:
         raise ValueError(f'{name} needs one entry per stage (res2..res5), got {value!r}')
@@ -186,12 +190,16 @@ class SmallBigResNet(nn.Module):
         """Recompute each block in the backward pass to save memory (same results)."""
         self.grad_checkpointing = enable
 
-    def forward_stem(self, x: Tensor) -> Tensor:
-        """Maps a clip (N, C, T, H, W) to (N, base_channels, T, H / 4, W / 4)."""
+    def prepare_clip(self, x: Tensor) -> Tensor:
+        """Checks the clip's shape and gives it the network's memory format."""
         check_clip(x, self.in_channels)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last_3d)
-        return self.maxpool(self.act(self.bn1(self.conv1(x))))
+        return x
+
+    def forward_stem(self, x: Tensor) -> Tensor:
+        """Maps a clip (N, C, T, H, W) to (N, base_channels, T, H / 4, W / 4)."""
+        return self.maxpool(self.act(self.bn1(self.conv1(self.prepare_clip(x)))))
 
     def forward_stage(self, stage: int, x: Tensor) -> Tensor:
         """Runs stage ``stage`` (0 = res2) on ``x``, checkpointing blocks if enabled."""
