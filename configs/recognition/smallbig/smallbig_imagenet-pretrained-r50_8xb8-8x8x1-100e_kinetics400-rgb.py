@@ -1,3 +1,7 @@
+# SmallBig-ResNet-50 on Kinetics-400 (videos), 8 frames at interval 8: the primitive
+# config of this folder. The other Kinetics-400 configs (frames, depth, baselines,
+# ablations/) inherit it and change a few keys. The reference recipe: 8 GPUs x 8 clips,
+# multi-scale crop + flip in training; 10 clips x 3 crops of 256 in testing.
 _base_ = [
     '../../_base_/models/smallbig_r50.py', '../../_base_/schedules/sgd_cosine_100e.py',
     '../../_base_/default_runtime.py'

@@ -1,0 +1,8 @@
+# Stages: SmallBig blocks in every stage, res2 included.
+_base_ = ['../smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py']
+
+model = dict(
+    backbone=dict(
+        depth=23,
+        pretrained=None,
+        block_types=('smallbig', 'smallbig', 'smallbig', 'smallbig')))

@@ -1,0 +1,53 @@
+# SmallBig-ResNet-50 on Something-Something V2 (videos): 8 segments, one frame each.
+_base_ = [
+    '../../_base_/models/smallbig_r50.py', '../../_base_/schedules/sgd_cosine_100e.py',
+    '../../_base_/default_runtime.py', '../../_base_/datasets/something_something.py'
+]
+
+model = dict(
+    backbone=dict(pretrained='torchvision://resnet50', pretrained2d=True),
+    cls_head=dict(num_classes=174))
+
+# dataset settings
+dataset_type = 'VideoDataset'
+data_root = 'data/sthv2/videos'
+ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
+ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
+
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=8),
+    dict(type='DecordDecode'),
+    *_base_.sth_train_transforms,
+]
+val_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=8, test_mode=True),
+    dict(type='DecordDecode'),
+    *_base_.sth_val_transforms,
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=8, num_clips=2, test_mode=True),
+    dict(type='DecordDecode'),
+    *_base_.sth_test_transforms,
+]
+
+train_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_train,
+        data_prefix=dict(video=data_root),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root),
+        pipeline=val_pipeline))
+test_dataloader = dict(
+    dataset=dict(
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(video=data_root),
+        pipeline=test_pipeline))
