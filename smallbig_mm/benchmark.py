@@ -217,7 +217,8 @@ def measure_isolated(name: str, settings: Settings,
         return pool.apply(measure, (name, settings, model_kwargs))
 
 
-def format_table(results: Sequence[Result], settings: Settings, baseline: Optional[str] = None) -> str:
+def format_table(results: Sequence[Result], settings: Settings,
+                 baseline: Optional[str] = None) -> str:
     """A Markdown table; ``baseline`` adds a column of speed-ups relative to that row."""
     base = next((r for r in results if r.name == baseline), None)
     header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '

@@ -4,15 +4,14 @@ Each fix names the upstream issue it answers, checks that the defect is present,
 does nothing otherwise. :func:`apply_all` runs them all once; ``import smallbig_mm``
 calls it, so MMAction2's own tools get the fixes through ``custom_imports`` too.
 
-| fix                         | defect                                                           | upstream                   |
-|-----------------------------|------------------------------------------------------------------|----------------------------|
-| ``fix_missing_drn``         | the mmaction2 1.2.0 wheel lacks ``localizers/drn``, so          | open-mmlab/mmaction2#2714  |
-|                             | ``import mmaction.models`` fails                                 | (PR #2721, unmerged)       |
-| ``allow_mmengine_checkpoints`` | torch >= 2.6 loads with ``weights_only=True``; MMEngine      | open-mmlab/mmengine#1655   |
-|                             | training checkpoints pickle HistoryBuffer and numpy objects     | (PR #1650)                 |
-| ``fix_cpu_distributed``     | ``--launcher pytorch`` on a machine without CUDA calls           | mmengine 0.10.7            |
-|                             | ``torch.cuda.set_device`` and wraps CPU models with device_ids  | ``dist/utils.py``,         |
-|                             |                                                                  | ``runner.py`` wrap_model   |
+- ``fix_missing_drn``: the mmaction2 1.2.0 wheel lacks ``models/localizers/drn``, so
+  ``import mmaction.models`` fails (open-mmlab/mmaction2#2714, PR #2721 unmerged).
+- ``allow_mmengine_checkpoints``: torch >= 2.6 loads with ``weights_only=True``, which
+  refuses MMEngine training checkpoints (HistoryBuffer, numpy objects) on resume and
+  test (open-mmlab/mmengine#1655, PR #1650).
+- ``fix_cpu_distributed``: with ``--launcher pytorch`` on a machine without CUDA,
+  mmengine 0.10.7 calls ``torch.cuda.set_device`` (``dist/utils.py``) and wraps CPU
+  models in DDP with ``device_ids`` (``Runner.wrap_model``); both fail.
 """
 import functools
 import importlib.util

@@ -21,7 +21,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmcv.cnn.bricks.wrappers import Conv3d as MMCVConv3d
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .models import DEFAULT_BIG_KERNELS, SmallBigResNet
@@ -150,7 +150,8 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
     def forward(self, x: Tensor) -> Union[Tensor, Tuple[Tensor, ...]]:
         """Maps clips (N, C, T, H, W) to the map of ``out_indices`` (an int) or a tuple of maps.
 
-        Stage ``i`` (0 = res2) gives (N, 4 * base_channels * 2**i, T, H / 2**(i + 2), W / 2**(i + 2)).
+        Stage ``i`` (0 = res2) gives
+        (N, 4 * base_channels * 2**i, T, H / 2**(i + 2), W / 2**(i + 2)).
         """
         outs = self.forward_stages(x, self.out_indices)
         return tuple(outs) if self.return_tuple else outs[0]

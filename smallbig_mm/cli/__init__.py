@@ -1,1 +1,1 @@
-"""Command-line entry points (``smallbig-train``, ``smallbig-test``), mirroring MMAction2's tools."""
+"""Command-line entry points ``smallbig-train`` and ``smallbig-test`` (MMAction2's arguments)."""

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from .fused import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
-                    ExtraUnit, NormLayer, check_big_kernel)
+                    ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
 
 BLOCK_TYPES = ('2d', '3d', 'smallbig')
 """The block types a stage may use."""
@@ -61,7 +61,8 @@ class Bottleneck(nn.Module):
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, with_extra: bool = False,
                  drop_path: float = 0., fused: bool = True, conv_layer: ConvLayer = nn.Conv3d,
-                 norm_layer: NormLayer = nn.BatchNorm3d, act_layer: ActLayer = nn.ReLU) -> None:
+                 norm_layer: NormLayer = nn.BatchNorm3d,
+                 act_layer: ActLayer = inplace_relu) -> None:
         super().__init__()
         check_block_type(block_type)
         out_channels = planes * self.expansion
@@ -116,7 +117,10 @@ class Bottleneck(nn.Module):
             out = out + big(x, conv)
         return out
 
-    def _unit(self, x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]) -> Tensor:
+    def _unit(self, index: int, x: Tensor) -> Tensor:
+        """Unit ``index`` (1..3): conv, norm and big view, by the fast path where it applies."""
+        conv, norm = getattr(self, f'conv{index}'), getattr(self, f'bn{index}')
+        big = getattr(self, f'big{index}')
         if self.fused and can_fuse(conv):
             if big is not None and big.conv is None:
                 return fused_smallbig_unit(x, conv, norm, big)
@@ -129,7 +133,7 @@ class Bottleneck(nn.Module):
         if self.extra is not None:
             x = self.extra(x)
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.act(self._unit(x, self.conv1, self.bn1, self.big1))
-        out = self.act(self._unit(out, self.conv2, self.bn2, self.big2))
-        out = self._unit(out, self.conv3, self.bn3, self.big3)
+        out = self.act(self._unit(1, x))
+        out = self.act(self._unit(2, out))
+        out = self._unit(3, out)
         return self.act(self.drop_path(out) + identity)

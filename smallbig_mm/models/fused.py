@@ -7,7 +7,8 @@ as written: a pool, two conv calls, two norms and an add. Here:
   same length (the 3x3x3 windows), the views are stacked on channels and one conv with
   weight ``[a_s * W | a_b * W]`` and bias ``b_s + b_b`` computes the whole unit. The
   conv3 big view (one frame after its global temporal max) is a second, 1/T-sized conv
-  broadcast-added over time.
+  broadcast-added over time. The folding is redone at every call (a pass over the
+  weights, small beside the activations), so it can never go stale.
 * **Training** (or norms that cannot be folded): the two views go through one conv call,
   stacked on the batch axis (or on time when their lengths differ), then each view gets
   its own norm, so batch statistics and gradients are the reference's.
@@ -53,24 +54,30 @@ def folded_scale_shift(norm: nn.modules.batchnorm._BatchNorm) -> Tuple[Tensor, T
     return scale, norm.bias - norm.running_mean * scale
 
 
-def _conv(x: Tensor, conv: nn.Conv3d, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
-    return F.conv3d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
-
-
 def _per_out_channel(scale: Tensor) -> Tensor:
     return scale.view(-1, 1, 1, 1, 1)
+
+
+def _conv(x: Tensor, conv: nn.Conv3d, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """``conv`` with another weight and bias; a single-frame input runs as a 2D conv
+    (the CPU backend has no fast kernel for single-frame 3D convs)."""
+    if x.shape[2] == 1:
+        out = F.conv2d(x.squeeze(2), weight.squeeze(2), bias, conv.stride[1:],
+                       conv.padding[1:], conv.dilation[1:], conv.groups)
+        return out.unsqueeze(2)
+    return F.conv3d(x, weight, bias, conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
 def can_fuse(conv: nn.Module) -> bool:
     """True for a plain frame-wise conv (temporal kernel and stride 1, one group), outside
     torch.fx tracing (which would bake the folded running statistics into constants)."""
     return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
-            and conv.groups == 1 and conv.padding_mode == 'zeros'
+            and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
             and not is_fx_symbolic_tracing())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
-    """``norm(conv(x))`` with the norm folded into the conv (eval-mode BatchNorm)."""
+    """``norm(conv(x))`` with an eval-mode BatchNorm folded into the conv."""
     scale, shift = folded_scale_shift(norm)
     bias = shift if conv.bias is None else shift + conv.bias * scale
     return _conv(x, conv, conv.weight * _per_out_channel(scale), bias)
@@ -96,9 +103,8 @@ def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigVie
         small_weight = conv.weight * _per_out_channel(small_scale)
         big_weight = conv.weight * _per_out_channel(big_scale)
         if same_length:
-            stacked = torch.cat([x, pooled], dim=1)
             weight = torch.cat([small_weight, big_weight], dim=1)
-            return _conv(stacked, conv, weight, small_shift + big_shift)
+            return _conv(torch.cat([x, pooled], dim=1), conv, weight, small_shift + big_shift)
         return (_conv(x, conv, small_weight, small_shift + big_shift)
                 + _conv(pooled, conv, big_weight, None))
     axis = 0 if same_length else 2

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from .bottleneck import Bottleneck, check_block_type
-from .units import DEFAULT_BIG_KERNELS, ActLayer, BigKernel, ConvLayer, NormLayer
+from .units import DEFAULT_BIG_KERNELS, ActLayer, BigKernel, ConvLayer, NormLayer, inplace_relu
 
 ARCH_SETTINGS: Dict[int, Tuple[int, int, int, int]] = {
     23: (1, 2, 3, 1),
@@ -80,7 +80,7 @@ class SmallBigResNet(nn.Module):
         channels_last: keep weights and activations in ``torch.channels_last_3d``
             (faster convs and pooling on CPUs and for half precision on GPUs).
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
-            ``nn.BatchNorm3d``, ``nn.ReLU`` by default).
+            ``nn.BatchNorm3d``, in-place ``nn.ReLU`` by default).
 
     Attributes:
         stage_channels: output channels of res2..res5.
@@ -101,7 +101,7 @@ class SmallBigResNet(nn.Module):
                  drop_path_rate: float = 0., zero_init_residual: bool = False,
                  fused: bool = True, channels_last: bool = True,
                  conv_layer: ConvLayer = nn.Conv3d, norm_layer: NormLayer = nn.BatchNorm3d,
-                 act_layer: ActLayer = nn.ReLU) -> None:
+                 act_layer: ActLayer = inplace_relu) -> None:
         super().__init__()
         if depth not in ARCH_SETTINGS:
             raise ValueError(f'unknown depth {depth!r}: use one of {sorted(ARCH_SETTINGS)}')

@@ -17,11 +17,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 ConvLayer = Callable[..., nn.Module]
-"""Builds a 3D convolution: ``conv_layer(in_ch, out_ch, kernel_size=, stride=, padding=, bias=)``."""
+"""Builds a 3D conv: ``conv_layer(in_ch, out_ch, kernel_size=, stride=, padding=, bias=)``."""
 NormLayer = Callable[[int], nn.Module]
 """Builds a normalisation layer for a number of channels: ``norm_layer(channels)``."""
 ActLayer = Callable[[], nn.Module]
 """Builds an activation: ``act_layer()``."""
+
+def inplace_relu() -> nn.Module:
+    """The default activation: ReLU writing into its input (no extra activation memory)."""
+    return nn.ReLU(inplace=True)
+
 
 BigKernel = Tuple[Optional[int], int, int]
 """A big-view pooling window ``(t, h, w)``; ``t=None`` pools over all frames of the input."""
