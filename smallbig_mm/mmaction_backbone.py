@@ -49,7 +49,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
 
     Takes every argument of the core :class:`~smallbig_mm.models.SmallBigResNet`
     (``depth``, ``block_types``, ``extra_stages``, ``big_views``, ``big_kernels``,
-    ``shared_big_weights``, ``base_channels``, ``fused``, ``channels_last``, ...) plus:
+    ``shared_big_weights``, ``base_channels``, ``fused``, ...) plus:
 
     Args:
         pretrained: a checkpoint path or MMEngine URI (e.g. ``'torchvision://resnet50'``,
@@ -81,7 +81,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
                  big_views: Sequence[bool] = (True, True, True),
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, drop_path_rate: float = 0.,
-                 fused: bool = True, channels_last: bool = True,
+                 fused: bool = True,
                  conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
@@ -98,7 +98,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
             big_views=big_views, big_kernels=big_kernels, shared_big_weights=shared_big_weights,
             in_channels=in_channels, base_channels=base_channels,
             drop_path_rate=drop_path_rate, zero_init_residual=zero_init_residual,
-            fused=fused, channels_last=channels_last,
+            fused=fused,
             conv_layer=lambda *args, **kwargs: build_conv_layer(conv_cfg, *args, **kwargs),
             norm_layer=lambda channels: build_norm_layer(norm_cfg, channels)[1],
             act_layer=lambda: build_activation_layer(act_cfg))

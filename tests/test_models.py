@@ -225,7 +225,7 @@ def test_bottleneck_example_shape():
                                     dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
 def test_fast_path_matches_the_reference_in_eval(kwargs):
     torch.manual_seed(0)
-    reference = tiny(fused=False, channels_last=False, **kwargs).eval()
+    reference = tiny(fused=False, **kwargs).eval()
     randomize_norms(reference)
     fast = tiny(**kwargs).eval()
     fast.load_state_dict(reference.state_dict())
@@ -238,7 +238,7 @@ def test_fast_path_matches_the_reference_in_eval(kwargs):
 def test_fast_path_matches_the_reference_in_training_outputs_and_gradients():
     # float64, so that the comparison is not dominated by batch-norm amplified rounding
     torch.manual_seed(0)
-    reference = tiny(fused=False, channels_last=False, extra_stages=EXTRA)
+    reference = tiny(fused=False, extra_stages=EXTRA)
     randomize_norms(reference)
     reference.double().train()
     fast = tiny(extra_stages=EXTRA).double().train()
@@ -261,5 +261,3 @@ def test_fast_path_can_be_switched_off():
     assert all(block.fused for stage in model.stages for block in stage)
     model.set_fused(False)
     assert not any(block.fused for stage in model.stages for block in stage)
-    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last_3d)
-    assert tiny(channels_last=False).conv1.weight.is_contiguous()

@@ -43,8 +43,8 @@ class Bottleneck(nn.Module):
             has its own (the unshared ablation).
         with_extra: apply the extra unit to the block input first.
         drop_path: stochastic depth probability of the residual branch.
-        fused: compute units with the fast path of :mod:`.fused` (same numbers);
-            False runs :meth:`reference_unit` as written in the paper.
+        fused: in eval mode, compute units with BatchNorms folded into the convs
+            (:mod:`.fused`, same numbers); False always runs :meth:`reference_unit`.
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:
@@ -121,18 +121,26 @@ class Bottleneck(nn.Module):
         """Unit ``index`` (1..3): conv, norm and big view, by the fast path where it applies."""
         conv, norm = getattr(self, f'conv{index}'), getattr(self, f'bn{index}')
         big = getattr(self, f'big{index}')
-        if self.fused and can_fuse(conv):
-            if big is not None and big.conv is None:
-                return fused_smallbig_unit(x, conv, norm, big)
-            if big is None and can_fold(norm):
+        if self.fused and can_fuse(conv) and can_fold(norm):
+            if big is None:
                 return fused_conv_norm(x, conv, norm)
+            if big.conv is None and can_fold(big.bn):
+                return fused_smallbig_unit(x, conv, norm, big)
         return self.reference_unit(x, conv, norm, big)
+
+    def _shortcut(self, x: Tensor) -> Tensor:
+        if self.downsample is None:
+            return x
+        conv, norm = self.downsample
+        if self.fused and can_fuse(conv) and can_fold(norm):
+            return fused_conv_norm(x, conv, norm)
+        return self.downsample(x)
 
     def forward(self, x: Tensor) -> Tensor:
         """Maps (N, C_in, T, H, W) to (N, 4 * planes, T, H / stride, W / stride)."""
         if self.extra is not None:
             x = self.extra(x)
-        identity = x if self.downsample is None else self.downsample(x)
+        identity = self._shortcut(x)
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
         out = self._unit(3, out)

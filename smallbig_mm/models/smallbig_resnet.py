@@ -74,11 +74,9 @@ class SmallBigResNet(nn.Module):
             64 is the paper; small values give tiny models for tests.
         drop_path_rate: stochastic depth, rising linearly over the blocks to this value.
         zero_init_residual: start every block's last BN at 0 (off in the paper).
-        fused: compute SmallBig units with the fast path (:mod:`.fused`); False runs the
-            units exactly as written (:meth:`Bottleneck.reference_unit`). Same numbers
-            within float rounding.
-        channels_last: keep weights and activations in ``torch.channels_last_3d``
-            (faster convs and pooling on CPUs and for half precision on GPUs).
+        fused: in eval mode, fold the BatchNorms into the convs and compute each SmallBig
+            unit with one conv call (:mod:`.fused`); False runs the units exactly as
+            written (:meth:`Bottleneck.reference_unit`). Same numbers within rounding.
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
             ``nn.BatchNorm3d``, in-place ``nn.ReLU`` by default).
 
@@ -99,7 +97,7 @@ class SmallBigResNet(nn.Module):
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, in_channels: int = 3, base_channels: int = 64,
                  drop_path_rate: float = 0., zero_init_residual: bool = False,
-                 fused: bool = True, channels_last: bool = True,
+                 fused: bool = True,
                  conv_layer: ConvLayer = nn.Conv3d, norm_layer: NormLayer = nn.BatchNorm3d,
                  act_layer: ActLayer = inplace_relu) -> None:
         super().__init__()
@@ -113,7 +111,6 @@ class SmallBigResNet(nn.Module):
         self.depth = depth
         self.in_channels = in_channels
         self.zero_init_residual = zero_init_residual
-        self.channels_last = channels_last
         self.grad_checkpointing = False
 
         self.conv1 = conv_layer(in_channels, base_channels, kernel_size=(1, 7, 7),
@@ -144,8 +141,6 @@ class SmallBigResNet(nn.Module):
             self.stage_channels.append(channels)
         self.num_features = channels
         self.reset_parameters()
-        if channels_last:
-            self.to(memory_format=torch.channels_last_3d)
 
     @property
     def stages(self) -> List[nn.Sequential]:
@@ -181,7 +176,7 @@ class SmallBigResNet(nn.Module):
                     nn.init.zeros_(norm.bias)
 
     def set_fused(self, enable: bool = True) -> None:
-        """Switches every block between the fast path and the reference units."""
+        """Switches every block between the eval-mode fast path and the reference units."""
         for stage in self.stages:
             for block in stage:
                 block.fused = enable
@@ -191,10 +186,8 @@ class SmallBigResNet(nn.Module):
         self.grad_checkpointing = enable
 
     def prepare_clip(self, x: Tensor) -> Tensor:
-        """Checks the clip's shape and gives it the network's memory format."""
+        """Checks the clip's shape (a hook for subclasses that adapt the input)."""
         check_clip(x, self.in_channels)
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last_3d)
         return x
 
     def forward_stem(self, x: Tensor) -> Tensor:

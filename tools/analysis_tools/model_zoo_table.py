@@ -137,7 +137,7 @@ def analysis_model_cfg(cfg):
     backbone.pretrained = None
     backbone.pop('init_cfg', None)
     if backbone.get('type') == 'SmallBigResNet':
-        backbone.update(fused=False, channels_last=False)
+        backbone.update(fused=False)
     return model_cfg
 
 
