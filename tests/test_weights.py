@@ -216,7 +216,8 @@ def test_inflation_refuses_a_2d_net_of_another_depth_or_width_and_3d_checkpoints
     sd_2d = squeeze_2d(tiny(block_types=C2D).state_dict())  # a 2D "ResNet-23", width 8
     with pytest.raises(CheckpointError, match='depth 23 but the model has depth 50'):
         inflate_2d_state_dict(sd_2d, SmallBigResNet(depth=50, base_channels=8))
-    with pytest.raises(CheckpointError, match=r'16 \(base_channels\)'):
+    with pytest.raises(CheckpointError,
+                       match=r"has 8 channels but the model's 16: base_channels differ"):
         inflate_2d_state_dict(sd_2d, SmallBigResNet(depth=23, base_channels=16))
     with pytest.raises(CheckpointError, match='not a 2D ResNet'):
         inflate_2d_state_dict(tiny().state_dict(), SmallBigResNet(depth=23, base_channels=8))

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from .errors import CheckpointError
 from .io import load_checkpoint_file
-from .layouts import CORE_KEY, LAYOUTS_2D, _stem_prefix, depth_of, detect_layout
+from .layouts import CORE_KEY, LAYOUTS_2D, _stem_prefix, detect_layout, size_hints
 
 OPTIONAL_KEY = re.compile(r'\.(big[123]|extra)\.')
 """Model keys a 2D ResNet cannot provide (big views, extra units): left at their init."""
@@ -168,14 +168,7 @@ def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
 def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
                     mismatched: List[str], unused: List[str], missing: List[str]) -> str:
     lines = ['the 2D ResNet does not fit the model:']
-    src_depth, model_depth = depth_of(core), depth_of(target)
-    if src_depth != model_depth:
-        lines.append(f'  hint: the 2D ResNet has depth {src_depth or "unknown"} but the model has '
-                     f'depth {model_depth or "unknown"}')
-    stem, model_stem = core.get('conv1.weight'), target.get('conv1.weight')
-    if stem is not None and model_stem is not None and stem.shape[0] != model_stem.shape[0]:
-        lines.append(f'  hint: the 2D stem has {stem.shape[0]} channels but the model '
-                     f'{model_stem.shape[0]} (base_channels); ImageNet ResNets use 64')
+    lines += [f'  hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
     for title, keys in (('shape mismatches', mismatched), ('2D keys the model lacks', unused),
                         ('model keys the 2D ResNet lacks', missing)):
         if keys:

@@ -282,3 +282,18 @@ def depth_of(keys: Iterable[str], prefix: str = '') -> Optional[int]:
         if blocks == counts:
             return depth
     return None
+
+
+def size_hints(source: Mapping[str, Tensor], model: Mapping[str, Tensor],
+               source_name: str = 'this checkpoint') -> List[str]:
+    """Depth and width differences between two timm-layout (or 2D ResNet) state dicts."""
+    hints = []
+    source_depth, model_depth = depth_of(source), depth_of(model)
+    if source_depth != model_depth:
+        hints.append(f'{source_name} has depth {source_depth or "unknown"} but the model has '
+                     f'depth {model_depth or "unknown"}')
+    stem, model_stem = source.get('conv1.weight'), model.get('conv1.weight')
+    if stem is not None and model_stem is not None and stem.shape[0] != model_stem.shape[0]:
+        hints.append(f'the stem of {source_name} has {stem.shape[0]} channels but the '
+                     f"model's {model_stem.shape[0]}: base_channels differ")
+    return hints

@@ -14,8 +14,8 @@ from torch import Tensor, nn
 
 from .errors import CheckpointError
 from .io import load_checkpoint_file
-from .layouts import (CLASSIFIER_KEYS, LAYOUTS_2D, depth_of, detect_layout,
-                      from_timm_state_dict, to_timm_state_dict)
+from .layouts import (CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, from_timm_state_dict,
+                      size_hints, to_timm_state_dict)
 
 def _unwrap(model: nn.Module) -> nn.Module:
     while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
@@ -44,15 +44,7 @@ def _listing(title: str, items: List[str], limit: int = 10) -> str:
 
 def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]:
     """Likely causes of a mismatch, from two timm-layout state dicts."""
-    hints = []
-    ckpt_depth, model_depth = depth_of(ckpt), depth_of(model)
-    if ckpt_depth != model_depth:
-        hints.append(f'this checkpoint has depth {ckpt_depth or "unknown"} but the model has '
-                     f'depth {model_depth or "unknown"}')
-    stem, model_stem = ckpt.get('conv1.weight'), model.get('conv1.weight')
-    if stem is not None and model_stem is not None and stem.shape[0] != model_stem.shape[0]:
-        hints.append(f'the checkpoint stem has {stem.shape[0]} channels but the model '
-                     f'{model_stem.shape[0]}: base_channels differ')
+    hints = size_hints(ckpt, model)
     for part, option in (('.big', 'block_types / big_views'), ('.extra.', 'extra_stages')):
         in_ckpt = any(part in k for k in ckpt)
         in_model = any(part in k for k in model)
