@@ -1,13 +1,17 @@
 """Shared fixtures: tiny generated videos and helpers to run the package's tools."""
+import json
+import logging
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 import pytest
 import torch
+from mmengine.config import Config
 
 import smallbig_mm  # noqa: F401  (compat fixes and registration before any test)
 from smallbig_mm.datasets.motion import MotionSettings, generate_motion_dataset
@@ -51,7 +55,64 @@ def run_tool(args: Sequence[str], cwd: Path, timeout: float = 300,
     return result
 
 
+def run_tool_status(args: Sequence[str], cwd: Path, timeout: float = 300,
+                    **env_vars: str) -> subprocess.CompletedProcess:
+    """Runs a command as a user would and returns its result, whatever its exit status."""
+    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **env_vars)
+    return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def logged(work_dir: Path, key: str = 'loss') -> Dict[int, float]:
+    """Iteration -> a logged training value (``'loss'``, ``'lr'``) of every run in ``work_dir``.
+
+    Reads MMEngine's ``<timestamp>/vis_data/scalars.json`` (full precision); where runs
+    logged the same iteration, the later run wins. The tiny config logs every
+    iteration, unsmoothed.
+    """
+    values: Dict[int, float] = {}
+    for scalars in sorted(Path(work_dir).glob('*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            record = json.loads(line)
+            if key in record and 'loss' in record:  # training records only
+                values[record['step']] = record[key]
+    return values
+
+
+class WarningRecords(logging.Handler):
+    """Collects the warnings (and worse) logged to the MMLogger it is added to."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def tiny_config(data, work_dir: Path, config: Path = TINY_CONFIG, **options) -> Config:
+    """The tiny config on ``data`` for an in-process ``Runner.from_cfg`` (quiet, seed 0).
+
+    ``options`` are ``--cfg-options``-style overrides, e.g. ``{'train_cfg.max_epochs': 1}``.
+    """
+    cfg = Config.fromfile(config)
+    overrides = dict(option.split('=', 1) for option in data_options(data))
+    overrides.update(work_dir=str(work_dir), log_level='WARNING', randomness=dict(seed=0),
+                     experiment_name=f'{Path(work_dir).name}-{id(work_dir)}')
+    overrides.update(options)
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
 PYTHON = sys.executable
+
+
+def load_tool(name: str, folder: str = 'analysis_tools'):
+    """Imports ``tools/<folder>/<name>.py`` as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / folder / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # One thread per test process: predictable on CI's 2 cores, where the end-to-end tests
 # also start subprocesses.

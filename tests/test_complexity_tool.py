@@ -1,11 +1,11 @@
 """tools/analysis_tools/model_zoo_table.py: MMEngine's counts, extrapolated exactly from
 small inputs, reproduce SMALLBIG.md's table; the committed complexity.json is current."""
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_tool
 
 REPO = Path(__file__).resolve().parents[1]
 ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
@@ -31,15 +31,6 @@ SMALLBIG_MD = {
 # The 8-frame R23/R50 rows are counted live (about 8 s on one core); all rows are checked
 # in the committed complexity.json, which the same tool wrote.
 LIVE = [name for name, (_, gmacs) in SMALLBIG_MD.items() if gmacs < 70]
-
-
-def load_tool(name: str):
-    """Imports ``tools/analysis_tools/<name>.py`` (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        name, REPO / 'tools' / 'analysis_tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 table = load_tool('model_zoo_table')

@@ -2,13 +2,13 @@
 inherit (at most 3 levels, no pipeline written twice), and README.md / metafile.yml are
 what the generator makes of model_zoo.yml."""
 import ast
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from conftest import load_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -19,15 +19,6 @@ CONFIGS = sorted(p for p in ZOO.rglob('*.py'))
 NUM_CLASSES = {'kinetics400': 400, 'sthv1': 174, 'sthv2': 174, 'motion': 2}
 BASELINE_BLOCKS = {'c2d': ('2d', '2d', '2d', '2d'), 'slowonly': ('2d', '2d', '3d', '3d')}
 TINY_WIDTH = 4
-
-
-def load_tool(name: str):
-    """Imports ``tools/analysis_tools/<name>.py`` (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        name, REPO / 'tools' / 'analysis_tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 generator = load_tool('generate_model_zoo')

@@ -9,6 +9,19 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
+# Checkpoints are written atomically (smallbig_mm.engine). For checkpoints inside long
+# epochs: checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000) with
+# train_cfg type 'ResumableEpochBasedTrainLoop' (smallbig-train/tools/train.py use it).
+
+# Reliability (docs/reliability.md): random state in checkpoints (exact resumes), never
+# resume from a truncated checkpoint, stop on a NaN/Inf loss (action='skip' to skip the
+# step instead), config and annotation checks before the first step.
+custom_hooks = [
+    dict(type='RNGStateHook'),
+    dict(type='ResumeGuardHook'),
+    dict(type='NonFiniteLossHook', action='raise'),
+    dict(type='ConfigCheckHook'),
+]
 
 # nccl on GPUs; without CUDA, smallbig_mm.compat falls back to gloo.
 env_cfg = dict(
@@ -21,5 +34,8 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
+# Mixed precision: tools/train.py --amp, or
+# optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic', optimizer=...)
+# float16 with a dynamic loss scaler on GPUs; bfloat16 without loss scaling on CPUs.
 load_from = None
 resume = False

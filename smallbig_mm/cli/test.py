@@ -8,7 +8,9 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import smallbig_mm  # noqa: F401  (compat fixes, registration)
-from .common import add_common_arguments, build_runner, load_config, set_local_rank, set_work_dir
+from ..config_checks import check_config
+from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
+                     reported_errors, set_local_rank, set_work_dir, setup_console)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -48,14 +50,18 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     set_work_dir(cfg, args)
+    apply_console_options(cfg, args)
     cfg.load_from = args.checkpoint
     return cfg
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = merge_args(load_config(args.config), args)
-    metrics = build_runner(cfg).test()
+    quiet = setup_console(args)
+    with reported_errors(quiet):
+        cfg = merge_args(load_config(args.config), args)
+        check_config(cfg, ('test',))
+        metrics = build_runner(cfg).test()
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

@@ -73,4 +73,5 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4))
 param_scheduler = []
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, save_best=None))
+log_processor = dict(window_size=1)  # log each iteration's own loss (tests compare them)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
