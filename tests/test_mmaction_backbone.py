@@ -158,3 +158,27 @@ def test_recognizer3d_train_step_and_multi_view_test_step():
     results = recognizer.test_step(data)
     assert len(results) == 2 and results[0].pred_score.shape == (3,)
     torch.testing.assert_close(results[0].pred_score.sum(), torch.tensor(1.))
+
+
+def test_pretrained2d_inflates_a_2d_resnet_exactly(tmp_path):
+    torchvision = pytest.importorskip('torchvision')
+    resnet = torchvision.models.resnet50(weights=None)
+    path = tmp_path / 'resnet50_2d.pth'
+    torch.save(resnet.state_dict(), path)
+    model = tiny(depth=50, base_channels=64, pretrained=str(path), pretrained2d=True)
+    model.init_weights()
+    state_2d = resnet.state_dict()
+    for name in ('conv1.weight', 'layer3.2.conv2.weight', 'layer4.0.downsample.0.weight'):
+        assert torch.equal(model.state_dict()[name][:, :, 0], state_2d[name]), name
+    assert torch.equal(model.layer2[0].bn1.running_var, state_2d['layer2.0.bn1.running_var'])
+    assert model.layer2[0].big1.bn.weight.abs().sum() == 0  # big views stay at their init
+
+
+def test_pretrained_3d_checkpoint_loads_with_pretrained2d_false(tmp_path):
+    source = tiny()
+    nn.init.normal_(source.layer4[0].big3.bn.weight)
+    path = tmp_path / 'backbone.pth'
+    torch.save(source.state_dict(), path)
+    model = tiny(pretrained=str(path), pretrained2d=False)
+    model.init_weights()
+    torch.testing.assert_close(model.layer4[0].big3.bn.weight, source.layer4[0].big3.bn.weight)
