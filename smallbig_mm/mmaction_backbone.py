@@ -67,6 +67,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
             prefix='backbone.')``.
 
     Example:
+        >>> import torch
         >>> net = SmallBigResNetBackbone(depth=23, base_channels=8, out_indices=(2, 3))
         >>> [f.shape for f in net(torch.randn(2, 3, 4, 32, 32))]
         [torch.Size([2, 128, 4, 2, 2]), torch.Size([2, 256, 4, 1, 1])]

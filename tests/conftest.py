@@ -17,6 +17,7 @@ import smallbig_mm  # noqa: F401  (compat fixes and registration before any test
 from smallbig_mm.datasets.motion import MotionSettings, generate_motion_dataset
 
 REPO = Path(__file__).resolve().parents[1]
+collect_ignore = ['configs']  # MMEngine config files, not test modules
 TINY_CONFIG = REPO / 'tests' / 'configs' / 'tiny_smallbig_motion.py'
 
 

@@ -6,6 +6,7 @@ from torch import nn
 
 from smallbig_mm.complexity import count_macs, count_parameters
 from smallbig_mm.models import BigViewPool, Bottleneck, ExtraUnit, SmallBigResNet
+from smallbig_mm.models.fused import separable_max_pool
 
 PAPER = ('2d', 'smallbig', 'smallbig', 'smallbig')
 C2D = ('2d', '2d', '2d', '2d')
@@ -261,3 +262,12 @@ def test_fast_path_can_be_switched_off():
     assert all(block.fused for stage in model.stages for block in stage)
     model.set_fused(False)
     assert not any(block.fused for stage in model.stages for block in stage)
+
+
+@pytest.mark.parametrize('kernel', [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (None, 3, 3),
+                                    (None, 1, 1), (1, 1, 1)])
+@pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
+                                   (1, 2, 3, 5, 5)])
+def test_separable_pool_equals_max_pooling_exactly(kernel, shape):
+    x = torch.randn(*shape).round(decimals=1).relu()  # many ties, as after a ReLU
+    assert torch.equal(separable_max_pool(x, kernel), BigViewPool(kernel)(x))

