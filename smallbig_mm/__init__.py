@@ -20,6 +20,5 @@ if importlib.util.find_spec('mmaction') is not None:
     from . import engine  # noqa: F401  (reliability hooks, resumable loop; docs/reliability.md)
     __all__.append('SmallBigResNetBackbone')
 
-if importlib.util.find_spec('timm') is not None and \
-        importlib.util.find_spec('smallbig_mm.smallbig_timm') is not None:
+if importlib.util.find_spec('timm') is not None:
     from . import smallbig_timm  # noqa: F401  (registers the timm models)
