@@ -12,9 +12,10 @@ SmallBig block adds ``big1``/``big2``/``big3`` (see :class:`BigView`) and an opt
 """
 from typing import Optional, Sequence
 
+import torch
 from torch import Tensor, nn
 
-from .fused import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
+from .fused import big_view_lean, can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
 
@@ -122,11 +123,13 @@ class Bottleneck(nn.Module):
         """Unit ``index`` (1..3): conv, norm and big view, by the fast path where it applies."""
         conv, norm = getattr(self, f'conv{index}'), getattr(self, f'bn{index}')
         big = getattr(self, f'big{index}')
-        if self.fused and can_fuse(conv) and can_fold(norm):
-            if big is None:
+        if self.fused and can_fuse(conv):
+            if can_fold(norm) and big is None:
                 return fused_conv_norm(x, conv, norm)
-            if big.conv is None and can_fold(big.bn):
+            if can_fold(norm) and big.conv is None and can_fold(big.bn):
                 return fused_smallbig_unit(x, conv, norm, big)
+            if big is not None and torch.is_grad_enabled():
+                return norm(conv(x)) + big_view_lean(x, conv, big)
         return self.reference_unit(x, conv, norm, big)
 
     def _shortcut(self, x: Tensor) -> Tensor:

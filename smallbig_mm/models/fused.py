@@ -4,15 +4,16 @@ The reference (:meth:`Bottleneck.reference_unit`) computes ``BN_s(W(x)) + BN_b(W
 as written: a pool, two conv calls, two norms and an add. Here:
 
 * **Eval, BatchNorm**: the big view is pooled one axis at a time
-  (:func:`separable_max_pool`, exact), and both norms are folded into the conv. When both views have the
-  same length (the 3x3x3 windows), the views are stacked on channels and one conv with
-  weight ``[a_s * W | a_b * W]`` and bias ``b_s + b_b`` computes the whole unit. The
+  (:func:`separable_max_pool`, exact), and both norms are folded into the conv. When
+  both views have the same length (the 3x3x3 windows), they are stacked on channels and
+  one conv with weight ``[a_s * W | a_b * W]`` and bias ``b_s + b_b`` computes the whole unit. The
   conv3 big view (one frame after its global temporal max) is a second, 1/T-sized conv
   broadcast-added over time. The folding is redone at every call (a pass over the
   weights, small beside the activations), so it can never go stale.
-* **Training**, or norms that cannot be folded: the reference computation. Stacking both
-  views into one conv call was measured no faster on CPU and used more memory (the
-  stacked input is kept for the backward pass), so it is not done.
+* **Training**, or norms that cannot be folded: the reference computation, except that
+  the big view's pooling keeps no argmax indices (:func:`big_view_lean`: separable
+  forward, indices recomputed in the backward pass). Stacking both views into one conv
+  call was measured no faster on CPU and used more memory, so it is not done.
 
 Only plain convs (:data:`FUSABLE_CONVS`) with a temporal kernel and stride of 1 (every
 SmallBig conv) are fused; the caller falls back to the reference otherwise, and while
@@ -74,6 +75,36 @@ def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -
         for _ in range(size // 2):
             x = _window3_max(x, dim)
     return x
+
+
+class _PoolKeepingNoIndices(torch.autograd.Function):
+    """Big-view pooling for training that stores no argmax indices.
+
+    ``F.max_pool3d`` keeps int64 indices (twice the pooled map's bytes) for the backward
+    pass. Here the forward pass pools separably and keeps only the input, which the
+    small view's conv keeps anyway; the backward pass recomputes the reference pooling
+    and its gradient, so gradients are the reference's exactly.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, pool: nn.Module) -> Tensor:
+        ctx.save_for_backward(x)
+        ctx.pool = pool
+        return separable_max_pool(x, pool.kernel_size)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tuple[Tensor, None]:
+        (x,) = ctx.saved_tensors
+        with torch.enable_grad():
+            x = x.detach().requires_grad_()
+            (grad_x,) = torch.autograd.grad(ctx.pool(x), x, grad)
+        return grad_x, None
+
+
+def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
+    """``big(x, conv)`` for training, without keeping pooling indices (same gradients)."""
+    pooled = _PoolKeepingNoIndices.apply(x, big.pool)
+    return big.bn((conv if big.conv is None else big.conv)(pooled))
 
 
 def can_fold(norm: nn.Module) -> bool:
