@@ -103,8 +103,7 @@ class _PoolKeepingNoIndices(torch.autograd.Function):
 
 def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
     """``big(x, conv)`` for training, without keeping pooling indices (same gradients)."""
-    pooled = _PoolKeepingNoIndices.apply(x, big.pool)
-    return big.bn((conv if big.conv is None else big.conv)(pooled))
+    return big.project(_PoolKeepingNoIndices.apply(x, big.pool), conv)
 
 
 def can_fold(norm: nn.Module) -> bool:

@@ -119,10 +119,14 @@ class BigView(nn.Module):
         self.conv = conv
         self.bn = norm
 
+    def project(self, pooled: Tensor, shared_conv: nn.Module) -> Tensor:
+        """``bn(conv(pooled))`` with ``shared_conv``, or the view's own conv if it has one."""
+        conv = shared_conv if self.conv is None else self.conv
+        return self.bn(conv(pooled))
+
     def forward(self, x: Tensor, shared_conv: nn.Module) -> Tensor:
         """Returns the big view of ``x`` (N, C, T, H, W) through ``shared_conv`` or its own conv."""
-        conv = shared_conv if self.conv is None else self.conv
-        return self.bn(conv(self.pool(x)))
+        return self.project(self.pool(x), shared_conv)
 
 
 class ExtraUnit(nn.Module):
