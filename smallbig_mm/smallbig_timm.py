@@ -22,13 +22,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import register_notrace_function
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models._features import feature_take_indices
 from torch import Tensor, nn
 
 from .models import SmallBigResNet
-from .models.smallbig_resnet import NUM_STAGES, check_clip
+from .models.smallbig_resnet import NUM_STAGES
 from .weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict,
                       to_timm_state_dict)
 from .weights.layouts import CLASSIFIER_KEYS
@@ -36,8 +35,6 @@ from .weights.loading import compare_state_dicts
 
 __all__ = ['ClipPool', 'SmallBigNet', 'checkpoint_filter_fn']
 
-# check_clip raises on bad shapes; torch.fx must call it rather than trace into it.
-register_notrace_function(check_clip)
 
 POOL_TYPES = ('', 'avg', 'max')
 """Global pooling of :class:`ClipPool`: none (keep the 5-D map), mean or max over (T, H, W)."""
