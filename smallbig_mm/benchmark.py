@@ -17,7 +17,7 @@ import resource
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -88,7 +88,14 @@ class Settings:
 
 @dataclass
 class Result:
-    """One row of the table. Times in seconds per step; memory in MiB."""
+    """One row of the table. Times in seconds per step; memory in MiB.
+
+    ``peak_mib`` is the peak of memory held by tensors: the model, optimizer state and
+    input, plus the step's peak of activations, gradients and temporaries (on CUDA,
+    ``torch.cuda.max_memory_allocated``). ``peak_rss_mib`` (CPU only) is what the
+    operating system saw: the growth of the process's peak RSS, allocator slack
+    included; comparable only between subjects measured in fresh processes.
+    """
 
     name: str
     gmacs: float
@@ -98,6 +105,7 @@ class Result:
     clips_per_s: float
     gmacs_per_s: float
     peak_mib: Optional[float] = None
+    peak_rss_mib: Optional[float] = None
     times_s: List[float] = field(default_factory=list)
 
 
@@ -133,6 +141,32 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _tensor_bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
+    """The peak growth, in bytes, of CPU tensor memory during one call of ``step``.
+
+    Read from the allocation events of PyTorch's profiler; None where this PyTorch
+    build does not expose them.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    try:
+        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                  if e.name() == '[memory]']
+    except AttributeError:
+        return None
+    current = peak = 0
+    for _, nbytes in sorted(events):
+        current += nbytes
+        peak = max(peak, current)
+    return peak
+
+
 def _sync(device: str) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
@@ -141,9 +175,9 @@ def _sync(device: str) -> None:
 def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None) -> Result:
     """Times ``settings.repeats`` steps of the subject ``name`` (see :func:`build_subject`).
 
-    On CUDA, ``peak_mib`` is the peak of allocated GPU memory during the timed steps; on
-    the CPU it is the growth of the process's peak RSS over its value before the subject
-    was built, which is only comparable between subjects measured in fresh processes
+    Memory (:class:`Result`): on CUDA, the peak of allocated memory during the timed
+    steps. On the CPU, one more, untimed step is profiled for its tensor allocations;
+    the RSS figure is only comparable between subjects measured in fresh processes
     (:func:`measure_isolated`).
 
     Example:
@@ -196,17 +230,23 @@ def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None) 
         step()
         _sync(settings.device)
         times.append(time.perf_counter() - start)
+    peak_rss = None
     if device.type == 'cuda':
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak = _peak_rss_mib() - rss_before
+        peak_rss = _peak_rss_mib() - rss_before
+        step_peak = _cpu_step_tensor_peak(step)
+        held = [*model.parameters(), *model.buffers(), x]
+        if optimizer is not None:
+            held += [t for state in optimizer.state.values() for t in state.values()]
+        peak = None if step_peak is None else (_tensor_bytes(held) + step_peak) / 2**20
     median = statistics.median(times)
     gmacs = macs / 1e9
     work = 3 if settings.mode == 'train' else 1  # backward costs about two forwards
     return Result(name=name, gmacs=gmacs, median_s=median, min_s=min(times), max_s=max(times),
                   clips_per_s=settings.batch / median,
                   gmacs_per_s=work * gmacs * settings.batch / median, peak_mib=peak,
-                  times_s=times)
+                  peak_rss_mib=peak_rss, times_s=times)
 
 
 def measure_isolated(name: str, settings: Settings,
@@ -217,12 +257,17 @@ def measure_isolated(name: str, settings: Settings,
         return pool.apply(measure, (name, settings, model_kwargs))
 
 
+def _mib(value: Optional[float]) -> str:
+    return '' if value is None else f'{value:.0f}'
+
+
 def format_table(results: Sequence[Result], settings: Settings,
                  baseline: Optional[str] = None) -> str:
     """A Markdown table; ``baseline`` adds a column of speed-ups relative to that row."""
     base = next((r for r in results if r.name == baseline), None)
     header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
-              'GMAC/s | peak MiB |' + (f' speed-up vs {baseline} |' if base else ''))
+              'GMAC/s | peak MiB | peak RSS MiB |'
+              + (f' speed-up vs {baseline} |' if base else ''))
     lines = [f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
              f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
              f'{", compiled" if settings.compile else ""}'
@@ -232,7 +277,7 @@ def format_table(results: Sequence[Result], settings: Settings,
     for r in results:
         row = (f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
                f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
-               f'{"" if r.peak_mib is None else f"{r.peak_mib:.0f}"} |')
+               f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |')
         if base:
             row += f' {base.median_s / r.median_s:.2f}x |'
         lines.append(row)

@@ -12,9 +12,11 @@ from typing import Dict, List, Sequence
 import pytest
 import torch
 from mmengine.config import Config
+from torch import nn
 
 import smallbig_mm  # noqa: F401  (compat fixes and registration before any test)
 from smallbig_mm.datasets.motion import MotionSettings, generate_motion_dataset
+from smallbig_mm.models import SmallBigResNet
 
 REPO = Path(__file__).resolve().parents[1]
 collect_ignore = ['configs']  # MMEngine config files, not test modules
@@ -118,3 +120,21 @@ def load_tool(name: str, folder: str = 'analysis_tools'):
 # One thread per test process: predictable on CI's 2 cores, where the end-to-end tests
 # also start subprocesses.
 torch.set_num_threads(1)
+
+
+def tiny(**kwargs) -> SmallBigResNet:
+    """A SmallBig-R23 at width 8 (the paper's structure, ~100x fewer MACs than R50)."""
+    kwargs.setdefault('depth', 23)
+    kwargs.setdefault('base_channels', 8)
+    return SmallBigResNet(**kwargs)
+
+
+def randomize_norms(model: nn.Module) -> None:
+    """Gives every norm (big views included) non-trivial affine parameters and statistics."""
+    generator = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm3d):
+            m.weight.data = torch.rand(m.weight.shape, generator=generator) + 0.5
+            m.bias.data = torch.randn(m.bias.shape, generator=generator) * 0.1
+            m.running_mean = torch.randn(m.running_mean.shape, generator=generator) * 0.1
+            m.running_var = torch.rand(m.running_var.shape, generator=generator) + 0.5

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from conftest import load_tool
 from smallbig_mm.benchmark import PEERS, Settings, format_table, measure, write_json
 
 TINY = dict(base_channels=4)
@@ -20,7 +21,11 @@ def test_measure_reports_macs_times_and_memory(results):
     for row in rows:
         assert row.gmacs > 0 and len(row.times_s) == 2, row.name
         assert row.min_s <= row.median_s <= row.max_s
-        assert row.peak_mib is not None
+        assert row.peak_mib > 0 and row.peak_rss_mib is not None, row.name
+    by_name = {row.name: row for row in rows}
+    # tensor memory is deterministic: the reference SmallBig keeps pooled maps and
+    # argmax indices that C2D (same widths) does not have
+    assert by_name['smallbig_r50_reference'].peak_mib > by_name['c2d_r50'].peak_mib
 
 
 def test_table_has_a_row_per_model_and_speed_ups(results):
@@ -52,3 +57,18 @@ def test_bad_settings_raise(kwargs, match):
 def test_unknown_model_names_the_choices():
     with pytest.raises(ValueError, match='unknown model'):
         measure('resnet_does_not_exist', Settings(frames=4, size=32, repeats=1))
+
+
+def test_plot_tool_draws_the_json_files_and_never_overwrites(results, tmp_path):
+    settings, rows = results
+    plot_benchmarks = load_tool('plot_benchmarks')
+    data = tmp_path / 'train.json'
+    write_json(str(data), rows, settings)
+    out = tmp_path / 'plot.png'
+    plot_benchmarks.main([str(data), '--out', str(out)])
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    with pytest.raises(SystemExit, match='exists'):
+        plot_benchmarks.main([str(data), '--out', str(out)])
+    (tmp_path / 'other.json').write_text('{"rows": []}')
+    with pytest.raises(SystemExit, match='not a tools/benchmark.py --json file'):
+        plot_benchmarks.main([str(tmp_path / 'other.json'), '--out', str(tmp_path / 'x.png')])

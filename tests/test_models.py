@@ -5,8 +5,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from smallbig_mm.complexity import count_macs, count_parameters
+from conftest import randomize_norms, tiny
 from smallbig_mm.models import BigViewPool, Bottleneck, ExtraUnit, SmallBigResNet
-from smallbig_mm.models.fused import separable_max_pool
 
 PAPER = ('2d', 'smallbig', 'smallbig', 'smallbig')
 C2D = ('2d', '2d', '2d', '2d')
@@ -38,23 +38,6 @@ class Classifier(nn.Module):
 
     def forward(self, x):
         return self.fc(self.backbone(x).mean(dim=(2, 3, 4)))
-
-
-def tiny(**kwargs) -> SmallBigResNet:
-    kwargs.setdefault('depth', 23)
-    kwargs.setdefault('base_channels', 8)
-    return SmallBigResNet(**kwargs)
-
-
-def randomize_norms(model: nn.Module) -> None:
-    """Gives every norm (big views included) non-trivial affine parameters and statistics."""
-    generator = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm3d):
-            m.weight.data = torch.rand(m.weight.shape, generator=generator) + 0.5
-            m.bias.data = torch.randn(m.bias.shape, generator=generator) * 0.1
-            m.running_mean = torch.randn(m.running_mean.shape, generator=generator) * 0.1
-            m.running_var = torch.rand(m.running_var.shape, generator=generator) + 0.5
 
 
 @pytest.mark.parametrize('kwargs,frames,params,gmacs', PAPER_TABLE)
@@ -220,54 +203,3 @@ def test_bad_arguments_raise_a_clear_error(kwargs, match):
 def test_bottleneck_example_shape():
     block = Bottleneck(64, 16, stride=2, block_type='smallbig')
     assert block(torch.randn(2, 64, 8, 14, 14)).shape == (2, 64, 8, 7, 7)
-
-
-@pytest.mark.parametrize('kwargs', [dict(), dict(extra_stages=EXTRA),
-                                    dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
-def test_fast_path_matches_the_reference_in_eval(kwargs):
-    torch.manual_seed(0)
-    reference = tiny(fused=False, **kwargs).eval()
-    randomize_norms(reference)
-    fast = tiny(**kwargs).eval()
-    fast.load_state_dict(reference.state_dict())
-    x = torch.randn(2, 3, 8, 32, 32)
-    with torch.no_grad():
-        expected, actual = reference(x), fast(x)
-    assert ((actual - expected).abs().max() / expected.abs().max()).item() < 1e-4
-
-
-def test_fast_path_matches_the_reference_in_training_outputs_and_gradients():
-    # float64, so that the comparison is not dominated by batch-norm amplified rounding
-    torch.manual_seed(0)
-    reference = tiny(fused=False, extra_stages=EXTRA)
-    randomize_norms(reference)
-    reference.double().train()
-    fast = tiny(extra_stages=EXTRA).double().train()
-    fast.load_state_dict(reference.state_dict())
-    x = torch.randn(2, 3, 8, 32, 32, dtype=torch.double)
-    expected, actual = reference(x), fast(x)
-    torch.testing.assert_close(actual, expected, rtol=1e-9, atol=1e-9)
-    expected.square().mean().backward()
-    actual.square().mean().backward()
-    reference_grads = dict(reference.named_parameters())
-    for name, param in fast.named_parameters():
-        torch.testing.assert_close(param.grad, reference_grads[name].grad, rtol=1e-7, atol=1e-9,
-                                   msg=name)
-    for name, buffer in fast.named_buffers():  # running statistics are updated alike
-        torch.testing.assert_close(buffer, dict(reference.named_buffers())[name], msg=name)
-
-
-def test_fast_path_can_be_switched_off():
-    model = tiny()
-    assert all(block.fused for stage in model.stages for block in stage)
-    model.set_fused(False)
-    assert not any(block.fused for stage in model.stages for block in stage)
-
-
-@pytest.mark.parametrize('kernel', [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (None, 3, 3),
-                                    (None, 1, 1), (1, 1, 1)])
-@pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
-                                   (1, 2, 3, 5, 5)])
-def test_separable_pool_equals_max_pooling_exactly(kernel, shape):
-    x = torch.randn(*shape).round(decimals=1).relu()  # many ties, as after a ReLU
-    assert torch.equal(separable_max_pool(x, kernel), BigViewPool(kernel)(x))

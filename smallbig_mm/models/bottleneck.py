@@ -15,7 +15,9 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .fused import big_view_lean, can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
+from .frame_conv import conv_for_training
+from .fused import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
+from .lean import big_view_lean
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
 
@@ -44,8 +46,8 @@ class Bottleneck(nn.Module):
             has its own (the unshared ablation).
         with_extra: apply the extra unit to the block input first.
         drop_path: stochastic depth probability of the residual branch.
-        fused: in eval mode, compute units with BatchNorms folded into the convs
-            (:mod:`.fused`, same numbers); False always runs :meth:`reference_unit`.
+        fused: compute units by the fast path: :mod:`.fused` for inference, :mod:`.lean`
+            for training (same numbers); False always runs :meth:`reference_unit`.
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:
@@ -123,22 +125,27 @@ class Bottleneck(nn.Module):
         """Unit ``index`` (1..3): conv, norm and big view, by the fast path where it applies."""
         conv, norm = getattr(self, f'conv{index}'), getattr(self, f'bn{index}')
         big = getattr(self, f'big{index}')
-        if self.fused and can_fuse(conv):
-            if can_fold(norm) and big is None:
-                return fused_conv_norm(x, conv, norm)
-            if can_fold(norm) and big.conv is None and can_fold(big.bn):
-                return fused_smallbig_unit(x, conv, norm, big)
-            if big is not None and torch.is_grad_enabled():
-                return norm(conv(x)) + big_view_lean(x, conv, big)
-        return self.reference_unit(x, conv, norm, big)
+        if not (self.fused and can_fuse(conv)):
+            return self.reference_unit(x, conv, norm, big)
+        if can_fold(norm) and big is None:
+            return fused_conv_norm(x, conv, norm)
+        if (can_fold(norm) and big is not None and big.conv is None and can_fold(big.bn)
+                and not torch.is_grad_enabled()):
+            return fused_smallbig_unit(x, conv, norm, big)
+        out = norm(conv_for_training(x, conv))
+        if big is not None:
+            out = out + big_view_lean(x, conv, big)
+        return out
 
     def _shortcut(self, x: Tensor) -> Tensor:
         if self.downsample is None:
             return x
         conv, norm = self.downsample
-        if self.fused and can_fuse(conv) and can_fold(norm):
+        if not (self.fused and can_fuse(conv)):
+            return self.downsample(x)
+        if can_fold(norm):
             return fused_conv_norm(x, conv, norm)
-        return self.downsample(x)
+        return norm(conv_for_training(x, conv))
 
     def forward(self, x: Tensor) -> Tensor:
         """Maps (N, C_in, T, H, W) to (N, 4 * planes, T, H / stride, W / stride)."""
@@ -147,5 +154,7 @@ class Bottleneck(nn.Module):
         identity = self._shortcut(x)
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
-        out = self._unit(3, out)
-        return self.act(self.drop_path(out) + identity)
+        out = self.drop_path(self._unit(3, out))
+        if self.fused and not torch.is_grad_enabled():
+            return self.act(out.add_(identity))  # inference: no new tensor
+        return self.act(out + identity)

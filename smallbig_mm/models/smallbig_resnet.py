@@ -74,9 +74,11 @@ class SmallBigResNet(nn.Module):
             64 is the paper; small values give tiny models for tests.
         drop_path_rate: stochastic depth, rising linearly over the blocks to this value.
         zero_init_residual: start every block's last BN at 0 (off in the paper).
-        fused: in eval mode, fold the BatchNorms into the convs and compute each SmallBig
-            unit with one conv call (:mod:`.fused`); False runs the units exactly as
-            written (:meth:`Bottleneck.reference_unit`). Same numbers within rounding.
+        fused: the fast path: inference with the BatchNorms folded into the convs
+            (:mod:`.fused`), training without pooled maps or pooling indices kept
+            (:mod:`.lean`), separable pooling and matrix-product 1x1x1 convs on CPUs.
+            False runs the units exactly as written (:meth:`Bottleneck.reference_unit`).
+            Same outputs within rounding, same gradients.
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
             ``nn.BatchNorm3d``, in-place ``nn.ReLU`` by default).
 
@@ -176,7 +178,7 @@ class SmallBigResNet(nn.Module):
                     nn.init.zeros_(norm.bias)
 
     def set_fused(self, enable: bool = True) -> None:
-        """Switches every block between the eval-mode fast path and the reference units."""
+        """Switches every block between the fast path and the reference units."""
         for stage in self.stages:
             for block in stage:
                 block.fused = enable

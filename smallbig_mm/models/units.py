@@ -59,6 +59,21 @@ def check_big_kernel(kernel: Sequence[Optional[int]], name: str = 'big_kernels')
     return (t, h, w)
 
 
+def big_view_pool(x: Tensor, kernel_size: BigKernel) -> Tensor:
+    """The big view's max pooling (stride 1, -inf borders) of ``x`` (N, C, T, H, W).
+
+    ``kernel_size`` is ``(t, h, w)`` with odd sizes; ``t=None`` first takes the maximum
+    over all frames, so the output has one frame. See :class:`BigViewPool`.
+    """
+    t, h, w = kernel_size
+    if t is None:
+        x = x.amax(dim=2, keepdim=True)
+        t = 1
+    if (t, h, w) == (1, 1, 1):
+        return x
+    return F.max_pool3d(x, (t, h, w), stride=1, padding=(t // 2, h // 2, w // 2))
+
+
 class BigViewPool(nn.Module):
     """Max pooling of the big view: stride 1, borders padded with -inf.
 
@@ -80,13 +95,7 @@ class BigViewPool(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Pools ``x`` of shape (N, C, T, H, W) to (N, C, T, H, W) or (N, C, 1, H, W)."""
-        t, h, w = self.kernel_size
-        if t is None:
-            x = x.amax(dim=2, keepdim=True)
-            t = 1
-        if (t, h, w) == (1, 1, 1):
-            return x
-        return F.max_pool3d(x, (t, h, w), stride=1, padding=(t // 2, h // 2, w // 2))
+        return big_view_pool(x, self.kernel_size)
 
     def extra_repr(self) -> str:
         return f'kernel_size={self.kernel_size}'
@@ -119,14 +128,13 @@ class BigView(nn.Module):
         self.conv = conv
         self.bn = norm
 
-    def project(self, pooled: Tensor, shared_conv: nn.Module) -> Tensor:
-        """``bn(conv(pooled))`` with ``shared_conv``, or the view's own conv if it has one."""
-        conv = shared_conv if self.conv is None else self.conv
-        return self.bn(conv(pooled))
+    def view_conv(self, shared_conv: nn.Module) -> nn.Module:
+        """The conv this view applies: ``shared_conv``, or the view's own if it has one."""
+        return shared_conv if self.conv is None else self.conv
 
     def forward(self, x: Tensor, shared_conv: nn.Module) -> Tensor:
         """Returns the big view of ``x`` (N, C, T, H, W) through ``shared_conv`` or its own conv."""
-        return self.project(self.pool(x), shared_conv)
+        return self.bn(self.view_conv(shared_conv)(self.pool(x)))
 
 
 class ExtraUnit(nn.Module):

@@ -1,0 +1,135 @@
+"""Frame-wise convolutions (temporal kernel 1) by the fastest exact route on the device.
+
+On CPUs, oneDNN's channels-first 1x1x1 ``conv3d`` reaches as little as a third of a
+matrix product's MAC/s at ResNet shapes (and its backward a fifth, at res2's), so
+there a 1x1x1 conv is computed as batched matrix products, forward and backward; a
+single-frame input runs as a 2D conv. Elsewhere these are plain ``F.conv3d`` calls.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+ConvGeometry = Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...], int]
+"""``(stride, padding, dilation, groups)`` of a 3D conv."""
+
+Grads = Tuple[Optional[Tensor], Optional[Tensor]]
+
+
+def conv_geometry(conv: nn.Conv3d) -> ConvGeometry:
+    """The arguments besides weight and bias that ``conv`` passes to ``F.conv3d``."""
+    return conv.stride, conv.padding, conv.dilation, conv.groups
+
+
+def is_pointwise(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
+    """A 1x1x1, stride-1, single-group conv of a CPU tensor: a matrix product per clip."""
+    stride, padding, _, groups = geometry
+    return (x.device.type == 'cpu' and weight.shape[2:] == (1, 1, 1) and groups == 1
+            and tuple(stride) == (1, 1, 1) and tuple(padding) == (0, 0, 0))
+
+
+def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """``F.conv3d(x, weight, bias)`` for a 1x1x1 ``weight``, as ``weight @ x`` per clip."""
+    n, channels = x.shape[:2]
+    flat = x.reshape(n, channels, -1)
+    # bmm on the expanded matrix: torch.matmul would return a transposed (strided) view
+    matrices = weight.view(weight.shape[0], channels).expand(n, -1, -1)
+    out = (torch.bmm(matrices, flat) if bias is None
+           else torch.baddbmm(bias.view(1, -1, 1), matrices, flat))
+    return out.view(n, -1, *x.shape[2:])
+
+
+def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
+    """``out += F.conv3d(x, weight)`` for a 1x1x1 ``weight``, accumulated inside the product."""
+    n, channels = x.shape[:2]
+    out.view(n, out.shape[1], -1).baddbmm_(weight.view(-1, channels).expand(n, -1, -1),
+                                           x.reshape(n, channels, -1))
+    return out
+
+
+def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+               geometry: ConvGeometry) -> Tensor:
+    """``F.conv3d(x, weight, bias, *geometry)``; under autograd a 1x1x1 conv stays a conv
+    (:func:`conv_for_training` is the training route)."""
+    stride, padding, dilation, groups = geometry
+    if is_pointwise(x, weight, geometry) and x.is_contiguous() and not torch.is_grad_enabled():
+        return _pointwise(x, weight, bias)
+    if x.shape[2] == 1:
+        out = F.conv2d(x.squeeze(2), weight.squeeze(2), bias, stride[1:], padding[1:],
+                       dilation[1:], groups)
+        return out.unsqueeze(2)
+    return F.conv3d(x, weight, bias, stride, padding, dilation, groups)
+
+
+def _pointwise_backward(grad: Tensor, x: Tensor, weight: Tensor,
+                        needs: Tuple[bool, bool]) -> Grads:
+    """Gradients of ``F.conv3d(x, weight)`` (1x1x1) by matrix products; ``x`` may be
+    channels-first or channels-last, and its gradient has the same layout."""
+    n, channels = x.shape[:2]
+    grad_rows = grad.reshape(n, grad.shape[1], -1)  # (N, C_out, THW)
+    matrices = weight.view(weight.shape[0], channels).expand(n, -1, -1)
+    channels_last = (not x.is_contiguous()
+                     and x.is_contiguous(memory_format=torch.channels_last_3d))
+    if channels_last:  # (N, THW, C) views
+        x_rows = x.permute(0, 2, 3, 4, 1).reshape(n, -1, channels)
+    else:
+        x_rows = x.reshape(n, channels, -1).transpose(1, 2)
+    grad_x = grad_weight = None
+    if needs[0]:
+        if channels_last:
+            grad_x = torch.bmm(grad_rows.transpose(1, 2), matrices)
+            grad_x = grad_x.view(n, *x.shape[2:], channels).permute(0, 4, 1, 2, 3)
+        else:
+            grad_x = torch.bmm(matrices.transpose(1, 2), grad_rows).view(x.shape)
+    if needs[1]:
+        grad_weight = torch.bmm(grad_rows, x_rows).sum(0).view(weight.shape)
+    return grad_x, grad_weight
+
+
+def frame_conv_backward(grad: Tensor, x: Tensor, weight: Tensor, geometry: ConvGeometry,
+                        needs: Tuple[bool, bool]) -> Grads:
+    """Gradients of :func:`frame_conv` (no bias) w.r.t. ``x`` and ``weight``, where needed."""
+    if is_pointwise(x, weight, geometry):
+        return _pointwise_backward(grad, x, weight, needs)
+    stride, padding, dilation, groups = geometry
+    mask = [needs[0], needs[1], False]
+    if x.shape[2] == 1:
+        grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+            grad.squeeze(2), x.squeeze(2), weight.squeeze(2), None, stride[1:], padding[1:],
+            dilation[1:], False, [0, 0], groups, mask)
+        return (None if grad_x is None else grad_x.unsqueeze(2),
+                None if grad_weight is None else grad_weight.unsqueeze(2))
+    grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
+        grad, x, weight, None, stride, padding, dilation, False, [0, 0, 0], groups, mask)
+    return grad_x, grad_weight
+
+
+class _PointwiseConv(torch.autograd.Function):
+    """A bias-free 1x1x1 conv by matrix products, forward and backward (CPU training)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        return _pointwise(x, weight, None)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> Grads:
+        x, weight = ctx.saved_tensors
+        # under autocast the forward product ran in a lower precision: so does its gradient
+        grad_x, grad_weight = _pointwise_backward(
+            grad, x.to(grad.dtype), weight.to(grad.dtype), ctx.needs_input_grad)
+        return (None if grad_x is None else grad_x.to(x.dtype),
+                None if grad_weight is None else grad_weight.to(weight.dtype))
+
+
+def conv_for_training(x: Tensor, conv: nn.Conv3d) -> Tensor:
+    """``conv(x)`` with autograd; a bias-free 1x1x1 conv on CPUs runs as matrix products.
+
+    ``conv`` must compute plain ``F.conv3d`` (see :func:`~.fused.can_fuse`).
+    """
+    if conv.bias is None and is_pointwise(x, conv.weight, conv_geometry(conv)):
+        return _PointwiseConv.apply(x, conv.weight)
+    return conv(x)

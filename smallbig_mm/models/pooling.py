@@ -1,0 +1,63 @@
+"""Max pooling of the big views, fast on CPUs, with exactly the reference's numbers.
+
+PyTorch's CPU ``max_pool3d`` on channels-first maps loops over every window element
+without vectorising; for the big views' 3x3x3 windows it costs more than all the
+convolutions of the network together. Two exact replacements:
+
+* :func:`separable_max_pool`, for forward passes: a window of 3 along W, then H, then T
+  (max is separable; borders see the shorter window, as with -inf padding).
+* :func:`channels_last_on_cpu`, for the backward pass, which needs the reference's
+  argmax: the same kernel runs ~4x faster on channels-last maps (same first-maximum rule).
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+
+def _window3_max(x: Tensor, dim: int) -> Tensor:
+    """Max over the window of 3 centred on each position of ``dim`` (borders see 2).
+
+    Written into one output tensor: two passes over the interior, no concatenation.
+    """
+    n = x.shape[dim]
+    if n == 1:
+        return x
+    out = torch.empty_like(x)
+    first, last = out.narrow(dim, 0, 1), out.narrow(dim, n - 1, 1)
+    torch.maximum(x.narrow(dim, 0, 1), x.narrow(dim, 1, 1), out=first)
+    if n == 2:
+        last.copy_(first)
+        return out
+    torch.maximum(x.narrow(dim, n - 2, 1), x.narrow(dim, n - 1, 1), out=last)
+    inner = out.narrow(dim, 1, n - 2)
+    torch.maximum(x.narrow(dim, 0, n - 2), x.narrow(dim, 1, n - 2), out=inner)
+    torch.maximum(inner, x.narrow(dim, 2, n - 2), out=inner)
+    return out
+
+
+def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -> Tensor:
+    """:func:`~.units.big_view_pool` one axis at a time: the same numbers, ~6x faster on CPUs.
+
+    A window of 2r + 1 (stride 1, borders padded with -inf) is r windows of 3 in a row.
+    Not differentiable (it writes into its output); the training path routes
+    gradients through the reference pooling instead.
+
+    Example:
+        >>> import torch.nn.functional as F
+        >>> x = torch.randn(2, 4, 8, 7, 7)
+        >>> torch.equal(separable_max_pool(x, (3, 3, 3)), F.max_pool3d(x, 3, 1, 1))
+        True
+    """
+    t, h, w = kernel_size
+    if t is None:
+        x, t = x.amax(dim=2, keepdim=True), 1
+    for dim, size in ((4, w), (3, h), (2, t)):
+        for _ in range(size // 2):
+            x = _window3_max(x, dim)
+    return x
+
+
+def channels_last_on_cpu(x: Tensor) -> Tensor:
+    """``x`` as channels-last on CPUs, where ``max_pool3d`` and its backward are ~4x faster."""
+    return x.contiguous(memory_format=torch.channels_last_3d) if x.device.type == 'cpu' else x
