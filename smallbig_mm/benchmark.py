@@ -172,13 +172,14 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None) -> Result:
+def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
+            fresh_process: bool = False) -> Result:
     """Times ``settings.repeats`` steps of the subject ``name`` (see :func:`build_subject`).
 
     Memory (:class:`Result`): on CUDA, the peak of allocated memory during the timed
-    steps. On the CPU, one more, untimed step is profiled for its tensor allocations;
-    the RSS figure is only comparable between subjects measured in fresh processes
-    (:func:`measure_isolated`).
+    steps. On the CPU, one more, untimed step is profiled for its tensor allocations,
+    and the peak RSS is recorded when ``fresh_process`` says that this process measures
+    nothing else (:func:`measure_isolated`).
 
     Example:
         >>> settings = Settings(frames=4, size=32, repeats=1)
@@ -234,7 +235,7 @@ def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None) 
     if device.type == 'cuda':
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak_rss = _peak_rss_mib() - rss_before
+        peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
         step_peak = _cpu_step_tensor_peak(step)
         held = [*model.parameters(), *model.buffers(), x]
         if optimizer is not None:
@@ -254,7 +255,7 @@ def measure_isolated(name: str, settings: Settings,
     """:func:`measure` in a fresh process, so that CPU peak memory is the subject's own."""
     context = multiprocessing.get_context('spawn')
     with context.Pool(1) as pool:
-        return pool.apply(measure, (name, settings, model_kwargs))
+        return pool.apply(measure, (name, settings, model_kwargs, True))
 
 
 def _mib(value: Optional[float]) -> str:

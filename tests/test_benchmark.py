@@ -4,7 +4,8 @@ import json
 import pytest
 
 from conftest import load_tool
-from smallbig_mm.benchmark import PEERS, Settings, format_table, measure, write_json
+from smallbig_mm.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
+                                   write_json)
 
 TINY = dict(base_channels=4)
 
@@ -21,7 +22,7 @@ def test_measure_reports_macs_times_and_memory(results):
     for row in rows:
         assert row.gmacs > 0 and len(row.times_s) == 2, row.name
         assert row.min_s <= row.median_s <= row.max_s
-        assert row.peak_mib > 0 and row.peak_rss_mib is not None, row.name
+        assert row.peak_mib > 0 and row.peak_rss_mib is None, row.name  # RSS: isolated only
     by_name = {row.name: row for row in rows}
     # tensor memory is deterministic: the reference SmallBig keeps pooled maps and
     # argmax indices that C2D (same widths) does not have
@@ -72,3 +73,9 @@ def test_plot_tool_draws_the_json_files_and_never_overwrites(results, tmp_path):
     (tmp_path / 'other.json').write_text('{"rows": []}')
     with pytest.raises(SystemExit, match='not a tools/benchmark.py --json file'):
         plot_benchmarks.main([str(tmp_path / 'other.json'), '--out', str(tmp_path / 'x.png')])
+
+
+def test_isolated_measurement_also_reports_the_process_rss():
+    settings = Settings(frames=4, size=32, warmup=0, repeats=1, threads=1)
+    row = measure_isolated('smallbig_resnet23', settings, TINY)
+    assert row.peak_mib > 0 and row.peak_rss_mib is not None

@@ -3,7 +3,7 @@
 Examples:
     # the inference setting, side by side with the reference and MMAction2 models
     python tools/benchmark.py smallbig_resnet50 --compare --threads 2 --batch 1
-    # a training step, each model in its own process so that peak memory is comparable
+    # a training step, each model in its own process (so that the RSS peak is its own)
     python tools/benchmark.py smallbig_resnet50 --compare --mode train --batch 2 --isolate
     # a config's backbone, on a GPU, bf16, compiled
     python tools/benchmark.py configs/recognition/smallbig/<config>.py --device cuda \\

@@ -76,7 +76,10 @@ def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
 
 
 def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigView) -> Tensor:
-    """``norm(conv(x)) + big.bn(conv(big.pool(x)))`` with both norms folded (eval mode).
+    """``norm(conv(x)) + big.bn(conv(big.pool(x)))`` with both norms folded, for inference.
+
+    Runs under ``torch.no_grad()``: the pooling writes into its outputs, which autograd
+    does not follow (training takes :func:`~.lean.big_view_lean`).
 
     Args:
         x: the unit input (N, C, T, H, W).

@@ -1,9 +1,10 @@
-"""Plots benchmark results: throughput per model, and peak memory of training steps.
+"""Plots benchmark results: MACs per second per model, and peak memory of training steps.
 
 Reads the JSON files that ``tools/benchmark.py --json`` writes (one per setting: eval
-at batch 1, eval at batch 8, training...) and draws one panel of clips/s per file,
-each bar labelled with its speed-up over the straightforward SmallBig when that row is
-present, plus one panel of peak memory for every training file. Figures come only from
+at batch 1, eval at batch 8, training...) and draws one panel of GMAC/s per file (how
+well each model uses the machine; bars labelled with clips/s and the speed-up over the
+straightforward SmallBig when that row is present), plus one panel of peak memory for
+every training file. Figures come only from
 the files: nothing is measured here.
 
 Example:
@@ -48,24 +49,29 @@ def plot(runs: Sequence[dict], out: Path) -> None:
 
     train_runs = [run for run in runs if run['settings']['mode'] == 'train']
     panels = len(runs) + len(train_runs)
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 3.6), squeeze=False)
-    axes = list(axes[0])
+    columns = min(panels, 2)
+    rows_of_panels = -(-panels // columns)
+    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(6.4 * columns, 3.2 * rows_of_panels),
+                             squeeze=False)
+    axes = list(axes.flat)
+    for ax in axes[panels:]:
+        ax.axis('off')
     for ax, run in zip(axes, runs):
         rows = run['results']
         names = [r['name'] for r in rows]
-        speeds = [r['clips_per_s'] for r in rows]
+        rates = [r['gmacs_per_s'] for r in rows]
         colors = ['crimson' if n.startswith('smallbig_resnet') else
                   'lightcoral' if n == REFERENCE else 'tab:gray' for n in names]
-        ax.barh(names, speeds, color=colors)
+        ax.barh(names, rates, color=colors)
         reference = next((r for r in rows if r['name'] == REFERENCE), None)
         for y, row in enumerate(rows):
-            label = f"{row['clips_per_s']:.2f}"
+            label = f"{row['clips_per_s']:.2f} clips/s"
             if reference:
-                label += f"  ({reference['median_s'] / row['median_s']:.2f}x)"
-            ax.text(row['clips_per_s'], y, ' ' + label, va='center', fontsize=8)
+                label += f", {reference['median_s'] / row['median_s']:.2f}x"
+            ax.text(row['gmacs_per_s'], y, ' ' + label, va='center', fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlim(0, max(speeds) * 1.6)
-        ax.set_xlabel('clips/s (higher is better)')
+        ax.set_xlim(0, max(rates) * 1.7)
+        ax.set_xlabel('GMAC/s (higher is better)')
         ax.set_title(title(run['settings']), fontsize=9)
     for ax, run in zip(axes[len(runs):], train_runs):
         rows = [r for r in run['results'] if r.get('peak_mib')]
