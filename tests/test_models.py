@@ -58,7 +58,7 @@ def test_big_view_norms_add_the_documented_parameters(depth, extra):
 
 @pytest.mark.parametrize('extra_stages', [(False,) * 4, EXTRA])
 def test_fresh_smallbig_equals_c2d_with_the_same_weights(extra_stages):
-    # The reference units, as written: the fast path is compared with them below.
+    # The reference units, as written (tests/test_fast_path.py compares the fast path with them).
     torch.manual_seed(0)
     smallbig = tiny(extra_stages=extra_stages, fused=False).eval()
     c2d = tiny(block_types=C2D, fused=False).eval()
