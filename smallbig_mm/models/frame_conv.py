@@ -51,8 +51,19 @@ def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
 
 def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                geometry: ConvGeometry) -> Tensor:
-    """``F.conv3d(x, weight, bias, *geometry)``; under autograd a 1x1x1 conv stays a conv
-    (:func:`conv_for_training` is the training route)."""
+    """``F.conv3d(x, weight, bias, *geometry)`` of ``x`` (N, C, T, H, W), by the fastest route.
+
+    Under autograd a 1x1x1 conv stays a conv (:func:`conv_for_training` is the route
+    for training).
+
+    Example:
+        >>> conv = nn.Conv3d(8, 4, 1, bias=False)
+        >>> x = torch.randn(2, 8, 4, 7, 7)
+        >>> with torch.no_grad():
+        ...     out = frame_conv(x, conv.weight, None, conv_geometry(conv))
+        ...     torch.allclose(out, conv(x), atol=1e-5)
+        True
+    """
     stride, padding, dilation, groups = geometry
     if is_pointwise(x, weight, geometry) and x.is_contiguous() and not torch.is_grad_enabled():
         return _pointwise(x, weight, bias)
@@ -129,6 +140,11 @@ def conv_for_training(x: Tensor, conv: nn.Conv3d) -> Tensor:
     """``conv(x)`` with autograd; a bias-free 1x1x1 conv on CPUs runs as matrix products.
 
     ``conv`` must compute plain ``F.conv3d`` (see :func:`~.fused.can_fuse`).
+
+    Example:
+        >>> conv = nn.Conv3d(8, 4, 1, bias=False)
+        >>> conv_for_training(torch.randn(2, 8, 4, 7, 7, requires_grad=True), conv).shape
+        torch.Size([2, 4, 4, 7, 7])
     """
     if conv.bias is None and is_pointwise(x, conv.weight, conv_geometry(conv)):
         return _PointwiseConv.apply(x, conv.weight)
