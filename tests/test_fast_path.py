@@ -124,12 +124,21 @@ def test_training_keeps_neither_pooled_maps_nor_pooling_indices():
     assert saved_bytes(reference, x) - saved_bytes(fast, x) >= 12 * pooled_elements
 
 
-def test_lean_path_under_bfloat16_autocast_matches_the_reference():
+@pytest.mark.parametrize('training', [False, True])
+def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
     torch.manual_seed(0)
-    reference = tiny(fused=False).train()
-    fast = tiny().train()
+    reference = tiny(fused=False).train(training)
+    if not training:
+        randomize_norms(reference)  # non-zero big views, for the folded inference path
+    fast = tiny().train(training)
     fast.load_state_dict(reference.state_dict())
     x = torch.randn(2, 3, 4, 32, 32)
+    if not training:
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            expected, actual = reference(x).float(), fast(x)
+        assert actual.dtype == torch.bfloat16
+        assert (actual.float() - expected).abs().max() / expected.abs().max() < 0.02
+        return
     grads = []
     for model in (reference, fast):
         with torch.autocast('cpu', dtype=torch.bfloat16):

@@ -42,10 +42,13 @@ def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
 
 
 def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
-    """``out += F.conv3d(x, weight)`` for a 1x1x1 ``weight``, accumulated inside the product."""
+    """``out += F.conv3d(x, weight)`` for a 1x1x1 ``weight``, accumulated inside the product.
+
+    Computed in ``out``'s dtype (autocast does not cast in-place ops).
+    """
     n, channels = x.shape[:2]
-    out.view(n, out.shape[1], -1).baddbmm_(weight.view(-1, channels).expand(n, -1, -1),
-                                           x.reshape(n, channels, -1))
+    matrices = weight.view(-1, channels).to(out.dtype).expand(n, -1, -1)
+    out.view(n, out.shape[1], -1).baddbmm_(matrices, x.reshape(n, channels, -1).to(out.dtype))
     return out
 
 
