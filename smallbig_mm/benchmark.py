@@ -208,6 +208,8 @@ def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
     amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(settings.dtype)
 
     def step() -> None:
+        if optimizer is not None:  # before the forward pass: no stale gradients held
+            optimizer.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
             if optimizer is None:
                 with torch.no_grad():
@@ -216,7 +218,6 @@ def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
             out = step_model(x)
             out = out[-1] if isinstance(out, (tuple, list)) else out
             loss = out.float().square().mean()
-        optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
 
@@ -236,10 +237,11 @@ def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
         peak = torch.cuda.max_memory_allocated(device) / 2**20
     else:
         peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
-        step_peak = _cpu_step_tensor_peak(step)
-        held = [*model.parameters(), *model.buffers(), x]
+        held = [*model.parameters(), *model.buffers(), x]  # when the profiled step starts
+        held += [p.grad for p in model.parameters() if p.grad is not None]
         if optimizer is not None:
             held += [t for state in optimizer.state.values() for t in state.values()]
+        step_peak = _cpu_step_tensor_peak(step)
         peak = None if step_peak is None else (_tensor_bytes(held) + step_peak) / 2**20
     median = statistics.median(times)
     gmacs = macs / 1e9

@@ -155,6 +155,6 @@ class Bottleneck(nn.Module):
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
         out = self.drop_path(self._unit(3, out))
-        if self.fused and not torch.is_grad_enabled():
+        if self.fused and not torch.is_grad_enabled() and out.dtype == identity.dtype:
             return self.act(out.add_(identity))  # inference: no new tensor
         return self.act(out + identity)

@@ -24,21 +24,33 @@ def conv_geometry(conv: nn.Conv3d) -> ConvGeometry:
 
 
 def is_pointwise(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
-    """A 1x1x1, stride-1, single-group conv of a CPU tensor: a matrix product per clip."""
+    """A 1x1x1, stride-1, single-group conv of a non-empty CPU tensor: a matrix product per
+    clip."""
     stride, padding, _, groups = geometry
     return (x.device.type == 'cpu' and weight.shape[2:] == (1, 1, 1) and groups == 1
-            and tuple(stride) == (1, 1, 1) and tuple(padding) == (0, 0, 0))
+            and tuple(stride) == (1, 1, 1) and tuple(padding) == (0, 0, 0) and x.numel() > 0)
+
+
+def _rows(x: Tensor) -> Tensor:
+    """(N, C, T, H, W) -> (N, C, THW), a view when ``x`` is contiguous."""
+    return x.reshape(x.shape[0], x.shape[1], x.shape[2:].numel())
+
+
+def _matrices(weight: Tensor, n: int) -> Tensor:
+    """A 1x1x1 weight (C_out, C, 1, 1, 1) as N views of one (C_out, C) matrix.
+
+    ``torch.bmm`` on these returns contiguous outputs, where ``torch.matmul`` with one
+    matrix returns a transposed view that every later op would have to copy.
+    """
+    return weight.view(weight.shape[0], weight.shape[1]).expand(n, -1, -1)
 
 
 def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
     """``F.conv3d(x, weight, bias)`` for a 1x1x1 ``weight``, as ``weight @ x`` per clip."""
-    n, channels = x.shape[:2]
-    flat = x.reshape(n, channels, -1)
-    # bmm on the expanded matrix: torch.matmul would return a transposed (strided) view
-    matrices = weight.view(weight.shape[0], channels).expand(n, -1, -1)
-    out = (torch.bmm(matrices, flat) if bias is None
-           else torch.baddbmm(bias.view(1, -1, 1), matrices, flat))
-    return out.view(n, -1, *x.shape[2:])
+    matrices = _matrices(weight, x.shape[0])
+    out = (torch.bmm(matrices, _rows(x)) if bias is None
+           else torch.baddbmm(bias.view(1, -1, 1), matrices, _rows(x)))
+    return out.view(x.shape[0], weight.shape[0], *x.shape[2:])
 
 
 def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
@@ -46,9 +58,7 @@ def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
 
     Computed in ``out``'s dtype (autocast does not cast in-place ops).
     """
-    n, channels = x.shape[:2]
-    matrices = weight.view(-1, channels).to(out.dtype).expand(n, -1, -1)
-    out.view(n, out.shape[1], -1).baddbmm_(matrices, x.reshape(n, channels, -1).to(out.dtype))
+    _rows(out).baddbmm_(_matrices(weight.to(out.dtype), x.shape[0]), _rows(x).to(out.dtype))
     return out
 
 
@@ -56,8 +66,9 @@ def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
                geometry: ConvGeometry) -> Tensor:
     """``F.conv3d(x, weight, bias, *geometry)`` of ``x`` (N, C, T, H, W), by the fastest route.
 
-    Under autograd a 1x1x1 conv stays a conv (:func:`conv_for_training` is the route
-    for training).
+    For frame-wise convs only: temporal kernel, stride and padding of 1, 1 and 0 (what
+    :func:`~.fused.can_fuse` checks). Under autograd a 1x1x1 conv stays a conv
+    (:func:`conv_for_training` is the route for training).
 
     Example:
         >>> conv = nn.Conv3d(8, 4, 1, bias=False)
@@ -82,23 +93,23 @@ def _pointwise_backward(grad: Tensor, x: Tensor, weight: Tensor,
     """Gradients of ``F.conv3d(x, weight)`` (1x1x1) by matrix products; ``x`` may be
     channels-first or channels-last, and its gradient has the same layout."""
     n, channels = x.shape[:2]
-    grad_rows = grad.reshape(n, grad.shape[1], -1)  # (N, C_out, THW)
-    matrices = weight.view(weight.shape[0], channels).expand(n, -1, -1)
+    grad_rows = _rows(grad)  # (N, C_out, THW)
+    matrices = _matrices(weight, n)
     channels_last = (not x.is_contiguous()
                      and x.is_contiguous(memory_format=torch.channels_last_3d))
-    if channels_last:  # (N, THW, C) views
-        x_rows = x.permute(0, 2, 3, 4, 1).reshape(n, -1, channels)
-    else:
-        x_rows = x.reshape(n, channels, -1).transpose(1, 2)
     grad_x = grad_weight = None
     if needs[0]:
-        if channels_last:
+        if channels_last:  # (N, THW, C), then back to (N, C, T, H, W) channels-last
             grad_x = torch.bmm(grad_rows.transpose(1, 2), matrices)
             grad_x = grad_x.view(n, *x.shape[2:], channels).permute(0, 4, 1, 2, 3)
         else:
             grad_x = torch.bmm(matrices.transpose(1, 2), grad_rows).view(x.shape)
     if needs[1]:
-        grad_weight = torch.bmm(grad_rows, x_rows).sum(0).view(weight.shape)
+        x_rows = (x.permute(0, 2, 3, 4, 1).reshape(n, -1, channels) if channels_last
+                  else _rows(x).transpose(1, 2))  # (N, THW, C) views
+        # summed over clips in at least float32, as a single product would accumulate
+        accumulate = torch.promote_types(grad.dtype, torch.float32)
+        grad_weight = torch.bmm(grad_rows, x_rows).sum(0, dtype=accumulate).view(weight.shape)
     return grad_x, grad_weight
 
 

@@ -16,7 +16,7 @@ separably (:mod:`.pooling`) and folds both norms into the shared conv:
 The folding is redone at every call (a pass over the weights, small beside the
 activations), so it can never go stale. Only plain convs (:data:`FUSABLE_CONVS`) with a
 temporal kernel and stride of 1 (every SmallBig conv) are fused; the caller falls back
-to the reference otherwise, and while torch.fx traces.
+to the reference otherwise, and while torch.fx or torch.jit traces.
 """
 from typing import Set, Tuple, Type
 
@@ -61,11 +61,15 @@ def _per_out_channel(scale: Tensor) -> Tensor:
 
 
 def can_fuse(conv: nn.Module) -> bool:
-    """True for a plain frame-wise conv (temporal kernel and stride 1, one group), outside
-    torch.fx tracing (which would bake the folded running statistics into constants)."""
+    """True for a plain frame-wise conv (temporal kernel and stride 1, one group).
+
+    False while torch.fx or torch.jit traces: a traced graph would bake the folded running
+    statistics into constants, and FLOP counters that trace (MMEngine's, which MMAction2's
+    get_flops uses) should see the convs and norms as written.
+    """
     return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
             and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
-            and not is_fx_symbolic_tracing())
+            and not is_fx_symbolic_tracing() and not torch.jit.is_tracing())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:

@@ -18,7 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from .frame_conv import ConvGeometry, conv_geometry, frame_conv, frame_conv_backward
 from .fused import can_fuse
-from .pooling import channels_last_on_cpu, separable_max_pool
+from .pooling import channels_last_on_cpu, pool_backward, pool_with_indices, separable_max_pool
 from .units import BigKernel, BigView
 
 
@@ -42,15 +42,13 @@ class _PooledConv(torch.autograd.Function):
         if t is None:  # the global temporal max, by autograd (it splits ties evenly)
             with torch.enable_grad():
                 source = frames.requires_grad_()
-                frames = source.amax(dim=2, keepdim=True)
-            t = 1
+                temporal_max = source.amax(dim=2, keepdim=True)
+            frames = temporal_max.detach()
+        window = [1 if t is None else t, h, w]
         # the reference's max pooling again, with its argmax indices, for this step only
-        frames_cl = channels_last_on_cpu(frames.detach())
-        window, padding = [t, h, w], [t // 2, h // 2, w // 2]
-        pooled, indices = frames_cl, None
         if window != [1, 1, 1]:
-            pooled, indices = torch.ops.aten.max_pool3d_with_indices(
-                frames_cl, window, [1, 1, 1], padding, [1, 1, 1], False)
+            frames = channels_last_on_cpu(frames)
+        pooled, indices = pool_with_indices(frames, window)
         # under autocast the forward conv ran in a lower precision: so does its gradient
         grad_pooled, grad_weight = frame_conv_backward(
             grad, pooled.to(grad.dtype), weight.to(grad.dtype), ctx.geometry,
@@ -58,13 +56,10 @@ class _PooledConv(torch.autograd.Function):
         del pooled
         grad_x = None
         if needs_x:
-            grad_x = grad_pooled.to(x.dtype)
-            if indices is not None:
-                grad_x = torch.ops.aten.max_pool3d_with_indices_backward(
-                    grad_x, frames_cl, window, [1, 1, 1], padding, [1, 1, 1], False, indices)
-            del frames_cl, indices, grad_pooled
-            if ctx.kernel_size[0] is None:
-                (grad_x,) = torch.autograd.grad(frames, source, grad_x)
+            grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
+            del frames, indices, grad_pooled
+            if t is None:
+                (grad_x,) = torch.autograd.grad(temporal_max, source, grad_x)
             grad_x = grad_x.contiguous()
         if grad_weight is not None:
             grad_weight = grad_weight.to(weight.dtype).contiguous()

@@ -78,7 +78,8 @@ class SmallBigResNet(nn.Module):
             (:mod:`.fused`), training without pooled maps or pooling indices kept
             (:mod:`.lean`), separable pooling and matrix-product 1x1x1 convs on CPUs.
             False runs the units exactly as written (:meth:`Bottleneck.reference_unit`).
-            Same outputs within rounding, same gradients.
+            Same outputs within rounding, same gradients; double backward
+            (``create_graph=True``) needs False.
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
             ``nn.BatchNorm3d``, in-place ``nn.ReLU`` by default).
 

@@ -4,8 +4,7 @@ Reads the JSON files that ``tools/benchmark.py --json`` writes (one per setting:
 at batch 1, eval at batch 8, training...) and draws one panel of GMAC/s per file (how
 well each model uses the machine; bars labelled with clips/s and the speed-up over the
 straightforward SmallBig when that row is present), plus one panel of peak memory for
-every training file. Figures come only from
-the files: nothing is measured here.
+every training file. Figures come only from the files: nothing is measured here.
 
 Example:
     python tools/analysis_tools/plot_benchmarks.py docs/benchmarks/*.json \\
@@ -30,6 +29,8 @@ def load(paths: Sequence[str]) -> List[dict]:
         if not isinstance(run, dict) or not {'settings', 'results'} <= run.keys():
             raise SystemExit(f'error: {path} is not a tools/benchmark.py --json file '
                              '(no settings/results)')
+        if not run['results']:
+            raise SystemExit(f'error: {path} has no results to plot')
         runs.append(run)
     return runs
 
