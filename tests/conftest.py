@@ -117,6 +117,21 @@ def load_tool(name: str, folder: str = 'analysis_tools'):
     spec.loader.exec_module(module)
     return module
 
+# SMALLBIG.md, "Numbers the implementation must reproduce": 400 classes, input
+# 1x3xTx224x224, MACs of conv + linear. (variant, T) -> (parameters, GMACs)
+SMALLBIG_MD = {
+    ('c2d-r50', 8): (24_327_632, 32.70),
+    ('3d-r50', 8): (32_454_096, 41.74),
+    ('r23', 8): (11_368_400, 26.53),
+    ('r50', 8): (24_370_640, 51.97),
+    ('r50', 16): (24_370_640, 103.26),
+    ('r50', 32): (24_370_640, 205.86),
+    ('r50-extra', 8): (32_292_816, 62.66),
+    ('r101', 8): (43_414_992, 105.25),
+    ('r101', 16): (43_414_992, 208.95),
+    ('r101', 32): (43_414_992, 416.36),
+}
+
 # One thread per test process: predictable on CI's 2 cores, where the end-to-end tests
 # also start subprocesses.
 torch.set_num_threads(1)

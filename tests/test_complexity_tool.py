@@ -5,32 +5,29 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import SMALLBIG_MD, load_tool
 
 REPO = Path(__file__).resolve().parents[1]
 ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
 PRIMITIVE = ZOO / 'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py'
 
-# SMALLBIG.md, "Numbers the implementation must reproduce" (400 classes, 1x3xTx224x224):
-# config -> (parameters, GMACs)
-SMALLBIG_MD = {
-    'c2d_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py': (24_327_632, 32.70),
-    'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py': (32_454_096, 41.74),
-    'ablations/smallbig_r23_8xb8-8x8x1-100e_kinetics400-rgb.py': (11_368_400, 26.53),
-    'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py': (24_370_640, 51.97),
-    'smallbig_imagenet-pretrained-r50_8xb8-16x4x1-100e_kinetics400-rgb.py': (24_370_640, 103.26),
-    'smallbig_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py': (24_370_640, 205.86),
-    'smallbig_imagenet-pretrained-r50-extra_8xb8-8x8x1-100e_kinetics400-rgb.py':
-        (32_292_816, 62.66),
-    'smallbig_imagenet-pretrained-r101_8xb8-8x8x1-100e_kinetics400-rgb.py': (43_414_992, 105.25),
-    'smallbig_imagenet-pretrained-r101_8xb8-16x4x1-100e_kinetics400-rgb.py':
-        (43_414_992, 208.95),
-    'smallbig_imagenet-pretrained-r101_8xb8-32x2x1-100e_kinetics400-rgb.py':
-        (43_414_992, 416.36),
+# the config of each SMALLBIG.md row; CONFIG_COUNTS: config -> (parameters, GMACs)
+SMALLBIG_MD_CONFIGS = {
+    ('c2d-r50', 8): 'c2d_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('3d-r50', 8): 'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('r23', 8): 'ablations/smallbig_r23_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('r50', 8): 'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('r50', 16): 'smallbig_imagenet-pretrained-r50_8xb8-16x4x1-100e_kinetics400-rgb.py',
+    ('r50', 32): 'smallbig_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py',
+    ('r50-extra', 8): 'smallbig_imagenet-pretrained-r50-extra_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('r101', 8): 'smallbig_imagenet-pretrained-r101_8xb8-8x8x1-100e_kinetics400-rgb.py',
+    ('r101', 16): 'smallbig_imagenet-pretrained-r101_8xb8-16x4x1-100e_kinetics400-rgb.py',
+    ('r101', 32): 'smallbig_imagenet-pretrained-r101_8xb8-32x2x1-100e_kinetics400-rgb.py',
 }
+CONFIG_COUNTS = {config: SMALLBIG_MD[row] for row, config in SMALLBIG_MD_CONFIGS.items()}
 # The 8-frame R23/R50 rows are counted live (about 8 s on one core); all rows are checked
 # in the committed complexity.json, which the same tool wrote.
-LIVE = [name for name, (_, gmacs) in SMALLBIG_MD.items() if gmacs < 70]
+LIVE = [name for name, (_, gmacs) in CONFIG_COUNTS.items() if gmacs < 70]
 
 
 table = load_tool('model_zoo_table')
@@ -56,7 +53,7 @@ def tiny_config(tmp_path: Path, **backbone) -> Path:
 
 @pytest.mark.parametrize('config', LIVE)
 def test_live_counts_reproduce_smallbig_md(config):
-    params, gmacs = SMALLBIG_MD[config]
+    params, gmacs = CONFIG_COUNTS[config]
     row = table.measure(ZOO / config, [224])
     assert row.params == params
     assert round(row.macs[224] / 1e9, 2) == gmacs
@@ -66,7 +63,7 @@ def test_committed_json_reproduces_smallbig_md():
     data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
     rows = {Path(m['config']).relative_to('configs/recognition/smallbig').as_posix(): m
             for m in data['models']}
-    for config, (params, gmacs) in SMALLBIG_MD.items():
+    for config, (params, gmacs) in CONFIG_COUNTS.items():
         assert rows[config]['params'] == params, config
         assert round(rows[config]['macs']['224'] / 1e9, 2) == gmacs, config
 

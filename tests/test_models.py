@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import SMALLBIG_MD, randomize_norms, tiny
 from smallbig_mm.complexity import count_macs, count_parameters
-from conftest import randomize_norms, tiny
 from smallbig_mm.models import BigViewPool, Bottleneck, ExtraUnit, SmallBigResNet
 
 PAPER = ('2d', 'smallbig', 'smallbig', 'smallbig')
@@ -13,19 +13,17 @@ C2D = ('2d', '2d', '2d', '2d')
 THREE_D = ('2d', '2d', '3d', '3d')
 EXTRA = (False, True, True, True)
 
-# SMALLBIG.md: 400 classes, input 1x3xTx224x224, MACs of conv + linear.
-PAPER_TABLE = [
-    (dict(depth=50, block_types=C2D), 8, 24_327_632, 32.70),
-    (dict(depth=50, block_types=THREE_D), 8, 32_454_096, 41.74),
-    (dict(depth=23), 8, 11_368_400, 26.53),
-    (dict(depth=50), 8, 24_370_640, 51.97),
-    (dict(depth=50), 16, 24_370_640, 103.26),
-    (dict(depth=50), 32, 24_370_640, 205.86),
-    (dict(depth=50, extra_stages=EXTRA), 8, 32_292_816, 62.66),
-    (dict(depth=101), 8, 43_414_992, 105.25),
-    (dict(depth=101), 16, 43_414_992, 208.95),
-    (dict(depth=101), 32, 43_414_992, 416.36),
-]
+# the SMALLBIG.md variants as core arguments
+VARIANTS = {
+    'c2d-r50': dict(depth=50, block_types=C2D),
+    '3d-r50': dict(depth=50, block_types=THREE_D),
+    'r23': dict(depth=23),
+    'r50': dict(depth=50),
+    'r50-extra': dict(depth=50, extra_stages=EXTRA),
+    'r101': dict(depth=101),
+}
+PAPER_TABLE = [(VARIANTS[variant], frames, params, gmacs)
+               for (variant, frames), (params, gmacs) in SMALLBIG_MD.items()]
 
 
 class Classifier(nn.Module):

@@ -14,6 +14,7 @@ from torch import nn
 
 timm = pytest.importorskip('timm')
 
+from conftest import SMALLBIG_MD  # noqa: E402
 from smallbig_mm import smallbig_timm  # noqa: E402  (registers the models)
 from smallbig_mm.complexity import count_macs, count_parameters  # noqa: E402
 from smallbig_mm.smallbig_timm import SmallBigNet  # noqa: E402
@@ -27,15 +28,15 @@ MODELS = sorted(timm.list_models('smallbig*'))
 TINY = dict(base_channels=8)
 CLIP = (2, 3, 4, 32, 32)
 
-# SMALLBIG.md: 400 classes, 1x3x8x224x224, parameters and GMACs (conv + linear).
-PAPER_TABLE = {
-    'smallbig_c2d_resnet50': (24_327_632, 32.70),
-    'smallbig_3d_resnet50': (32_454_096, 41.74),
-    'smallbig_resnet23': (11_368_400, 26.53),
-    'smallbig_resnet50': (24_370_640, 51.97),
-    'smallbig_resnet50_extra': (32_292_816, 62.66),
-    'smallbig_resnet101': (43_414_992, 105.25),
-}
+# the SMALLBIG.md variant of each timm model (8 frames)
+PAPER_TABLE = {name: SMALLBIG_MD[(variant, 8)] for name, variant in {
+    'smallbig_c2d_resnet50': 'c2d-r50',
+    'smallbig_3d_resnet50': '3d-r50',
+    'smallbig_resnet23': 'r23',
+    'smallbig_resnet50': 'r50',
+    'smallbig_resnet50_extra': 'r50-extra',
+    'smallbig_resnet101': 'r101',
+}.items()}
 
 
 def clip(*shape: int, seed: int = 0) -> torch.Tensor:
