@@ -31,6 +31,13 @@ def is_pointwise(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
             and tuple(stride) == (1, 1, 1) and tuple(padding) == (0, 0, 0) and x.numel() > 0)
 
 
+def runs_as_product(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
+    """Whether :func:`frame_conv` computes this conv as a matrix product: pointwise, a
+    channels-first input, and no autograd."""
+    return (is_pointwise(x, weight, geometry) and x.is_contiguous()
+            and not torch.is_grad_enabled())
+
+
 def _rows(x: Tensor) -> Tensor:
     """(N, C, T, H, W) -> (N, C, THW), a view when ``x`` is contiguous."""
     return x.reshape(x.shape[0], x.shape[1], x.shape[2:].numel())
@@ -79,7 +86,7 @@ def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
         True
     """
     stride, padding, dilation, groups = geometry
-    if is_pointwise(x, weight, geometry) and x.is_contiguous() and not torch.is_grad_enabled():
+    if runs_as_product(x, weight, geometry):
         return _pointwise(x, weight, bias)
     if x.shape[2] == 1:
         out = F.conv2d(x.squeeze(2), weight.squeeze(2), bias, stride[1:], padding[1:],

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 
-from .frame_conv import add_pointwise_, conv_geometry, frame_conv, is_pointwise
+from .frame_conv import add_pointwise_, conv_geometry, frame_conv, runs_as_product
 from .pooling import separable_max_pool
 from .units import BigView
 
@@ -102,7 +102,7 @@ def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigVie
     small_weight = conv.weight * _per_out_channel(small_scale)
     big_weight = conv.weight * _per_out_channel(big_scale)
     bias = small_shift + big_shift
-    if same_length and is_pointwise(x, conv.weight, geometry) and x.is_contiguous():
+    if same_length and runs_as_product(x, conv.weight, geometry):
         # two matrix products, the second accumulating into the first's output
         return add_pointwise_(frame_conv(x, small_weight, bias, geometry), pooled, big_weight)
     if same_length:  # one conv over both views, stacked on channels
