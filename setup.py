@@ -7,11 +7,11 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 
 def read_version() -> str:
-    with open(osp.join(HERE, 'smallbig_mm', '__init__.py'), encoding='utf-8') as f:
+    with open(osp.join(HERE, 'smallbig_mm', 'version.py'), encoding='utf-8') as f:
         for line in f:
             if line.startswith('__version__'):
                 return line.split('=')[1].strip().strip("'\"")
-    raise RuntimeError('__version__ not found in smallbig_mm/__init__.py')
+    raise RuntimeError('__version__ not found in smallbig_mm/version.py')
 
 
 MMACTION_STACK = [

@@ -14,7 +14,7 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from smallbig_mm.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
+from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
                                    write_json)
 
 

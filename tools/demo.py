@@ -7,7 +7,7 @@ Example:
     with CONFIG e.g.
     configs/recognition/smallbig/smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py
 """
-from smallbig_mm.demo import main
+from smallbig_mm.mmaction.demo import main
 
 if __name__ == '__main__':
     main()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: dist_train.sh CONFIG GPUS [train.py options]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT. On a CPU-only machine the
-# processes use gloo (smallbig_mm.compat).
+# processes use gloo (smallbig_mm.mmaction.patches).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: $0 CONFIG GPUS [train.py options]" >&2

@@ -9,9 +9,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'))
-# Checkpoints are written atomically (smallbig_mm.engine). For checkpoints inside long
-# epochs: checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000) with
-# train_cfg type 'ResumableEpochBasedTrainLoop' (smallbig-train/tools/train.py use it).
+# Checkpoints are written atomically (smallbig_mm.mmaction.engine). For checkpoints inside long
+# epochs: checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000); the
+# schedules use ResumableEpochBasedTrainLoop, which resumes such a checkpoint mid-epoch.
 
 # Reliability (docs/reliability.md): random state in checkpoints (exact resumes), never
 # resume from a truncated checkpoint, stop on a NaN/Inf loss (action='skip' to skip the
@@ -23,7 +23,7 @@ custom_hooks = [
     dict(type='ConfigCheckHook'),
 ]
 
-# nccl on GPUs; without CUDA, smallbig_mm.compat falls back to gloo.
+# nccl on GPUs; without CUDA, smallbig_mm.mmaction.patches falls back to gloo.
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

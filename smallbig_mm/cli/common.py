@@ -12,10 +12,10 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..config_checks import ConfigError
-from ..datasets.annotations import AnnotationError
-from ..engine.non_finite import NonFiniteLossError
-from ..logging_utils import quiet_console
+from ..mmaction.config_checks import ConfigError
+from ..data.annotations import AnnotationError
+from ..mmaction.engine.non_finite import NonFiniteLossError
+from ..mmaction.console import quiet_console
 from ..weights import CheckpointError
 
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')

@@ -7,8 +7,8 @@ import argparse
 import os.path as osp
 from typing import Optional, Sequence
 
-import smallbig_mm  # noqa: F401  (compat fixes, registration)
-from ..config_checks import check_config
+import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
+from ..mmaction.config_checks import check_config
 from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
                      reported_errors, set_local_rank, set_work_dir, setup_console)
 

@@ -2,8 +2,7 @@
 
 Beyond them: ``--log-level`` (the stack's known warning noise stays off the console
 unless DEBUG), ``--progress``, config checks before the runner is built
-(:mod:`smallbig_mm.config_checks`), an epoch loop that resumes inside an epoch
-(``ResumableEpochBasedTrainLoop``), and ``--amp`` that also works without a GPU
+(:mod:`smallbig_mm.mmaction.config_checks`), and ``--amp`` that also works without a GPU
 (bfloat16). Known failures (config, annotations, checkpoints, non-finite losses) end
 with ``error: ...`` and exit status 1 instead of a traceback. See docs/reliability.md.
 
@@ -13,8 +12,8 @@ Example:
 import argparse
 from typing import Optional, Sequence
 
-import smallbig_mm  # noqa: F401  (compat fixes, registration)
-from ..config_checks import check_config
+import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
+from ..mmaction.config_checks import check_config
 from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
                      reported_errors, set_local_rank, set_work_dir, setup_console)
 
@@ -73,23 +72,7 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     apply_console_options(cfg, args)
-    use_resumable_loop(cfg)
     return cfg
-
-
-def use_resumable_loop(cfg) -> None:
-    """Swaps MMEngine's EpochBasedTrainLoop for ResumableEpochBasedTrainLoop.
-
-    The same loop, except that resuming from a checkpoint saved inside an epoch skips
-    the batches it already trained instead of training them again.
-    """
-    train_cfg = cfg.get('train_cfg')
-    if not train_cfg:
-        return
-    if train_cfg.get('type') == 'EpochBasedTrainLoop' or \
-            'type' not in train_cfg and train_cfg.get('by_epoch', False):
-        train_cfg.pop('by_epoch', None)
-        train_cfg.type = 'ResumableEpochBasedTrainLoop'
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

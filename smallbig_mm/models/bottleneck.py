@@ -15,9 +15,9 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from .frame_conv import conv_for_training
-from .fused import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
-from .lean import big_view_lean
+from .fastpath.frame_conv import conv_for_training
+from .fastpath.inference import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
+from .fastpath.training import big_view_lean
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
 

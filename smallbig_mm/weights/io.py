@@ -1,7 +1,7 @@
 """Reading and writing checkpoint files safely.
 
 Every ``.pth`` file is read with ``torch.load(weights_only=True)``: tensors, containers,
-numbers and strings only, plus the MMEngine types that :mod:`smallbig_mm.compat` adds to
+numbers and strings only, plus the MMEngine types that :mod:`smallbig_mm.mmaction.patches` adds to
 torch's allow-list (training checkpoints pickle a ``HistoryBuffer`` and numpy arrays).
 A pickle that would import anything else is refused before it can run. ``.safetensors``
 files are read with the ``safetensors`` package, which never executes code.
@@ -9,13 +9,13 @@ files are read with the ``safetensors`` package, which never executes code.
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 from torch import Tensor
 
+from ..utils.files import atomic_output
 from .errors import CheckpointError
 
 CONTAINER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'module')
@@ -219,7 +219,7 @@ def save_checkpoint_file(obj: Mapping[str, Any], path: Union[str, os.PathLike],
         metadata: safetensors header metadata (ignored for ``torch.save``).
 
     Raises:
-        FileExistsError: if ``path`` exists and ``overwrite`` is False.
+        OutputExistsError: if ``path`` exists and ``overwrite`` is False.
         CheckpointError: if a safetensors file is asked for a non-state-dict object.
 
     Example:
@@ -230,23 +230,11 @@ def save_checkpoint_file(obj: Mapping[str, Any], path: Union[str, os.PathLike],
         tensor([1., 1.])
     """
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise FileExistsError(f'{path} exists; refusing to overwrite it (pass overwrite=True, '
-                              'or --force on the command line)')
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp-', suffix=os.path.basename(path), dir=directory)
-    os.close(fd)
-    try:
+    if path.endswith(SAFETENSORS_SUFFIX) and not _is_state_dict(obj):
+        raise CheckpointError(f'{path}: a safetensors file holds only a flat dict of tensors')
+    with atomic_output(path, force=overwrite) as tmp:
         if path.endswith(SAFETENSORS_SUFFIX):
-            if not _is_state_dict(obj):
-                raise CheckpointError(f'{path}: a safetensors file holds only a flat dict of '
-                                      'tensors')
             from safetensors.torch import save_file
             save_file(_unshared(obj), tmp, metadata=dict(metadata or {}))
         else:
             torch.save(dict(obj), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -327,7 +327,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Writes (or with --check, verifies) the README and metafile."""
     args = parse_args(argv)
-    import smallbig_mm  # noqa: F401  (configs import it through custom_imports)
+    import smallbig_mm.mmaction  # noqa: F401  (configs import it through custom_imports)
 
     stale = []
     for path, text in ModelZoo(args.folder).outputs().items():

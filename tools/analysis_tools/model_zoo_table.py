@@ -24,7 +24,7 @@ depend on it (the classifier; the extra unit's gate on a globally pooled map), s
 The tool traces real inputs of 32 x 32 and 32 x 64 (the model at full width, so the
 figures are the full model's), solves for ``a`` and ``b`` and evaluates the crops. Every
 MAC figure is then checked against an independent count at the true size on the meta
-device (``smallbig_mm.complexity.count_macs``, torch's FlopCounterMode); a mismatch
+device (``smallbig_mm.analysis.complexity.count_macs``, torch's FlopCounterMode); a mismatch
 stops the tool. ``--direct`` traces at the true size instead (slow; for verification).
 
 The model is analysed with ``fused=False`` (the units as written): the fast path folds
@@ -200,7 +200,7 @@ def measure(config: Path, crops: Sequence[int], direct: bool = False) -> Complex
     from mmengine.registry import init_default_scope
     from mmaction.registry import MODELS
 
-    from smallbig_mm.complexity import count_macs
+    from smallbig_mm.analysis.complexity import count_macs
 
     cfg = Config.fromfile(str(config))
     init_default_scope(cfg.get('default_scope', 'mmaction'))
@@ -296,7 +296,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 check_crop(crop)
             except ValueError as err:
                 raise SystemExit(f'error: {err}') from None
-    import smallbig_mm  # noqa: F401  (compat fixes and registration)
+    import smallbig_mm.mmaction  # noqa: F401  (stack fixes and registration)
 
     rows = []
     for config in find_configs(args.configs):

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import List, Optional
 
-from smallbig_mm.datasets import MotionSettings, generate_motion_dataset
+from smallbig_mm.data import MotionSettings, generate_motion_dataset
 
 DEFAULTS = MotionSettings()
 

@@ -1,5 +1,5 @@
 # Quick start: a narrow SmallBig-ResNet-23 (base width 16) learns the built-in
-# smooth-vs-shuffled motion data (smallbig_mm.datasets.motion), which a C2D network
+# smooth-vs-shuffled motion data (smallbig_mm.data.motion), which a C2D network
 # cannot (see the c2d_ child config). Make the data first:
 #     python tools/data/generate_motion.py        # -> data/smallbig_motion
 # Both classes hold the same set of frames; only their order differs.
@@ -68,7 +68,7 @@ val_evaluator = dict(type='AccMetric', metric_options=dict(top_k_accuracy=dict(t
 test_evaluator = val_evaluator
 
 # schedule: Adam, cosine decay per iteration over 20 epochs (16 iterations each)
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=20, val_begin=5, val_interval=5)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=20, val_begin=5, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3, weight_decay=0.))

@@ -1,0 +1,1 @@
+"""Analysis: exact MAC and parameter counts (torch only) and the speed/memory benchmark."""

@@ -1,0 +1,299 @@
+"""Speed and memory of video backbones, measured side by side in one process.
+
+A *subject* is something to build and time: a timm model name (``smallbig_resnet50``),
+an MMAction2 config file (its backbone is timed), or one of the :data:`PEERS` that
+``--compare`` adds: the straightforward SmallBig (the reference units, no fast path),
+the C2D baseline, and MMAction2's own SlowOnly-R50 and I3D-R50.
+
+Every figure is a median over repeats with its spread; MACs come from
+:func:`smallbig_mm.analysis.complexity.count_macs` (conv + linear multiply-adds), so the table
+also gives MACs per second. Ratios between rows of one run are the figures to trust:
+machines here are shared and timings drift between runs.
+"""
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .complexity import count_macs
+
+PEERS: Dict[str, dict] = {
+    'smallbig_r50_reference': dict(
+        type='SmallBigResNet', depth=50, fused=False),
+    'c2d_r50': dict(type='SmallBigResNet', depth=50, block_types=('2d',) * 4),
+    'mmaction_slowonly_r50': dict(
+        type='ResNet3dSlowOnly', depth=50, lateral=False, conv1_kernel=(1, 7, 7),
+        conv1_stride_t=1, pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False),
+    'mmaction_i3d_r50': dict(
+        type='ResNet3d', depth=50, conv1_kernel=(5, 7, 7), conv1_stride_t=2, pool1_stride_t=2,
+        inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
+        zero_init_residual=False),
+}
+"""MMAction2 backbone configs of the models ``--compare`` times beside the subject."""
+
+
+@dataclass
+class Settings:
+    """How to measure.
+
+    Args:
+        batch: clips per step.
+        frames: T of each clip.
+        size: H = W of each clip.
+        dtype: 'fp32', or 'bf16' (autocast) / 'fp16' (autocast, CUDA only).
+        device: 'cpu' or 'cuda'.
+        threads: CPU threads (torch.set_num_threads); 0 keeps the default.
+        mode: 'eval' (inference under no_grad) or 'train' (forward, backward, SGD step).
+        compile: wrap the model in torch.compile.
+        channels_last: convert every model and input to channels_last_3d.
+        warmup: untimed runs first.
+        repeats: timed runs.
+    """
+
+    batch: int = 1
+    frames: int = 8
+    size: int = 224
+    dtype: str = 'fp32'
+    device: str = 'cpu'
+    threads: int = 2
+    mode: str = 'eval'
+    compile: bool = False
+    channels_last: bool = False
+    warmup: int = 1
+    repeats: int = 5
+
+    def validate(self) -> None:
+        """Raises ValueError naming the first bad setting."""
+        for name in ('batch', 'frames', 'size', 'repeats'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+        if self.warmup < 0 or self.threads < 0:
+            raise ValueError('warmup and threads must be >= 0')
+        if self.dtype not in ('fp32', 'bf16', 'fp16'):
+            raise ValueError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
+        if self.mode not in ('eval', 'train'):
+            raise ValueError(f"mode must be 'eval' or 'train', got {self.mode!r}")
+        if self.device.startswith('cuda') and not torch.cuda.is_available():
+            raise ValueError('device cuda was asked for, but CUDA is not available')
+        if self.dtype == 'fp16' and not self.device.startswith('cuda'):
+            raise ValueError('fp16 autocast needs a CUDA device; use bf16 on the CPU')
+
+
+@dataclass
+class Result:
+    """One row of the table. Times in seconds per step; memory in MiB.
+
+    ``peak_mib`` is the peak of memory held by tensors: the model, optimizer state and
+    input, plus the step's peak of activations, gradients and temporaries (on CUDA,
+    ``torch.cuda.max_memory_allocated``). ``peak_rss_mib`` (CPU only) is what the
+    operating system saw: the growth of the process's peak RSS, allocator slack
+    included; comparable only between subjects measured in fresh processes.
+    """
+
+    name: str
+    gmacs: float
+    median_s: float
+    min_s: float
+    max_s: float
+    clips_per_s: float
+    gmacs_per_s: float
+    peak_mib: Optional[float] = None
+    peak_rss_mib: Optional[float] = None
+    times_s: List[float] = field(default_factory=list)
+
+
+def build_subject(name: str, **kwargs) -> nn.Module:
+    """Builds a subject: a PEERS key, an MMAction2 config path, or a timm model name.
+
+    Args:
+        name: what to build.
+        **kwargs: overrides for the backbone (e.g. ``base_channels=8``).
+    """
+    if name in PEERS or name.endswith('.py'):
+        import smallbig_mm.mmaction  # noqa: F401  (registers the backbone)
+    else:
+        import smallbig_mm  # noqa: F401  (registers the timm models)
+    if name in PEERS:
+        from mmaction.registry import MODELS
+        return MODELS.build({**PEERS[name], **kwargs})
+    if name.endswith('.py'):
+        from mmaction.registry import MODELS
+        from mmengine.config import Config
+        if not os.path.isfile(name):
+            raise ValueError(f'config file not found: {name}')
+        backbone = Config.fromfile(name).model.backbone
+        backbone.update(pretrained=None, **kwargs)
+        return MODELS.build(backbone)
+    import timm
+    if name not in timm.list_models():
+        raise ValueError(f'unknown model {name!r}: give a timm model name (e.g. '
+                         f'{timm.list_models("smallbig*")[:3]}), a config .py file, or one '
+                         f'of {sorted(PEERS)}')
+    return timm.create_model(name, pretrained=False, **kwargs)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _tensor_bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
+    """The peak growth, in bytes, of CPU tensor memory during one call of ``step``.
+
+    Read from the allocation events of PyTorch's profiler; None where this PyTorch
+    build does not expose them.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    try:
+        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                  if e.name() == '[memory]']
+    except AttributeError:
+        return None
+    current = peak = 0
+    for _, nbytes in sorted(events):
+        current += nbytes
+        peak = max(peak, current)
+    return peak
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
+            fresh_process: bool = False) -> Result:
+    """Times ``settings.repeats`` steps of the subject ``name`` (see :func:`build_subject`).
+
+    Memory (:class:`Result`): on CUDA, the peak of allocated memory during the timed
+    steps. On the CPU, one more, untimed step is profiled for its tensor allocations,
+    and the peak RSS is recorded when ``fresh_process`` says that this process measures
+    nothing else (:func:`measure_isolated`).
+
+    Example:
+        >>> settings = Settings(frames=4, size=32, repeats=1)
+        >>> measure('smallbig_resnet23', settings, dict(base_channels=8)).gmacs > 0
+        True
+    """
+    settings.validate()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
+    rss_before = _peak_rss_mib()
+    shape = (settings.batch, 3, settings.frames, settings.size, settings.size)
+
+    def build() -> nn.Module:
+        return build_subject(name, **(model_kwargs or {}))
+
+    macs = count_macs(build, shape) / settings.batch
+    model = build().to(device)
+    x = torch.randn(*shape, device=device)
+    if settings.channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    model.train(settings.mode == 'train')  # not chained: MMAction2's train() returns None
+    step_model = torch.compile(model) if settings.compile else model
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4) if settings.mode == 'train' else None
+    amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(settings.dtype)
+
+    def step() -> None:
+        if optimizer is not None:  # before the forward pass: no stale gradients held
+            optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            if optimizer is None:
+                with torch.no_grad():
+                    step_model(x)
+                return
+            out = step_model(x)
+            out = out[-1] if isinstance(out, (tuple, list)) else out
+            loss = out.float().square().mean()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(settings.warmup):
+        step()
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    for _ in range(settings.repeats):
+        _sync(settings.device)
+        start = time.perf_counter()
+        step()
+        _sync(settings.device)
+        times.append(time.perf_counter() - start)
+    peak_rss = None
+    if device.type == 'cuda':
+        peak = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
+        held = [*model.parameters(), *model.buffers(), x]  # when the profiled step starts
+        held += [p.grad for p in model.parameters() if p.grad is not None]
+        if optimizer is not None:
+            held += [t for state in optimizer.state.values() for t in state.values()]
+        step_peak = _cpu_step_tensor_peak(step)
+        peak = None if step_peak is None else (_tensor_bytes(held) + step_peak) / 2**20
+    median = statistics.median(times)
+    gmacs = macs / 1e9
+    work = 3 if settings.mode == 'train' else 1  # backward costs about two forwards
+    return Result(name=name, gmacs=gmacs, median_s=median, min_s=min(times), max_s=max(times),
+                  clips_per_s=settings.batch / median,
+                  gmacs_per_s=work * gmacs * settings.batch / median, peak_mib=peak,
+                  peak_rss_mib=peak_rss, times_s=times)
+
+
+def measure_isolated(name: str, settings: Settings,
+                     model_kwargs: Optional[dict] = None) -> Result:
+    """:func:`measure` in a fresh process, so that CPU peak memory is the subject's own."""
+    context = multiprocessing.get_context('spawn')
+    with context.Pool(1) as pool:
+        return pool.apply(measure, (name, settings, model_kwargs, True))
+
+
+def _mib(value: Optional[float]) -> str:
+    return '' if value is None else f'{value:.0f}'
+
+
+def format_table(results: Sequence[Result], settings: Settings,
+                 baseline: Optional[str] = None) -> str:
+    """A Markdown table; ``baseline`` adds a column of speed-ups relative to that row."""
+    base = next((r for r in results if r.name == baseline), None)
+    header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
+              'GMAC/s | peak MiB | peak RSS MiB |'
+              + (f' speed-up vs {baseline} |' if base else ''))
+    lines = [f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
+             f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
+             f'{", compiled" if settings.compile else ""}'
+             f'{", channels_last_3d" if settings.channels_last else ""}'
+             f', median of {settings.repeats}', '', header,
+             '|' + '---|' * (header.count('|') - 1)]
+    for r in results:
+        row = (f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
+               f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
+               f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |')
+        if base:
+            row += f' {base.median_s / r.median_s:.2f}x |'
+        lines.append(row)
+    return '\n'.join(lines)
+
+
+def write_json(path: str, results: Sequence[Result], settings: Settings) -> None:
+    """Writes settings, environment and results; refuses to overwrite an existing file."""
+    if os.path.exists(path):
+        raise FileExistsError(f'{path} exists: choose another --json path or remove it')
+    payload = dict(settings=asdict(settings), torch=torch.__version__,
+                   cpu_count=os.cpu_count(), results=[asdict(r) for r in results])
+    with open(path, 'x', encoding='utf-8') as f:
+        json.dump(payload, f, indent=2)

@@ -1,0 +1,22 @@
+"""The MMAction2 side of smallbig-mm: ``import smallbig_mm.mmaction``.
+
+Configs load it with
+``custom_imports = dict(imports=['smallbig_mm.mmaction'], allow_failed_imports=False)``,
+so this project's tools and MMAction2's own behave the same on the same config.
+Importing it:
+
+1. applies the stack fixes of :mod:`.patches`, each naming its upstream issue and doing
+   nothing where the defect is absent (before anything imports ``mmaction.models``);
+2. registers the ``SmallBigResNet`` backbone (:mod:`.backbone`), the reliability hooks and
+   the resumable loop (:mod:`.engine`), and ``RobustVideoDataset`` / ``SafeDecordInit``
+   (:mod:`.datasets`) in MMAction2's registries.
+"""
+from .patches import apply_all
+
+APPLIED_PATCHES = apply_all()
+"""Names of the stack fixes whose defect was present, in the order they were applied."""
+
+from . import datasets, engine  # noqa: E402,F401  (register)
+from .backbone import SmallBigResNetBackbone  # noqa: E402  (registers)
+
+__all__ = ['APPLIED_PATCHES', 'SmallBigResNetBackbone']

@@ -1,0 +1,195 @@
+"""A console a person can read: the stack's known noise moved out of sight, and a progress bar.
+
+A plain MMAction2 training run prints ~300 lines before its first iteration (system
+environment, the whole config, the hook table) plus warnings that say nothing about
+the run: mmcv-lite's missing ``MultiScaleDeformableAttention``, pkg_resources and
+FileClient deprecations, DDP's ``broadcast_buffers`` FutureWarning, MMEngine's
+MKL/OMP thread notes, and (without a log file) one line per parameter of the
+initialisation log. :func:`quiet_console`, called by the package's tools:
+
+- filters those MMLogger records from the console only (the environment dump becomes
+  a one-line summary): the log file in the work directory still has the environment,
+  the config and the hook table;
+- ignores those Python warnings;
+- silences FFmpeg's messages inside OpenCV (bad videos are reported by
+  :class:`~smallbig_mm.mmaction.datasets.robust_video.RobustVideoDataset`, with their names).
+
+At ``DEBUG`` (``--log-level DEBUG``) nothing is filtered. :class:`ConsoleBar` draws the
+one-line progress bar of :class:`~smallbig_mm.mmaction.engine.progress.ProgressBarHook`; the
+console filter clears it before a log line is printed, so the two never mix.
+"""
+import logging
+import os
+import re
+import sys
+import time
+import warnings
+from typing import Optional, TextIO, Tuple, Union
+
+NOISY_WARNINGS: Tuple[Tuple[type, str], ...] = (
+    (UserWarning, r'Fail to import ``MultiScaleDeformableAttention``'),
+    (Warning, r'pkg_resources is deprecated'),
+    (FutureWarning, r'`broadcast_buffers` is deprecated'),
+    (UserWarning, r'Setting (MKL|OMP)_NUM_THREADS environment variable'),
+    (UserWarning, r'Grad strides do not match bucket view strides'),
+    (Warning, r'torch\.cuda\.amp\.(GradScaler|autocast)\(args\.\.\.\)` is deprecated'),
+)
+"""(category, message regex) of Python warnings that carry no information for a run."""
+
+NOISY_RECORDS = re.compile(
+    r'^(\n-{60}\nSystem environment:'      # Runner: environment dump
+    r'|Config:\n'                         # Runner: the whole config
+    r'|Hooks will be executed in the following order'
+    r'|"FileClient" will be deprecated'
+    r'|"HardDiskBackend" is the alias'
+    r'|\n\S+ - torch\.Size\(\[)',         # BaseModule: one init record per parameter
+    re.S)
+"""MMLogger messages kept off the console (they stay in the log file)."""
+
+
+class ConsoleBar:
+    """A one-line progress bar on a console stream, redrawn in place.
+
+    Args:
+        stream: where to draw (default ``sys.stdout``, where MMLogger prints).
+        width: characters of the bar itself.
+
+    Example:
+        >>> import io
+        >>> bar = ConsoleBar(io.StringIO())
+        >>> bar.update('test', 3, 4)
+        >>> bar.stream.getvalue().split('\\r')[-1].split(']')[0]
+        'test [###############     '
+    """
+
+    active: Optional['ConsoleBar'] = None
+    """The bar currently on screen, if any (cleared before each console log line)."""
+
+    def __init__(self, stream: Optional[TextIO] = None, width: int = 20) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.width = width
+        self._start: Optional[float] = None
+        self._line = ''
+
+    def update(self, label: str, done: int, total: int, suffix: str = '') -> None:
+        """Draws ``label [####    ] done/total eta H:MM:SS suffix``."""
+        if self._start is None or done <= 0:
+            self._start = time.monotonic()
+        filled = int(self.width * done / total) if total else self.width
+        elapsed = time.monotonic() - self._start
+        eta = elapsed / done * (total - done) if done and total else 0.
+        line = (f'{label} [{"#" * filled}{" " * (self.width - filled)}] {done}/{total} '
+                f'eta {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}'
+                + (f' {suffix}' if suffix else ''))
+        self._line = line
+        self.stream.write('\r' + line + '\x1b[K')
+        self.stream.flush()
+        ConsoleBar.active = self
+
+    def clear(self) -> None:
+        """Erases the bar's line (the next update draws it again)."""
+        if self._line:
+            self.stream.write('\r\x1b[K')
+            self.stream.flush()
+        self._line = ''
+        ConsoleBar.active = None
+
+    def finish(self) -> None:
+        """Leaves the last drawn state on its own line and starts afresh."""
+        if self._line:
+            self.stream.write('\n')
+            self.stream.flush()
+        self._line, self._start = '', None
+        ConsoleBar.active = None
+
+
+ENVIRONMENT_DUMP = re.compile(r'^\n-{60}\nSystem environment:')
+SUMMARY_FIELDS = re.compile(r'^\s*(PyTorch|CUDA available|seed|Distributed training|'
+                            r'GPU number): (.*)$', re.M)
+
+
+def environment_summary(dump: str) -> str:
+    """One line with the key facts of MMEngine's environment dump.
+
+    Example:
+        >>> dump = '\\n' + '-' * 60 + '\\nSystem environment:\\n    PyTorch: 2.1\\n    seed: 0\\n'
+        >>> environment_summary(dump)
+        'environment: PyTorch: 2.1, seed: 0 (all of it in the log file)'
+    """
+    fields = ', '.join(f'{key}: {value.strip()}' for key, value in SUMMARY_FIELDS.findall(dump))
+    return f'environment: {fields} (all of it in the log file)'
+
+
+class QuietConsoleFilter(logging.Filter):
+    """Drops the known noisy records from a console handler; clears the progress bar.
+
+    MMEngine's environment dump becomes one summary line (PyTorch, CUDA, seed,
+    distributed or not).
+
+    Args:
+        handler: the console handler this filter is attached to (for the summary).
+    """
+
+    def __init__(self, handler: Optional[logging.Handler] = None) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if NOISY_RECORDS.match(message):
+            if self.handler is not None and ENVIRONMENT_DUMP.match(message):
+                self.handler.handle(logging.makeLogRecord(
+                    dict(record.__dict__, msg=environment_summary(message), args=None)))
+            return False
+        if ConsoleBar.active is not None:
+            ConsoleBar.active.clear()
+        return True
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and \
+        not isinstance(handler, logging.FileHandler)
+
+
+def _add_filter(logger: logging.Logger) -> None:
+    for handler in logger.handlers:
+        if _is_console(handler) and \
+                not any(isinstance(f, QuietConsoleFilter) for f in handler.filters):
+            handler.addFilter(QuietConsoleFilter(handler))
+
+
+def quiet_console(level: Union[int, str] = 'INFO') -> bool:
+    """Keeps the stack's known noise off the console unless ``level`` is DEBUG.
+
+    Args:
+        level: the run's log level (``'DEBUG'``, ``'INFO'``, ...).
+
+    Returns:
+        True if the noise is now filtered (any level above DEBUG).
+
+    Example:
+        >>> quiet_console('DEBUG')
+        False
+    """
+    level = logging.getLevelName(level) if isinstance(level, str) else level
+    if not isinstance(level, int):
+        raise ValueError(f'unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR')
+    if level <= logging.DEBUG:
+        return False
+    for category, message in NOISY_WARNINGS:
+        warnings.filterwarnings('ignore', message=message, category=category)
+    os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's AV_LOG_QUIET
+    from mmengine.logging import MMLogger
+
+    if not getattr(MMLogger.__init__, '_smallbig_quiet', False):
+        original = MMLogger.__init__
+
+        def __init__(self, *args, **kwargs) -> None:
+            original(self, *args, **kwargs)
+            _add_filter(self)
+
+        __init__._smallbig_quiet = True
+        MMLogger.__init__ = __init__
+    for instance in list(MMLogger._instance_dict.values()):
+        _add_filter(instance)
+    return True

@@ -1,0 +1,94 @@
+"""The training path of a SmallBig unit: the reference's gradients, less memory and time.
+
+The reference (:meth:`~.bottleneck.Bottleneck.reference_unit`) keeps, for each big view,
+the pooled map (for its conv's weight gradient) and the pooling's int64 argmax indices
+(twice the map's bytes). :func:`big_view_lean` keeps neither: only the unit input,
+which the small view's conv keeps anyway. Its backward pass pools again with the
+reference pooling (on channels-last copies on CPUs, see :mod:`.pooling`) and routes the
+gradient through it, so gradients are exactly the reference's.
+
+Stacking both views into one conv call was measured no faster on CPU and kept more
+memory (the stacked input), so it is not done.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from .frame_conv import ConvGeometry, conv_geometry, frame_conv, frame_conv_backward
+from .inference import can_fuse
+from .pooling import channels_last_on_cpu, pool_backward, pool_with_indices, separable_max_pool
+from ..units import BigKernel, BigView
+
+
+class _PooledConv(torch.autograd.Function):
+    """``conv(big_view_pool(x))`` (bias-free conv) keeping only ``x`` and the weight."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, geometry: ConvGeometry,
+                kernel_size: BigKernel) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.kernel_size = geometry, kernel_size
+        return frame_conv(separable_max_pool(x, kernel_size), weight, None, geometry)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
+        x, weight = ctx.saved_tensors
+        needs_x, needs_weight = ctx.needs_input_grad[:2]
+        t, h, w = ctx.kernel_size
+        frames = x.detach()
+        if t is None:  # the global temporal max, by autograd (it splits ties evenly)
+            with torch.enable_grad():
+                source = frames.requires_grad_()
+                temporal_max = source.amax(dim=2, keepdim=True)
+            frames = temporal_max.detach()
+        window = [1 if t is None else t, h, w]
+        # the reference's max pooling again, with its argmax indices, for this step only
+        if window != [1, 1, 1]:
+            frames = channels_last_on_cpu(frames)
+        pooled, indices = pool_with_indices(frames, window)
+        # under autocast the forward conv ran in a lower precision: so does its gradient
+        grad_pooled, grad_weight = frame_conv_backward(
+            grad, pooled.to(grad.dtype), weight.to(grad.dtype), ctx.geometry,
+            (needs_x, needs_weight))
+        del pooled
+        grad_x = None
+        if needs_x:
+            grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
+            del frames, indices, grad_pooled
+            if t is None:
+                (grad_x,) = torch.autograd.grad(temporal_max, source, grad_x)
+            grad_x = grad_x.contiguous()
+        if grad_weight is not None:
+            grad_weight = grad_weight.to(weight.dtype).contiguous()
+        return grad_x, grad_weight, None, None
+
+
+def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
+    """``big(x, conv)`` without keeping the pooled map or pooling indices (same gradients).
+
+    Args:
+        x: the unit input (N, C, T, H, W).
+        conv: the small view's conv; the big view uses it unless it has its own
+            (:meth:`BigView.view_conv`). A view conv that is not fusable
+            (:func:`~.fused.can_fuse`) or has a bias runs as ``big(x, conv)``.
+        big: the big view.
+
+    Returns:
+        ``big.bn(conv(big.pool(x)))``, (N, C_out, T or 1, H', W').
+
+    Example:
+        >>> conv = nn.Conv3d(4, 8, 1, bias=False)
+        >>> big = BigView((3, 3, 3), nn.BatchNorm3d(8))
+        >>> x = torch.randn(2, 4, 8, 7, 7, requires_grad=True)
+        >>> big_view_lean(x, conv, big).shape
+        torch.Size([2, 8, 8, 7, 7])
+    """
+    view_conv = big.view_conv(conv)
+    if not can_fuse(view_conv) or view_conv.bias is not None:
+        return big(x, conv)
+    pooled_conv = _PooledConv.apply(x, view_conv.weight, conv_geometry(view_conv),
+                                    big.pool.kernel_size)
+    return big.bn(pooled_conv)

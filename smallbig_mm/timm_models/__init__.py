@@ -1,0 +1,8 @@
+"""timm adapter: the ``smallbig_*`` model factories (needs timm).
+
+``import smallbig_mm`` imports this package when timm is installed, so
+``timm.create_model('smallbig_resnet50')`` works after it.
+"""
+from .smallbig_timm import SmallBigNet, checkpoint_filter_fn
+
+__all__ = ['SmallBigNet', 'checkpoint_filter_fn']

@@ -1,0 +1,422 @@
+"""SmallBigNet video classifiers as timm models.
+
+Paper: "SmallBigNet: Integrating Core and Contextual Views for Video Classification",
+Xianhang Li, Yali Wang, Zhipeng Zhou, Yu Qiao, CVPR 2020 (arXiv 2006.14582).
+
+Importing this module registers the ``smallbig_*`` models with timm, so that
+``timm.create_model('smallbig_resnet50')`` builds a :class:`SmallBigNet`: the plain-PyTorch
+core (:class:`smallbig_mm.models.SmallBigResNet`) plus a classifier ``fc`` that pools the
+clip map over time and space. Inputs are clips ``(N, 3, T, H, W)``; no pretrained weights
+exist, local files load through ``pretrained_cfg_overlay=dict(file=...)`` and
+:func:`checkpoint_filter_fn`.
+
+Example:
+    >>> import timm, torch
+    >>> import smallbig_mm  # registers the smallbig_* models
+    >>> model = timm.create_model('smallbig_resnet23', num_classes=10, base_channels=8)
+    >>> model(torch.randn(2, 3, 4, 64, 64)).shape
+    torch.Size([2, 10])
+"""
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
+from timm.models._features import feature_take_indices
+from torch import Tensor, nn
+
+from ..models import SmallBigResNet
+from ..models.smallbig_resnet import NUM_STAGES
+from ..weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict,
+                      to_timm_state_dict)
+from ..weights.layouts import CLASSIFIER_KEYS
+from ..weights.loading import compare_state_dicts
+
+__all__ = ['ClipPool', 'SmallBigNet', 'checkpoint_filter_fn']
+
+
+POOL_TYPES = ('', 'avg', 'max')
+"""Global pooling of :class:`ClipPool`: none (keep the 5-D map), mean or max over (T, H, W)."""
+
+
+class ClipPool(nn.Module):
+    """Global pooling of a clip map (N, C, T, H, W) over time and space.
+
+    timm's own pooling layers are 2-D: on a 5-D map they would merge C and T. This one
+    pools the three trailing axes and flattens to (N, C), or passes the map through.
+
+    Args:
+        pool_type: ``'avg'`` (the paper), ``'max'``, or ``''`` for no pooling.
+
+    Example:
+        >>> ClipPool('avg')(torch.randn(2, 16, 4, 7, 7)).shape
+        torch.Size([2, 16])
+        >>> ClipPool('')(torch.randn(2, 16, 4, 7, 7)).shape
+        torch.Size([2, 16, 4, 7, 7])
+    """
+
+    def __init__(self, pool_type: str = 'avg') -> None:
+        super().__init__()
+        if pool_type not in POOL_TYPES:
+            raise ValueError(f'global_pool must be one of {POOL_TYPES} (\'\' keeps the '
+                             f'(N, C, T, H, W) map), got {pool_type!r}')
+        self.pool_type = pool_type
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Maps (N, C, T, H, W) to (N, C), or returns it unchanged for ``pool_type=''``."""
+        # adaptive pooling, as MMAction2's heads do: the same logits to the last bit
+        if self.pool_type == 'avg':
+            return F.adaptive_avg_pool3d(x, 1).flatten(1)
+        if self.pool_type == 'max':
+            return F.adaptive_max_pool3d(x, 1).flatten(1)
+        return x
+
+    def extra_repr(self) -> str:
+        return f'pool_type={self.pool_type!r}'
+
+
+class SmallBigNet(SmallBigResNet):
+    """SmallBig-ResNet video classifier with the timm model API.
+
+    The core network (stem, ``layer1..layer4``), then :class:`ClipPool` and a linear
+    classifier ``fc``. State dict keys are the core's plus ``fc.weight`` / ``fc.bias``.
+
+    Args:
+        num_classes: classifier outputs; 0 removes the classifier (``fc`` is Identity).
+        in_chans: channels of the input clip.
+        global_pool: ``'avg'`` or ``'max'`` over (T, H, W), or ``''`` to keep the 5-D map
+            (then ``fc`` is applied at every position, giving (N, classes, T, H, W)).
+        drop_rate: dropout before ``fc`` (the reference has none; MMAction2's I3DHead 0.5).
+        drop_path_rate: stochastic depth, rising linearly over the blocks.
+        num_frames: the clip length the model is meant for (8: the paper's Kinetics-400
+            recipe, clips of 8 frames at interval 8). Any T works at run time; data
+            pipelines read it as ``model.num_frames``.
+        device, dtype: where and in which dtype to create the parameters.
+        **kwargs: architecture arguments of :class:`~smallbig_mm.models.SmallBigResNet`
+            (``depth``, ``block_types``, ``extra_stages``, ``big_views``, ``big_kernels``,
+            ``shared_big_weights``, ``base_channels``, ``zero_init_residual``, ...).
+
+    Attributes:
+        num_features: channels of the res5 map (2048 for the paper's width).
+        head_hidden_size: width of what ``forward_head(x, pre_logits=True)`` returns.
+        feature_info: per feature (stem, res2..res5) its channels ``num_chs``, spatial
+            ``reduction`` and ``module``. There is no temporal reduction.
+
+    Example:
+        >>> model = SmallBigNet(depth=23, base_channels=8, num_classes=5)
+        >>> model(torch.randn(2, 3, 4, 64, 64)).shape
+        torch.Size([2, 5])
+        >>> model.forward_features(torch.randn(2, 3, 4, 64, 64)).shape
+        torch.Size([2, 256, 4, 2, 2])
+    """
+
+    def __init__(self, num_classes: int = 400, in_chans: int = 3, global_pool: str = 'avg',
+                 drop_rate: float = 0., drop_path_rate: float = 0., num_frames: int = 8,
+                 device: Optional[Union[str, torch.device]] = None,
+                 dtype: Optional[torch.dtype] = None, **kwargs: Any) -> None:
+        super().__init__(in_channels=in_chans, drop_path_rate=drop_path_rate, **kwargs)
+        if not 0. <= drop_rate < 1.:
+            raise ValueError(f'drop_rate must be in [0, 1), got {drop_rate!r}')
+        if not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f'num_frames must be a positive int, got {num_frames!r}')
+        self.in_chans = in_chans
+        self.drop_rate = drop_rate
+        self.num_frames = num_frames
+        self.head_hidden_size = self.num_features
+        self.feature_info: List[Dict[str, Any]] = [
+            dict(num_chs=self.conv1.out_channels, reduction=2, module='act')]
+        for stage, channels in enumerate(self.stage_channels):
+            self.feature_info.append(
+                dict(num_chs=channels, reduction=4 * 2 ** stage, module=f'layer{stage + 1}'))
+        self.num_classes = num_classes
+        self.global_pool = ClipPool(global_pool)
+        self.fc = self._make_fc(num_classes)
+        if device is not None or dtype is not None:
+            self.to(device=device, dtype=dtype)
+
+    def _make_fc(self, num_classes: int) -> nn.Module:
+        if not isinstance(num_classes, int) or num_classes < 0:
+            raise ValueError(f'num_classes must be an int >= 0 (0: no classifier), '
+                             f'got {num_classes!r}')
+        if num_classes == 0:
+            return nn.Identity()
+        like = next(self.parameters())
+        return nn.Linear(self.num_features, num_classes, device=like.device, dtype=like.dtype)
+
+    def group_matcher(self, coarse: bool = False) -> Dict[str, str]:
+        """Regexes grouping parameters into the stem and blocks (stages if ``coarse``).
+
+        Used by timm's layer-wise learning-rate decay; ``fc`` falls into the last group.
+        """
+        return dict(stem=r'^conv1\.|^bn1\.',
+                    blocks=r'^layer(\d+)\.' if coarse else r'^layer(\d+)\.(\d+)\.')
+
+    def get_classifier(self, name_only: bool = False) -> Union[str, nn.Module]:
+        """The classifier module, or its name ``'fc'``."""
+        return 'fc' if name_only else self.fc
+
+    def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
+        """Replaces the classifier by a fresh one with ``num_classes`` outputs.
+
+        Args:
+            num_classes: new number of classes; 0 removes the classifier.
+            global_pool: new pooling (``'avg'``, ``'max'``, ``''``); None keeps the current.
+        """
+        if global_pool is not None:
+            self.global_pool = ClipPool(global_pool)
+        self.fc = self._make_fc(num_classes)
+        self.fc.train(self.training)
+        self.num_classes = num_classes
+
+    def forward_stage(self, stage: int, x: Tensor) -> Tensor:
+        """Runs stage ``stage`` (0 = res2); calls the stage module so its hooks fire."""
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            return super().forward_stage(stage, x)  # block by block
+        return self.stages[stage](x)
+
+    def _stem_features(self, x: Tensor) -> Tensor:
+        """The stem before its max pool: (N, C, T, H, W) -> (N, base_channels, T, H / 2, W / 2)."""
+        return self.act(self.bn1(self.conv1(self.prepare_clip(x))))
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Maps clips (N, C, T, H, W) to the res5 map (N, num_features, T, H / 32, W / 32)."""
+        x = self.maxpool(self._stem_features(x))
+        for stage in range(NUM_STAGES):
+            x = self.forward_stage(stage, x)
+        return x
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Pools the res5 map, applies dropout and (unless ``pre_logits``) the classifier.
+
+        Args:
+            x: res5 map (N, num_features, T, H, W).
+            pre_logits: return the pooled features (N, head_hidden_size) instead of logits.
+
+        Returns:
+            (N, num_classes) logits, or with ``global_pool=''`` per-position logits
+            (N, num_classes, T, H, W); with ``num_classes=0`` the (pooled) features.
+        """
+        x = self.global_pool(x)
+        if self.drop_rate:
+            x = F.dropout(x, p=self.drop_rate, training=self.training)
+        if pre_logits:
+            return x
+        if self.global_pool.pool_type == '':
+            return self.fc(x.movedim(1, -1)).movedim(-1, 1)
+        return self.fc(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Maps clips (N, C, T, H, W) to logits (N, num_classes); see :meth:`forward_head`."""
+        return self.forward_head(self.forward_features(x))
+
+    def forward_intermediates(
+            self, x: Tensor, indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False, stop_early: bool = False, output_fmt: str = 'NCHW',
+            intermediates_only: bool = False) -> Union[List[Tensor], Tuple[Tensor, List[Tensor]]]:
+        """Runs the network and returns the maps of selected features (timm API).
+
+        Args:
+            x: clips (N, C, T, H, W).
+            indices: which of the 5 features (0: stem, 1..4: res2..res5) to return; an int
+                ``n`` takes the last ``n``, None all, negative indices count from the end.
+            norm: ignored: the network has no final norm layer.
+            stop_early: stop after the last requested stage.
+            output_fmt: ``'NCHW'`` (timm's name for channels-first) or ``'NCTHW'``: the
+                maps are always (N, C, T, H, W).
+            intermediates_only: return only the list of maps.
+
+        Returns:
+            ``(final_map, maps)``, or ``maps`` if ``intermediates_only``. Without
+            ``stop_early`` the final map equals :meth:`forward_features`.
+        """
+        if output_fmt not in ('NCHW', 'NCTHW'):
+            raise ValueError(f'output_fmt must be NCHW or NCTHW (maps are always '
+                             f'(N, C, T, H, W)), got {output_fmt!r}')
+        take_indices, max_index = feature_take_indices(len(self.feature_info), indices)
+        intermediates = []
+        x = self._stem_features(x)
+        if 0 in take_indices:
+            intermediates.append(x)
+        x = self.maxpool(x)
+        for stage in range(max_index if stop_early else NUM_STAGES):
+            x = self.forward_stage(stage, x)
+            if stage + 1 in take_indices:
+                intermediates.append(x)
+        if intermediates_only:
+            return intermediates
+        return x, intermediates
+
+    def prune_intermediate_layers(self, indices: Union[int, List[int]] = 1,
+                                  prune_norm: bool = False, prune_head: bool = True) -> List[int]:
+        """Removes the stages (and the head) not needed for the features in ``indices``.
+
+        Args:
+            indices: features to keep, as in :meth:`forward_intermediates`.
+            prune_norm: ignored: the network has no final norm layer.
+            prune_head: remove the classifier (it is removed anyway when the last
+                stage goes, since it was sized for it).
+
+        Returns:
+            The absolute indices kept.
+        """
+        take_indices, max_index = feature_take_indices(len(self.feature_info), indices)
+        for stage in range(max_index, NUM_STAGES):
+            setattr(self, f'layer{stage + 1}', nn.Sequential())
+        if max_index == 0:
+            self.maxpool = nn.Identity()
+        if max_index < NUM_STAGES:
+            self.num_features = self.head_hidden_size = self.feature_info[max_index]['num_chs']
+        if prune_head or max_index < NUM_STAGES:
+            self.reset_classifier(0, '')
+        return take_indices
+
+
+def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigNet) -> Dict[str, Tensor]:
+    """Converts a checkpoint of any supported layout to ``model``'s keys, or raises.
+
+    Called by timm for ``pretrained=True`` (after it has unwrapped ``state_dict`` and
+    stripped ``module.``). Accepts this package's layouts (timm, MMAction2 recognizer,
+    MMAction2 backbone), the reference SmallBigNet layout, and 2D ImageNet ResNets from
+    torchvision, timm or MMPretrain, which are inflated (:mod:`smallbig_mm.weights`). A
+    checkpoint without a classifier leaves ``fc`` at its fresh initialisation; with
+    ``num_classes=0`` a checkpoint's classifier is dropped.
+
+    Args:
+        state_dict: the loaded checkpoint.
+        model: the model to load into.
+
+    Returns:
+        A state dict with exactly ``model``'s keys and shapes, except that ``fc`` may have
+        another number of classes when timm is about to drop it (the model's
+        ``num_classes`` differs from its pretrained config's).
+
+    Raises:
+        CheckpointError: listing the missing, unexpected and mis-shaped keys.
+    """
+    try:
+        layout = detect_layout(state_dict)
+        if layout in LAYOUTS_2D:
+            converted, _ = inflate_2d_state_dict(state_dict, model)
+        else:
+            converted = to_timm_state_dict(state_dict, layout)
+    except TypeError as err:  # timm would retry a TypeError as filter_fn(state_dict)
+        raise CheckpointError(f'could not convert the checkpoint: {err}') from err
+    converted = dict(converted)
+    target = model.state_dict()
+    if not all(k in target for k in CLASSIFIER_KEYS):  # num_classes=0: no classifier wanted
+        converted = {k: v for k, v in converted.items() if k not in CLASSIFIER_KEYS}
+    for key, value in target.items():
+        # a source without a classifier or without BN step counters keeps the model's own
+        if key not in converted and (key in CLASSIFIER_KEYS or key.endswith('num_batches_tracked')):
+            converted[key] = value
+    missing, unexpected, mis_shaped = compare_state_dicts(converted, target)
+    if model.num_classes != getattr(model, 'pretrained_cfg', {}).get('num_classes'):
+        # timm drops the checkpoint's classifier after this filter; its size is irrelevant
+        mis_shaped = [m for m in mis_shaped if not m.startswith('fc.')]
+    if missing or unexpected or mis_shaped:
+        raise CheckpointError(_mismatch_message(model, missing, unexpected, mis_shaped))
+    return converted
+
+
+def _mismatch_message(model: SmallBigNet, missing: List[str], unexpected: List[str],
+                      mis_shaped: List[str], limit: int = 10) -> str:
+    name = getattr(model, 'pretrained_cfg', {}).get('architecture', type(model).__name__)
+    lines = [f'the checkpoint does not fit the model {name}:']
+    for title, keys in (('missing in the checkpoint', missing),
+                        ('unexpected in the checkpoint', unexpected),
+                        ('shape mismatches', mis_shaped)):
+        if keys:
+            more = f', ... ({len(keys)} in all)' if len(keys) > limit else ''
+            lines.append(f'  {title} ({len(keys)}): ' + ', '.join(keys[:limit]) + more)
+    if any(m.startswith('fc.') for m in mis_shaped):
+        lines.append('  hint: the classifier differs; to keep the checkpoint\'s K classes pass '
+                     'num_classes=K and pretrained_cfg_overlay=dict(file=..., num_classes=K); '
+                     'for a fresh classifier pass a num_classes other than the pretrained '
+                     'config\'s (with features_only=True: num_classes=0)')
+    if missing or unexpected or any(not m.startswith('fc.') for m in mis_shaped):
+        lines.append('  hint: build the model with the architecture the checkpoint was trained '
+                     'with (the model name, or depth, block_types, extra_stages, base_channels)')
+    return '\n'.join(lines)
+
+
+def _create_smallbig(variant: str, pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
+    return build_model_with_cfg(
+        SmallBigNet, variant, pretrained,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(out_indices=(0, 1, 2, 3, 4)),
+        **kwargs)
+
+
+def _cfg(**kwargs: Any) -> Dict[str, Any]:
+    """The pretrained config shared by the family (no weights are released)."""
+    return {
+        'num_classes': 400, 'input_size': (3, 224, 224), 'pool_size': None,
+        'crop_pct': 0.875, 'interpolation': 'bilinear',
+        'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
+        'first_conv': 'conv1', 'classifier': 'fc',
+        'paper_ids': 'arXiv:2006.14582',
+        'paper_name': 'SmallBigNet: Integrating Core and Contextual Views for Video Classification',
+        'origin_url': 'https://github.com/xhl-video/SmallBigNet',
+        'notes': (
+            'Input: clips (N, 3, T, 224, 224), T = model.num_frames = 8 by default (the '
+            "paper's Kinetics-400 recipe: 8 frames at interval 8, test crop 224 of short side "
+            '256); any T works, the network has no temporal stride.',
+            'No pretrained weights: the reference implementation (xhl-video/SmallBigNet) '
+            'releases none and has no license file. Load a local checkpoint with '
+            'pretrained=True, pretrained_cfg_overlay=dict(file=...).',
+        ),
+        **kwargs,
+    }
+
+
+default_cfgs = generate_default_cfgs({
+    'smallbig_resnet23': _cfg(description="SmallBig-ResNet-23, the paper's ablation backbone"),
+    'smallbig_resnet50': _cfg(description='SmallBig-ResNet-50'),
+    'smallbig_resnet101': _cfg(description='SmallBig-ResNet-101'),
+    'smallbig_resnet50_extra': _cfg(
+        description='SmallBig-ResNet-50 with the extra unit in res3-res5'),
+    'smallbig_c2d_resnet50': _cfg(description='C2D ResNet-50 baseline (2D blocks only)'),
+    'smallbig_3d_resnet50': _cfg(
+        description='3D ResNet-50 baseline (SlowOnly-like: 3x1x1 conv1 in res4-res5)'),
+})
+
+
+@register_model
+def smallbig_resnet23(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """SmallBig-ResNet-23 (11.4M parameters, 26.5 GMACs at 8x224x224)."""
+    return _create_smallbig('smallbig_resnet23', pretrained, **dict(dict(depth=23), **kwargs))
+
+
+@register_model
+def smallbig_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """SmallBig-ResNet-50 (24.4M parameters, 52.0 GMACs at 8x224x224)."""
+    return _create_smallbig('smallbig_resnet50', pretrained, **dict(dict(depth=50), **kwargs))
+
+
+@register_model
+def smallbig_resnet101(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """SmallBig-ResNet-101 (43.4M parameters, 105.3 GMACs at 8x224x224)."""
+    return _create_smallbig('smallbig_resnet101', pretrained, **dict(dict(depth=101), **kwargs))
+
+
+@register_model
+def smallbig_resnet50_extra(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """SmallBig-ResNet-50 + extra unit in res3-res5 (32.3M parameters, 62.7 GMACs at 8x224x224)."""
+    model_args = dict(depth=50, extra_stages=(False, True, True, True))
+    return _create_smallbig('smallbig_resnet50_extra', pretrained, **dict(model_args, **kwargs))
+
+
+@register_model
+def smallbig_c2d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """C2D ResNet-50 baseline, 2D blocks only (24.3M parameters, 32.7 GMACs at 8x224x224)."""
+    model_args = dict(depth=50, block_types=('2d', '2d', '2d', '2d'))
+    return _create_smallbig('smallbig_c2d_resnet50', pretrained, **dict(model_args, **kwargs))
+
+
+@register_model
+def smallbig_3d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+    """3D ResNet-50 baseline, 3D blocks in res4-res5 (32.5M parameters, 41.7 GMACs at 8x224x224)."""
+    model_args = dict(depth=50, block_types=('2d', '2d', '3d', '3d'))
+    return _create_smallbig('smallbig_3d_resnet50', pretrained, **dict(model_args, **kwargs))

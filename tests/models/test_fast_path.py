@@ -1,0 +1,208 @@
+"""The fast path (``fused=True``) against the reference units: same outputs, same gradients."""
+import pytest
+import torch
+from torch import nn
+
+from helpers import randomize_norms, tiny
+from smallbig_mm.models import BigView, BigViewPool, Bottleneck
+from smallbig_mm.models.fastpath.frame_conv import conv_for_training, conv_geometry, frame_conv
+from smallbig_mm.models.fastpath.training import big_view_lean
+from smallbig_mm.models.fastpath.pooling import separable_max_pool
+
+EXTRA = (False, True, True, True)
+
+
+def tied_integers(*shape: int) -> torch.Tensor:
+    """Small non-negative integers in float64: many tied maxima, and exact sums."""
+    return torch.randint(0, 3, shape).double()
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(extra_stages=EXTRA),
+                                    dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
+def test_fast_path_matches_the_reference_in_eval(kwargs):
+    torch.manual_seed(0)
+    reference = tiny(fused=False, **kwargs).eval()
+    randomize_norms(reference)
+    fast = tiny(**kwargs).eval()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 8, 32, 32)
+    with torch.no_grad():
+        expected, actual = reference(x), fast(x)
+    assert ((actual - expected).abs().max() / expected.abs().max()).item() < 1e-5
+
+
+@pytest.mark.parametrize('frozen_norms', [False, True])
+def test_fast_path_matches_the_reference_in_training_outputs_and_gradients(frozen_norms):
+    # float64, so that the comparison is not dominated by batch-norm amplified rounding;
+    # frozen_norms: eval-mode norms under gradients, as MMAction2's norm_eval=True trains
+    torch.manual_seed(0)
+    reference = tiny(fused=False, extra_stages=EXTRA)
+    randomize_norms(reference)
+    reference.double().train(not frozen_norms)
+    fast = tiny(extra_stages=EXTRA).double().train(not frozen_norms)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 8, 32, 32, dtype=torch.double)
+    expected, actual = reference(x), fast(x)
+    torch.testing.assert_close(actual, expected, rtol=1e-9, atol=1e-9)
+    expected.square().mean().backward()
+    actual.square().mean().backward()
+    reference_grads = dict(reference.named_parameters())
+    for name, param in fast.named_parameters():
+        torch.testing.assert_close(param.grad, reference_grads[name].grad, rtol=1e-7, atol=1e-9,
+                                   msg=name)
+    for name, buffer in fast.named_buffers():  # running statistics are updated alike
+        torch.testing.assert_close(buffer, dict(reference.named_buffers())[name], msg=name)
+
+
+def test_fast_path_can_be_switched_off():
+    model = tiny()
+    assert all(block.fused for stage in model.stages for block in stage)
+    model.set_fused(False)
+    assert not any(block.fused for stage in model.stages for block in stage)
+
+
+@pytest.mark.parametrize('kernel', [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (None, 3, 3),
+                                    (None, 1, 1), (1, 1, 1)])
+@pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
+                                   (1, 2, 3, 5, 5)])
+def test_separable_pool_equals_max_pooling_exactly(kernel, shape):
+    x = torch.randn(*shape).round(decimals=1).relu()  # many ties, as after a ReLU
+    assert torch.equal(separable_max_pool(x, kernel), BigViewPool(kernel)(x))
+
+
+@pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3), (1, 3, 3), (5, 5, 5), (None, 1, 1)])
+@pytest.mark.parametrize('conv_kernel, stride', [(1, 1), ((1, 3, 3), 2)])
+@pytest.mark.parametrize('shared', [True, False])
+@pytest.mark.parametrize('input_grad, weight_grad', [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_lean_big_view_routes_gradients_exactly_like_max_pooling(
+        kernel, conv_kernel, stride, shared, input_grad, weight_grad, channels_last):
+    # ties everywhere: the gradient must go to the same maximum as F.max_pool3d's
+    torch.manual_seed(0)
+    padding = (0, 1, 1) if conv_kernel != 1 else 0
+    conv = nn.Conv3d(4, 6, conv_kernel, stride=(1, stride, stride), padding=padding,
+                     bias=False).double()
+    own = None if shared else nn.Conv3d(4, 6, conv_kernel, stride=(1, stride, stride),
+                                        padding=padding, bias=False).double()
+    for c in filter(None, (conv, own)):
+        c.weight.data = tied_integers(*c.weight.shape) - 1
+    big = BigView(kernel, nn.Identity(), own)
+    weight = big.view_conv(conv).weight
+    weight.requires_grad_(weight_grad)
+    x = tied_integers(2, 4, 5, 6, 7)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    results = []
+    for compute in (lambda v: big(v, conv), lambda v: big_view_lean(v, conv, big)):
+        inputs = x.clone().requires_grad_(input_grad)
+        out = compute(inputs)
+        if not results:
+            grad = tied_integers(*out.shape)
+        weight.grad = None
+        out.backward(grad)
+        results.append((out.detach(), inputs.grad, weight.grad))
+    for expected, actual in zip(*results):
+        assert (actual is None and expected is None) or torch.equal(actual, expected)
+
+
+def saved_bytes(module: nn.Module, x: torch.Tensor) -> int:
+    """Bytes of the distinct tensors autograd keeps for the backward pass of ``module(x)``."""
+    storages = {}
+
+    def pack(tensor):
+        storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        module(x)
+    return sum(storages.values())
+
+
+def test_training_keeps_neither_pooled_maps_nor_pooling_indices():
+    torch.manual_seed(0)
+    reference = Bottleneck(32, 8, block_type='smallbig', fused=False).train()
+    fast = Bottleneck(32, 8, block_type='smallbig').train()
+    x = torch.randn(2, 32, 4, 8, 8, requires_grad=True)
+    # the reference keeps the conv1 and conv2 pooled maps (the shapes of their inputs,
+    # float32) and their int64 argmax indices: 12 bytes per element
+    pooled_elements = x.numel() + x.numel() // 4
+    assert saved_bytes(reference, x) - saved_bytes(fast, x) >= 12 * pooled_elements
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
+    torch.manual_seed(0)
+    reference = tiny(fused=False).train(training)
+    if not training:
+        randomize_norms(reference)  # non-zero big views, for the folded inference path
+    fast = tiny().train(training)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+    if not training:
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            expected, actual = reference(x).float(), fast(x)
+        assert actual.dtype == torch.bfloat16
+        assert (actual.float() - expected).abs().max() / expected.abs().max() < 0.02
+        return
+    grads = []
+    for model in (reference, fast):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = model(x)
+        assert out.dtype == torch.bfloat16
+        out.float().square().mean().backward()
+        grads.append({name: p.grad for name, p in model.named_parameters()})
+    for name, grad in grads[1].items():
+        assert grad.dtype == torch.float32
+        torch.testing.assert_close(grad, grads[0][name], rtol=0.05, atol=1e-3, msg=name)
+
+
+@pytest.mark.parametrize('kernel, stride, frames', [(1, 1, 4), (1, 1, 1), (1, 2, 4),
+                                                    ((1, 3, 3), 1, 4), ((1, 3, 3), 2, 1)])
+def test_frame_conv_routes_equal_conv3d(kernel, stride, frames):
+    conv = nn.Conv3d(6, 5, kernel, stride=(1, stride, stride),
+                     padding=0 if kernel == 1 else (0, 1, 1), bias=True).double()
+    x = torch.randn(2, 6, frames, 9, 9, dtype=torch.double)
+    with torch.no_grad():
+        expected = conv(x)
+        actual = frame_conv(x, conv.weight, conv.bias, conv_geometry(conv))
+    torch.testing.assert_close(actual, expected)
+    conv.bias = None
+    grads = []
+    for compute in (conv, lambda v: conv_for_training(v, conv)):
+        inputs = x.clone().requires_grad_()
+        conv.weight.grad = None
+        out = compute(inputs)
+        out.backward(torch.ones_like(out))
+        grads.append((out.detach(), inputs.grad, conv.weight.grad))
+    for expected, actual in zip(*grads):
+        assert actual.is_contiguous()
+        torch.testing.assert_close(actual, expected)
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_empty_batches_run_as_in_the_reference(training):
+    reference = Bottleneck(16, 4, block_type='smallbig', fused=False).train(training)
+    fast = Bottleneck(16, 4, block_type='smallbig').train(training)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(0, 16, 4, 6, 6, requires_grad=training)
+    with torch.set_grad_enabled(training):
+        expected, actual = reference(x), fast(x)
+    assert actual.shape == expected.shape == (0, 16, 4, 6, 6)
+    if training:
+        actual.sum().backward()
+        assert x.grad.shape == x.shape
+
+
+def test_flop_counters_see_the_same_convolutions_as_in_the_reference():
+    # MMEngine's FlopAnalyzer (MMAction2's get_flops) traces the model with torch.jit
+    from mmengine.analysis import FlopAnalyzer
+
+    x = torch.randn(1, 3, 4, 32, 32)
+    flops = [FlopAnalyzer(tiny(fused=fused).eval(), (x,)).total() for fused in (False, True)]
+    assert flops[1] == flops[0] > 0
+
+
+def test_the_fast_path_compiles_without_graph_breaks():
+    explain = torch._dynamo.explain(Bottleneck(16, 4, block_type='smallbig').eval())
+    with torch.no_grad():
+        assert explain(torch.randn(1, 16, 4, 6, 6)).graph_break_count == 0
