@@ -7,12 +7,13 @@ reader, inflates a 2D ImageNet ResNet or loads a SmallBig-ResNet checkpoint
 (:func:`~.loading.load_weights`, strict), and for fine-tuning leaves the model's own
 classifier in place when the checkpoint's has another number of classes, saying so.
 """
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from torch import Tensor, nn
 
 from .errors import CheckpointError
 from .inflate import inflate_2d_state_dict
+from .io import Checkpoint
 from .layouts import CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, to_timm_state_dict
 from .loading import load_weights
 from .sources import fetch_checkpoint
@@ -75,7 +76,7 @@ def fit_classifier(state_dict: Mapping[str, Tensor], model: nn.Module
     return ckpt, dropped, why
 
 
-def load_pretrained(model: nn.Module, source: str, inflate_2d: bool = True,
+def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d: bool = True,
                     logger=None) -> str:
     """Loads pretrained weights from ``source`` into ``model`` in place.
 
@@ -83,7 +84,8 @@ def load_pretrained(model: nn.Module, source: str, inflate_2d: bool = True,
         model: a core :class:`~smallbig_mm.models.SmallBigResNet`, the MMAction2
             backbone or a timm :class:`~smallbig_mm.timm_models.SmallBigNet`.
         source: anything :func:`~.sources.resolve_pretrained` takes (a file, a hub
-            folder, ``torchvision://``, ``https://``, ``hf-hub:``, ``timm/``, ``timm:``).
+            folder, ``torchvision://``, ``https://``, ``hf-hub:``, ``timm/``, ``timm:``),
+            or a :class:`~.io.Checkpoint` already read.
         inflate_2d: inflate a 2D ImageNet ResNet (4-D conv weights). With False a 2D
             checkpoint is refused with a hint. A 3D checkpoint is always loaded as is.
         logger: anything with ``info(str)``; receives what was done.
@@ -104,7 +106,8 @@ def load_pretrained(model: nn.Module, source: str, inflate_2d: bool = True,
         >>> print(load_pretrained(SmallBigResNet(depth=23, base_channels=8), path))  # doctest: +ELLIPSIS
         loaded .../w.pth
     """
-    ckpt = fetch_checkpoint(source)
+    ckpt = source if isinstance(source, Checkpoint) else fetch_checkpoint(source)
+    source = ckpt.path if isinstance(source, Checkpoint) else source
     named = ckpt.path if ckpt.path == source else f'{source} ({ckpt.path})'
     try:
         layout = detect_layout(ckpt.state_dict)
