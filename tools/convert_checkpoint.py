@@ -44,7 +44,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     hub = parser.add_argument_group('--to hf')
     hub.add_argument('--model-arg', type=_key_value, action='append', default=[],
                      metavar='KEY=VALUE', help='architecture argument overriding the '
-                     'checkpoint config / state dict, e.g. big_kernels=[[3,3,3],[3,3,3],[null,3,3]]')
+                     'checkpoint config / state dict (JSON values), e.g. '
+                     'big_kernels=[[3,3,3],[3,3,3],[null,3,3]]')
     hub.add_argument('--input', type=_key_value, action='append', default=[],
                      metavar='KEY=VALUE', help='input spec: num_frames, frame_interval, '
                      'input_size, mean, std, crop_pct, resize_short_side, test_crop')

@@ -9,7 +9,6 @@ skipped. Keys the 2D network lacks (big-view norms, extra units, a classifier) k
 model's current values; since those start at zero, a freshly built SmallBig network with
 inflated weights computes the 2D ResNet frame by frame, averaged over time.
 """
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple

@@ -28,7 +28,8 @@ def classifier_classes(state_dict: Mapping[str, Tensor]) -> Optional[int]:
         >>> sd = dict(SmallBigResNet(depth=23, base_channels=8).state_dict())
         >>> classifier_classes(sd) is None
         True
-        >>> classifier_classes(dict(sd, **{'fc.weight': torch.zeros(5, 256), 'fc.bias': torch.zeros(5)}))
+        >>> sd.update({'fc.weight': torch.zeros(5, 256), 'fc.bias': torch.zeros(5)})
+        >>> classifier_classes(sd)
         5
     """
     layout = detect_layout(state_dict)
@@ -103,7 +104,8 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
         >>> from smallbig_mm.models import SmallBigResNet
         >>> path = os.path.join(tempfile.mkdtemp(), 'w.pth')
         >>> torch.save(SmallBigResNet(depth=23, base_channels=8).state_dict(), path)
-        >>> print(load_pretrained(SmallBigResNet(depth=23, base_channels=8), path))  # doctest: +ELLIPSIS
+        >>> model = SmallBigResNet(depth=23, base_channels=8)
+        >>> print(load_pretrained(model, path))  # doctest: +ELLIPSIS
         loaded .../w.pth
     """
     ckpt = source if isinstance(source, Checkpoint) else fetch_checkpoint(source)

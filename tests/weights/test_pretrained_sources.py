@@ -152,8 +152,10 @@ def _mmengine_checkpoint(path, model):
            "        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]))\n"
            "test_pipeline = [\n    dict(type='DecordInit'),\n"
            "    dict(type='SampleFrames', clip_len=4, frame_interval=2, num_clips=10),\n"
-           "    dict(type='Resize', scale=(-1, 36)),\n    dict(type='ThreeCrop', crop_size=32),\n]\n"
-           "train_dataloader = dict(dataset=dict(type='VideoDataset', ann_file='motion_train.txt'))\n"
+           "    dict(type='Resize', scale=(-1, 36)),\n"
+           "    dict(type='ThreeCrop', crop_size=32),\n]\n"
+           "train_dataloader = dict(\n"
+           "    dataset=dict(type='VideoDataset', ann_file='motion_train.txt'))\n"
            "train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=3)\n")
     from smallbig_mm.weights import from_timm_state_dict
     torch.save({'meta': {'cfg': cfg, 'epoch': 3, 'experiment_name': 'tiny_motion'},
