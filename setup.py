@@ -36,7 +36,9 @@ setup(
     install_requires=['torch>=2.1', 'numpy', 'opencv-python'],
     extras_require={
         'mmaction': MMACTION_STACK,
-        'timm': ['timm>=1.0.20,<1.1'],
+        'timm': ['timm>=1.0.20,<1.1'],  # brings huggingface_hub and safetensors
+        # hf-hub: / timm/ sources and hub folders without timm (torch hub caches need nothing)
+        'hub': ['huggingface_hub', 'safetensors'],
         'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'],
         'tests': ['pytest>=7'],
     },

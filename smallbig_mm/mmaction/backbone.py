@@ -52,10 +52,14 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
     ``shared_big_weights``, ``base_channels``, ``fused``, ...) plus:
 
     Args:
-        pretrained: a checkpoint path or MMEngine URI (e.g. ``'torchvision://resnet50'``,
-            resolved from the local cache only). None: random init.
-        pretrained2d: ``pretrained`` is a 2D ImageNet ResNet to inflate (True), or a
-            checkpoint of this backbone (False).
+        pretrained: a checkpoint file, a hub folder (``tools/convert_checkpoint.py --to
+            hf``), ``'torchvision://resnet50'``, an ``https://`` URL, ``'hf-hub:ORG/NAME'``,
+            ``'timm/resnet50.a1_in1k'`` or ``'timm:NAME'``: downloaded into the torch hub or
+            Hugging Face cache when online, read from it offline
+            (:mod:`smallbig_mm.weights.sources`). None: random init.
+        pretrained2d: inflate ``pretrained`` if it is a 2D ImageNet ResNet (True), or
+            refuse 2D weights (False). A SmallBig-ResNet (3D) checkpoint loads either way;
+            its classifier, if any, is not used (and the log says so).
         out_indices: stage index (0 = res2) whose map the forward returns as a tensor,
             or a sequence of indices, for which it returns a tuple of maps.
         frozen_stages: freeze the stem (0) and res2..res{1 + frozen_stages}; -1 freezes
@@ -121,14 +125,10 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
         if self.pretrained is None:
             super().init_weights()
             return
-        from ..weights import load_checkpoint_file, load_pretrained_2d, load_weights
+        from ..weights.pretrained import load_pretrained
 
-        logger = MMLogger.get_current_instance()
-        if self.pretrained2d:
-            load_pretrained_2d(self, self.pretrained, logger=logger)
-        else:
-            load_weights(self, load_checkpoint_file(self.pretrained))
-            logger.info(f'loaded SmallBigResNet weights from {self.pretrained}')
+        load_pretrained(self, self.pretrained, inflate_2d=self.pretrained2d,
+                        logger=MMLogger.get_current_instance())
 
     def _freeze_stages(self) -> None:
         frozen = [self.conv1, self.bn1] if self.frozen_stages >= 0 else []

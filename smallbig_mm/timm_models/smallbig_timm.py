@@ -17,6 +17,7 @@ Example:
     >>> model(torch.randn(2, 3, 4, 64, 64)).shape
     torch.Size([2, 10])
 """
+import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import torch
@@ -32,8 +33,12 @@ from ..weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_st
                       to_timm_state_dict)
 from ..weights.layouts import CLASSIFIER_KEYS
 from ..weights.loading import compare_state_dicts
+from ..weights.pretrained import classifier_classes
+from ..weights.sources import fetch_checkpoint
 
 __all__ = ['ClipPool', 'SmallBigNet', 'checkpoint_filter_fn']
+
+_logger = logging.getLogger(__name__)
 
 
 POOL_TYPES = ('', 'avg', 'max')
@@ -311,9 +316,16 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigNet) -
         if key not in converted and (key in CLASSIFIER_KEYS or key.endswith('num_batches_tracked')):
             converted[key] = value
     missing, unexpected, mis_shaped = compare_state_dicts(converted, target)
-    if model.num_classes != getattr(model, 'pretrained_cfg', {}).get('num_classes'):
+    pretrained_classes = getattr(model, 'pretrained_cfg', {}).get('num_classes')
+    if model.num_classes != pretrained_classes:
         # timm drops the checkpoint's classifier after this filter; its size is irrelevant
         mis_shaped = [m for m in mis_shaped if not m.startswith('fc.')]
+        if model.num_classes and layout not in LAYOUTS_2D and \
+                any(k in CLASSIFIER_KEYS for k in to_timm_state_dict(state_dict, layout)):
+            _logger.warning(
+                f'dropped the checkpoint\'s classifier ({", ".join(CLASSIFIER_KEYS)}, '
+                f'{pretrained_classes} classes): the model has num_classes={model.num_classes} '
+                'and keeps its freshly initialised classifier (fine-tuning)')
     if missing or unexpected or mis_shaped:
         raise CheckpointError(_mismatch_message(model, missing, unexpected, mis_shaped))
     return converted
@@ -340,13 +352,42 @@ def _mismatch_message(model: SmallBigNet, missing: List[str], unexpected: List[s
     return '\n'.join(lines)
 
 
+def _read_overlay_source(overlay: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
+    """``pretrained_cfg_overlay`` with its ``file``/``url`` read here instead of by timm.
+
+    Any source of :func:`smallbig_mm.weights.sources.resolve_pretrained` works (a file, a
+    hub folder, ``torchvision://``, ``https://``, ``hf-hub:``, ``timm/``): it is located in
+    (or downloaded into) the usual caches, read with the guarded reader and handed to timm
+    as ``state_dict``, with ``num_classes`` set from the checkpoint's classifier unless
+    given (so timm keeps a classifier that fits and drops one that does not).
+    """
+    source = overlay.get('file') or overlay.get('url')
+    if not source or 'state_dict' in overlay:
+        return dict(overlay), None
+    ckpt = fetch_checkpoint(source)
+    out = {k: v for k, v in overlay.items() if k not in ('file', 'url')}
+    out['state_dict'] = ckpt.state_dict
+    classes = classifier_classes(ckpt.state_dict)
+    if classes is not None:
+        out.setdefault('num_classes', classes)
+    return out, ckpt.path
+
+
 def _create_smallbig(variant: str, pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
-    return build_model_with_cfg(
+    overlay, path = kwargs.get('pretrained_cfg_overlay'), None
+    if pretrained and overlay:
+        kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(overlay)
+    model = build_model_with_cfg(
         SmallBigNet, variant, pretrained,
         pretrained_filter_fn=checkpoint_filter_fn,
         feature_cfg=dict(out_indices=(0, 1, 2, 3, 4)),
         **kwargs)
+    for cfg_name in ('pretrained_cfg', 'default_cfg'):  # keep no second copy of the weights
+        cfg = getattr(model, cfg_name, None)
+        if isinstance(cfg, dict) and cfg.pop('state_dict', None) is not None:
+            cfg['file'] = path
+    return model
 
 
 def _cfg(**kwargs: Any) -> Dict[str, Any]:

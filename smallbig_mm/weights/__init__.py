@@ -7,6 +7,10 @@ One module serves the MMAction2 backbone, the timm factories and the command-lin
 - :mod:`.inflate`: ``inflate_2d_state_dict``, ``load_pretrained_2d``.
 - :mod:`.loading`: ``load_weights`` / ``load_checkpoint`` with mismatch reports.
 - :mod:`.convert`: ``convert_checkpoint`` (behind ``tools/convert_checkpoint.py``).
+- :mod:`.sources`: ``resolve_pretrained`` / ``fetch_checkpoint`` (torchvision://, URLs,
+  hf-hub:, timm names, hub folders; torch hub and Hugging Face caches).
+- :mod:`.pretrained`: ``load_pretrained`` (any source into a model: inflate or load).
+- :mod:`.hub_folder`: ``write_hub_folder`` (``--to hf``).
 
 Example:
     >>> from smallbig_mm.models import SmallBigResNet
@@ -23,10 +27,14 @@ from .io import Checkpoint, load_checkpoint_file, read_checkpoint, save_checkpoi
 from .layouts import (LAYOUTS, LAYOUTS_2D, convert_state_dict, detect_layout,
                       from_timm_state_dict, to_timm_state_dict)
 from .loading import load_checkpoint, load_weights
+from .hub_folder import write_hub_folder
+from .pretrained import load_pretrained
+from .sources import fetch_checkpoint, resolve_pretrained
 
 __all__ = [
     'LAYOUTS', 'LAYOUTS_2D', 'Checkpoint', 'CheckpointError', 'ConversionSummary',
     'InflationReport', 'convert_checkpoint', 'convert_state_dict', 'detect_layout',
+    'fetch_checkpoint', 'load_pretrained', 'resolve_pretrained', 'write_hub_folder',
     'from_timm_state_dict', 'inflate_2d_state_dict', 'load_checkpoint',
     'load_checkpoint_file', 'load_pretrained_2d', 'load_weights', 'parameter_count',
     'read_checkpoint', 'resolve_pretrained_2d', 'save_checkpoint_file', 'to_timm_state_dict',

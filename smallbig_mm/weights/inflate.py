@@ -9,8 +9,6 @@ skipped. Keys the 2D network lacks (big-view norms, extra units, a classifier) k
 model's current values; since those start at zero, a freshly built SmallBig network with
 inflated weights computes the 2D ResNet frame by frame, averaged over time.
 """
-import glob
-import os
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -21,6 +19,7 @@ from torch import Tensor, nn
 from .errors import CheckpointError
 from .io import load_checkpoint_file
 from .layouts import CORE_KEY, LAYOUTS_2D, _stem_prefix, detect_layout, size_hints
+from .sources import resolve_pretrained
 
 OPTIONAL_KEY = re.compile(r'\.(big[123]|extra)\.')
 """Model keys a 2D ResNet cannot provide (big views, extra units): left at their init."""
@@ -178,43 +177,20 @@ def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
 
 
 def resolve_pretrained_2d(source: str) -> str:
-    """Turns ``'torchvision://resnet50'`` into its file in the local torch hub cache.
+    """Locates a 2D source's file: kept for callers of the earlier API.
 
-    Nothing is downloaded: the file must already be in
-    ``torch.hub.get_dir()/checkpoints/`` as ``<name>-<hash>.pth`` (where torchvision puts
-    it). Any other string is returned as a path.
-
-    Args:
-        source: a file path or ``'torchvision://<name>'``.
-
-    Returns:
-        The path of the file.
-
-    Raises:
-        CheckpointError: for another ``scheme://``, a file not cached (saying where to put
-            it), or several cached files for one name.
+    Same as :func:`~.sources.resolve_pretrained`: ``torchvision://NAME``, URLs and Hub
+    names are downloaded into (or, offline, read from) the torch hub and Hugging Face
+    caches; a path is returned as is.
 
     Example:
-        >>> resolve_pretrained_2d('weights/resnet50.pth')
-        'weights/resnet50.pth'
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), 'resnet50.pth')
+        >>> open(path, 'wb').close()
+        >>> resolve_pretrained_2d(path) == path
+        True
     """
-    if '://' not in source:
-        return source
-    scheme, name = source.split('://', 1)
-    if scheme != 'torchvision' or not name:
-        raise CheckpointError(f'unsupported source {source!r}: give a file path or '
-                              "'torchvision://<model name>' (read from the local torch hub cache)")
-    cache = os.path.join(torch.hub.get_dir(), 'checkpoints')
-    found = sorted(glob.glob(os.path.join(cache, glob.escape(name) + '-*.pth')))
-    if not found:
-        raise CheckpointError(
-            f'{source}: no {name}-<hash>.pth in the local torch hub cache {cache}; this package '
-            'never downloads. Put the torchvision file there (e.g. resnet50-0676ba61.pth, '
-            'the url of torchvision.models.ResNet50_Weights.IMAGENET1K_V1), or pass its path.')
-    if len(found) > 1:
-        raise CheckpointError(f'{source}: several cached files match: {", ".join(found)}; '
-                              'pass the path of the one to use')
-    return found[0]
+    return resolve_pretrained(source)
 
 
 def load_pretrained_2d(model: nn.Module, source: str, logger=None) -> InflationReport:
@@ -223,7 +199,8 @@ def load_pretrained_2d(model: nn.Module, source: str, logger=None) -> InflationR
     Args:
         model: a core :class:`~smallbig_mm.models.SmallBigResNet` or subclass.
         source: a checkpoint file (torchvision / timm / mmcls ResNet, ``.pth`` or
-            ``.safetensors``) or ``'torchvision://resnet50'`` (local torch hub cache only).
+            ``.safetensors``), or a source :func:`~.sources.resolve_pretrained` takes
+            (``'torchvision://resnet50'``, a URL, ``'timm/resnet50.a1_in1k'``, ...).
         logger: anything with an ``info(str)`` method (``logging.Logger``, MMLogger);
             receives :meth:`InflationReport.summary`.
 
@@ -242,7 +219,7 @@ def load_pretrained_2d(model: nn.Module, source: str, logger=None) -> InflationR
         >>> len(report.left_at_init)  # the big-view norms, 5 tensors each
         195
     """
-    path = resolve_pretrained_2d(source)
+    path = resolve_pretrained(source)
     state_dict = load_checkpoint_file(path)
     try:
         new_state, report = inflate_2d_state_dict(state_dict, model)

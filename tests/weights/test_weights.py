@@ -223,29 +223,7 @@ def test_inflation_refuses_a_2d_net_of_another_depth_or_width_and_3d_checkpoints
         inflate_2d_state_dict(tiny().state_dict(), SmallBigResNet(depth=23, base_channels=8))
 
 
-def test_torchvision_uri_reads_only_the_local_hub_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path))
-    model = SmallBigResNet(depth=23, base_channels=8)
-    with pytest.raises(CheckpointError, match=str(tmp_path / 'checkpoints')):
-        load_pretrained_2d(model, 'torchvision://resnet50')
-    os.makedirs(tmp_path / 'checkpoints')
-    sd_2d = squeeze_2d(tiny(block_types=C2D).state_dict())
-    torch.save(sd_2d, tmp_path / 'checkpoints' / 'resnet50-0123abcd.pth')
-
-    class Log:
-        lines = []
-
-        def info(self, line):
-            self.lines.append(line)
-
-    report = load_pretrained_2d(model, 'torchvision://resnet50', logger=Log())
-    assert report.source.endswith('resnet50-0123abcd.pth') and 'inflated' in Log.lines[0]
-    assert torch.equal(model.conv1.weight[:, :, 0], sd_2d['conv1.weight'])
-    torch.save(sd_2d, tmp_path / 'checkpoints' / 'resnet50-ffff0000.pth')
-    with pytest.raises(CheckpointError, match='several'):
-        load_pretrained_2d(model, 'torchvision://resnet50')
-    with pytest.raises(CheckpointError, match='unsupported source'):
-        load_pretrained_2d(model, 'http://example.com/resnet50.pth')
+# torchvision:// and the other sources: tests/weights/test_pretrained_sources.py
 
 
 # ----------------------------------------------------------------------------- load errors
