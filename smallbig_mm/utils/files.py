@@ -58,6 +58,13 @@ def check_output_path(path: PathLike, force: bool = False,
     return path
 
 
+def umask_mode(base: int = 0o666) -> int:
+    """``base`` less the process umask: the mode ``open``/``mkdir`` would give a new entry."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask
+
+
 def _fsync_folder(folder: str) -> None:
     if hasattr(os, 'O_DIRECTORY'):  # makes the rename itself durable (POSIX)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -103,6 +110,7 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
         yield tmp
         with open(tmp, 'rb+') as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, umask_mode())  # writers that replace the file (safetensors) reset it
         if os.path.exists(path) and not force:  # appeared while we were writing
             raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')
         os.replace(tmp, path)
