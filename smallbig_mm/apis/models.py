@@ -54,7 +54,7 @@ def crop_views(clip: Tensor, size: Tuple[int, int], crop: str) -> Tensor:
     """Crops (C, T, H, W) into views (V, C, T, h, w): V=1 center, V=3 along the long side.
 
     ``size`` is (h, w). Three crops are placed like MMAction2's ``ThreeCrop``: at the
-    start, middle and end of the longer side, centred on the other.
+    start, end and middle of the longer side, centred on the other.
 
     Example:
         >>> crop_views(torch.zeros(3, 2, 8, 12), (8, 8), 'three').shape
@@ -68,10 +68,10 @@ def crop_views(clip: Tensor, size: Tuple[int, int], crop: str) -> Tensor:
     if crop == 'center':
         offsets = [(top, left)]
     elif crop == 'three':
-        if width - w >= height - h:
-            offsets = [(top, 0), (top, left), (top, width - w)]
+        if width - w >= height - h:  # MMAction2's order: left, right, middle
+            offsets = [(top, 0), (top, 2 * left), (top, left)]
         else:
-            offsets = [(0, left), (top, left), (height - h, left)]
+            offsets = [(0, left), (2 * top, left), (top, left)]
     else:
         raise ValueError(f'crop must be one of {CROPS}, got {crop!r}')
     return torch.stack([clip[..., y:y + h, x:x + w] for y, x in offsets])
