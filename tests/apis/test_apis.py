@@ -41,7 +41,7 @@ def test_three_crop_places_views_as_mmaction2(shape):
 
 
 def test_timm_route_scores_and_features_are_the_models(tmp_path):
-    frames, _ = make_clip(MotionSettings(num_frames=12, step=0.03, size=48), 'val', 0)
+    frames, _ = make_clip(MotionSettings(num_frames=12, step=0.03, size=64), 'val', 0)
     write_mp4(tmp_path / 'v.mp4', frames, fps=8)
     torch.manual_seed(0)
     model = from_timm('smallbig_resnet23', None, crop='three', clip_len=4, interval=2,
