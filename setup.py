@@ -46,6 +46,8 @@ setup(
         'console_scripts': [
             'smallbig-train=smallbig_mm.cli.train:main',
             'smallbig-test=smallbig_mm.cli.test:main',
+            'smallbig-demo=smallbig_mm.cli.demo:main',
+            'smallbig-extract-features=smallbig_mm.cli.extract_features:main',
         ],
     },
     classifiers=[

@@ -1,0 +1,145 @@
+"""Recognise the action in one video: ``smallbig-demo`` / ``tools/demo.py``.
+
+Scores the video window by window with :mod:`smallbig_mm.apis` (the config's sampler and
+transforms), prints the top-k video-level classes and optionally writes the video again
+with the predictions drawn on it (atomically; an existing file only with ``--force``,
+never the input).
+
+Example:
+    smallbig-demo configs/recognition/smallbig/smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py \\
+        demo/demo.mp4 --labels demo/label_map_k400.txt --checkpoint CKPT --out out.gif
+"""
+import argparse
+import os
+import sys
+from typing import Callable, List, Optional, Sequence
+
+import torch
+
+from ..utils.files import OutputExistsError, check_output_path
+
+
+class DemoError(RuntimeError):
+    """A problem with the demo's inputs, with a message saying what to do."""
+
+
+def load_labels(path: str) -> List[str]:
+    """Reads a label map: one class name per line, in label order (blank lines ignored).
+
+    Raises:
+        DemoError: if the file is missing or holds no names.
+    """
+    if not os.path.isfile(path):
+        raise DemoError(f'label map not found: {path} (a text file with one class name per '
+                        'line, e.g. demo/label_map_k400.txt)')
+    with open(path, encoding='utf-8') as f:
+        labels = [line.strip() for line in f if line.strip()]
+    if not labels:
+        raise DemoError(f'label map {path} is empty: it needs one class name per line')
+    return labels
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(
+        description='Recognise the action in a video with a SmallBig (or any MMAction2 3D) '
+                    'recognizer and print the top-k classes')
+    parser.add_argument('config', help='recognizer config file')
+    parser.add_argument('video', help='video file (mp4, avi, webm, ...)')
+    parser.add_argument('--checkpoint', help='trained weights; without them the model is '
+                        'random and only shows that the pipeline runs')
+    parser.add_argument('--labels', help='label map: one class name per line '
+                        '(e.g. demo/label_map_k400.txt); without it classes are numbers')
+    parser.add_argument('--out', help='also write the video with the predictions drawn on '
+                        'it: a .mp4, .avi or .gif file (refused if it exists, unless --force)')
+    parser.add_argument('--force', action='store_true', help='replace an existing --out file')
+    parser.add_argument('--topk', type=positive, default=5, help='classes to print (default 5)')
+    parser.add_argument('--pipeline', choices=['val', 'test'], default='val',
+                        help="the config's pipeline whose sampler and transforms are used "
+                        '(default val)')
+    parser.add_argument('--crop', choices=['center', 'three'],
+                        help="replace the pipeline's crop (default: the pipeline's own)")
+    parser.add_argument('--clip-len', type=positive, help="frames per clip (default: the "
+                        "pipeline's sampler)")
+    parser.add_argument('--interval', type=positive, help='frames between the frames of a '
+                        "clip (default: the pipeline's sampler)")
+    parser.add_argument('--stride', type=positive, help='frames between window starts '
+                        '(default: at most --max-windows windows spread over the video)')
+    parser.add_argument('--max-windows', type=positive, default=10,
+                        help='at most this many windows without --stride (default 10)')
+    parser.add_argument('--device', default='cuda:0' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument('--log-level', choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
+                        default='INFO', help='DEBUG shows tracebacks of user errors')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. model.backbone.depth=23')
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
+    """Runs the demo for parsed arguments; returns the :class:`~smallbig_mm.apis.VideoResult`.
+
+    Raises:
+        DemoError, VideoReadError, ConfigModelError, CheckpointError, OutputExistsError:
+            bad inputs (see :func:`main`).
+    """
+    from ..apis import from_config, infer_video, open_video
+    from ..apis.render import caption_lines, output_suffix, write_video
+
+    if args.out:
+        try:
+            output_suffix(args.out)
+            check_output_path(args.out, args.force, inputs=(args.video,))
+        except ValueError as err:  # a bad suffix, the input itself, a folder
+            raise DemoError(str(err)) from None
+    labels = load_labels(args.labels) if args.labels else None
+    video = open_video(args.video)
+    model = from_config(args.config, args.checkpoint, args.crop, args.pipeline,
+                        args.cfg_options, args.device)
+    if labels is not None and len(labels) != model.num_classes:
+        raise DemoError(f'the label map {args.labels} has {len(labels)} names but the model '
+                        f'predicts {model.num_classes} classes')
+    result = infer_video(model, video, args.clip_len, args.interval, args.stride,
+                         args.max_windows, show_progress=not args.no_progress)
+    top = result.top_k(args.topk)
+    clip_len = len(result.windows[0].frame_inds)
+    count = len(result.windows)
+    echo(f'Top-{len(top)} of {args.video} ({count} window{"s" * (count > 1)} of '
+         f'{clip_len} frames):')
+    for rank, (index, score) in enumerate(top, start=1):
+        name = labels[index] if labels else f'class {index}'
+        echo(f'{rank:>3}. {name:<40} {score:.4f}')
+    if args.out:
+        write_video(video, args.out, caption_lines(top[:3], labels), args.force,
+                    not args.no_progress)
+        echo(f'wrote {args.out}')
+    return result
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Command-line entry: prints the top-k classes; one line on stderr for a bad input."""
+    from ..apis import VideoReadError
+    from ..apis.mmaction_model import ConfigModelError
+    from ..weights import CheckpointError
+
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (DemoError, VideoReadError, ConfigModelError, CheckpointError,
+            OutputExistsError) as err:
+        if args.log_level == 'DEBUG':
+            raise
+        print(f'error: {err}', file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == '__main__':
+    main()
