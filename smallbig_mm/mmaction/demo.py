@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-SAMPLERS = ('SampleFrames', 'UniformSample')
-"""Frame samplers the demo understands (the ones this project's configs use)."""
+from .pipelines import FRAME_SAMPLERS
+
+SAMPLERS = FRAME_SAMPLERS
+"""Frame samplers the demo understands (one per pipeline)."""
 LOADING_STEPS = ('DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode', 'OpenCVInit',
                  'OpenCVDecode', 'RawFrameDecode', 'ImageDecode')
 """Pipeline steps replaced by the demo's own reading of the video file."""

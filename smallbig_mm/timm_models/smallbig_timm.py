@@ -31,6 +31,7 @@ from ..models.smallbig_resnet import NUM_STAGES
 from ..weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict,
                       to_timm_state_dict)
 from ..weights.layouts import CLASSIFIER_KEYS
+from ..utils.text import preview
 from ..weights.loading import compare_state_dicts
 
 __all__ = ['ClipPool', 'SmallBigNet', 'checkpoint_filter_fn']
@@ -327,8 +328,7 @@ def _mismatch_message(model: SmallBigNet, missing: List[str], unexpected: List[s
                         ('unexpected in the checkpoint', unexpected),
                         ('shape mismatches', mis_shaped)):
         if keys:
-            more = f', ... ({len(keys)} in all)' if len(keys) > limit else ''
-            lines.append(f'  {title} ({len(keys)}): ' + ', '.join(keys[:limit]) + more)
+            lines.append(f'  {title} ({len(keys)}): ' + preview(keys, limit))
     if any(m.startswith('fc.') for m in mis_shaped):
         lines.append('  hint: the classifier differs; to keep the checkpoint\'s K classes pass '
                      'num_classes=K and pretrained_cfg_overlay=dict(file=..., num_classes=K); '

@@ -12,6 +12,7 @@ from typing import Dict, List, Mapping, Tuple, Union
 
 from torch import Tensor, nn
 
+from ..utils.text import preview
 from .errors import CheckpointError
 from .io import load_checkpoint_file
 from .layouts import (CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, from_timm_state_dict,
@@ -37,9 +38,7 @@ def _model_layout(target: Mapping[str, Tensor]) -> str:
 
 
 def _listing(title: str, items: List[str], limit: int = 10) -> str:
-    more = f', ... ({len(items)} in all)' if len(items) > limit else ''
-    shown = ', '.join(items[:limit]) + more
-    return f'  {title} ({len(items)}): {shown}'
+    return f'  {title} ({len(items)}): {preview(items, limit)}'
 
 
 def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]:

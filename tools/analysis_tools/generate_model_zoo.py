@@ -24,6 +24,8 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
+from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPO / 'configs' / 'recognition' / 'smallbig'
 FLOPS_CROP = '256'
@@ -35,7 +37,6 @@ NAME_PATTERN = re.compile(
     r'(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<sampling>\d+x\d+x\d+|u\d+)-(?P<epochs>\d+)e_'
     r'(?P<dataset>[a-z0-9]+)-(?P<modality>[a-z]+)$')
 CROPS_PER_VIEW = {'CenterCrop': 1, 'ThreeCrop': 3, 'TenCrop': 10}
-SAMPLERS = ('SampleFrames', 'UniformSample')
 HEADER = ['frame sampling', 'resolution', 'gpus', 'backbone', 'pretrain', 'top1 acc',
           'top5 acc', 'testing protocol', 'FLOPs (measured)', 'params (measured)', 'config',
           'ckpt', 'log']

@@ -46,6 +46,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = REPO / 'configs' / 'recognition' / 'smallbig'
 DEFAULT_JSON = DEFAULT_CONFIGS / 'complexity.json'
@@ -57,7 +59,6 @@ PROBES: Tuple[Tuple[int, int], Tuple[int, int]] = ((UNIT, UNIT), (UNIT, 2 * UNIT
 """The two small inputs (H, W) that are actually traced."""
 MAC_OPERATORS = frozenset({'conv', 'linear', 'addmm', 'matmul', 'mm', 'bmm', 'einsum'})
 """MMEngine operator names whose counts are multiply-accumulates."""
-SAMPLERS = ('SampleFrames', 'UniformSample', 'UniformSampleFrames', 'DenseSampleFrames')
 
 
 @dataclass

@@ -9,12 +9,11 @@ The fix routes ``Runner.save_checkpoint``'s local writes through
 :func:`atomic_torch_save` (a temporary file beside the target, flushed to disk, then
 renamed over it). Remote paths (``s3://``, ``pavi://``, ...) keep MMEngine's own writer.
 """
-import functools
-import importlib.util
-
 import torch
+from mmengine.runner import runner as runner_module
 
 from ...utils.files import atomic_output
+from .wrapping import apply_once, install, is_patched
 
 ISSUE = 'none upstream; behaviour added: MMEngine writes checkpoints in place'
 
@@ -41,27 +40,18 @@ def _is_local(path: str) -> bool:
 
 
 def defect_present() -> bool:
-    """Whether MMEngine (whose runner writes checkpoints in place) is installed."""
-    return importlib.util.find_spec('mmengine') is not None
+    """Whether the runner writes checkpoints with MMEngine's in-place writer (it does)."""
+    return True
 
 
 def is_applied() -> bool:
     """Whether the runner's ``save_checkpoint`` is this module's."""
-    if not defect_present():
-        return False
-    from mmengine.runner import runner as runner_module
-    return getattr(runner_module.save_checkpoint, '__smallbig_patch__', False)
+    return is_patched(runner_module, 'save_checkpoint')
 
 
-def apply() -> bool:
-    """Makes the runner's local checkpoint writes atomic. True if done now."""
-    if not defect_present() or is_applied():
-        return False
-    from mmengine.runner import runner as runner_module
-
+def _install() -> None:
     original = runner_module.save_checkpoint
 
-    @functools.wraps(original)
     def save_checkpoint(checkpoint: dict, filename: str, file_client_args=None,
                         backend_args=None) -> None:
         if file_client_args is None and backend_args is None and _is_local(filename):
@@ -71,6 +61,9 @@ def apply() -> bool:
             original(checkpoint, filename, file_client_args=file_client_args,
                      backend_args=backend_args)
 
-    save_checkpoint.__smallbig_patch__ = True
-    runner_module.save_checkpoint = save_checkpoint
-    return True
+    install(runner_module, 'save_checkpoint', save_checkpoint)
+
+
+def apply() -> bool:
+    """Makes the runner's local checkpoint writes atomic. True if done now."""
+    return apply_once(defect_present, is_applied, _install)

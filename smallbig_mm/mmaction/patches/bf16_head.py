@@ -16,11 +16,12 @@ before the tools quieten the console), so :func:`apply` patches the head at once
 ``AmpOptimWrapper`` built with bfloat16 (the runner builds the model, and so imports
 ``mmaction.models``, before the optimizer wrapper).
 """
-import functools
 import importlib.util
 import sys
 
 import torch
+
+from .wrapping import install, is_patched
 
 ISSUE = 'none upstream; mmaction2 1.2.0 BaseHead.loss_by_feat calls .numpy() on the scores'
 
@@ -40,18 +41,18 @@ def defect_present() -> bool:
 
 
 HEADS_MODULE = 'mmaction.models.heads.base'
+TRIGGER = '__smallbig_bf16_trigger__'
 
 
 def head_is_patched() -> bool:
     """Whether ``BaseHead.loss_by_feat`` is this module's (False before it is imported)."""
     heads = sys.modules.get(HEADS_MODULE)
-    return heads is not None and getattr(heads.BaseHead.loss_by_feat, '__smallbig_patch__',
-                                         False)
+    return heads is not None and is_patched(heads.BaseHead, 'loss_by_feat')
 
 
 def _trigger_installed() -> bool:
     from mmengine.optim import AmpOptimWrapper
-    return getattr(AmpOptimWrapper.__init__, '__smallbig_bf16_trigger__', False)
+    return is_patched(AmpOptimWrapper, '__init__', TRIGGER)
 
 
 def is_applied() -> bool:
@@ -67,14 +68,12 @@ def _install_trigger() -> None:
 
     original = AmpOptimWrapper.__init__
 
-    @functools.wraps(original)
     def __init__(self, *args, **kwargs) -> None:
         original(self, *args, **kwargs)
         if self.cast_dtype == torch.bfloat16:
             patch_head()
 
-    __init__.__smallbig_bf16_trigger__ = True
-    AmpOptimWrapper.__init__ = __init__
+    install(AmpOptimWrapper, '__init__', __init__, TRIGGER)
 
 
 def apply() -> bool:
@@ -99,12 +98,10 @@ def patch_head() -> bool:
 
     original = BaseHead.loss_by_feat
 
-    @functools.wraps(original)
     def loss_by_feat(self, cls_scores: torch.Tensor, data_samples) -> dict:
         if isinstance(cls_scores, torch.Tensor) and cls_scores.dtype == torch.bfloat16:
             cls_scores = cls_scores.float()
         return original(self, cls_scores, data_samples)
 
-    loss_by_feat.__smallbig_patch__ = True
-    BaseHead.loss_by_feat = loss_by_feat
+    install(BaseHead, 'loss_by_feat', loss_by_feat)
     return True

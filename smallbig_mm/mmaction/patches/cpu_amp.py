@@ -15,11 +15,14 @@ Without an accelerator the wrapper then builds with:
 
 Where an accelerator exists nothing is changed.
 """
-import functools
-import importlib.util
 from typing import Optional, Union
 
 import torch
+from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
+                             is_npu_available)
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
+from .wrapping import apply_once, install, is_patched
 
 ISSUE = 'mmengine AmpOptimWrapper asserts an accelerator (open-mmlab/mmpretrain#1556)'
 CPU_AMP_DTYPES = ('bfloat16', 'float32', 'float64')
@@ -27,8 +30,6 @@ CPU_AMP_DTYPES = ('bfloat16', 'float32', 'float64')
 
 def has_accelerator() -> bool:
     """Whether MMEngine's own AmpOptimWrapper can run here (CUDA, NPU, MLU or MUSA)."""
-    from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
-                                 is_npu_available)
     return is_cuda_available() or is_npu_available() or is_mlu_available() or \
         is_musa_available()
 
@@ -54,8 +55,6 @@ def _cpu_init(self, loss_scale: Union[str, float, dict] = 'dynamic',
               dtype: Optional[Union[str, torch.dtype]] = None, use_fsdp: bool = False,
               **kwargs) -> None:
     """``AmpOptimWrapper.__init__`` for CPU-only machines (see the module docstring)."""
-    from mmengine.optim import OptimWrapper
-
     if not isinstance(loss_scale, (str, float, dict)) or \
             isinstance(loss_scale, str) and loss_scale != 'dynamic':
         raise TypeError(f"loss_scale must be 'dynamic', a float or a dict, got {loss_scale!r}")
@@ -66,33 +65,27 @@ def _cpu_init(self, loss_scale: Union[str, float, dict] = 'dynamic',
 
 
 def defect_present() -> bool:
-    """Whether MMEngine is installed and no accelerator is."""
-    return importlib.util.find_spec('mmengine') is not None and not has_accelerator()
+    """Whether no accelerator is installed."""
+    return not has_accelerator()
 
 
 def is_applied() -> bool:
     """Whether ``AmpOptimWrapper.__init__`` is this module's."""
-    if importlib.util.find_spec('mmengine') is None:
-        return False
-    from mmengine.optim import AmpOptimWrapper
-    return getattr(AmpOptimWrapper.__init__, '__smallbig_patch__', False)
+    return is_patched(AmpOptimWrapper, '__init__')
 
 
-def apply() -> bool:
-    """Lets ``AmpOptimWrapper`` build on the CPU if the defect is present. True if done now."""
-    if not defect_present() or is_applied():
-        return False
-    from mmengine.optim import AmpOptimWrapper
-
+def _install() -> None:
     original = AmpOptimWrapper.__init__
 
-    @functools.wraps(original)
     def __init__(self, *args, **kwargs) -> None:
         if has_accelerator():  # e.g. a device made visible after the import
             original(self, *args, **kwargs)
         else:
             _cpu_init(self, *args, **kwargs)
 
-    __init__.__smallbig_patch__ = True
-    AmpOptimWrapper.__init__ = __init__
-    return True
+    install(AmpOptimWrapper, '__init__', __init__)
+
+
+def apply() -> bool:
+    """Lets ``AmpOptimWrapper`` build on the CPU if the defect is present. True if done now."""
+    return apply_once(defect_present, is_applied, _install)

@@ -10,11 +10,14 @@ Without CUDA, the fix initialises the process group without ``set_device`` (``nc
 becomes ``gloo``, with a warning) and drops ``device_ids`` for modules whose parameters
 are all on the CPU. Where CUDA exists nothing is changed.
 """
-import functools
-import importlib.util
 import logging
 
 import torch
+import torch.distributed as torch_dist
+from mmengine.dist import utils as dist_utils
+from mmengine.model.wrappers import MMDistributedDataParallel
+
+from .wrapping import apply_once, install, is_patched
 
 ISSUE = ('none upstream; mmengine/dist/utils.py _init_dist_pytorch and Runner.wrap_model '
          '(open-mmlab/mmengine PR #973)')
@@ -22,29 +25,18 @@ logger = logging.getLogger(__name__)
 
 
 def defect_present() -> bool:
-    """Whether CUDA is absent and MMEngine installed."""
-    return not torch.cuda.is_available() and importlib.util.find_spec('mmengine') is not None
+    """Whether CUDA is absent."""
+    return not torch.cuda.is_available()
 
 
 def is_applied() -> bool:
     """Whether MMEngine's ``_init_dist_pytorch`` is this module's."""
-    if importlib.util.find_spec('mmengine') is None:
-        return False
-    from mmengine.dist import utils as dist_utils
-    return getattr(dist_utils._init_dist_pytorch, '__smallbig_patch__', False)
+    return is_patched(dist_utils, '_init_dist_pytorch')
 
 
-def apply() -> bool:
-    """Installs the CPU behaviour if the defect is present. True if done now."""
-    if not defect_present() or is_applied():
-        return False
-    import torch.distributed as torch_dist
-    from mmengine.dist import utils as dist_utils
-    from mmengine.model.wrappers import MMDistributedDataParallel
-
+def _install() -> None:
     original_init_dist = dist_utils._init_dist_pytorch
 
-    @functools.wraps(original_init_dist)
     def init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
         if init_backend != 'torch':
             return original_init_dist(backend, init_backend=init_backend, **kwargs)
@@ -56,14 +48,15 @@ def apply() -> bool:
 
     original_ddp_init = MMDistributedDataParallel.__init__
 
-    @functools.wraps(original_ddp_init)
     def ddp_init_cpu(self, module, *args, **kwargs) -> None:
         if all(p.device.type == 'cpu' for p in module.parameters()):
             kwargs['device_ids'] = None
         original_ddp_init(self, module, *args, **kwargs)
 
-    init_dist_pytorch_cpu.__smallbig_patch__ = True
-    ddp_init_cpu.__smallbig_patch__ = True
-    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu
-    MMDistributedDataParallel.__init__ = ddp_init_cpu
-    return True
+    install(dist_utils, '_init_dist_pytorch', init_dist_pytorch_cpu)
+    install(MMDistributedDataParallel, '__init__', ddp_init_cpu)
+
+
+def apply() -> bool:
+    """Installs the CPU behaviour if the defect is present. True if done now."""
+    return apply_once(defect_present, is_applied, _install)

@@ -7,8 +7,9 @@ loggers created after it by wrapping ``__init__``. Unlike the stack fixes, this 
 not applied by ``import smallbig_mm.mmaction``: only the package's tools apply it (through
 ``quiet_console``), and at ``--log-level DEBUG`` not at all.
 """
-import functools
 from typing import Callable, List
+
+from .wrapping import install, is_patched
 
 ISSUE = 'none upstream; behaviour added: MMLogger has no hook for console filters'
 
@@ -18,7 +19,7 @@ _callbacks: List[Callable] = []
 def is_applied() -> bool:
     """Whether ``MMLogger.__init__`` is this module's."""
     from mmengine.logging import MMLogger
-    return getattr(MMLogger.__init__, '__smallbig_patch__', False)
+    return is_patched(MMLogger, '__init__')
 
 
 def apply(callback: Callable) -> bool:
@@ -31,14 +32,12 @@ def apply(callback: Callable) -> bool:
     if not is_applied():
         original = MMLogger.__init__
 
-        @functools.wraps(original)
         def __init__(self, *args, **kwargs) -> None:
             original(self, *args, **kwargs)
             for registered in _callbacks:
                 registered(self)
 
-        __init__.__smallbig_patch__ = True
-        MMLogger.__init__ = __init__
+        install(MMLogger, '__init__', __init__)
     if callback in _callbacks:
         return False
     _callbacks.append(callback)
