@@ -201,3 +201,14 @@ def test_bad_arguments_raise_a_clear_error(kwargs, match):
 def test_bottleneck_example_shape():
     block = Bottleneck(64, 16, stride=2, block_type='smallbig')
     assert block(torch.randn(2, 64, 8, 14, 14)).shape == (2, 64, 8, 7, 7)
+
+
+def test_fused_is_the_deprecated_name_of_fast_path():
+    with pytest.warns(DeprecationWarning, match='fast_path'):
+        old = tiny(fused=False)
+    new = tiny(fast_path=False)
+    blocks = [(a.fused, b.fused) for sa, sb in zip(old.stages, new.stages)
+              for a, b in zip(sa, sb)]
+    assert blocks and all(a is False and b is False for a, b in blocks)
+    new.set_fast_path(True)
+    assert all(block.fused for stage in new.stages for block in stage)

@@ -27,7 +27,7 @@ MAC figure is then checked against an independent count at the true size on the 
 device (``smallbig_mm.analysis.complexity.count_macs``, torch's FlopCounterMode); a mismatch
 stops the tool. ``--direct`` traces at the true size instead (slow; for verification).
 
-The model is analysed with ``fused=False`` (the units as written): the fast path folds
+The model is analysed with ``fast_path=False`` (the units as written): the fast path folds
 eval-mode BatchNorms into the convolutions, which would hide them from MMEngine's count
 without changing the MACs. Checkpoints are not loaded (``pretrained=None``).
 
@@ -138,7 +138,7 @@ def analysis_model_cfg(cfg):
     backbone.pretrained = None
     backbone.pop('init_cfg', None)
     if backbone.get('type') == 'SmallBigResNet':
-        backbone.update(fused=False)
+        backbone.update(fast_path=False)
     return model_cfg
 
 
