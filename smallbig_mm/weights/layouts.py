@@ -10,7 +10,7 @@ is the hub: every other layout converts to it and back.
 | `mmaction_backbone` | core keys                 | none                           |
 | `reference`         | `module.` + reference names | `module.fc.weight/bias`      |
 
-Reference names (xhl-video/SmallBigNet, see SMALLBIG.md) differ from the core ones only in
+Reference names (xhl-video/SmallBigNet, see docs/architecture.md) differ from the core ones only in
 the SmallBig parts: ``bigK.1.*`` is our ``bigK.bn.*`` (index 0 of the reference's
 ``Sequential`` is the parameter-free pooling), ``big4_1.weight`` / ``big4_2.0.weight`` /
 ``big4_2.1.*`` are our ``extra.reduce.weight`` / ``extra.expand.weight`` / ``extra.bn.*``.
