@@ -9,6 +9,7 @@ from helpers import PAPER_COUNTS, load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
+SOURCES = REPO / 'docs' / 'model_zoo'
 PRIMITIVE = ZOO / 'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py'
 
 # the config of each row of the paper table; CONFIG_COUNTS: config -> (parameters, GMACs)
@@ -60,7 +61,7 @@ def test_live_counts_reproduce_paper_table(config):
 
 
 def test_committed_json_reproduces_paper_table():
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     rows = {Path(m['config']).relative_to('configs/recognition/smallbig').as_posix(): m
             for m in data['models']}
     for config, (params, gmacs) in CONFIG_COUNTS.items():
@@ -72,7 +73,7 @@ def test_committed_json_covers_the_zoo_with_the_right_clip_lengths():
     """Every config of the folder has a row, counted at the clip length it tests with."""
     from mmengine.config import Config
 
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     rows = {(REPO / m['config']).resolve(): m for m in data['models']}
     assert data['crops'] == [224, 256]
     for path in sorted(ZOO.rglob('*.py')):
@@ -84,7 +85,7 @@ def test_committed_json_covers_the_zoo_with_the_right_clip_lengths():
 
 def test_mmengine_flops_follow_mmaction2_zoo_convention():
     """The 3D baseline is SlowOnly-R50: MMAction2's slowonly metafile quotes 54.75G, 32.45M."""
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     row = next(m for m in data['models'] if Path(m['config']).name ==
                'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py')
     assert f"{row['flops']['256'] / 1e9:.2f}G" == '54.75G'

@@ -50,7 +50,7 @@ from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = REPO / 'configs' / 'recognition' / 'smallbig'
-DEFAULT_JSON = DEFAULT_CONFIGS / 'complexity.json'
+DEFAULT_JSON = REPO / 'docs' / 'model_zoo' / 'complexity.json'
 DEFAULT_MD = REPO / 'docs' / 'complexity.md'
 
 UNIT = 32
