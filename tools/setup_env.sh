@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Source this file: it creates the virtual environment once (the tested stack of
-# docs/ENVIRONMENT.md, then this package in editable mode) and activates it. A second
+# docs/installation.md, then this package in editable mode) and activates it. A second
 # run finds the stamp and only activates. Override the location with SMALLBIG_VENV.
 # Sourced by tools/quickstart.sh and tools/run_tests.sh, which run under `set -e`.
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -6,18 +6,19 @@ import os
 import os.path as osp
 import re
 import sys
-from typing import Iterator
+from typing import Callable, Iterator, Sequence, TypeVar
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..mmaction.config_checks import ConfigError
+from ..mmaction.config_checks import ConfigError, check_config
 from ..data.annotations import AnnotationError
 from ..mmaction.engine.non_finite import NonFiniteLossError
 from ..mmaction.console import quiet_console
 from ..weights import CheckpointError
 
+T = TypeVar('T')
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 USER_ERRORS = (ConfigError, AnnotationError, CheckpointError, NonFiniteLossError)
 """Errors whose message says all there is to say: printed without a traceback."""
@@ -135,3 +136,16 @@ def build_runner(cfg: Config) -> Runner:
     """Builds the default runner, or ``runner_type`` from the registry."""
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
+
+
+def run_config(args: argparse.Namespace, merge: Callable[[Config, argparse.Namespace], Config],
+               splits: Callable[[Config], Sequence[str]], action: Callable[[Runner], T]) -> T:
+    """What ``smallbig-train`` and ``smallbig-test`` do, with user errors as one line.
+
+    Quiets the console, loads ``args.config``, applies the options (``merge``), checks
+    the config and the data of ``splits(cfg)``, builds the runner and runs ``action``.
+    """
+    with reported_errors(setup_console(args)):
+        cfg = merge(load_config(args.config), args)
+        check_config(cfg, splits(cfg))
+        return action(build_runner(cfg))

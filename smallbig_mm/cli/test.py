@@ -8,9 +8,8 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from ..mmaction.config_checks import check_config
-from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
-                     reported_errors, set_local_rank, set_work_dir, setup_console)
+from .common import add_common_arguments, apply_console_options, run_config, set_local_rank, \
+    set_work_dir
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -57,11 +56,7 @@ def merge_args(cfg, args: argparse.Namespace):
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    quiet = setup_console(args)
-    with reported_errors(quiet):
-        cfg = merge_args(load_config(args.config), args)
-        check_config(cfg, ('test',))
-        metrics = build_runner(cfg).test()
+    metrics = run_config(args, merge_args, lambda cfg: ('test',), lambda runner: runner.test())
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

@@ -118,7 +118,7 @@ class MotionSettings:
         return {'train': self.num_train, 'val': self.num_val}[_check_split(split)]
 
 
-class MotionDataset(NamedTuple):
+class MotionDataPaths(NamedTuple):
     """Paths of a generated dataset (what an MMAction2 config needs)."""
 
     root: Path
@@ -128,6 +128,9 @@ class MotionDataset(NamedTuple):
     label_map: Path
     reused: bool
     """True when a complete dataset with the same settings was already there."""
+
+
+MotionDataset = MotionDataPaths  # the first name, kept for code that imports it
 
 
 def _is_number(value: object, integer: bool = False) -> bool:
@@ -307,7 +310,7 @@ def _managed_entries(root: Path) -> List[Path]:
 
 def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
                             settings: MotionSettings = MotionSettings(),
-                            overwrite: bool = False) -> MotionDataset:
+                            overwrite: bool = False) -> MotionDataPaths:
     """Writes the smooth-vs-shuffled dataset to ``out_dir``, or reuses it if already there.
 
     The files are written to a temporary folder beside ``out_dir`` and moved into place
@@ -340,7 +343,7 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
     """
     settings.validate()
     root = Path(out_dir)
-    result = MotionDataset(root, root / 'train.txt', root / 'val.txt', root / LABEL_MAP_FILE,
+    result = MotionDataPaths(root, root / 'train.txt', root / 'val.txt', root / LABEL_MAP_FILE,
                            reused=True)
     if root.exists() and not root.is_dir():
         raise FileExistsError(f'out_dir {root} exists and is not a folder: choose another '

@@ -14,9 +14,9 @@ Importing it:
 from .patches import apply_all
 
 APPLIED_PATCHES = apply_all()
-"""Names of the stack fixes whose defect was present, in the order they were applied."""
+"""Names of the stack fixes in place after the import (those whose defect is present)."""
 
 from . import datasets, engine  # noqa: E402,F401  (register)
-from .backbone import SmallBigResNetBackbone  # noqa: E402  (registers)
+from .backbone import SmallBigResNet, SmallBigResNetBackbone  # noqa: E402  (registers)
 
-__all__ = ['APPLIED_PATCHES', 'SmallBigResNetBackbone']
+__all__ = ['APPLIED_PATCHES', 'SmallBigResNet', 'SmallBigResNetBackbone']

@@ -24,7 +24,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ..models import DEFAULT_BIG_KERNELS, SmallBigResNet
+from ..models import DEFAULT_BIG_KERNELS
+from ..models import SmallBigResNet as CoreSmallBigResNet
 from ..models.fastpath.inference import register_fusable_conv
 from ..models.smallbig_resnet import NUM_STAGES, StageSpec
 from ..models.units import BigKernel
@@ -43,13 +44,16 @@ def _check_out_indices(out_indices: OutIndices) -> Tuple[int, ...]:
     return indices
 
 
-@MODELS.register_module(name='SmallBigResNet')
-class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
-    """SmallBig-ResNet backbone for MMAction2 (registered as ``'SmallBigResNet'``).
+@MODELS.register_module()
+class SmallBigResNet(CoreSmallBigResNet, BaseModule):
+    """SmallBig-ResNet backbone for MMAction2 (``backbone=dict(type='SmallBigResNet')``).
+
+    The same network as the core :class:`smallbig_mm.models.SmallBigResNet`, with
+    MMAction2's backbone contract; its name in the registry is its class name.
 
     Takes every argument of the core :class:`~smallbig_mm.models.SmallBigResNet`
     (``depth``, ``block_types``, ``extra_stages``, ``big_views``, ``big_kernels``,
-    ``shared_big_weights``, ``base_channels``, ``fused``, ...) plus:
+    ``shared_big_weights``, ``base_channels``, ``fast_path``, ...) plus:
 
     Args:
         pretrained: a checkpoint file, a hub folder (``tools/convert_checkpoint.py --to
@@ -72,7 +76,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
 
     Example:
         >>> import torch
-        >>> net = SmallBigResNetBackbone(depth=23, base_channels=8, out_indices=(2, 3))
+        >>> net = SmallBigResNet(depth=23, base_channels=8, out_indices=(2, 3))
         >>> [f.shape for f in net(torch.randn(2, 3, 4, 32, 32))]
         [torch.Size([2, 128, 4, 2, 2]), torch.Size([2, 256, 4, 1, 1])]
     """
@@ -86,7 +90,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
                  big_views: Sequence[bool] = (True, True, True),
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, drop_path_rate: float = 0.,
-                 fused: bool = True,
+                 fast_path: bool = True, fused: Optional[bool] = None,
                  conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
@@ -103,7 +107,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
             big_views=big_views, big_kernels=big_kernels, shared_big_weights=shared_big_weights,
             in_channels=in_channels, base_channels=base_channels,
             drop_path_rate=drop_path_rate, zero_init_residual=zero_init_residual,
-            fused=fused,
+            fast_path=fast_path, fused=fused,
             conv_layer=lambda *args, **kwargs: build_conv_layer(conv_cfg, *args, **kwargs),
             norm_layer=lambda channels: build_norm_layer(norm_cfg, channels)[1],
             act_layer=lambda: build_activation_layer(act_cfg))
@@ -138,7 +142,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
             for param in module.parameters():
                 param.requires_grad = False
 
-    def train(self, mode: bool = True) -> 'SmallBigResNetBackbone':
+    def train(self, mode: bool = True) -> 'SmallBigResNet':
         """Sets train mode, keeping frozen stages (and all norms if norm_eval) in eval."""
         super().train(mode)
         self._freeze_stages()
@@ -156,3 +160,7 @@ class SmallBigResNetBackbone(SmallBigResNet, BaseModule):
         """
         outs = self.forward_stages(x, self.out_indices)
         return tuple(outs) if self.return_tuple else outs[0]
+
+
+SmallBigResNetBackbone = SmallBigResNet
+"""The class's first name, kept for code that imports it."""

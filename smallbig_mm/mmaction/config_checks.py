@@ -26,6 +26,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 
 from ..data.annotations import check_video_annotations
+from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
 
 VIDEO_DATASETS = ('VideoDataset', 'RobustVideoDataset')
 WRAPPER_KEYS = ('dataset', 'datasets')
@@ -173,7 +174,6 @@ def check_optim_wrapper(cfg: Config) -> List[ConfigProblem]:
     wrapper = cfg.get('optim_wrapper') or {}
     if wrapper.get('type') != 'AmpOptimWrapper':
         return []
-    from .engine.amp import cpu_autocast_dtype, has_accelerator
     if has_accelerator():
         return []
     try:

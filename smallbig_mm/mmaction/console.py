@@ -9,7 +9,8 @@ initialisation log. :func:`quiet_console`, called by the package's tools:
 
 - filters those MMLogger records from the console only (the environment dump becomes
   a one-line summary): the log file in the work directory still has the environment,
-  the config and the hook table;
+  the config and the hook table. Loggers created later get the filter through
+  :mod:`.patches.new_logger_callback`, applied here and nowhere else;
 - ignores those Python warnings;
 - silences FFmpeg's messages inside OpenCV (bad videos are reported by
   :class:`~smallbig_mm.mmaction.datasets.robust_video.RobustVideoDataset`, with their names).
@@ -181,15 +182,8 @@ def quiet_console(level: Union[int, str] = 'INFO') -> bool:
     os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's AV_LOG_QUIET
     from mmengine.logging import MMLogger
 
-    if not getattr(MMLogger.__init__, '_smallbig_quiet', False):
-        original = MMLogger.__init__
-
-        def __init__(self, *args, **kwargs) -> None:
-            original(self, *args, **kwargs)
-            _add_filter(self)
-
-        __init__._smallbig_quiet = True
-        MMLogger.__init__ = __init__
+    from .patches import new_logger_callback
+    new_logger_callback.apply(_add_filter)  # loggers created from now on
     for instance in list(MMLogger._instance_dict.values()):
         _add_filter(instance)
     return True

@@ -5,6 +5,7 @@ Stem (1x7x7 conv, stride (1, 2, 2), then a (1, 3, 3) max pool), then res2..res5 
 temporal stride anywhere: T frames in, T frames out. By default res2 uses 2D blocks and
 res3-res5 SmallBig blocks (the paper's network).
 """
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -74,12 +75,15 @@ class SmallBigResNet(nn.Module):
             64 is the paper; small values give tiny models for tests.
         drop_path_rate: stochastic depth, rising linearly over the blocks to this value.
         zero_init_residual: start every block's last BN at 0 (off in the paper).
-        fused: the fast path: inference with the BatchNorms folded into the convs
-            (:mod:`.fused`), training without pooled maps or pooling indices kept
-            (:mod:`.lean`), separable pooling and matrix-product 1x1x1 convs on CPUs.
+        fast_path: inference with the BatchNorms folded into the convs
+            (:mod:`.fastpath.inference`), training without pooled maps or pooling
+            indices kept (:mod:`.fastpath.training`), separable pooling and
+            matrix-product 1x1x1 convs on CPUs.
             False runs the units exactly as written (:meth:`Bottleneck.reference_unit`).
             Same outputs within rounding, same gradients; double backward
             (``create_graph=True``) needs False.
+        fused: the first name of ``fast_path`` (deprecated: it also switches the
+            training path, which fuses nothing).
         conv_layer, norm_layer, act_layer: layer factories (``nn.Conv3d``,
             ``nn.BatchNorm3d``, in-place ``nn.ReLU`` by default).
 
@@ -100,10 +104,14 @@ class SmallBigResNet(nn.Module):
                  big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
                  shared_big_weights: bool = True, in_channels: int = 3, base_channels: int = 64,
                  drop_path_rate: float = 0., zero_init_residual: bool = False,
-                 fused: bool = True,
+                 fast_path: bool = True, fused: Optional[bool] = None,
                  conv_layer: ConvLayer = nn.Conv3d, norm_layer: NormLayer = nn.BatchNorm3d,
                  act_layer: ActLayer = inplace_relu) -> None:
         super().__init__()
+        if fused is not None:
+            warnings.warn('SmallBigResNet(fused=...) is deprecated: use fast_path=...',
+                          DeprecationWarning, stacklevel=2)
+            fast_path = fused
         if depth not in ARCH_SETTINGS:
             raise ValueError(f'unknown depth {depth!r}: use one of {sorted(ARCH_SETTINGS)}')
         if not isinstance(base_channels, int) or base_channels < 4:
@@ -136,7 +144,7 @@ class SmallBigResNet(nn.Module):
                     channels, planes, stride=1 if stage == 0 or i > 0 else 2,
                     block_type=block_type, big_views=big_views, big_kernels=big_kernels,
                     shared_big_weights=shared_big_weights, with_extra=bool(extra_stages[stage]),
-                    drop_path=drop, fused=fused, conv_layer=conv_layer, norm_layer=norm_layer,
+                    drop_path=drop, fused=fast_path, conv_layer=conv_layer, norm_layer=norm_layer,
                     act_layer=act_layer))
                 channels = planes * Bottleneck.expansion
                 block_index += 1
@@ -178,11 +186,13 @@ class SmallBigResNet(nn.Module):
                     nn.init.zeros_(norm.weight)
                     nn.init.zeros_(norm.bias)
 
-    def set_fused(self, enable: bool = True) -> None:
+    def set_fast_path(self, enable: bool = True) -> None:
         """Switches every block between the fast path and the reference units."""
         for stage in self.stages:
             for block in stage:
                 block.fused = enable
+
+    set_fused = set_fast_path  # the first name, kept for code that calls it
 
     def set_grad_checkpointing(self, enable: bool = True) -> None:
         """Recompute each block in the backward pass to save memory (same results)."""

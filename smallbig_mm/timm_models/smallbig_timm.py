@@ -4,7 +4,7 @@ Paper: "SmallBigNet: Integrating Core and Contextual Views for Video Classificat
 Xianhang Li, Yali Wang, Zhipeng Zhou, Yu Qiao, CVPR 2020 (arXiv 2006.14582).
 
 Importing this module registers the ``smallbig_*`` models with timm, so that
-``timm.create_model('smallbig_resnet50')`` builds a :class:`SmallBigNet`: the plain-PyTorch
+``timm.create_model('smallbig_resnet50')`` builds a :class:`SmallBigResNetClassifier`: the
 core (:class:`smallbig_mm.models.SmallBigResNet`) plus a classifier ``fc`` that pools the
 clip map over time and space. Inputs are clips ``(N, 3, T, H, W)``; no pretrained weights
 exist, local files load through ``pretrained_cfg_overlay=dict(file=...)`` and
@@ -32,11 +32,12 @@ from ..models.smallbig_resnet import NUM_STAGES
 from ..weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict,
                       to_timm_state_dict)
 from ..weights.layouts import CLASSIFIER_KEYS
+from ..utils.text import preview
 from ..weights.loading import compare_state_dicts
 from ..weights.pretrained import classifier_classes
 from ..weights.sources import fetch_checkpoint
 
-__all__ = ['ClipPool', 'SmallBigNet', 'checkpoint_filter_fn']
+__all__ = ['ClipPool', 'SmallBigNet', 'SmallBigResNetClassifier', 'checkpoint_filter_fn']
 
 _logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ class ClipPool(nn.Module):
         return f'pool_type={self.pool_type!r}'
 
 
-class SmallBigNet(SmallBigResNet):
+class SmallBigResNetClassifier(SmallBigResNet):
     """SmallBig-ResNet video classifier with the timm model API.
 
     The core network (stem, ``layer1..layer4``), then :class:`ClipPool` and a linear
@@ -109,7 +110,7 @@ class SmallBigNet(SmallBigResNet):
             ``reduction`` and ``module``. There is no temporal reduction.
 
     Example:
-        >>> model = SmallBigNet(depth=23, base_channels=8, num_classes=5)
+        >>> model = SmallBigResNetClassifier(depth=23, base_channels=8, num_classes=5)
         >>> model(torch.randn(2, 3, 4, 64, 64)).shape
         torch.Size([2, 5])
         >>> model.forward_features(torch.randn(2, 3, 4, 64, 64)).shape
@@ -277,7 +278,12 @@ class SmallBigNet(SmallBigResNet):
         return take_indices
 
 
-def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigNet) -> Dict[str, Tensor]:
+SmallBigNet = SmallBigResNetClassifier
+"""The class's first name, kept for code that imports it."""
+
+
+def checkpoint_filter_fn(state_dict: Mapping[str, Tensor],
+                         model: SmallBigResNetClassifier) -> Dict[str, Tensor]:
     """Converts a checkpoint of any supported layout to ``model``'s keys, or raises.
 
     Called by timm for ``pretrained=True`` (after it has unwrapped ``state_dict`` and
@@ -331,7 +337,8 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigNet) -
     return converted
 
 
-def _mismatch_message(model: SmallBigNet, missing: List[str], unexpected: List[str],
+def _mismatch_message(model: SmallBigResNetClassifier, missing: List[str],
+                      unexpected: List[str],
                       mis_shaped: List[str], limit: int = 10) -> str:
     name = getattr(model, 'pretrained_cfg', {}).get('architecture', type(model).__name__)
     lines = [f'the checkpoint does not fit the model {name}:']
@@ -339,8 +346,7 @@ def _mismatch_message(model: SmallBigNet, missing: List[str], unexpected: List[s
                         ('unexpected in the checkpoint', unexpected),
                         ('shape mismatches', mis_shaped)):
         if keys:
-            more = f', ... ({len(keys)} in all)' if len(keys) > limit else ''
-            lines.append(f'  {title} ({len(keys)}): ' + ', '.join(keys[:limit]) + more)
+            lines.append(f'  {title} ({len(keys)}): ' + preview(keys, limit))
     if any(m.startswith('fc.') for m in mis_shaped):
         lines.append('  hint: the classifier differs; to keep the checkpoint\'s K classes pass '
                      'num_classes=K and pretrained_cfg_overlay=dict(file=..., num_classes=K); '
@@ -373,13 +379,14 @@ def _read_overlay_source(overlay: Mapping[str, Any]) -> Tuple[Dict[str, Any], Op
     return out, ckpt.path
 
 
-def _create_smallbig(variant: str, pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def _create_smallbig(variant: str, pretrained: bool = False,
+                     **kwargs: Any) -> SmallBigResNetClassifier:
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
     overlay, path = kwargs.get('pretrained_cfg_overlay'), None
     if pretrained and overlay:
         kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(overlay)
     model = build_model_with_cfg(
-        SmallBigNet, variant, pretrained,
+        SmallBigResNetClassifier, variant, pretrained,
         pretrained_filter_fn=checkpoint_filter_fn,
         feature_cfg=dict(out_indices=(0, 1, 2, 3, 4)),
         **kwargs)
@@ -425,39 +432,39 @@ default_cfgs = generate_default_cfgs({
 
 
 @register_model
-def smallbig_resnet23(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_resnet23(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """SmallBig-ResNet-23 (11.4M parameters, 26.5 GMACs at 8x224x224)."""
     return _create_smallbig('smallbig_resnet23', pretrained, **dict(dict(depth=23), **kwargs))
 
 
 @register_model
-def smallbig_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """SmallBig-ResNet-50 (24.4M parameters, 52.0 GMACs at 8x224x224)."""
     return _create_smallbig('smallbig_resnet50', pretrained, **dict(dict(depth=50), **kwargs))
 
 
 @register_model
-def smallbig_resnet101(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_resnet101(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """SmallBig-ResNet-101 (43.4M parameters, 105.3 GMACs at 8x224x224)."""
     return _create_smallbig('smallbig_resnet101', pretrained, **dict(dict(depth=101), **kwargs))
 
 
 @register_model
-def smallbig_resnet50_extra(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_resnet50_extra(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """SmallBig-ResNet-50 + extra unit in res3-res5 (32.3M parameters, 62.7 GMACs at 8x224x224)."""
     model_args = dict(depth=50, extra_stages=(False, True, True, True))
     return _create_smallbig('smallbig_resnet50_extra', pretrained, **dict(model_args, **kwargs))
 
 
 @register_model
-def smallbig_c2d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_c2d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """C2D ResNet-50 baseline, 2D blocks only (24.3M parameters, 32.7 GMACs at 8x224x224)."""
     model_args = dict(depth=50, block_types=('2d', '2d', '2d', '2d'))
     return _create_smallbig('smallbig_c2d_resnet50', pretrained, **dict(model_args, **kwargs))
 
 
 @register_model
-def smallbig_3d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigNet:
+def smallbig_3d_resnet50(pretrained: bool = False, **kwargs: Any) -> SmallBigResNetClassifier:
     """3D ResNet-50 baseline, 3D blocks in res4-res5 (32.5M parameters, 41.7 GMACs at 8x224x224)."""
     model_args = dict(depth=50, block_types=('2d', '2d', '3d', '3d'))
     return _create_smallbig('smallbig_3d_resnet50', pretrained, **dict(model_args, **kwargs))

@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from ..utils.text import preview
 from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, save_checkpoint_file
 from .layouts import LAYOUTS, convert_state_dict, detect_layout
@@ -69,8 +70,7 @@ class ConversionSummary:
     def summary(self) -> str:
         """Readable lines for the command line."""
         def show(items: List[str]) -> str:
-            return ', '.join(items[:8]) + (f', ... ({len(items)} in all)' if len(items) > 8
-                                           else '') if items else 'none'
+            return preview(items) if items else 'none'
         return '\n'.join([
             f'{self.src} ({self.source_layout}, {self.num_keys_in} keys)',
             f'  -> {self.dst} ({self.target_layout}, {self.num_keys_out} keys)',

@@ -18,7 +18,8 @@ from torch import Tensor, nn
 
 from .errors import CheckpointError
 from .io import load_checkpoint_file
-from .layouts import CORE_KEY, LAYOUTS_2D, _stem_prefix, detect_layout, size_hints
+from ..utils.text import preview
+from .layouts import CORE_KEY, LAYOUTS_2D, detect_layout, size_hints, stem_prefix
 from .sources import resolve_pretrained
 
 OPTIONAL_KEY = re.compile(r'\.(big[123]|extra)\.')
@@ -84,7 +85,7 @@ def _core_2d(state_dict: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[
         raise CheckpointError(
             f'this is a 3D checkpoint (layout {layout!r}, 5-D conv weights), not a 2D ResNet: '
             'load it with load_weights / pretrained=..., not with inflation')
-    prefix = _stem_prefix(state_dict) or ''
+    prefix = stem_prefix(state_dict) or ''
     core: Dict[str, Tensor] = {}
     skipped: List[str] = []
     for key, value in state_dict.items():
@@ -171,8 +172,7 @@ def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
     for title, keys in (('shape mismatches', mismatched), ('2D keys the model lacks', unused),
                         ('model keys the 2D ResNet lacks', missing)):
         if keys:
-            shown = '; '.join(keys[:8]) + (f'; ... ({len(keys)} in all)' if len(keys) > 8 else '')
-            lines.append(f'  {title} ({len(keys)}): {shown}')
+            lines.append(f'  {title} ({len(keys)}): {preview(keys, sep="; ")}')
     return '\n'.join(lines)
 
 

@@ -167,8 +167,8 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
         f'tensor) nor one under any of {CONTAINER_KEYS}: it is not a model checkpoint')
 
 
-def load_checkpoint_file(path: Union[str, os.PathLike],
-                         map_location: Any = 'cpu') -> Dict[str, Tensor]:
+def read_state_dict(path: Union[str, os.PathLike],
+                    map_location: Any = 'cpu') -> Dict[str, Tensor]:
     """Reads the state dict of a checkpoint file safely (see :func:`read_checkpoint`).
 
     Args:
@@ -185,10 +185,13 @@ def load_checkpoint_file(path: Union[str, os.PathLike],
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), 'w.pth')
         >>> torch.save({'model': {'fc.weight': torch.zeros(3, 4)}}, path)
-        >>> load_checkpoint_file(path)['fc.weight'].shape
+        >>> read_state_dict(path)['fc.weight'].shape
         torch.Size([3, 4])
     """
     return read_checkpoint(path, map_location).state_dict
+
+
+load_checkpoint_file = read_state_dict  # the first name, kept for code that calls it
 
 
 def _unshared(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
@@ -204,9 +207,9 @@ def _unshared(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     return out
 
 
-def save_checkpoint_file(obj: Mapping[str, Any], path: Union[str, os.PathLike],
-                         overwrite: bool = False,
-                         metadata: Optional[Mapping[str, str]] = None) -> None:
+def write_checkpoint(obj: Mapping[str, Any], path: Union[str, os.PathLike],
+                     overwrite: bool = False,
+                     metadata: Optional[Mapping[str, str]] = None) -> None:
     """Writes a state dict (or a container of one) atomically, by the suffix of ``path``.
 
     ``.safetensors`` takes a bare state dict (plus string ``metadata``); any other suffix
@@ -225,8 +228,8 @@ def save_checkpoint_file(obj: Mapping[str, Any], path: Union[str, os.PathLike],
     Example:
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), 'w.safetensors')
-        >>> save_checkpoint_file({'w': torch.ones(2)}, path)
-        >>> load_checkpoint_file(path)['w']
+        >>> write_checkpoint({'w': torch.ones(2)}, path)
+        >>> read_state_dict(path)['w']
         tensor([1., 1.])
     """
     path = os.fspath(path)
@@ -238,3 +241,6 @@ def save_checkpoint_file(obj: Mapping[str, Any], path: Union[str, os.PathLike],
             save_file(_unshared(obj), tmp, metadata=dict(metadata or {}))
         else:
             torch.save(dict(obj), tmp)
+
+
+save_checkpoint_file = write_checkpoint  # the first name, kept for code that calls it

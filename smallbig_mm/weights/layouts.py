@@ -10,7 +10,7 @@ is the hub: every other layout converts to it and back.
 | `mmaction_backbone` | core keys                 | none                           |
 | `reference`         | `module.` + reference names | `module.fc.weight/bias`      |
 
-Reference names (xhl-video/SmallBigNet, see SMALLBIG.md) differ from the core ones only in
+Reference names (xhl-video/SmallBigNet, see docs/architecture.md) differ from the core ones only in
 the SmallBig parts: ``bigK.1.*`` is our ``bigK.bn.*`` (index 0 of the reference's
 ``Sequential`` is the parameter-free pooling), ``big4_1.weight`` / ``big4_2.0.weight`` /
 ``big4_2.1.*`` are our ``extra.reduce.weight`` / ``extra.expand.weight`` / ``extra.bn.*``.
@@ -24,6 +24,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from ..models.smallbig_resnet import ARCH_SETTINGS
+from ..utils.text import preview
 from .errors import CheckpointError
 
 LAYOUTS = ('timm', 'mmaction', 'mmaction_backbone', 'reference')
@@ -36,7 +38,7 @@ CORE_KEY = re.compile(r'^(conv1|bn1)\.|^layer\d+\.\d+\.')
 CLASSIFIER_KEYS = ('fc.weight', 'fc.bias')
 """The classifier keys of the timm layout."""
 
-_BOTTLENECK_DEPTHS = {23: (1, 2, 3, 1), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+_BOTTLENECK_DEPTHS = {**ARCH_SETTINGS, 152: (3, 8, 36, 3)}  # 152: 2D ResNets, for hints
 _MMACTION_HEAD = 'cls_head.fc_cls.'
 _BLOCK = r'^(?P<block>layer\d+\.\d+)\.'
 # (core pattern, reference pattern) pairs; the groups are re-used on the other side.
@@ -56,18 +58,20 @@ _REFERENCE_ONLY = re.compile(_BLOCK + r'(big[123]\.1\.|big4_1\.|big4_2\.)')
 _UNSHARED_BIG_CONV = re.compile(_BLOCK + r'big[123]\.conv\.')
 
 
-def _preview(keys: Iterable[str], limit: int = 6) -> str:
-    keys = list(keys)
-    shown = ', '.join(keys[:limit])
-    return shown + (f', ... ({len(keys)} in all)' if len(keys) > limit else '')
+def stem_prefix(state_dict: Mapping[str, Tensor]) -> Optional[str]:
+    """The prefix in front of the stem's ``conv1.weight`` ('' if bare), or None if absent.
 
-
-def _stem_prefix(state_dict: Mapping[str, Tensor]) -> Optional[str]:
-    """The prefix in front of the stem's ``conv1.weight`` ('' if bare), or None if absent."""
+    Example:
+        >>> stem_prefix({'backbone.conv1.weight': None}), stem_prefix({'fc.weight': None})
+        ('backbone.', None)
+    """
     for prefix in ('', 'module.', 'backbone.', 'module.backbone.'):
         if f'{prefix}conv1.weight' in state_dict:
             return prefix
     return None
+
+
+_stem_prefix = stem_prefix  # the old private name, for code that imported it
 
 
 def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
@@ -96,12 +100,12 @@ def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
     """
     if not state_dict:
         raise CheckpointError('the state dict is empty: it holds no weights')
-    prefix = _stem_prefix(state_dict)
+    prefix = stem_prefix(state_dict)
     if prefix is None:
         raise CheckpointError(
             'this is not a ResNet-style checkpoint: it has no stem weight "conv1.weight" '
             '(bare or with a "module." / "backbone." prefix); it probably belongs to a '
-            f'different model. Its keys: {_preview(state_dict)}')
+            f'different model. Its keys: {preview(state_dict, limit=6)}')
     ndim = state_dict[f'{prefix}conv1.weight'].ndim
     if ndim == 4:
         return 'resnet2d_mmcls' if prefix.endswith('backbone.') else 'resnet2d'
@@ -142,7 +146,7 @@ def _check_timm_keys(keys: Iterable[str], what: str) -> None:
     foreign = [k for k in keys if not CORE_KEY.match(k) and k not in CLASSIFIER_KEYS]
     if foreign:
         raise CheckpointError(
-            f'{what} has keys that belong to no SmallBig-ResNet layer: {_preview(foreign)}; '
+            f'{what} has keys that belong to no SmallBig-ResNet layer: {preview(foreign, limit=6)}; '
             'is it a checkpoint of a different model?')
 
 
@@ -217,7 +221,7 @@ def from_timm_state_dict(state_dict: Mapping[str, Tensor], layout: str) -> Dict[
         if unshared:
             raise CheckpointError(
                 'the reference layout has no unshared big-view convs (shared_big_weights=False '
-                f'models): {_preview(unshared)}; convert to timm or mmaction instead')
+                f'models): {preview(unshared, limit=6)}; convert to timm or mmaction instead')
     out: Dict[str, Tensor] = {}
     for key, value in state_dict.items():
         is_head = key in CLASSIFIER_KEYS

@@ -12,8 +12,9 @@ from typing import Dict, List, Mapping, Tuple, Union
 
 from torch import Tensor, nn
 
+from ..utils.text import preview
 from .errors import CheckpointError
-from .io import load_checkpoint_file
+from .io import read_state_dict
 from .layouts import (CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, from_timm_state_dict,
                       size_hints, to_timm_state_dict)
 
@@ -28,18 +29,16 @@ def _model_layout(target: Mapping[str, Tensor]) -> str:
         layout = detect_layout(target)
     except CheckpointError as err:
         raise CheckpointError(
-            'load_weights needs a SmallBig-ResNet model (core, timm or MMAction2 recognizer); '
+            'load_state_dict_into needs a SmallBig-ResNet model (core, timm or MMAction2 recognizer); '
             f'this model does not look like one: {err}') from None
     if layout in LAYOUTS_2D:
-        raise CheckpointError('the model is a 2D network (4-D conv weights); load_weights is '
+        raise CheckpointError('the model is a 2D network (4-D conv weights); load_state_dict_into is '
                               'for SmallBig-ResNet video models')
     return layout
 
 
 def _listing(title: str, items: List[str], limit: int = 10) -> str:
-    more = f', ... ({len(items)} in all)' if len(items) > limit else ''
-    shown = ', '.join(items[:limit]) + more
-    return f'  {title} ({len(items)}): {shown}'
+    return f'  {title} ({len(items)}): {preview(items, limit)}'
 
 
 def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]:
@@ -91,8 +90,8 @@ def compare_state_dicts(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]
     return missing, unexpected, mismatched
 
 
-def load_weights(model: nn.Module, state_dict: Mapping[str, Tensor], strict: bool = True,
-                 logger=None) -> None:
+def load_state_dict_into(model: nn.Module, state_dict: Mapping[str, Tensor],
+                         strict: bool = True, logger=None) -> None:
     """Loads a SmallBig-ResNet state dict of any layout into ``model``.
 
     The checkpoint layout is detected (:func:`~.layouts.detect_layout`) and converted to
@@ -120,7 +119,7 @@ def load_weights(model: nn.Module, state_dict: Mapping[str, Tensor], strict: boo
         >>> src = SmallBigResNet(depth=23, base_channels=8)
         >>> state = from_timm_state_dict(src.state_dict(), 'reference')
         >>> dst = SmallBigResNet(depth=23, base_channels=8)
-        >>> load_weights(dst, state)
+        >>> load_state_dict_into(dst, state)
         >>> bool((dst.conv1.weight == src.conv1.weight).all())
         True
     """
@@ -164,16 +163,19 @@ def load_weights(model: nn.Module, state_dict: Mapping[str, Tensor], strict: boo
         warnings.warn(message, stacklevel=2)
 
 
-def load_checkpoint(model: nn.Module, path: Union[str, os.PathLike], strict: bool = True,
-                    map_location='cpu', logger=None) -> None:
+load_weights = load_state_dict_into  # the first name, kept for code that calls it
+
+
+def load_checkpoint_into(model: nn.Module, path: Union[str, os.PathLike], strict: bool = True,
+                         map_location='cpu', logger=None) -> None:
     """Reads a checkpoint file safely and loads it into ``model`` (any layout).
 
     Args:
-        model: as for :func:`load_weights`.
+        model: as for :func:`load_state_dict_into`.
         path: a ``.pth``-style or ``.safetensors`` file.
-        strict: as for :func:`load_weights`.
+        strict: as for :func:`load_state_dict_into`.
         map_location: where to put the tensors while reading.
-        logger: as for :func:`load_weights`.
+        logger: as for :func:`load_state_dict_into`.
 
     Raises:
         CheckpointError: naming the file: unreadable, unsafe, or not matching the model.
@@ -184,11 +186,13 @@ def load_checkpoint(model: nn.Module, path: Union[str, os.PathLike], strict: boo
         >>> model = SmallBigResNet(depth=23, base_channels=8)
         >>> path = os.path.join(tempfile.mkdtemp(), 'ckpt.pth')
         >>> torch.save({'state_dict': model.state_dict()}, path)
-        >>> load_checkpoint(SmallBigResNet(depth=23, base_channels=8), path)
+        >>> load_checkpoint_into(SmallBigResNet(depth=23, base_channels=8), path)
     """
-    state_dict = load_checkpoint_file(path, map_location)
+    state_dict = read_state_dict(path, map_location)
     try:
-        load_weights(model, state_dict, strict=strict, logger=logger)
+        load_state_dict_into(model, state_dict, strict=strict, logger=logger)
     except CheckpointError as err:
         raise CheckpointError(f'{os.fspath(path)}: {err}') from None
 
+
+load_checkpoint = load_checkpoint_into  # the first name, kept for code that calls it

@@ -1,18 +1,19 @@
 """tools/analysis_tools/model_zoo_table.py: MMEngine's counts, extrapolated exactly from
-small inputs, reproduce SMALLBIG.md's table; the committed complexity.json is current."""
+small inputs, reproduce the paper's table; the committed complexity.json is current."""
 import json
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import SMALLBIG_MD, load_tool
+from helpers import PAPER_COUNTS, load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
+SOURCES = REPO / 'docs' / 'model_zoo'
 PRIMITIVE = ZOO / 'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py'
 
-# the config of each SMALLBIG.md row; CONFIG_COUNTS: config -> (parameters, GMACs)
-SMALLBIG_MD_CONFIGS = {
+# the config of each row of the paper table; CONFIG_COUNTS: config -> (parameters, GMACs)
+PAPER_CONFIGS = {
     ('c2d-r50', 8): 'c2d_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
     ('3d-r50', 8): 'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
     ('r23', 8): 'ablations/smallbig_r23_8xb8-8x8x1-100e_kinetics400-rgb.py',
@@ -24,7 +25,7 @@ SMALLBIG_MD_CONFIGS = {
     ('r101', 16): 'smallbig_imagenet-pretrained-r101_8xb8-16x4x1-100e_kinetics400-rgb.py',
     ('r101', 32): 'smallbig_imagenet-pretrained-r101_8xb8-32x2x1-100e_kinetics400-rgb.py',
 }
-CONFIG_COUNTS = {config: SMALLBIG_MD[row] for row, config in SMALLBIG_MD_CONFIGS.items()}
+CONFIG_COUNTS = {config: PAPER_COUNTS[row] for row, config in PAPER_CONFIGS.items()}
 # The 8-frame R23/R50 rows are counted live (about 8 s on one core); all rows are checked
 # in the committed complexity.json, which the same tool wrote.
 LIVE = [name for name, (_, gmacs) in CONFIG_COUNTS.items() if gmacs < 70]
@@ -52,15 +53,15 @@ def tiny_config(tmp_path: Path, **backbone) -> Path:
 
 
 @pytest.mark.parametrize('config', LIVE)
-def test_live_counts_reproduce_smallbig_md(config):
+def test_live_counts_reproduce_paper_table(config):
     params, gmacs = CONFIG_COUNTS[config]
     row = table.measure(ZOO / config, [224])
     assert row.params == params
     assert round(row.macs[224] / 1e9, 2) == gmacs
 
 
-def test_committed_json_reproduces_smallbig_md():
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+def test_committed_json_reproduces_paper_table():
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     rows = {Path(m['config']).relative_to('configs/recognition/smallbig').as_posix(): m
             for m in data['models']}
     for config, (params, gmacs) in CONFIG_COUNTS.items():
@@ -72,7 +73,7 @@ def test_committed_json_covers_the_zoo_with_the_right_clip_lengths():
     """Every config of the folder has a row, counted at the clip length it tests with."""
     from mmengine.config import Config
 
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     rows = {(REPO / m['config']).resolve(): m for m in data['models']}
     assert data['crops'] == [224, 256]
     for path in sorted(ZOO.rglob('*.py')):
@@ -84,7 +85,7 @@ def test_committed_json_covers_the_zoo_with_the_right_clip_lengths():
 
 def test_mmengine_flops_follow_mmaction2_zoo_convention():
     """The 3D baseline is SlowOnly-R50: MMAction2's slowonly metafile quotes 54.75G, 32.45M."""
-    data = json.loads((ZOO / 'complexity.json').read_text(encoding='utf-8'))
+    data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
     row = next(m for m in data['models'] if Path(m['config']).name ==
                'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py')
     assert f"{row['flops']['256'] / 1e9:.2f}G" == '54.75G'

@@ -182,3 +182,13 @@ def test_pretrained_3d_checkpoint_loads_with_pretrained2d_false(tmp_path):
     model = tiny(pretrained=str(path), pretrained2d=False)
     model.init_weights()
     torch.testing.assert_close(model.layer4[0].big3.bn.weight, source.layer4[0].big3.bn.weight)
+
+
+def test_registry_name_is_the_class_name_and_old_names_still_work():
+    from mmaction.registry import MODELS
+
+    import smallbig_mm.mmaction as plugin
+    from smallbig_mm.timm_models import SmallBigNet, SmallBigResNetClassifier
+    assert MODELS.get('SmallBigResNet') is plugin.SmallBigResNet
+    assert plugin.SmallBigResNetBackbone is plugin.SmallBigResNet
+    assert SmallBigNet is SmallBigResNetClassifier

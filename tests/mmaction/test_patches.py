@@ -1,22 +1,138 @@
-"""Each compat fix acts where its defect is present and nowhere else."""
+"""Each stack patch acts where its defect is present and nowhere else, once."""
 import io
+import json
 import os
 import pickle
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from mmengine.dist import utils as dist_utils
 from mmengine.logging import HistoryBuffer
+from mmengine.model.wrappers import MMDistributedDataParallel
+from mmengine.optim import AmpOptimWrapper
+from mmengine.runner import runner as runner_module
 
-from helpers import free_port
-from smallbig_mm.mmaction import patches as compat
+from helpers import REPO, free_port
+from smallbig_mm.mmaction import APPLIED_PATCHES, patches
+from smallbig_mm.mmaction.patches import (atomic_checkpoints, bf16_head, cpu_amp,
+                                          cpu_distributed, missing_drn, mmengine_checkpoints)
+
+# (module, owner, attribute) that each patch replaces
+TARGETS = {
+    'cpu_distributed': [(dist_utils, '_init_dist_pytorch'),
+                        (MMDistributedDataParallel, '__init__')],
+    'cpu_amp': [(AmpOptimWrapper, '__init__')],
+    'atomic_checkpoints': [(runner_module, 'save_checkpoint')],
+}
 
 
-def test_all_fixes_for_this_stack_are_applied_once():
-    assert compat.apply_all() == ['fix_missing_drn', 'allow_mmengine_checkpoints',
-                                  'fix_cpu_distributed']
-    assert compat.apply_all() == compat.apply_all()
+def unpatch(monkeypatch, owner, name: str) -> object:
+    """Puts the unpatched callable back for this test; returns it."""
+    current = getattr(owner, name)
+    while hasattr(current, '__wrapped__') and (
+            getattr(current, '__smallbig_patch__', False)
+            or getattr(current, '__smallbig_bf16_trigger__', False)):
+        current = current.__wrapped__
+    monkeypatch.setattr(owner, name, current)
+    return current
+
+
+def test_every_patch_names_its_issue_or_says_it_is_added():
+    for module in (*patches.STACK_FIXES, patches.new_logger_callback):
+        assert module.ISSUE.startswith(('open-mmlab/', 'none upstream', 'mmengine ')), module
+
+
+def test_import_applies_the_fixes_whose_defect_is_present():
+    present = [patches.patch_name(fix) for fix in patches.STACK_FIXES]
+    assert APPLIED_PATCHES == [name for name in present
+                               if getattr(patches, name).is_applied()]
+    # on this stack (mmaction2 1.2.0 wheel, torch >= 2.6, numpy without bfloat16):
+    for name in ('missing_drn', 'mmengine_checkpoints', 'bf16_head', 'atomic_checkpoints'):
+        assert name in APPLIED_PATCHES
+    assert ('cpu_distributed' in APPLIED_PATCHES) == (not torch.cuda.is_available())
+    assert ('cpu_amp' in APPLIED_PATCHES) == (not cpu_amp.has_accelerator())
+
+
+@pytest.mark.parametrize('fix', patches.STACK_FIXES, ids=patches.patch_name)
+def test_a_second_apply_changes_nothing(fix):
+    before = {key: getattr(owner, name)
+              for key, targets in TARGETS.items() for owner, name in targets}
+    modules = dict(sys.modules)
+    assert fix.apply() is False
+    assert before == {key: getattr(owner, name)
+                      for key, targets in TARGETS.items() for owner, name in targets}
+    assert dict(sys.modules).keys() == modules.keys()
+
+
+@pytest.mark.parametrize('name', sorted(TARGETS))
+def test_no_op_where_the_defect_is_absent(monkeypatch, name):
+    module = getattr(patches, name)
+    originals = [unpatch(monkeypatch, owner, attr) for owner, attr in TARGETS[name]]
+    assert module.defect_present()  # true on this machine for these three, so:
+    if name == 'cpu_distributed':
+        monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    elif name == 'cpu_amp':
+        monkeypatch.setattr(cpu_amp, 'has_accelerator', lambda: True)
+    else:
+        monkeypatch.setattr(atomic_checkpoints, 'defect_present', lambda: False)
+    assert module.apply() is False
+    assert [getattr(owner, attr) for owner, attr in TARGETS[name]] == originals
+
+
+@pytest.mark.parametrize('name', sorted(TARGETS))
+def test_applies_once_where_the_defect_is_present(monkeypatch, name):
+    module = getattr(patches, name)
+    originals = [unpatch(monkeypatch, owner, attr) for owner, attr in TARGETS[name]]
+    if name == 'cpu_distributed':
+        monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    elif name == 'cpu_amp':
+        monkeypatch.setattr(cpu_amp, 'has_accelerator', lambda: False)
+    assert module.apply() is True
+    patched = [getattr(owner, attr) for owner, attr in TARGETS[name]]
+    assert all(new is not old for new, old in zip(patched, originals))
+    assert module.apply() is False
+    assert [getattr(owner, attr) for owner, attr in TARGETS[name]] == patched
+
+
+def test_bf16_head_is_a_no_op_where_numpy_takes_bfloat16(monkeypatch):
+    from mmaction.models.heads.base import BaseHead
+    original = unpatch(monkeypatch, BaseHead, 'loss_by_feat')
+    unpatch(monkeypatch, AmpOptimWrapper, '__init__')
+    monkeypatch.setattr(bf16_head, 'numpy_takes_bfloat16', lambda: True)
+    assert bf16_head.apply() is False
+    assert BaseHead.loss_by_feat is original
+
+
+def test_bf16_head_casts_bfloat16_scores_only(monkeypatch):
+    from mmaction.models.heads.base import BaseHead
+    seen = []
+
+    def record(self, cls_scores, data_samples):  # stands in for MMAction2's loss
+        seen.append(cls_scores.dtype)
+        return {}
+
+    monkeypatch.setattr(BaseHead, 'loss_by_feat', record)
+    assert bf16_head.patch_head() is True  # what the first bfloat16 AmpOptimWrapper does
+    assert bf16_head.patch_head() is False
+    head = object()  # the recorder ignores self
+    scores = torch.zeros(2, 3, dtype=torch.bfloat16)
+    BaseHead.loss_by_feat(head, scores, [])
+    BaseHead.loss_by_feat(head, scores.half(), [])
+    assert seen == [torch.float32, torch.float16]
+
+
+def test_mmengine_checkpoints_no_op_before_torch_2_6(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.serialization, 'get_safe_globals', lambda: [])
+    monkeypatch.setattr(torch.serialization, 'add_safe_globals', calls.append)
+    monkeypatch.setattr(torch, '__version__', '2.5.1')
+    assert mmengine_checkpoints.apply() is False
+    monkeypatch.setattr(torch, '__version__', '2.6.0')
+    assert mmengine_checkpoints.apply() is True
+    assert len(calls) == 1 and HistoryBuffer in calls[0]
 
 
 def test_mmaction_models_import_and_drn_explains_itself():
@@ -29,7 +145,7 @@ def test_mmaction_models_import_and_drn_explains_itself():
 def test_drn_stub_is_not_installed_where_the_folder_exists(monkeypatch):
     monkeypatch.delitem(sys.modules, 'mmaction.models.localizers.drn')
     monkeypatch.setattr(os.path, 'isdir', lambda path: True)
-    assert compat.fix_missing_drn() is False
+    assert missing_drn.apply() is False
     assert 'mmaction.models.localizers.drn' not in sys.modules
 
 
@@ -63,13 +179,9 @@ def test_other_pickles_are_still_refused(payload):
         torch.load(buffer, weights_only=True)
 
 
-def test_cpu_distributed_fix_is_a_no_op_where_cuda_exists(monkeypatch):
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
-    assert compat.fix_cpu_distributed() is False
-
-
 def test_cpu_ddp_drops_device_ids():
-    from mmengine.model.wrappers import MMDistributedDataParallel
+    if torch.cuda.is_available():
+        pytest.skip('the CPU fix is not applied where CUDA exists')
     if not torch.distributed.is_initialized():
         os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()))
         torch.distributed.init_process_group('gloo', rank=0, world_size=1)
@@ -78,3 +190,32 @@ def test_cpu_ddp_drops_device_ids():
         assert model.device_ids is None
     finally:
         torch.distributed.destroy_process_group()
+
+
+IMPORT_PROBE = '''
+import json, sys, torch
+import timm  # its import adds torch's DTensor types to the allow-list: not ours to check
+before = sorted(map(repr, torch.serialization.get_safe_globals()))
+{statement}
+print(json.dumps(dict(
+    loaded=sorted(m for m in sys.modules if m.split('.')[0] in ('mmengine', 'mmaction', 'mmcv')),
+    safe_globals_changed=sorted(map(repr, torch.serialization.get_safe_globals())) != before)))
+'''
+
+
+def _probe(statement: str) -> dict:
+    out = subprocess.run([sys.executable, '-c', IMPORT_PROBE.format(statement=statement)],
+                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_import_smallbig_mm_keeps_to_itself():
+    result = _probe('import smallbig_mm, timm; timm.create_model("smallbig_resnet23", '
+                    'pretrained=False, base_channels=8)')
+    assert result == {'loaded': [], 'safe_globals_changed': False}
+
+
+def test_the_probe_sees_what_import_smallbig_mm_mmaction_does():
+    result = _probe('import smallbig_mm.mmaction')
+    assert 'mmengine' in result['loaded'] and 'mmaction' in result['loaded']
+    assert result['safe_globals_changed'] is True

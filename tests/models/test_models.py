@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers import SMALLBIG_MD, randomize_norms, tiny
+from helpers import PAPER_COUNTS, randomize_norms, tiny
 from smallbig_mm.analysis.complexity import count_macs, count_parameters
 from smallbig_mm.models import BigViewPool, Bottleneck, ExtraUnit, SmallBigResNet
 
@@ -13,7 +13,7 @@ C2D = ('2d', '2d', '2d', '2d')
 THREE_D = ('2d', '2d', '3d', '3d')
 EXTRA = (False, True, True, True)
 
-# the SMALLBIG.md variants as core arguments
+# the variants of the paper table as core arguments
 VARIANTS = {
     'c2d-r50': dict(depth=50, block_types=C2D),
     '3d-r50': dict(depth=50, block_types=THREE_D),
@@ -23,7 +23,7 @@ VARIANTS = {
     'r101': dict(depth=101),
 }
 PAPER_TABLE = [(VARIANTS[variant], frames, params, gmacs)
-               for (variant, frames), (params, gmacs) in SMALLBIG_MD.items()]
+               for (variant, frames), (params, gmacs) in PAPER_COUNTS.items()]
 
 
 class Classifier(nn.Module):
@@ -201,3 +201,14 @@ def test_bad_arguments_raise_a_clear_error(kwargs, match):
 def test_bottleneck_example_shape():
     block = Bottleneck(64, 16, stride=2, block_type='smallbig')
     assert block(torch.randn(2, 64, 8, 14, 14)).shape == (2, 64, 8, 7, 7)
+
+
+def test_fused_is_the_deprecated_name_of_fast_path():
+    with pytest.warns(DeprecationWarning, match='fast_path'):
+        old = tiny(fused=False)
+    new = tiny(fast_path=False)
+    blocks = [(a.fused, b.fused) for sa, sb in zip(old.stages, new.stages)
+              for a, b in zip(sa, sb)]
+    assert blocks and all(a is False and b is False for a, b in blocks)
+    new.set_fast_path(True)
+    assert all(block.fused for stage in new.stages for block in stage)

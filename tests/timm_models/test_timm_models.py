@@ -14,7 +14,7 @@ from torch import nn
 
 timm = pytest.importorskip('timm')
 
-from helpers import SMALLBIG_MD  # noqa: E402
+from helpers import PAPER_COUNTS  # noqa: E402
 from smallbig_mm.timm_models import smallbig_timm  # noqa: E402
 from smallbig_mm.analysis.complexity import count_macs, count_parameters  # noqa: E402
 from smallbig_mm.timm_models.smallbig_timm import SmallBigNet  # noqa: E402
@@ -28,8 +28,8 @@ MODELS = sorted(timm.list_models('smallbig*'))
 TINY = dict(base_channels=8)
 CLIP = (2, 3, 4, 32, 32)
 
-# the SMALLBIG.md variant of each timm model (8 frames)
-PAPER_TABLE = {name: SMALLBIG_MD[(variant, 8)] for name, variant in {
+# the variant of the paper table of each timm model (8 frames)
+PAPER_TABLE = {name: PAPER_COUNTS[(variant, 8)] for name, variant in {
     'smallbig_c2d_resnet50': 'c2d-r50',
     'smallbig_3d_resnet50': '3d-r50',
     'smallbig_resnet23': 'r23',

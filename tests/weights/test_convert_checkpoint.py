@@ -64,7 +64,7 @@ def backbone_logits(model: TinyClassifier) -> Tensor:
 
 
 def write_reference(path, model: nn.Module) -> None:
-    """A checkpoint as the reference code saves it (SMALLBIG.md): optimizer state included."""
+    """A checkpoint as the reference code saves it (docs/architecture.md): optimizer state included."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model(clip()).sum().backward()
     optimizer.zero_grad()  # keep the weights; the file still carries a real optimizer state

@@ -113,7 +113,7 @@ def test_layout_names_match_the_reference_and_mmaction2():
     assert detect_layout({k[len('module.'):]: v for k, v in ref.items()}) == 'reference'
 
 
-def test_reference_resnet50_has_515_keys():  # SMALLBIG.md, reference checkpoint layout
+def test_reference_resnet50_has_515_keys():  # docs/architecture.md, reference checkpoint layout
     ref = from_timm_state_dict(TinyClassifier(depth=50, base_channels=8).state_dict(), 'reference')
     assert len(ref) == 515
     assert sum(1 for k in ref if '.big' in k) == 13 * 3 * 5  # res3-res5 blocks, 3 views, 5 each

@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-FOLDER = REPO / 'configs' / 'recognition' / 'smallbig'
+FOLDER = REPO / 'docs' / 'model_zoo'
 CROP = '224'
 """The crop of SmallBig's plotted cost (most zoo figures are quoted at 224)."""
 K400_PANEL, STH_PANEL = 'Kinetics-400', 'SthV2'
@@ -168,7 +168,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if problems:
         raise SystemExit('error: model_zoo.yml disagrees with the installed metafiles:\n  '
                          + '\n  '.join(problems))
-    out = args.out or args.folder / source['plot']
+    out = args.out or args.folder / Path(source['plot']).name  # the plot lies beside its sources
     plot(source, smallbig_costs(args.folder), out)
     print(f'wrote {out}')
 

@@ -1,4 +1,4 @@
-# The reference recipe (SMALLBIG.md): SGD lr 0.01 for batch 64, momentum 0.9,
+# The reference recipe (docs/architecture.md): SGD lr 0.01 for batch 64, momentum 0.9,
 # weight decay 1e-4, cosine over 100 epochs, no warm-up.
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=100, val_begin=1, val_interval=5)
 val_cfg = dict(type='ValLoop')

@@ -8,17 +8,18 @@ registries:
   ``ConfigCheckHook`` (config mistakes, bad annotations), ``ProgressBarHook``;
 - the loop ``ResumableEpochBasedTrainLoop`` (resume inside an epoch);
 
-and applies patches that do nothing where their defect is absent: atomic local
-checkpoint writes (:func:`.checkpoints.enable_atomic_checkpoints`),
-``AmpOptimWrapper`` on CPU-only machines and with bfloat16 scores in MMAction2's heads
-(:func:`.amp.patch_amp_optim_wrapper`).
+It patches nothing: the runner fixes (atomic checkpoint writes, ``AmpOptimWrapper`` on
+CPU-only machines, bfloat16 scores in the heads) are stack patches in
+:mod:`smallbig_mm.mmaction.patches`, applied by ``import smallbig_mm.mmaction``.
 ``configs/_base_/default_runtime.py`` switches the hooks on for every config.
 """
 from mmaction.registry import HOOKS, LOOPS
 
 from ..config_checks import ConfigCheckHook
-from .amp import patch_amp_optim_wrapper
-from .checkpoints import ResumeGuardHook, atomic_torch_save, enable_atomic_checkpoints
+from ..patches.atomic_checkpoints import apply as enable_atomic_checkpoints
+from ..patches.atomic_checkpoints import atomic_torch_save
+from ..patches.cpu_amp import apply as patch_amp_optim_wrapper
+from .checkpoints import ResumeGuardHook
 from .loops import ResumableEpochBasedTrainLoop
 from .non_finite import NonFiniteLossError, NonFiniteLossHook, guard_optim_wrapper
 from .progress import ProgressBarHook
@@ -29,9 +30,6 @@ for _hook in (RNGStateHook, ResumeGuardHook, NonFiniteLossHook, ConfigCheckHook,
               ProgressBarHook):
     HOOKS.register_module(module=_hook)
 LOOPS.register_module(module=ResumableEpochBasedTrainLoop)
-
-enable_atomic_checkpoints()
-patch_amp_optim_wrapper()
 
 __all__ = [
     'ConfigCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'ProgressBarHook',

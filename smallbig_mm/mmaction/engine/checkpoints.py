@@ -2,7 +2,8 @@
 
 Two defences against a run killed while it saves, a full disk, or a copy cut short:
 
-- :func:`enable_atomic_checkpoints` makes ``Runner.save_checkpoint`` write local files to
+- :mod:`smallbig_mm.mmaction.patches.atomic_checkpoints` (applied by
+  ``import smallbig_mm.mmaction``) makes ``Runner.save_checkpoint`` write local files to
   a temporary name beside the target, ``fsync`` them and rename them into place: a
   checkpoint file is either complete or absent (MMEngine 0.10.7 writes in place).
 - :class:`ResumeGuardHook` reads the checkpoint a run is about to resume from (or load)
@@ -13,7 +14,6 @@ Two defences against a run killed while it saves, a full disk, or a copy cut sho
   unpickling traceback. It also refuses to resume a checkpoint saved inside an epoch
   with a loop that would re-train that epoch's first batches.
 """
-import functools
 import glob
 import logging
 import os
@@ -21,64 +21,17 @@ import os.path as osp
 import re
 from typing import List, Optional, Tuple
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
-from mmengine.runner import runner as runner_module
 
-from ...utils.files import TMP_MARK, atomic_output
+from ...utils.files import TMP_MARK
 from ...weights import CheckpointError, read_checkpoint
+from ..patches.atomic_checkpoints import apply as enable_atomic_checkpoints  # noqa: F401
+from ..patches.atomic_checkpoints import atomic_torch_save  # noqa: F401  (old home)
 
 CHECKPOINT_PATTERN = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
-
-
-def atomic_torch_save(obj: object, path: str) -> None:
-    """``torch.save`` to ``path`` so that the file is either complete or absent.
-
-    Goes through :func:`smallbig_mm.utils.atomic_output` (a temporary file beside
-    ``path``, flushed to disk, then renamed over it); the runner's checkpoints replace
-    older ones of the same name.
-
-    Example:
-        >>> import tempfile
-        >>> path = osp.join(tempfile.mkdtemp(), 'epoch_1.pth')
-        >>> atomic_torch_save({'meta': {'epoch': 1}}, path)
-        >>> torch.load(path)['meta']
-        {'epoch': 1}
-    """
-    with atomic_output(path, force=True) as tmp, open(tmp, 'wb') as f:
-        torch.save(obj, f)
-
-
-def _is_local(path: str) -> bool:
-    return '://' not in path or path.startswith('file://')
-
-
-def enable_atomic_checkpoints() -> bool:
-    """Routes the runner's local checkpoint writes through :func:`atomic_torch_save`.
-
-    Remote paths (``s3://``, ``pavi://``, ...) keep MMEngine's own writer. Idempotent;
-    returns True the first time.
-    """
-    original = runner_module.save_checkpoint
-    if getattr(original, '_smallbig_atomic', False):
-        return False
-
-    @functools.wraps(original)
-    def save_checkpoint(checkpoint: dict, filename: str, file_client_args=None,
-                        backend_args=None) -> None:
-        if file_client_args is None and backend_args is None and _is_local(filename):
-            atomic_torch_save(checkpoint, filename[len('file://'):]
-                              if filename.startswith('file://') else filename)
-        else:
-            original(checkpoint, filename, file_client_args=file_client_args,
-                     backend_args=backend_args)
-
-    save_checkpoint._smallbig_atomic = True
-    runner_module.save_checkpoint = save_checkpoint
-    return True
 
 
 def checkpoint_problem(path: str) -> Optional[str]:
@@ -227,4 +180,4 @@ class ResumeGuardHook(Hook):
                 f'{per_epoch} per epoch), but EpochBasedTrainLoop restarts an epoch at its '
                 f'first batch and would train {iteration - epoch * per_epoch} batches twice. '
                 f"Set train_cfg.type='ResumableEpochBasedTrainLoop' (smallbig_mm), which "
-                f'skips them; smallbig-train / tools/train.py do this for you.')
+                f"skips them (this package's configs declare it).")

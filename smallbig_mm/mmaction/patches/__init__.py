@@ -1,159 +1,57 @@
 """Work-arounds for defects of the mmaction2 1.2.0 / mmengine 0.10.7 / torch 2.x stack.
 
-Each fix names the upstream issue it answers, checks that the defect is present, and
-does nothing otherwise. :func:`apply_all` runs them all once; ``import smallbig_mm``
-calls it, so MMAction2's own tools get the fixes through ``custom_imports`` too.
+One module per defect. Each names its upstream issue (``ISSUE``) or says plainly that it
+is a behaviour this package adds, checks that the defect is present
+(``defect_present()``), does nothing otherwise, and is idempotent (``apply()`` returns
+True only when it changed something). :func:`apply_all` applies the stack fixes in
+order; ``import smallbig_mm.mmaction`` calls it, so MMAction2's own tools get them too
+through the configs' ``custom_imports``. ``import smallbig_mm`` applies none.
 
-- ``fix_missing_drn``: the mmaction2 1.2.0 wheel lacks ``models/localizers/drn``, so
-  ``import mmaction.models`` fails (open-mmlab/mmaction2#2714, PR #2721 unmerged).
-- ``allow_mmengine_checkpoints``: torch >= 2.6 loads with ``weights_only=True``, which
-  refuses MMEngine training checkpoints (HistoryBuffer, numpy objects) on resume and
-  test (open-mmlab/mmengine#1655, PR #1650).
-- ``fix_cpu_distributed``: with ``--launcher pytorch`` on a machine without CUDA,
-  mmengine 0.10.7 calls ``torch.cuda.set_device`` (``dist/utils.py``) and wraps CPU
-  models in DDP with ``device_ids`` (``Runner.wrap_model``); both fail.
+=========================  ===========================================================
+module                     defect
+=========================  ===========================================================
+:mod:`.missing_drn`        the 1.2.0 wheel lacks ``localizers/drn`` (mmaction2#2714)
+:mod:`.mmengine_checkpoints`  torch >= 2.6 refuses MMEngine checkpoints (mmengine#1655)
+:mod:`.cpu_distributed`    ``--launcher pytorch`` without CUDA (set_device, device_ids)
+:mod:`.cpu_amp`            ``AmpOptimWrapper`` asserts an accelerator
+:mod:`.bf16_head`          heads call ``.numpy()`` on bfloat16 scores
+:mod:`.atomic_checkpoints` (added) checkpoints written in place, not atomically
+:mod:`.new_logger_callback`  (added, by the tools only) console filter on new MMLoggers
+=========================  ===========================================================
 """
-import functools
-import importlib.util
-import logging
-import os
-import pickle
-import sys
-import types
-from typing import List, Optional
+from typing import List
 
-import torch
+from . import (atomic_checkpoints, bf16_head, cpu_amp, cpu_distributed, missing_drn,
+               mmengine_checkpoints, new_logger_callback)
 
-logger = logging.getLogger(__name__)
-_applied: Optional[List[str]] = None
+STACK_FIXES = (missing_drn, mmengine_checkpoints, cpu_distributed, cpu_amp, bf16_head,
+               atomic_checkpoints)
+"""The patches :func:`apply_all` applies, in order (``missing_drn`` before anything
+imports ``mmaction.models``)."""
 
 
-def fix_missing_drn() -> bool:
-    """Stubs ``mmaction.models.localizers.drn`` when the installed wheel lacks it.
-
-    The stub's ``DRN`` raises an explanatory error if anyone builds it; recognition is
-    unaffected. Checks the folder on disk (``find_spec`` on the subpackage would itself
-    run the failing import). Returns True if the stub was installed.
-    """
-    spec = importlib.util.find_spec('mmaction')
-    if spec is None or not spec.submodule_search_locations:
-        return False
-    package_dir = list(spec.submodule_search_locations)[0]
-    drn_dir = os.path.join(package_dir, 'models', 'localizers', 'drn')
-    name = 'mmaction.models.localizers.drn'
-    if os.path.isdir(drn_dir) or name in sys.modules:
-        return False
-
-    class DRN:  # noqa: D401 - placeholder with the real name
-        """Placeholder: the DRN localizer is missing from this mmaction2 wheel."""
-
-        def __init__(self, *args, **kwargs) -> None:
-            raise ImportError('DRN is missing from the installed mmaction2 wheel '
-                              '(open-mmlab/mmaction2#2714); install mmaction2 from source '
-                              'to use it.')
-
-    package = types.ModuleType(name)
-    package.__path__ = []  # a package, so that ``.drn.drn`` resolves
-    module = types.ModuleType(f'{name}.drn')
-    module.DRN = DRN
-    package.drn = module
-    sys.modules[name] = package
-    sys.modules[f'{name}.drn'] = module
-    return True
-
-
-def _history_buffer_getattr(owner: type, name: str):
-    """Stands in for ``getattr`` while unpickling, for HistoryBuffer's statistics only.
-
-    A HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``;
-    allowing the real ``getattr`` would let a checkpoint reach any attribute, so only
-    that exact lookup is answered.
-    """
-    from mmengine.logging import HistoryBuffer
-
-    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
-    if owner is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({owner!r}, {name!r}) in a weights_only checkpoint: only '
-        'HistoryBuffer statistics methods are allowed')
-
-
-def _mmengine_checkpoint_globals() -> list:
-    """The exact globals an MMEngine training checkpoint pickles."""
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-
-    try:  # numpy >= 2 moved the reconstructors to numpy._core
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
-        np.float32, np.float64)]
-    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes,
-            (_history_buffer_getattr, 'builtins.getattr')]
-
-
-def allow_mmengine_checkpoints() -> bool:
-    """Allow-lists the types of MMEngine training checkpoints for ``weights_only`` loading.
-
-    Resuming or testing from a checkpoint that MMEngine saved otherwise fails on torch
-    >= 2.6 with "Weights only load failed ... HistoryBuffer". Only these exact types are
-    allowed, and ``getattr`` only for HistoryBuffer's statistics methods;
-    ``weights_only`` stays on (arbitrary pickles are still refused).
-    """
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is None or importlib.util.find_spec('mmengine') is None:
-        return False
-    add_safe_globals(_mmengine_checkpoint_globals())
-    return True
-
-
-def fix_cpu_distributed() -> bool:
-    """Makes ``--launcher pytorch`` work on machines without CUDA (gloo, CPU DDP).
-
-    mmengine 0.10.7 calls ``torch.cuda.set_device`` unconditionally and passes
-    ``device_ids=[LOCAL_RANK]`` to DDP, which rejects it for a CPU module. Without CUDA,
-    this initialises the process group without set_device (``nccl`` becomes ``gloo``,
-    with a warning) and drops ``device_ids`` for CPU modules. No-op where CUDA exists.
-    """
-    if torch.cuda.is_available() or importlib.util.find_spec('mmengine') is None:
-        return False
-    import torch.distributed as torch_dist
-    from mmengine.dist import utils as dist_utils
-    from mmengine.model.wrappers import MMDistributedDataParallel
-
-    original_init_dist = dist_utils._init_dist_pytorch
-
-    @functools.wraps(original_init_dist)
-    def init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
-        if init_backend != 'torch':
-            return original_init_dist(backend, init_backend=init_backend, **kwargs)
-        if backend == 'nccl':
-            logger.warning('CUDA is not available: using the gloo backend instead of nccl '
-                           "(set env_cfg.dist_cfg.backend='gloo' to silence this)")
-            backend = 'gloo'
-        torch_dist.init_process_group(backend=backend, **kwargs)
-
-    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu
-
-    original_ddp_init = MMDistributedDataParallel.__init__
-
-    @functools.wraps(original_ddp_init)
-    def ddp_init_cpu(self, module, *args, **kwargs) -> None:
-        if all(p.device.type == 'cpu' for p in module.parameters()):
-            kwargs['device_ids'] = None
-        original_ddp_init(self, module, *args, **kwargs)
-
-    MMDistributedDataParallel.__init__ = ddp_init_cpu
-    return True
+def patch_name(module) -> str:
+    """``'missing_drn'`` for :mod:`.missing_drn`."""
+    return module.__name__.rsplit('.', 1)[1]
 
 
 def apply_all() -> List[str]:
-    """Applies, once, every fix whose defect is present. Returns the names applied."""
-    global _applied
-    if _applied is None:
-        fixes = (fix_missing_drn, allow_mmengine_checkpoints, fix_cpu_distributed)
-        _applied = [fix.__name__ for fix in fixes if fix()]
-    return list(_applied)
+    """Applies every stack fix whose defect is present.
+
+    Returns:
+        The names of the fixes in place after the call (applied now or before), in
+        order. Fixes whose defect is absent are not listed.
+    """
+    for fix in STACK_FIXES:
+        fix.apply()
+    return [patch_name(fix) for fix in STACK_FIXES if fix.is_applied()]
+
+
+# the names of the first release of this module, for code that imported them
+fix_missing_drn = missing_drn.apply
+allow_mmengine_checkpoints = mmengine_checkpoints.apply
+fix_cpu_distributed = cpu_distributed.apply
+
+__all__ = ['STACK_FIXES', 'apply_all', 'patch_name', 'atomic_checkpoints', 'bf16_head',
+           'cpu_amp', 'cpu_distributed', 'missing_drn', 'mmengine_checkpoints',
+           'new_logger_callback']
