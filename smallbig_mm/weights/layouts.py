@@ -71,7 +71,6 @@ def stem_prefix(state_dict: Mapping[str, Tensor]) -> Optional[str]:
     return None
 
 
-_stem_prefix = stem_prefix  # the old private name, for code that imported it
 
 
 def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
