@@ -44,6 +44,9 @@ setup(
         'console_scripts': [
             'smallbig-train=smallbig_mm.cli.train:main',
             'smallbig-test=smallbig_mm.cli.test:main',
+            'smallbig-convert=smallbig_mm.cli.convert:console_main',
+            'smallbig-generate-motion=smallbig_mm.cli.generate_motion:console_main',
+            'smallbig-benchmark=smallbig_mm.cli.benchmark:console_main',
         ],
     },
     classifiers=[

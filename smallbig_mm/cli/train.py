@@ -13,9 +13,10 @@ import argparse
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from ..mmaction.config_checks import check_config
+from ..mmaction.config_checks import ConfigError, ConfigProblem, check_config
 from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
-                     reported_errors, set_local_rank, set_work_dir, setup_console)
+                     merge_cfg_options, reported_errors, set_local_rank, set_work_dir,
+                     setup_console)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -53,8 +54,9 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper or '
-                             f'AmpOptimWrapper, but the config uses {wrapper}')
+            raise ConfigError([ConfigProblem(
+                'optim_wrapper.type', f'--amp needs OptimWrapper or AmpOptimWrapper, but the '
+                f'config uses {wrapper}')])
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -63,14 +65,14 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
-                             'in the config')
+            raise ConfigError([ConfigProblem(
+                'auto_scale_lr', '--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                'in the config')])
         cfg.auto_scale_lr.enable = True
     if cfg.get('randomness') is None:
         cfg.randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed,
                               deterministic=args.deterministic)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     apply_console_options(cfg, args)
     return cfg
 

@@ -1,4 +1,8 @@
 """Small helpers with no dependency beyond the standard library."""
-from .files import OutputExistsError, atomic_output, check_output_path
+from .errors import UsageError, UserError
+from .files import (FolderNotWritableError, OutputExistsError, OutputPathError, atomic_output,
+                    check_output_path, ensure_writable_folder, make_temp_folder)
 
-__all__ = ['OutputExistsError', 'atomic_output', 'check_output_path']
+__all__ = ['FolderNotWritableError', 'OutputExistsError', 'OutputPathError', 'UsageError',
+           'UserError', 'atomic_output', 'check_output_path', 'ensure_writable_folder',
+           'make_temp_folder']

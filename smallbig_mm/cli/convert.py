@@ -1,0 +1,62 @@
+"""Convert a SmallBig-ResNet checkpoint between layouts: timm, MMAction2, reference.
+
+Examples:
+    # a reference SmallBigNet checkpoint (module.-prefixed) -> an MMAction2 checkpoint
+    smallbig-convert ref_best.pth smallbig_r50_k400.pth --to mmaction
+    # an MMAction2 checkpoint -> timm weights as safetensors
+    smallbig-convert epoch_100.pth smallbig_r50.safetensors --to timm
+
+Reading is always safe (``weights_only=True``). The output is a new file unless
+``--force``, never the input, written atomically with the umask's modes; a name without
+a suffix is written in ``torch.save`` format. Errors end in one ``error: ...`` line (exit
+status 1; 2 for usage), with the traceback under ``--log-level DEBUG``. The logic lives
+in :func:`smallbig_mm.weights.convert_checkpoint`.
+"""
+import argparse
+import sys
+from typing import List, Optional
+
+from ..utils.files import check_output_path
+from ..weights import LAYOUTS, convert_checkpoint
+from .errors import add_log_level_argument, exit_status
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='smallbig-convert',
+        description='Convert a SmallBig-ResNet checkpoint between the timm, MMAction2 and '
+                    'reference (xhl-video/SmallBigNet) layouts.')
+    parser.add_argument('src', help='source checkpoint (.pth-style or .safetensors)')
+    parser.add_argument('dst', help='output file: .safetensors writes safetensors, any other '
+                                    'name (with or without a suffix) torch.save')
+    parser.add_argument('--to', required=True, choices=LAYOUTS, help='target layout')
+    parser.add_argument('--from', dest='source_layout', default='auto',
+                        choices=('auto',) + LAYOUTS,
+                        help='source layout (default: detected from the keys)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing dst (never src itself)')
+    add_log_level_argument(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the converter; returns the exit status (0 ok, 1 error, 2 usage)."""
+    args = parse_args(argv)
+
+    def convert() -> int:
+        check_output_path(args.dst, args.force, inputs=(args.src,))
+        summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
+                                     force=args.force)
+        print(summary.summary())
+        return 0
+
+    return exit_status(convert, quiet=args.log_level != 'DEBUG')
+
+
+def console_main() -> None:
+    """The ``smallbig-convert`` console script."""
+    sys.exit(main())
+
+
+if __name__ == '__main__':
+    console_main()
