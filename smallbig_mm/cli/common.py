@@ -10,7 +10,7 @@ from mmengine.runner import Runner
 
 from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
-from ..utils.files import ensure_writable_folder
+from ..utils.files import check_folder_writable
 from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
 
 
@@ -80,8 +80,9 @@ def load_config(path: str) -> Config:
     try:
         return Config.fromfile(path)
     except SyntaxError as err:
-        raise ConfigFileError(f'{err.filename or path}, line {err.lineno}: invalid Python in '
-                              f'the config: {err.msg}') from err
+        name = err.filename if err.filename and not err.filename.startswith('<') else path
+        raise ConfigFileError(f'{name}, line {err.lineno}: invalid Python in the config: '
+                              f'{err.msg}') from err
 
 
 def merge_cfg_options(cfg: Config, options) -> None:
@@ -103,7 +104,7 @@ def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     what = '--work-dir' if args.work_dir is not None else 'the work directory'
-    ensure_writable_folder(cfg.work_dir, what)  # now, not after the runner is built
+    check_folder_writable(cfg.work_dir, what)  # now, not after the checks and the runner
 
 
 def set_local_rank(args: argparse.Namespace) -> None:

@@ -173,7 +173,7 @@ def check_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
         >>> [str(p).split(': ', 1)[1] for p in check_video_annotations(ann, num_classes=2,
         ...                                                              check_files=False)]
         ['label 5 is outside 0..1 (num_classes=2)']
-        >>> _ = open(ann, 'w').write('a.mp4\n')
+        >>> _ = open(ann, 'w').write('a.mp4\\n')
         >>> [p.reason[:8] for p in check_video_annotations(ann, check_files=False)]
         ['no label']
     """

@@ -1,8 +1,9 @@
 """Small helpers with no dependency beyond the standard library."""
 from .errors import UsageError, UserError
 from .files import (FolderNotWritableError, OutputExistsError, OutputPathError, atomic_output,
-                    check_output_path, ensure_writable_folder, make_temp_folder)
+                    check_folder_writable, check_output_path, ensure_writable_folder,
+                    make_temp_folder)
 
 __all__ = ['FolderNotWritableError', 'OutputExistsError', 'OutputPathError', 'UsageError',
-           'UserError', 'atomic_output', 'check_output_path', 'ensure_writable_folder',
-           'make_temp_folder']
+           'UserError', 'atomic_output', 'check_folder_writable', 'check_output_path',
+           'ensure_writable_folder', 'make_temp_folder']

@@ -163,6 +163,34 @@ def ensure_writable_folder(path: PathLike, what: str = 'folder') -> str:
     return path
 
 
+def check_folder_writable(path: PathLike, what: str = 'folder') -> str:
+    """Checks, without creating anything, that ``path`` exists as a writable folder or can
+    be created: its nearest existing ancestor must be a folder this process may write.
+
+    Raises:
+        FolderNotWritableError: naming the folder, the reason and the fix.
+
+    Example:
+        >>> check_folder_writable('/dev/null/runs', '--work-dir')
+        Traceback (most recent call last):
+        ...
+        smallbig_mm.utils.files.FolderNotWritableError: --work-dir /dev/null/runs cannot be created or written (/dev/null is a file, not a folder): ...
+    """
+    path = os.fspath(path)
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    reason = None
+    if not os.path.isdir(existing):
+        reason = f'{existing} is a file, not a folder'
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f'no permission to write in {existing}'
+    if reason is not None:
+        raise FolderNotWritableError(f'{what} {path} cannot be created or written ({reason}): '
+                                     f'choose a folder you can write, or fix its permissions')
+    return path
+
+
 def make_temp_folder(beside: PathLike) -> str:
     """Creates an empty folder next to ``beside`` to build it in, with the umask's modes.
 

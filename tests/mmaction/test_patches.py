@@ -68,10 +68,11 @@ def test_cpu_distributed_fix_is_a_no_op_where_cuda_exists(monkeypatch):
     assert compat.fix_cpu_distributed() is False
 
 
-def test_cpu_ddp_drops_device_ids():
+def test_cpu_ddp_drops_device_ids(monkeypatch):
     from mmengine.model.wrappers import MMDistributedDataParallel
     if not torch.distributed.is_initialized():
-        os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()))
+        monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')  # restored after the test
+        monkeypatch.setenv('MASTER_PORT', str(free_port()))
         torch.distributed.init_process_group('gloo', rank=0, world_size=1)
     try:
         model = MMDistributedDataParallel(module=torch.nn.Linear(2, 2), device_ids=[0])
