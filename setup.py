@@ -48,6 +48,9 @@ setup(
             'smallbig-test=smallbig_mm.cli.test:main',
             'smallbig-demo=smallbig_mm.cli.demo:main',
             'smallbig-extract-features=smallbig_mm.cli.extract_features:main',
+            'smallbig-convert=smallbig_mm.cli.convert:console_main',
+            'smallbig-generate-motion=smallbig_mm.cli.generate_motion:console_main',
+            'smallbig-benchmark=smallbig_mm.cli.benchmark:console_main',
         ],
     },
     classifiers=[

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 import torch
@@ -52,11 +52,38 @@ def run_tool(args: Sequence[str], cwd: Path, timeout: float = 300,
 
 
 def run_tool_status(args: Sequence[str], cwd: Path, timeout: float = 300,
-                    **env_vars: str) -> subprocess.CompletedProcess:
-    """Runs a command as a user would and returns its result, whatever its exit status."""
+                    umask: Optional[int] = None, **env_vars: str) -> subprocess.CompletedProcess:
+    """Runs a command as a user would and returns its result, whatever its exit status.
+
+    ``umask``: the umask the command runs under (default: this process's).
+    """
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **env_vars)
+    preexec = None if umask is None else (lambda: os.umask(umask))
     return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=preexec)
+
+
+def assert_one_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> str:
+    """The command failed with ``status``, one ``error:`` line on stderr, no traceback.
+
+    Returns the error line (with what follows it: a list of problems is indented).
+    """
+    output = result.stdout + result.stderr
+    assert result.returncode == status, output[-3000:]
+    lines = [line for line in result.stderr.splitlines() if 'error:' in line]
+    assert len(lines) == 1, result.stderr[-3000:]
+    assert 'Traceback' not in output, output[-3000:]
+    message = result.stderr[result.stderr.index(lines[0]):]
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def latest_log(work_dir: Path) -> Path:
+    """The log file of the newest run in ``work_dir`` (MMEngine's timestamped folders)."""
+    logs = sorted(Path(work_dir).glob('*/*.log'), key=lambda p: p.parent.name)
+    assert logs, f'no log file under {work_dir}'
+    return logs[-1]
 
 
 def logged(work_dir: Path, key: str = 'loss') -> Dict[int, float]:

@@ -1,68 +1,7 @@
-"""Benchmark SmallBig and its peers: speed (median, spread), MACs/s and peak memory.
+"""Benchmark models; the arguments of ``smallbig-benchmark`` (see ``--help``)."""
+import sys
 
-Examples:
-    # the issue's inference setting, side by side with the reference and MMAction2 models
-    python tools/benchmark.py smallbig_resnet50 --compare --threads 2 --batch 1
-    # a training step, each model in its own process (so that the RSS peak is its own)
-    python tools/benchmark.py smallbig_resnet50 --compare --mode train --batch 2 --isolate
-    # a config's backbone, on a GPU, bf16, compiled
-    python tools/benchmark.py configs/recognition/smallbig/<config>.py --device cuda \\
-        --dtype bf16 --compile
-"""
-import argparse
-from typing import List, Optional
-
-from mmengine.config import DictAction
-
-from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
-                                   write_json)
-
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('models', nargs='+', help='timm model names (smallbig_resnet50, ...), '
-                        f'config .py files, or peers: {", ".join(PEERS)}')
-    parser.add_argument('--compare', action='store_true',
-                        help='also time every peer: ' + ', '.join(PEERS))
-    defaults = Settings()
-    for name in ('batch', 'frames', 'size', 'threads', 'warmup', 'repeats'):
-        parser.add_argument(f'--{name}', type=int, default=getattr(defaults, name),
-                            help=f'(default: {getattr(defaults, name)})')
-    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default=defaults.dtype)
-    parser.add_argument('--device', default=defaults.device, help='cpu or cuda')
-    parser.add_argument('--mode', choices=['eval', 'train'], default=defaults.mode)
-    parser.add_argument('--compile', action='store_true', help='torch.compile the models')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='convert every model and input to channels_last_3d')
-    parser.add_argument('--isolate', action='store_true',
-                        help='measure each model in a fresh process (comparable CPU memory)')
-    parser.add_argument('--model-kwargs', nargs='+', action=DictAction, default={},
-                        help='backbone overrides for every model, e.g. base_channels=8')
-    parser.add_argument('--baseline', help='row to compute speed-ups against '
-                        '(default: smallbig_r50_reference with --compare)')
-    parser.add_argument('--json', help='also write the results to this JSON file (new file)')
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    settings = Settings(batch=args.batch, frames=args.frames, size=args.size, dtype=args.dtype,
-                        device=args.device, threads=args.threads, mode=args.mode,
-                        compile=args.compile, channels_last=args.channels_last,
-                        warmup=args.warmup, repeats=args.repeats)
-    settings.validate()
-    names = list(args.models) + ([p for p in PEERS if p not in args.models] if args.compare else [])
-    run = measure_isolated if args.isolate else measure
-    results = []
-    for name in names:
-        print(f'measuring {name} ...', flush=True)
-        results.append(run(name, settings, dict(args.model_kwargs)))
-    baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
-    print(format_table(results, settings, baseline))
-    if args.json:
-        write_json(args.json, results, settings)
-        print(f'wrote {args.json}')
-
+from smallbig_mm.cli.benchmark import main
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -22,6 +22,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
+from ..utils.errors import UsageError
+from ..utils.files import atomic_output
 from .complexity import count_macs
 
 PEERS: Dict[str, dict] = {
@@ -73,17 +75,17 @@ class Settings:
         """Raises ValueError naming the first bad setting."""
         for name in ('batch', 'frames', 'size', 'repeats'):
             if getattr(self, name) < 1:
-                raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+                raise UsageError(f'{name} must be >= 1, got {getattr(self, name)}')
         if self.warmup < 0 or self.threads < 0:
-            raise ValueError('warmup and threads must be >= 0')
+            raise UsageError('warmup and threads must be >= 0')
         if self.dtype not in ('fp32', 'bf16', 'fp16'):
-            raise ValueError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
+            raise UsageError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
         if self.mode not in ('eval', 'train'):
-            raise ValueError(f"mode must be 'eval' or 'train', got {self.mode!r}")
+            raise UsageError(f"mode must be 'eval' or 'train', got {self.mode!r}")
         if self.device.startswith('cuda') and not torch.cuda.is_available():
-            raise ValueError('device cuda was asked for, but CUDA is not available')
+            raise UsageError('device cuda was asked for, but CUDA is not available')
         if self.dtype == 'fp16' and not self.device.startswith('cuda'):
-            raise ValueError('fp16 autocast needs a CUDA device; use bf16 on the CPU')
+            raise UsageError('fp16 autocast needs a CUDA device; use bf16 on the CPU')
 
 
 @dataclass
@@ -127,13 +129,13 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         from mmaction.registry import MODELS
         from mmengine.config import Config
         if not os.path.isfile(name):
-            raise ValueError(f'config file not found: {name}')
+            raise UsageError(f'config file not found: {name}')
         backbone = Config.fromfile(name).model.backbone
         backbone.update(pretrained=None, **kwargs)
         return MODELS.build(backbone)
     import timm
     if name not in timm.list_models():
-        raise ValueError(f'unknown model {name!r}: give a timm model name (e.g. '
+        raise UsageError(f'unknown model {name!r}: give a timm model name (e.g. '
                          f'{timm.list_models("smallbig*")[:3]}), a config .py file, or one '
                          f'of {sorted(PEERS)}')
     return timm.create_model(name, pretrained=False, **kwargs)
@@ -289,11 +291,14 @@ def format_table(results: Sequence[Result], settings: Settings,
     return '\n'.join(lines)
 
 
-def write_json(path: str, results: Sequence[Result], settings: Settings) -> None:
-    """Writes settings, environment and results; refuses to overwrite an existing file."""
-    if os.path.exists(path):
-        raise FileExistsError(f'{path} exists: choose another --json path or remove it')
+def write_json(path: str, results: Sequence[Result], settings: Settings,
+               force: bool = False) -> None:
+    """Writes settings, environment and results atomically; an existing file needs ``force``.
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``force`` is False (a ``FileExistsError``).
+    """
     payload = dict(settings=asdict(settings), torch=torch.__version__,
                    cpu_count=os.cpu_count(), results=[asdict(r) for r in results])
-    with open(path, 'x', encoding='utf-8') as f:
+    with atomic_output(path, force=force) as tmp, open(tmp, 'w', encoding='utf-8') as f:
         json.dump(payload, f, indent=2)

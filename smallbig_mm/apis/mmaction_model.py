@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
+from ..utils.errors import UserError
 from .models import CROPS, VideoClassifier
 
 SAMPLERS = ('SampleFrames', 'UniformSample')
@@ -28,7 +29,7 @@ LOADING_STEPS = ('DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode', 'OpenCV
 CROP_STEPS = ('CenterCrop', 'ThreeCrop')
 
 
-class ConfigModelError(ValueError):
+class ConfigModelError(UserError, ValueError):
     """A config or checkpoint that cannot serve whole-video inference, with the fix."""
 
 

@@ -10,7 +10,7 @@ Splitting the forward pass there lets one pass give both the scores and the feat
   model's ``pretrained_cfg`` (resize the short side to ``size / crop_pct``, crop, mean/std).
 """
 import os
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch

@@ -9,11 +9,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..utils.errors import UserError
+
 REPAIR_HINT = ('give a video file FFmpeg can decode (mp4, avi, webm, mkv, ...); a damaged '
                'file can often be repaired with `ffmpeg -i in.mp4 out.mp4`')
 
 
-class VideoReadError(RuntimeError):
+class VideoReadError(UserError, RuntimeError):
     """A video that cannot be read; the message names the file and what failed."""
 
 

@@ -1,30 +1,34 @@
 """Argument handling shared by the train and test entry points."""
 import argparse
-import contextlib
-import logging
 import os
 import os.path as osp
-import re
 import sys
-from typing import Callable, Iterator, Sequence, TypeVar
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..mmaction.config_checks import ConfigError, check_config
-from ..data.annotations import AnnotationError
-from ..mmaction.engine.non_finite import NonFiniteLossError
 from ..mmaction.console import quiet_console
-from ..weights import CheckpointError
+from ..utils.errors import UsageError, UserError
+from ..utils.files import check_folder_writable
+from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
 
-T = TypeVar('T')
-LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
-USER_ERRORS = (ConfigError, AnnotationError, CheckpointError, NonFiniteLossError)
-"""Errors whose message says all there is to say: printed without a traceback."""
-LOST_PEER = re.compile(r'Connection (reset|closed) by peer|Broken pipe|NCCL communicator was '
-                       r'aborted|Timed out waiting \d+ms|Socket Timeout')
-"""Collective-communication failures that mean another process of the run is gone."""
+
+class ConfigFileError(UserError, ValueError):
+    """A config file that cannot be read as a config (syntax error, bad base)."""
+
+
+class CfgOptionsAction(DictAction):
+    """MMEngine's ``DictAction`` with a usage error (exit 2) for a malformed ``KEY=VALUE``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values if isinstance(values, list) else [values]:
+            if '=' not in value:
+                parser.error(f'{option_string}: expected KEY=VALUE, got {value!r}')
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except (ValueError, SyntaxError) as err:
+            parser.error(f'{option_string}: cannot read {" ".join(values)!r}: {err}')
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +37,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='the directory for logs and checkpoints '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config keys, e.g. "train_dataloader.batch_size=4"; lists as '
         'key="[a,b]" or key=a,b; quote nested lists and tuples, e.g. key="[(a,b),(c,d)]"')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -63,60 +67,34 @@ def apply_console_options(cfg: Config, args: argparse.Namespace) -> None:
         cfg.custom_hooks = hooks + [dict(type='ProgressBarHook')]
 
 
-@contextlib.contextmanager
-def reported_errors(quiet: bool) -> Iterator[None]:
-    """Turns the package's user-facing errors into ``error: ...`` and exit status 1.
-
-    Also a collective that fails because another process of a distributed run died
-    (``Connection reset by peer``...). The message goes to stderr and, once the runner
-    has made one, to the log file. With ``quiet`` False (``--log-level DEBUG``) the
-    errors keep their traceback.
-    """
-    try:
-        yield
-    except USER_ERRORS as err:
-        if not quiet:
-            raise
-        _report(f'error: {err}')
-    except RuntimeError as err:
-        lost = LOST_PEER.search(str(err))
-        if not quiet or lost is None or not _distributed():
-            raise
-        import torch.distributed as dist
-        _report(f'error: rank {dist.get_rank()} lost contact with another process of this '
-                f'distributed run ({lost.group(0)}): that process died, was killed or hung. '
-                f"torchrun's summary (Root Cause) names it and its exit code; after fixing "
-                f'the cause, continue with --resume.')
-
-
-def _distributed() -> bool:
-    import torch.distributed as dist
-    return dist.is_available() and dist.is_initialized()
-
-
-def _report(message: str) -> None:
-    _write_to_log_files(message)
-    print(message, file=sys.stderr, flush=True)
-    raise SystemExit(1) from None
-
-
-def _write_to_log_files(message: str) -> None:
-    """Appends ``message`` to the current MMLogger's log files (not its console)."""
-    from mmengine.logging import MMLogger
-    if not MMLogger._instance_dict:
-        return
-    logger = MMLogger.get_current_instance()
-    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, None, None)
-    for handler in logger.handlers:
-        if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
-
-
 def load_config(path: str) -> Config:
-    """Loads a config file (which imports smallbig_mm through ``custom_imports``)."""
+    """Loads a config file (which imports smallbig_mm through ``custom_imports``).
+
+    Raises:
+        UsageError: the file does not exist.
+        ConfigFileError: it is not a valid config (syntax error), naming file and line.
+    """
     if not osp.isfile(path):
-        raise SystemExit(f'error: config file not found: {path}')
-    return Config.fromfile(path)
+        raise UsageError(f'config file not found: {path} (give the path of a config .py '
+                         f'file, e.g. one under configs/recognition/smallbig/)')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as err:
+        name = err.filename if err.filename and not err.filename.startswith('<') else path
+        raise ConfigFileError(f'{name}, line {err.lineno}: invalid Python in the config: '
+                              f'{err.msg}') from err
+
+
+def merge_cfg_options(cfg: Config, options) -> None:
+    """``--cfg-options`` into ``cfg``; a key path that cannot be set is a usage error."""
+    if options is None:
+        return
+    try:
+        cfg.merge_from_dict(options)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise UsageError(f'--cfg-options {" ".join(f"{k}={v}" for k, v in options.items())}: '
+                         f'cannot apply it to the config ({type(err).__name__}: {err}); '
+                         f'check the key names') from err
 
 
 def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
@@ -125,6 +103,8 @@ def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    what = '--work-dir' if args.work_dir is not None else 'the work directory'
+    check_folder_writable(cfg.work_dir, what)  # now, not after the checks and the runner
 
 
 def set_local_rank(args: argparse.Namespace) -> None:
@@ -136,16 +116,3 @@ def build_runner(cfg: Config) -> Runner:
     """Builds the default runner, or ``runner_type`` from the registry."""
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
-
-
-def run_config(args: argparse.Namespace, merge: Callable[[Config, argparse.Namespace], Config],
-               splits: Callable[[Config], Sequence[str]], action: Callable[[Runner], T]) -> T:
-    """What ``smallbig-train`` and ``smallbig-test`` do, with user errors as one line.
-
-    Quiets the console, loads ``args.config``, applies the options (``merge``), checks
-    the config and the data of ``splits(cfg)``, builds the runner and runs ``action``.
-    """
-    with reported_errors(setup_console(args)):
-        cfg = merge(load_config(args.config), args)
-        check_config(cfg, splits(cfg))
-        return action(build_runner(cfg))

@@ -11,15 +11,16 @@ Example:
 """
 import argparse
 import os
-import sys
 from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..utils.files import OutputExistsError, check_output_path
+from ..utils.errors import UserError
+from ..utils.files import check_output_path
+from .errors import positive, reported_errors
 
 
-class DemoError(RuntimeError):
+class DemoError(UserError, RuntimeError):
     """A problem with the demo's inputs, with a message saying what to do."""
 
 
@@ -37,13 +38,6 @@ def load_labels(path: str) -> List[str]:
     if not labels:
         raise DemoError(f'label map {path} is empty: it needs one class name per line')
     return labels
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
-    return value
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -126,19 +120,9 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry: prints the top-k classes; one line on stderr for a bad input."""
-    from ..apis import VideoReadError
-    from ..apis.mmaction_model import ConfigModelError
-    from ..weights import CheckpointError
-
     args = parse_args(argv)
-    try:
+    with reported_errors(quiet=args.log_level != 'DEBUG'):
         run(args)
-    except (DemoError, VideoReadError, ConfigModelError, CheckpointError,
-            OutputExistsError) as err:
-        if args.log_level == 'DEBUG':
-            raise
-        print(f'error: {err}', file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
 
 
 if __name__ == '__main__':

@@ -26,21 +26,16 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..utils.errors import UserError
 from ..utils.files import atomic_output
+from .errors import positive, reported_errors
 
 LIST_SUFFIXES = ('.txt', '.list')
 """A VIDEO_OR_LIST argument with one of these suffixes is a list, one video per line."""
 
 
-class ExtractError(RuntimeError):
+class ExtractError(UserError, RuntimeError):
     """A problem with the inputs as a whole (not one video), with the fix."""
-
-
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
-    return value
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -186,18 +181,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry; exit 1 if any video failed, one ``error:`` line per problem."""
-    from ..apis.mmaction_model import ConfigModelError
-    from ..utils.files import OutputExistsError
-    from ..weights import CheckpointError
-
     args = parse_args(argv)
-    try:
+    with reported_errors(quiet=args.log_level != 'DEBUG'):
         failed = run(args)
-    except (ExtractError, ConfigModelError, CheckpointError, OutputExistsError) as err:
-        if args.log_level == 'DEBUG':
-            raise
-        print(f'error: {err}', file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
     if failed:
         raise SystemExit(1)
 

@@ -8,15 +8,22 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from .common import add_common_arguments, apply_console_options, run_config, set_local_rank, \
-    set_work_dir
+from ..mmaction.config_checks import ConfigError, ConfigProblem, check_config
+from ..utils.errors import UsageError
+from ..utils.files import check_output_path
+from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
+                     merge_cfg_options, reported_errors, set_local_rank, set_work_dir,
+                     setup_console)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a SmallBig (or any MMAction2) recognizer')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--dump', type=str, help='also dump predictions to this .pkl file')
+    parser.add_argument('--dump', type=str, help='also dump predictions to this .pkl file '
+                        '(a new file, unless --force)')
+    parser.add_argument('--force', action='store_true',
+                        help='let --dump replace an existing file')
     parser.add_argument('--show-dir', help='write visualisations into this directory '
                         '(under the work directory)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
@@ -31,23 +38,26 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def merge_args(cfg, args: argparse.Namespace):
     """Applies the command-line options to the config (CLI wins over the file)."""
     if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: checkpoint file not found: {args.checkpoint}')
+        raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     if args.show or args.show_dir is not None:
         if 'visualization' not in cfg.default_hooks:
-            raise SystemExit('error: --show/--show-dir need default_hooks.visualization='
-                             'dict(type="VisualizationHook") in the config')
+            raise ConfigError([ConfigProblem(
+                'default_hooks.visualization', '--show/--show-dir need '
+                'default_hooks.visualization=dict(type="VisualizationHook") in the config')])
         cfg.default_hooks.visualization.update(
             enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
             interval=args.interval)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'error: --dump must name a .pkl file, got {args.dump}')
+            raise UsageError(f'--dump must name a .pkl file, got {args.dump}')
+        inputs = (args.checkpoint, args.config)
+        check_output_path(args.dump, args.force, inputs)  # before anything is tested
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
-        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.dump)]
+        cfg.test_evaluator = evaluators + [dict(type='SafeDumpResults', out_file_path=args.dump,
+                                                force=args.force, inputs=inputs)]
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     set_work_dir(cfg, args)
     apply_console_options(cfg, args)
     cfg.load_from = args.checkpoint
@@ -56,7 +66,11 @@ def merge_args(cfg, args: argparse.Namespace):
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    metrics = run_config(args, merge_args, lambda cfg: ('test',), lambda runner: runner.test())
+    quiet = setup_console(args)
+    with reported_errors(quiet):
+        cfg = merge_args(load_config(args.config), args)
+        check_config(cfg, ('test',))
+        metrics = build_runner(cfg).test()
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

@@ -13,8 +13,10 @@ import argparse
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from .common import add_common_arguments, apply_console_options, run_config, set_local_rank, \
-    set_work_dir
+from ..mmaction.config_checks import ConfigError, ConfigProblem, check_config
+from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
+                     merge_cfg_options, reported_errors, set_local_rank, set_work_dir,
+                     setup_console)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -52,8 +54,9 @@ def merge_args(cfg, args: argparse.Namespace):
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise SystemExit(f'error: --amp needs optim_wrapper.type OptimWrapper or '
-                             f'AmpOptimWrapper, but the config uses {wrapper}')
+            raise ConfigError([ConfigProblem(
+                'optim_wrapper.type', f'--amp needs OptimWrapper or AmpOptimWrapper, but the '
+                f'config uses {wrapper}')])
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -62,23 +65,25 @@ def merge_args(cfg, args: argparse.Namespace):
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise SystemExit('error: --auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
-                             'in the config')
+            raise ConfigError([ConfigProblem(
+                'auto_scale_lr', '--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                'in the config')])
         cfg.auto_scale_lr.enable = True
     if cfg.get('randomness') is None:
         cfg.randomness = dict(seed=args.seed, diff_rank_seed=args.diff_rank_seed,
                               deterministic=args.deterministic)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     apply_console_options(cfg, args)
     return cfg
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    run_config(args, merge_args,
-               lambda cfg: ('train', 'val') if cfg.get('val_dataloader') else ('train',),
-               lambda runner: runner.train())
+    quiet = setup_console(args)
+    with reported_errors(quiet):
+        cfg = merge_args(load_config(args.config), args)
+        check_config(cfg, ('train', 'val') if cfg.get('val_dataloader') else ('train',))
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

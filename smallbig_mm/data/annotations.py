@@ -3,14 +3,18 @@
 A ``VideoDataset`` annotation file has one ``<video path> <label>`` line per video
 (``<video path> <label> <label> ...`` with ``multi_class=True``). MMAction2 1.2.0 reads
 it without checks: a missing video fails at its first load, maybe hours in and inside a
-dataloader worker, and a label outside ``num_classes`` fails inside the loss with
-"Target 7 is out of bounds", naming neither file nor line. :func:`check_video_annotations`
-finds both before training starts and reports ``file:line`` for each.
+dataloader worker; a label outside ``num_classes``, or a line without a label (read as
+-1), fails inside the loss with "Target 7 is out of bounds", naming neither file nor
+line; an empty list fails with "need at least one array to concatenate".
+:func:`check_video_annotations` finds all of them before training starts and reports
+``file, line N`` for each.
 """
 import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from ..utils.errors import UserError
 
 Label = Union[int, List[int]]
 MAX_LISTED = 20
@@ -41,7 +45,7 @@ class AnnotationProblem:
         return f'{self.ann_file}{where}: {self.reason}'
 
 
-class AnnotationError(ValueError):
+class AnnotationError(UserError, ValueError):
     """An annotation file has lines that would fail (or silently mislead) training.
 
     Attributes:
@@ -109,8 +113,9 @@ def parse_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
 
 def find_entry_problems(entries: Sequence[AnnotationEntry], ann_file: str,
                         num_classes: Optional[int] = None, check_files: bool = True,
-                        num_classes_key: str = 'num_classes') -> List[AnnotationProblem]:
-    """Missing videos and labels outside ``0 .. num_classes - 1``.
+                        num_classes_key: str = 'num_classes',
+                        require_labels: bool = True) -> List[AnnotationProblem]:
+    """Missing videos, missing labels and labels outside ``0 .. num_classes - 1``.
 
     Args:
         entries: from :func:`parse_video_annotations`.
@@ -118,18 +123,25 @@ def find_entry_problems(entries: Sequence[AnnotationEntry], ann_file: str,
         num_classes: number of classes (None: labels are not range-checked).
         check_files: check that each video exists (one ``stat`` per line).
         num_classes_key: the config key to name in label messages.
+        require_labels: every line needs a label (training, validation and testing
+            lists: the loss and the accuracy read it); False accepts lines without one
+            (or with -1), as lists for prediction only may have.
 
     Returns:
         One problem per bad line, in file order.
     """
     problems = []
     for entry in entries:
-        # -1 marks a line without a label (inference lists); multi-class labels are indices
+        # -1 (or nothing) marks a line without a label; multi-class labels are indices
         labels = entry.label if isinstance(entry.label, list) else \
             [lb for lb in [entry.label] if lb != -1]
         if check_files and not osp.isfile(entry.filename):
             problems.append(AnnotationProblem(ann_file, entry.line,
                                               f'video not found: {entry.filename}'))
+        elif require_labels and not labels:
+            problems.append(AnnotationProblem(
+                ann_file, entry.line, 'no label (missing or -1): training and evaluation '
+                'need "<video> <label>" with a class index on every line'))
         elif num_classes is not None and any(not 0 <= lb < num_classes for lb in labels):
             problems.append(AnnotationProblem(
                 ann_file, entry.line,
@@ -144,8 +156,12 @@ _cache: Dict[tuple, List[AnnotationProblem]] = {}
 def check_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
                             num_classes: Optional[int] = None, delimiter: str = ' ',
                             multi_class: bool = False, check_files: bool = True,
-                            num_classes_key: str = 'num_classes') -> List[AnnotationProblem]:
+                            num_classes_key: str = 'num_classes',
+                            require_labels: bool = True) -> List[AnnotationProblem]:
     """Every problem of an annotation file: malformed lines, missing videos, bad labels.
+
+    A file that lists no video at all is one problem (line 0). Arguments as in
+    :func:`parse_video_annotations` and :func:`find_entry_problems`.
 
     Results are cached per file (path, size and modification time), so the command-line
     check and the dataset's own check read a large list once.
@@ -157,16 +173,23 @@ def check_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
         >>> [str(p).split(': ', 1)[1] for p in check_video_annotations(ann, num_classes=2,
         ...                                                              check_files=False)]
         ['label 5 is outside 0..1 (num_classes=2)']
+        >>> _ = open(ann, 'w').write('a.mp4\\n')
+        >>> [p.reason[:8] for p in check_video_annotations(ann, check_files=False)]
+        ['no label']
     """
     if not osp.isfile(ann_file):
         return [AnnotationProblem(ann_file, 0, 'annotation file not found')]
     stat = os.stat(ann_file)
     key = (osp.abspath(ann_file), stat.st_size, stat.st_mtime_ns, data_prefix, num_classes,
-           delimiter, multi_class, check_files, num_classes_key)
+           delimiter, multi_class, check_files, num_classes_key, require_labels)
     if key not in _cache:
         entries, problems = parse_video_annotations(ann_file, data_prefix, delimiter,
                                                     multi_class)
+        if not entries and not problems:
+            problems.append(AnnotationProblem(
+                ann_file, 0, 'the file lists no videos (it is empty or holds only blank '
+                'lines); give a list with one "<video> <label>" line per video'))
         problems += find_entry_problems(entries, ann_file, num_classes, check_files,
-                                        num_classes_key)
+                                        num_classes_key, require_labels)
         _cache[key] = sorted(problems, key=lambda p: p.line)
     return list(_cache[key])

@@ -26,13 +26,14 @@ drawn from its own random stream, so a clip does not depend on how many others a
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, NamedTuple, Tuple, Union
 
 import cv2
 import numpy as np
+
+from ..utils.files import OutputExistsError, make_temp_folder
 
 CLASSES: Tuple[str, str] = ('smooth', 'shuffled')
 """Class names; the label of a class is its index."""
@@ -329,7 +330,7 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
 
     Raises:
         ValueError: if a setting is out of range.
-        FileExistsError: if ``out_dir`` is a file, or holds other content and
+        OutputExistsError: if ``out_dir`` is a file, or holds other content and
             ``overwrite`` is False.
 
     Example:
@@ -346,20 +347,20 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
     result = MotionDataPaths(root, root / 'train.txt', root / 'val.txt', root / LABEL_MAP_FILE,
                            reused=True)
     if root.exists() and not root.is_dir():
-        raise FileExistsError(f'out_dir {root} exists and is not a folder: choose another '
+        raise OutputExistsError(f'out_dir {root} exists and is not a folder: choose another '
                               f'output folder')
     nonempty = root.is_dir() and any(root.iterdir())
     if nonempty and _is_complete(root, settings) and not overwrite:
         return result
     if nonempty and not overwrite:
-        raise FileExistsError(
+        raise OutputExistsError(
             f'out_dir {root} is not empty and does not hold a complete dataset made with '
             f'these settings; refusing to write into it. Choose another output folder, '
             f'empty it, or pass overwrite=True (--overwrite) to replace the generator\'s '
             f'files there')
 
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{root.name}.tmp-', dir=root.parent))
+    tmp = Path(make_temp_folder(root))  # umask modes, unlike mkdtemp's 0700
     try:
         _write_dataset(tmp, settings)
         if root.is_dir() and not any(root.iterdir()):

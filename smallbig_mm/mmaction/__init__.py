@@ -9,14 +9,15 @@ Importing it:
    nothing where the defect is absent (before anything imports ``mmaction.models``);
 2. registers the ``SmallBigResNet`` backbone (:mod:`.backbone`), the reliability hooks and
    the resumable loop (:mod:`.engine`), and ``RobustVideoDataset`` / ``SafeDecordInit``
-   (:mod:`.datasets`) in MMAction2's registries.
+   (:mod:`.datasets`) and ``SafeDumpResults`` (:mod:`.evaluation`) in MMAction2's
+   registries.
 """
 from .patches import apply_all
 
 APPLIED_PATCHES = apply_all()
 """Names of the stack fixes in place after the import (those whose defect is present)."""
 
-from . import datasets, engine  # noqa: E402,F401  (register)
+from . import datasets, engine, evaluation  # noqa: E402,F401  (register)
 from .backbone import SmallBigResNet, SmallBigResNetBackbone  # noqa: E402  (registers)
 
 __all__ = ['APPLIED_PATCHES', 'SmallBigResNet', 'SmallBigResNetBackbone']

@@ -27,6 +27,7 @@ from mmengine.registry import init_default_scope
 
 from ..data.annotations import check_video_annotations
 from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
+from ..utils.errors import UserError
 
 VIDEO_DATASETS = ('VideoDataset', 'RobustVideoDataset')
 WRAPPER_KEYS = ('dataset', 'datasets')
@@ -43,7 +44,7 @@ class ConfigProblem:
         return f'{self.key}: {self.message}'
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The config has mistakes that would make training fail or mislead.
 
     Attributes:
@@ -207,6 +208,22 @@ def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val'),
         check_optim_wrapper(cfg)
     if problems:
         raise ConfigError(problems)
+
+
+def has_config_check_hook(cfg: Config) -> bool:
+    """Whether ``cfg.custom_hooks`` has a ``ConfigCheckHook``."""
+    return any(hook.get('type') in ('ConfigCheckHook', ConfigCheckHook)
+               for hook in cfg.get('custom_hooks') or [])
+
+
+def check_before_build(cfg: Config, training: bool) -> None:
+    """The ``ConfigCheckHook`` checks, for loops that run them before building dataloaders.
+
+    Does nothing when the config has no ``ConfigCheckHook``. Splits: train and val when
+    ``training``, test otherwise.
+    """
+    if has_config_check_hook(cfg):
+        check_config(cfg, ('train', 'val') if training else ('test',))
 
 
 class ConfigCheckHook(Hook):

@@ -8,16 +8,28 @@ the process umask gives (``0o666 & ~umask``, ``0o777 & ~umask``), like ``open`` 
 ``mkdir`` would. An existing target is refused unless ``force``.
 """
 import contextlib
+import errno
 import os
+import secrets
 from typing import Iterator, Optional, Union
+
+from .errors import UsageError, UserError
 
 PathLike = Union[str, 'os.PathLike[str]']
 TMP_MARK = '.tmp-'
 """Marks temporary files: ``.<name>.tmp-<pid><suffix>`` beside the target."""
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(UserError, FileExistsError):
     """The output file exists and overwriting was not asked for (``--force``)."""
+
+
+class OutputPathError(UsageError):
+    """The output names a folder, or one of the tool's own input files."""
+
+
+class FolderNotWritableError(UserError, OSError):
+    """A folder the run must write into cannot be created or written."""
 
 
 def check_output_path(path: PathLike, force: bool = False,
@@ -35,7 +47,8 @@ def check_output_path(path: PathLike, force: bool = False,
 
     Raises:
         OutputExistsError: ``path`` exists and ``force`` is False.
-        ValueError: ``path`` is one of ``inputs``, or an existing folder.
+        OutputPathError: ``path`` is one of ``inputs``, or an existing folder (a
+            ``ValueError``).
 
     Example:
         >>> import tempfile
@@ -49,10 +62,10 @@ def check_output_path(path: PathLike, force: bool = False,
     for source in inputs:
         if source is not None and os.path.exists(source) and os.path.exists(path) and \
                 os.path.samefile(source, os.fspath(path)):
-            raise ValueError(f'{path}: the output would overwrite the input {source}; '
-                             'choose another output name')
+            raise OutputPathError(f'{path}: the output would overwrite the input {source}; '
+                                  'choose another output name')
     if os.path.isdir(path):
-        raise ValueError(f'{path} is a folder; give a file name')
+        raise OutputPathError(f'{path} is a folder; give a file name')
     if os.path.exists(path) and not force:
         raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')
     return path
@@ -101,7 +114,7 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
     """
     path = check_output_path(path, force, inputs)
     folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    ensure_writable_folder(folder, f'the folder of {path},')
     if suffix is None:
         suffix = os.path.splitext(name)[1]
     tmp = os.path.join(folder, f'.{name}{TMP_MARK}{os.getpid()}{suffix}')
@@ -118,3 +131,93 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def ensure_writable_folder(path: PathLike, what: str = 'folder') -> str:
+    """Creates ``path`` if missing (umask modes) and checks that a file can be made in it.
+
+    Run it before long work, so that an unwritable output folder is reported at once
+    instead of after hours of training.
+
+    Args:
+        path: the folder.
+        what: how to name it in the message, e.g. ``'--work-dir'``.
+
+    Returns:
+        ``path`` as a string.
+
+    Raises:
+        FolderNotWritableError: naming the folder, the reason and the fix.
+
+    Example:
+        >>> ensure_writable_folder('/dev/null/runs', '--work-dir')
+        Traceback (most recent call last):
+        ...
+        smallbig_mm.utils.files.FolderNotWritableError: --work-dir /dev/null/runs cannot be created or written (a part of the path is a file, not a folder): ...
+    """
+    path = os.fspath(path)
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, f'.write-test{TMP_MARK}{os.getpid()}')
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.remove(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if isinstance(err, (FileExistsError, NotADirectoryError)):
+            reason = 'a part of the path is a file, not a folder'
+        raise FolderNotWritableError(
+            f'{what} {path} cannot be created or written ({reason}): choose a folder you '
+            f'can write, or fix its permissions') from err
+    return path
+
+
+def check_folder_writable(path: PathLike, what: str = 'folder') -> str:
+    """Checks, without creating anything, that ``path`` exists as a writable folder or can
+    be created: its nearest existing ancestor must be a folder this process may write.
+
+    Raises:
+        FolderNotWritableError: naming the folder, the reason and the fix.
+
+    Example:
+        >>> check_folder_writable('/dev/null/runs', '--work-dir')
+        Traceback (most recent call last):
+        ...
+        smallbig_mm.utils.files.FolderNotWritableError: --work-dir /dev/null/runs cannot be created or written (/dev/null is a file, not a folder): ...
+    """
+    path = os.fspath(path)
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    reason = None
+    if not os.path.isdir(existing):
+        reason = f'{existing} is a file, not a folder'
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f'no permission to write in {existing}'
+    if reason is not None:
+        raise FolderNotWritableError(f'{what} {path} cannot be created or written ({reason}): '
+                                     f'choose a folder you can write, or fix its permissions')
+    return path
+
+
+def make_temp_folder(beside: PathLike) -> str:
+    """Creates an empty folder next to ``beside`` to build it in, with the umask's modes.
+
+    Unlike ``tempfile.mkdtemp`` (mode 0700), the folder gets ``0o777 & ~umask``, so that
+    renaming it over ``beside`` gives the modes a plain ``mkdir`` would.
+
+    Example:
+        >>> import tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), 'dataset')
+        >>> os.path.basename(make_temp_folder(target)).startswith('.dataset' + TMP_MARK)
+        True
+    """
+    parent, name = os.path.split(os.path.abspath(os.fspath(beside)))
+    os.makedirs(parent, exist_ok=True)
+    for _ in range(100):
+        folder = os.path.join(parent, f'.{name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}')
+        try:
+            os.mkdir(folder, 0o777)
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, 'no free temporary folder name', parent)

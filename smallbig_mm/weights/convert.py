@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from torch import Tensor
 
 from ..utils.text import preview
+from ..utils.files import check_output_path
 from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, save_checkpoint_file
 from .layouts import LAYOUTS, convert_state_dict, detect_layout
@@ -125,7 +126,9 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
         A :class:`ConversionSummary`.
 
     Raises:
-        FileExistsError: if ``dst`` exists and ``force`` is False (checked before reading).
+        OutputExistsError: if ``dst`` exists and ``force`` is False (checked before
+            reading; a ``FileExistsError``).
+        OutputPathError: if ``dst`` is ``src`` (even with ``force``) or a folder.
         CheckpointError: naming ``src`` for unreadable or unconvertible checkpoints
             (a 2D ResNet needs a model to inflate into, so it is refused with a hint).
 
@@ -142,8 +145,7 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
     """
     if to not in LAYOUTS:
         raise CheckpointError(f'unknown target layout {to!r}: use one of {LAYOUTS}')
-    if os.path.exists(dst) and not force:
-        raise FileExistsError(f'{dst} exists; refusing to overwrite it (use --force)')
+    check_output_path(dst, force, inputs=(src,))
     ckpt = read_checkpoint(src)
     if source_layout in (None, 'auto'):
         try:

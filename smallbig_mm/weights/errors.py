@@ -1,7 +1,8 @@
 """The one exception type of the weights package."""
+from ..utils.errors import UserError
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint could not be read, converted or loaded.
 
     The message names the file (when there is one), says what was wrong and, where it

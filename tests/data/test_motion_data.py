@@ -228,7 +228,7 @@ def test_cli_generates_reuses_and_reports_errors(tmp_path, capsys):
     assert 'Wrote 4 training and 2 validation clips' in capsys.readouterr().out
     assert cli.main(args) == 0
     assert 'Reusing' in capsys.readouterr().out
-    assert cli.main(args + ['--seed', '1']) == 2
+    assert cli.main(args + ['--seed', '1']) == 1  # an error, not a usage mistake
     assert '--overwrite' in capsys.readouterr().err
     assert cli.main(args + ['--seed', '1', '--overwrite']) == 0
     assert cli.main(args + ['--num-frames', '3']) == 2

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from helpers import PYTHON, REPO, TINY_CONFIG, data_options, free_port, run_tool
+from helpers import PYTHON, REPO, TINY_CONFIG, data_options, free_port, latest_log, run_tool
 
 TRAIN = str(REPO / 'tools' / 'train.py')
 TEST = str(REPO / 'tools' / 'test.py')
@@ -27,7 +27,7 @@ def test_training_validates_and_saves_a_checkpoint(trained):
     assert checkpoint['meta']['epoch'] == 1
     keys = checkpoint['state_dict']
     assert 'backbone.layer2.0.big1.bn.weight' in keys and 'cls_head.fc_cls.weight' in keys
-    log = next(trained.glob('*/*.log')).read_text()
+    log = latest_log(trained).read_text()
     assert re.search(r'Epoch\(val\) \[1\]\[\d+/\d+\]\s+acc/top1:', log)
 
 

@@ -179,11 +179,13 @@ def test_other_pickles_are_still_refused(payload):
         torch.load(buffer, weights_only=True)
 
 
-def test_cpu_ddp_drops_device_ids():
+def test_cpu_ddp_drops_device_ids(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip('the CPU fix is not applied where CUDA exists')
+    from mmengine.model.wrappers import MMDistributedDataParallel
     if not torch.distributed.is_initialized():
-        os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()))
+        monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')  # restored after the test
+        monkeypatch.setenv('MASTER_PORT', str(free_port()))
         torch.distributed.init_process_group('gloo', rank=0, world_size=1)
     try:
         model = MMDistributedDataParallel(module=torch.nn.Linear(2, 2), device_ids=[0])

@@ -9,7 +9,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from helpers import REPO, TINY_CONFIG, WarningRecords, tiny_config
+from helpers import REPO, TINY_CONFIG, WarningRecords, latest_log, tiny_config
 from smallbig_mm.cli import train as train_cli
 from smallbig_mm.mmaction.config_checks import ConfigError, check_config
 from smallbig_mm.data.annotations import AnnotationError
@@ -100,7 +100,7 @@ def test_training_skips_a_bad_video_and_warns_once(motion_data, tmp_path):
         'train_dataloader.dataset.data_prefix.video': str(root)})
     runner = Runner.from_cfg(cfg)
     runner.train()
-    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    log = latest_log(tmp_path / 'work').read_text()
     assert log.count(f'skipping bad video {root}/train/000003.mp4: cannot be read') == 1
     assert (tmp_path / 'work' / 'epoch_2.pth').is_file()
 

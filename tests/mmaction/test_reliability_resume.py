@@ -13,7 +13,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from helpers import PYTHON, REPO, data_options, logged, run_tool, run_tool_status
+from helpers import (PYTHON, REPO, data_options, latest_log, logged, run_tool,
+                     run_tool_status)
 from smallbig_mm.mmaction.engine import atomic_torch_save, capture_rng_state, restore_rng_state
 from smallbig_mm.weights import CheckpointError
 
@@ -158,7 +159,7 @@ def test_resume_from_a_truncated_checkpoint_names_it_and_the_good_one(uninterrup
         in result.stderr
     assert f'use --resume {work_dir / "epoch_1.pth"}' in result.stderr
     assert 'Traceback' not in result.stdout + result.stderr
-    log = next(work_dir.glob('*/*.log')).read_text()
+    log = latest_log(work_dir).read_text()
     assert 'error: cannot resume from' in log  # the log file says why the run stopped
 
     # at DEBUG, the traceback and the stack's noise are all there
@@ -177,7 +178,7 @@ def test_console_is_quiet_and_the_log_file_keeps_everything(uninterrupted):
         assert noise not in output, noise
     assert len(output.splitlines()) < 30, output
     assert 'train 2/2 [' in output and '2/2 eta' in output  # --progress on
-    log = next(work_dir.glob('*/*.log')).read_text()
+    log = latest_log(work_dir).read_text()
     for kept in ('System environment', 'Config:', 'Hooks will be executed'):
         assert kept in log
 

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence
 import yaml
 
 from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+from smallbig_mm.utils.files import atomic_output
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPO / 'configs' / 'recognition' / 'smallbig'
@@ -341,7 +342,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         if args.check:
             stale.append(str(path))
         else:
-            path.write_text(text, encoding='utf-8')
+            with atomic_output(path, force=True) as tmp:  # generated files, regenerated
+                Path(tmp).write_text(text, encoding='utf-8')
             print(f'wrote {path}')
     if stale:
         sys.exit('out of date (run tools/analysis_tools/generate_model_zoo.py): '

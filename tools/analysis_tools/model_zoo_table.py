@@ -47,6 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+from smallbig_mm.utils.files import atomic_output
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = REPO / 'configs' / 'recognition' / 'smallbig'
@@ -305,8 +306,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         rows.append(measure(config, args.crops, args.direct))
     markdown = to_markdown(rows, args.crops)
     for path, text in ((args.json, to_json(rows, args.crops)), (args.md, markdown)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding='utf-8')
+        with atomic_output(path, force=True) as tmp:  # generated tables, regenerated
+            Path(tmp).write_text(text, encoding='utf-8')
     print(markdown)
     print(f'wrote {args.json} and {args.md}', file=sys.stderr)
 

@@ -25,6 +25,8 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
+from smallbig_mm.utils.files import atomic_output
+
 REPO = Path(__file__).resolve().parents[2]
 FOLDER = REPO / 'docs' / 'model_zoo'
 CROP = '224'
@@ -146,8 +148,8 @@ def plot(source: dict, costs: Dict[str, float], out: Path) -> None:
     fig.suptitle('SmallBig vs MMAction2 model zoo (zoo: metafiles of mmaction2 1.2.0; '
                  'SmallBig accuracy: arXiv 2006.14582)', fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110, metadata={'Software': None})
+    with atomic_output(out, force=True) as tmp:  # a generated figure of the repository
+        fig.savefig(tmp, dpi=110, metadata={'Software': None})
     plt.close(fig)
 
 

@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import List, Sequence
 
+from smallbig_mm.utils.files import atomic_output
+
 REFERENCE = 'smallbig_r50_reference'
 
 
@@ -86,7 +88,8 @@ def plot(runs: Sequence[dict], out: Path) -> None:
         ax.set_title('memory: ' + title(run['settings']), fontsize=9)
         ax.legend(fontsize=8, loc='lower right')
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    with atomic_output(out, force=True) as tmp:  # main() refused an existing file
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
 
 

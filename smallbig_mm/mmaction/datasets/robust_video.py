@@ -34,6 +34,7 @@ from mmengine.logging import print_log
 
 from ...data.annotations import (AnnotationError, AnnotationProblem, check_video_annotations,
                           parse_video_annotations)
+from ...utils.errors import UserError
 
 POLICIES = ('error', 'skip')
 MAX_FAILURES_BEFORE_ANY_SUCCESS = 10
@@ -41,7 +42,7 @@ MAX_FAILURES_BEFORE_ANY_SUCCESS = 10
 suspect: the dataset raises with the first error instead of skipping on."""
 
 
-class BadVideoError(RuntimeError):
+class BadVideoError(UserError, RuntimeError):
     """A video cannot be read, or is too short for the clip sampling."""
 
 

@@ -22,6 +22,7 @@ from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data.dataloader import _SingleProcessDataLoaderIter
 
+from ..config_checks import check_before_build
 from .rng_state import RNGStateHook, restore_rng_state
 
 
@@ -45,7 +46,15 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     Takes the arguments of MMEngine's ``EpochBasedTrainLoop``; behaves exactly like it
     unless the run was resumed from a checkpoint saved in the middle of an epoch.
+
+    When the config has a ``ConfigCheckHook``, its checks run here, before the
+    dataloader is built: MMEngine builds the datasets before ``before_run``, and an empty
+    or unreadable annotation list would fail there first, without its name.
     """
+
+    def __init__(self, runner, dataloader, *args, **kwargs) -> None:
+        check_before_build(runner.cfg, training=True)
+        super().__init__(runner, dataloader, *args, **kwargs)
 
     def batches_done_in_epoch(self) -> int:
         """Batches of the current epoch already trained (0 unless resumed mid-epoch)."""

@@ -27,10 +27,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import MessageHub, print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
+from ...utils.errors import UserError
+
 ACTIONS = ('raise', 'skip')
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """The loss (or the gradients) of a training step was NaN or Inf."""
 
 

@@ -1,0 +1,112 @@
+"""Benchmark SmallBig and its peers: speed (median, spread), MACs/s and peak memory.
+
+Examples:
+    # the issue's inference setting, side by side with the reference and MMAction2 models
+    smallbig-benchmark smallbig_resnet50 --compare --threads 2 --batch 1
+    # a training step, each model in its own process (so that the RSS peak is its own)
+    smallbig-benchmark smallbig_resnet50 --compare --mode train --batch 2 --isolate
+    # a config's backbone, on a GPU, bf16, compiled
+    smallbig-benchmark configs/recognition/smallbig/<config>.py --device cuda \\
+        --dtype bf16 --compile
+
+``--json FILE`` is checked before anything is measured: a new file unless ``--force``,
+written atomically with the umask's modes. Errors end in one ``error: ...`` line (exit
+status 1; 2 for usage), with the traceback under ``--log-level DEBUG``.
+"""
+import argparse
+import ast
+import sys
+from typing import Any, Dict, List, Optional
+
+from ..analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
+                                  write_json)
+from ..utils.files import check_output_path
+from .errors import add_log_level_argument, exit_status
+
+
+def key_value(text: str) -> Dict[str, Any]:
+    """``KEY=VALUE`` with VALUE read as a Python literal when it is one (else a string).
+
+    Example:
+        >>> key_value('base_channels=8'), key_value('norm=bn')
+        ({'base_channels': 8}, {'norm': 'bn'})
+    """
+    if '=' not in text:
+        raise argparse.ArgumentTypeError(f'expected KEY=VALUE, got {text!r}')
+    key, value = text.split('=', 1)
+    try:
+        return {key: ast.literal_eval(value)}
+    except (ValueError, SyntaxError):
+        return {key: value}
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='smallbig-benchmark',
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument('models', nargs='+', help='timm model names (smallbig_resnet50, ...), '
+                        f'config .py files, or peers: {", ".join(PEERS)}')
+    parser.add_argument('--compare', action='store_true',
+                        help='also time every peer: ' + ', '.join(PEERS))
+    defaults = Settings()
+    for name in ('batch', 'frames', 'size', 'threads', 'warmup', 'repeats'):
+        parser.add_argument(f'--{name}', type=int, default=getattr(defaults, name),
+                            help=f'(default: {getattr(defaults, name)})')
+    parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default=defaults.dtype)
+    parser.add_argument('--device', default=defaults.device, help='cpu or cuda')
+    parser.add_argument('--mode', choices=['eval', 'train'], default=defaults.mode)
+    parser.add_argument('--compile', action='store_true', help='torch.compile the models')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='convert every model and input to channels_last_3d')
+    parser.add_argument('--isolate', action='store_true',
+                        help='measure each model in a fresh process (comparable CPU memory)')
+    parser.add_argument('--model-kwargs', nargs='+', type=key_value, default=[],
+                        help='backbone overrides for every model, e.g. base_channels=8')
+    parser.add_argument('--baseline', help='row to compute speed-ups against '
+                        '(default: smallbig_r50_reference with --compare)')
+    parser.add_argument('--json', help='also write the results to this JSON file (a new '
+                        'file, unless --force)')
+    parser.add_argument('--force', action='store_true', help='let --json replace a file')
+    add_log_level_argument(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Measures, prints the table, writes ``--json``; returns the exit status."""
+    args = parse_args(argv)
+
+    def benchmark() -> int:
+        if args.json:
+            check_output_path(args.json, args.force)  # before minutes of measuring
+        settings = Settings(batch=args.batch, frames=args.frames, size=args.size,
+                            dtype=args.dtype, device=args.device, threads=args.threads,
+                            mode=args.mode, compile=args.compile,
+                            channels_last=args.channels_last, warmup=args.warmup,
+                            repeats=args.repeats)
+        settings.validate()
+        kwargs: Dict[str, Any] = {}
+        for item in args.model_kwargs:
+            kwargs.update(item)
+        names = list(args.models) + ([p for p in PEERS if p not in args.models]
+                                     if args.compare else [])
+        run = measure_isolated if args.isolate else measure
+        results = []
+        for name in names:
+            print(f'measuring {name} ...', flush=True)
+            results.append(run(name, settings, dict(kwargs)))
+        baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
+        print(format_table(results, settings, baseline))
+        if args.json:
+            write_json(args.json, results, settings, force=args.force)
+            print(f'wrote {args.json}')
+        return 0
+
+    return exit_status(benchmark, quiet=args.log_level != 'DEBUG')
+
+
+def console_main() -> None:
+    """The ``smallbig-benchmark`` console script."""
+    sys.exit(main())
+
+
+if __name__ == '__main__':
+    console_main()

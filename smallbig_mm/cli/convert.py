@@ -1,0 +1,98 @@
+"""Convert a SmallBig-ResNet checkpoint between layouts: timm, MMAction2, reference.
+
+Examples:
+    # a reference SmallBigNet checkpoint (module.-prefixed) -> an MMAction2 checkpoint
+    smallbig-convert ref_best.pth smallbig_r50_k400.pth --to mmaction
+    # an MMAction2 checkpoint -> timm weights as safetensors
+    smallbig-convert epoch_100.pth smallbig_r50.safetensors --to timm
+    # an MMAction2 checkpoint -> a Hugging Face Hub style folder (timm local-dir: / hf-hub:)
+    smallbig-convert epoch_100.pth smallbig_r50_k400 --to hf
+
+Reading is always safe (``weights_only=True``). The output is a new file unless
+``--force``, never the input, written atomically with the umask's modes; a name without
+a suffix is written in ``torch.save`` format. Errors end in one ``error: ...`` line (exit
+status 1; 2 for usage), with the traceback under ``--log-level DEBUG``. The logic lives
+in :func:`smallbig_mm.weights.convert_checkpoint`.
+"""
+import argparse
+import json
+import sys
+from typing import Any, List, Optional, Tuple
+
+from ..utils.files import check_output_path
+from ..weights import LAYOUTS, convert_checkpoint
+from ..weights.hub_folder import write_hub_folder
+from .errors import add_log_level_argument, exit_status
+
+
+def key_value(text: str) -> Tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists, null)."""
+    key, sep, value = text.partition('=')
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f'expected KEY=VALUE, got {text!r}')
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='smallbig-convert',
+        description='Convert a SmallBig-ResNet checkpoint between the timm, MMAction2 and '
+                    'reference (xhl-video/SmallBigNet) layouts.')
+    parser.add_argument('src', help='source checkpoint (.pth-style or .safetensors)')
+    parser.add_argument('dst', help='output file: .safetensors writes safetensors, any other '
+                                    'name (with or without a suffix) torch.save; with --to hf '
+                                    'a folder')
+    parser.add_argument('--to', required=True, choices=LAYOUTS + ('hf',),
+                        help='target layout; hf: a Hugging Face Hub style folder (config.json, '
+                             'model.safetensors, README.md) for timm local-dir: / hf-hub:')
+    hub = parser.add_argument_group('--to hf')
+    hub.add_argument('--model-arg', type=key_value, action='append', default=[],
+                     metavar='KEY=VALUE', help='architecture argument overriding the '
+                     'checkpoint config / state dict (JSON values), e.g. '
+                     'big_kernels=[[3,3,3],[3,3,3],[null,3,3]]')
+    hub.add_argument('--input', type=key_value, action='append', default=[],
+                     metavar='KEY=VALUE', help='input spec: num_frames, frame_interval, '
+                     'input_size, mean, std, crop_pct, resize_short_side, test_crop')
+    hub.add_argument('--license', default='other',
+                     help='license of the weights for the model card (default: other)')
+    hub.add_argument('--training', default=None,
+                     help='how and on what the weights were trained (default: from the '
+                          'checkpoint meta, else "unknown")')
+    parser.add_argument('--from', dest='source_layout', default='auto',
+                        choices=('auto',) + LAYOUTS,
+                        help='source layout (default: detected from the keys)')
+    parser.add_argument('--force', action='store_true',
+                        help='replace an existing dst (never src itself)')
+    add_log_level_argument(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the converter; returns the exit status (0 ok, 1 error, 2 usage)."""
+    args = parse_args(argv)
+
+    def convert() -> int:
+        if args.to == 'hf':
+            summary = write_hub_folder(args.src, args.dst, dict(args.model_arg),
+                                       dict(args.input), args.license, args.training,
+                                       force=args.force)
+        else:
+            check_output_path(args.dst, args.force, inputs=(args.src,))
+            summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
+                                         force=args.force)
+        print(summary.summary())
+        return 0
+
+    return exit_status(convert, quiet=args.log_level != 'DEBUG')
+
+
+def console_main() -> None:
+    """The ``smallbig-convert`` console script."""
+    sys.exit(main())
+
+
+if __name__ == '__main__':
+    console_main()
