@@ -19,7 +19,8 @@ from .convert import ConversionSummary, convert_checkpoint, parameter_count
 from .errors import CheckpointError
 from .inflate import (InflationReport, inflate_2d_state_dict, load_pretrained_2d,
                       resolve_pretrained_2d)
-from .io import Checkpoint, load_checkpoint_file, read_checkpoint, save_checkpoint_file
+from .io import (Checkpoint, load_checkpoint_file, read_checkpoint, read_raw_checkpoint,
+                 save_checkpoint_file)
 from .layouts import (LAYOUTS, LAYOUTS_2D, convert_state_dict, detect_layout,
                       from_timm_state_dict, to_timm_state_dict)
 from .loading import load_checkpoint, load_weights
@@ -29,5 +30,5 @@ __all__ = [
     'InflationReport', 'convert_checkpoint', 'convert_state_dict', 'detect_layout',
     'from_timm_state_dict', 'inflate_2d_state_dict', 'load_checkpoint',
     'load_checkpoint_file', 'load_pretrained_2d', 'load_weights', 'parameter_count',
-    'read_checkpoint', 'resolve_pretrained_2d', 'save_checkpoint_file', 'to_timm_state_dict',
+    'read_checkpoint', 'read_raw_checkpoint', 'resolve_pretrained_2d', 'save_checkpoint_file', 'to_timm_state_dict',
 ]

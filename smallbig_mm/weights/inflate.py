@@ -167,14 +167,14 @@ def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
 
 def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
                     mismatched: List[str], unused: List[str], missing: List[str]) -> str:
-    lines = ['the 2D ResNet does not fit the model:']
-    lines += [f'  hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
+    lines = ['the 2D ResNet does not fit the model']
+    lines += [f'hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
     for title, keys in (('shape mismatches', mismatched), ('2D keys the model lacks', unused),
                         ('model keys the 2D ResNet lacks', missing)):
         if keys:
-            shown = '; '.join(keys[:8]) + (f'; ... ({len(keys)} in all)' if len(keys) > 8 else '')
-            lines.append(f'  {title} ({len(keys)}): {shown}')
-    return '\n'.join(lines)
+            shown = ', '.join(keys[:8]) + (f', ... ({len(keys)} in all)' if len(keys) > 8 else '')
+            lines.append(f'{title} ({len(keys)}): {shown}')
+    return '; '.join(lines)
 
 
 def resolve_pretrained_2d(source: str) -> str:

@@ -1,7 +1,6 @@
 """Each compat fix acts where its defect is present and nowhere else."""
 import io
 import os
-import pickle
 import sys
 
 import numpy as np
@@ -11,12 +10,13 @@ from mmengine.logging import HistoryBuffer
 
 from helpers import free_port
 from smallbig_mm.mmaction import patches as compat
+from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
 
 
 def test_all_fixes_for_this_stack_are_applied_once():
-    assert compat.apply_all() == ['fix_missing_drn', 'allow_mmengine_checkpoints',
+    assert compat.apply_all() == ['fix_missing_drn', 'route_local_checkpoints',
                                   'fix_cpu_distributed']
-    assert compat.apply_all() == compat.apply_all()
+    assert compat.route_local_checkpoints() is False  # already installed
 
 
 def test_mmaction_models_import_and_drn_explains_itself():
@@ -33,15 +33,19 @@ def test_drn_stub_is_not_installed_where_the_folder_exists(monkeypatch):
     assert 'mmaction.models.localizers.drn' not in sys.modules
 
 
-def test_an_mmengine_style_checkpoint_loads_with_weights_only(tmp_path):
+def test_an_mmengine_style_checkpoint_loads_through_mmengine_and_the_reader(tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
     buffer = HistoryBuffer()
     buffer.update(0.5)
     path = tmp_path / 'training.pth'
     torch.save({'message_hub': {'loss': buffer, 'array': np.arange(3.), 'scalar': np.float64(2)},
                 'state_dict': {'w': torch.ones(2)}}, path)
-    loaded = torch.load(path, weights_only=True)
-    assert loaded['message_hub']['loss'].current() == 0.5
-    assert loaded['message_hub']['array'].tolist() == [0., 1., 2.]
+    before = list(torch.serialization.get_safe_globals())
+    for loaded in (CheckpointLoader.load_checkpoint(str(path)), read_raw_checkpoint(path)):
+        assert loaded['message_hub']['loss'].current() == 0.5
+        assert loaded['message_hub']['array'].tolist() == [0., 1., 2.]
+    assert HistoryBuffer not in before  # nothing process-wide: allowed only during the read
+    assert torch.serialization.get_safe_globals() == before
 
 
 class _RunsCode:
@@ -55,12 +59,14 @@ class _ReachesAttributes:
 
 
 @pytest.mark.parametrize('payload', [_RunsCode(), _ReachesAttributes()])
-def test_other_pickles_are_still_refused(payload):
+def test_other_pickles_are_still_refused(payload, tmp_path):
     buffer = io.BytesIO()
     torch.save({'x': payload}, buffer)
     buffer.seek(0)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(buffer, weights_only=True)
+    path = tmp_path / 'payload.pth'
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointError, match='refused to load'):
+        read_raw_checkpoint(path)
 
 
 def test_cpu_distributed_fix_is_a_no_op_where_cuda_exists(monkeypatch):

@@ -1,14 +1,16 @@
 """Work-arounds for defects of the mmaction2 1.2.0 / mmengine 0.10.7 / torch 2.x stack.
 
 Each fix names the upstream issue it answers, checks that the defect is present, and
-does nothing otherwise. :func:`apply_all` runs them all once; ``import smallbig_mm``
+does nothing otherwise. :func:`apply_all` runs them all once; ``import smallbig_mm.mmaction``
 calls it, so MMAction2's own tools get the fixes through ``custom_imports`` too.
 
 - ``fix_missing_drn``: the mmaction2 1.2.0 wheel lacks ``models/localizers/drn``, so
   ``import mmaction.models`` fails (open-mmlab/mmaction2#2714, PR #2721 unmerged).
-- ``allow_mmengine_checkpoints``: torch >= 2.6 loads with ``weights_only=True``, which
-  refuses MMEngine training checkpoints (HistoryBuffer, numpy objects) on resume and
-  test (open-mmlab/mmengine#1655, PR #1650).
+- ``route_local_checkpoints`` (:mod:`.checkpoint_loader`): mmengine 0.10.7 reads local
+  checkpoints with ``torch.load`` and ``weights_only`` unset, which on torch >= 2.6 refuses
+  MMEngine's own training checkpoints and which ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+  turns unsafe (open-mmlab/mmengine#1655, PR #1650); local reads go through the
+  package's guarded reader instead. Nothing is added to torch's global allow-list.
 - ``fix_cpu_distributed``: with ``--launcher pytorch`` on a machine without CUDA,
   mmengine 0.10.7 calls ``torch.cuda.set_device`` (``dist/utils.py``) and wraps CPU
   models in DDP with ``device_ids`` (``Runner.wrap_model``); both fail.
@@ -17,12 +19,13 @@ import functools
 import importlib.util
 import logging
 import os
-import pickle
 import sys
 import types
 from typing import List, Optional
 
 import torch
+
+from .checkpoint_loader import route_local_checkpoints
 
 logger = logging.getLogger(__name__)
 _applied: Optional[List[str]] = None
@@ -59,54 +62,6 @@ def fix_missing_drn() -> bool:
     package.drn = module
     sys.modules[name] = package
     sys.modules[f'{name}.drn'] = module
-    return True
-
-
-def _history_buffer_getattr(owner: type, name: str):
-    """Stands in for ``getattr`` while unpickling, for HistoryBuffer's statistics only.
-
-    A HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``;
-    allowing the real ``getattr`` would let a checkpoint reach any attribute, so only
-    that exact lookup is answered.
-    """
-    from mmengine.logging import HistoryBuffer
-
-    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
-    if owner is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({owner!r}, {name!r}) in a weights_only checkpoint: only '
-        'HistoryBuffer statistics methods are allowed')
-
-
-def _mmengine_checkpoint_globals() -> list:
-    """The exact globals an MMEngine training checkpoint pickles."""
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-
-    try:  # numpy >= 2 moved the reconstructors to numpy._core
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
-        np.float32, np.float64)]
-    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes,
-            (_history_buffer_getattr, 'builtins.getattr')]
-
-
-def allow_mmengine_checkpoints() -> bool:
-    """Allow-lists the types of MMEngine training checkpoints for ``weights_only`` loading.
-
-    Resuming or testing from a checkpoint that MMEngine saved otherwise fails on torch
-    >= 2.6 with "Weights only load failed ... HistoryBuffer". Only these exact types are
-    allowed, and ``getattr`` only for HistoryBuffer's statistics methods;
-    ``weights_only`` stays on (arbitrary pickles are still refused).
-    """
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is None or importlib.util.find_spec('mmengine') is None:
-        return False
-    add_safe_globals(_mmengine_checkpoint_globals())
     return True
 
 
@@ -154,6 +109,6 @@ def apply_all() -> List[str]:
     """Applies, once, every fix whose defect is present. Returns the names applied."""
     global _applied
     if _applied is None:
-        fixes = (fix_missing_drn, allow_mmengine_checkpoints, fix_cpu_distributed)
+        fixes = (fix_missing_drn, route_local_checkpoints, fix_cpu_distributed)
         _applied = [fix.__name__ for fix in fixes if fix()]
     return list(_applied)
