@@ -105,8 +105,8 @@ def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]
                      'backbone width (num_features)')
     elif ckpt_fc is not None and model_fc is not None and ckpt_fc.shape != model_fc.shape:
         hints.append(f'the classifier has {ckpt_fc.shape[0]} classes in the checkpoint and '
-                     f'{model_fc.shape[0]} in the model: set num_classes={ckpt_fc.shape[0]} to '
-                     'use it as it is, or fine-tune (load_from= in training, finetune=True) '
+                     f'{model_fc.shape[0]} in the model: set num_classes={ckpt_fc.shape[0]} '
+                     '(a config: model.cls_head.num_classes) to use it as it is, or fine-tune (load_from= in training, finetune=True) '
                      'to start a fresh classifier')
     elif model_fc is not None and ckpt_fc is None:
         hints.append('the checkpoint has no classifier (a backbone checkpoint): fine-tuning '
@@ -151,8 +151,8 @@ class Fit:
 
     def error(self, source: str, model_name: str) -> CheckpointError:
         """The one-line error naming ``source``, the counts, examples and hints."""
-        layouts = f', layouts {self.layout!r} -> {self.model_layout!r}' if \
-            self.layout and self.model_layout else ''
+        layouts = f', checkpoint layout {self.layout!r}' if \
+            self.layout and self.layout != self.model_layout else ''
         hints = ''.join(f'; hint: {hint}' for hint in self.hints)
         return CheckpointError(f'{source}: the checkpoint does not fit the model '
                                f'({model_name}{layouts}): {self.problems()}{hints}')

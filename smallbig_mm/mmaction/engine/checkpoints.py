@@ -161,7 +161,7 @@ class ResumeGuardHook(Hook):
         custom_hooks = [dict(type='ResumeGuardHook')]
     """
 
-    priority = 'VERY_HIGH'
+    priority = 'HIGHEST'  # checks the checkpoint before any other hook sees it
 
     def before_run(self, runner) -> None:
         if is_main_process():
