@@ -2,10 +2,11 @@
 
 One module serves the MMAction2 backbone, the timm factories and the command-line tools.
 
-- :mod:`.io`: ``load_checkpoint_file`` (always ``weights_only=True``, or safetensors).
+- :mod:`.io`: ``read_checkpoint`` (always ``weights_only=True``, or safetensors).
 - :mod:`.layouts`: ``detect_layout``, ``to_timm_state_dict``, ``from_timm_state_dict``.
 - :mod:`.inflate`: ``inflate_2d_state_dict``, ``load_pretrained_2d``.
-- :mod:`.loading`: ``load_weights`` / ``load_checkpoint`` with mismatch reports.
+- :mod:`.loading`: the one fit check (``fit_state_dict``) behind ``load_weights`` /
+  ``load_checkpoint`` and every other route that loads weights into a model.
 - :mod:`.convert`: ``convert_checkpoint`` (behind ``tools/convert_checkpoint.py``).
 
 Example:
@@ -30,5 +31,6 @@ __all__ = [
     'InflationReport', 'convert_checkpoint', 'convert_state_dict', 'detect_layout',
     'from_timm_state_dict', 'inflate_2d_state_dict', 'load_checkpoint',
     'load_checkpoint_file', 'load_pretrained_2d', 'load_weights', 'parameter_count',
-    'read_checkpoint', 'read_raw_checkpoint', 'resolve_pretrained_2d', 'save_checkpoint_file', 'to_timm_state_dict',
+    'read_checkpoint', 'read_raw_checkpoint', 'resolve_pretrained_2d', 'save_checkpoint_file',
+    'to_timm_state_dict',
 ]

@@ -153,6 +153,13 @@ class ResumeGuardHook(Hook):
       the work directory instead; if none is readable, stops and lists them.
     - ``--resume PATH`` or ``load_from=PATH``: an unreadable file stops the run with a
       :class:`CheckpointError` naming it and the newest readable alternative.
+    - After MMEngine reads the file and before it loads anything
+      (``after_load_checkpoint``): the weights must fit the model
+      (:func:`smallbig_mm.weights.loading.fit_state_dict`, one-line error otherwise); in
+      training, ``load_from`` with another class count drops the classifier (logged);
+      ``allow_partial_load=True`` in the config loads what fits. A resume also needs the
+      training state (``meta``, ``message_hub``, ``optimizer``, schedulers) and an
+      optimizer state of the configured optimizer.
     - A checkpoint saved inside an epoch is refused by a plain ``EpochBasedTrainLoop``
       (which would re-train the epoch's first batches); the error names the fix.
 
