@@ -24,17 +24,23 @@ class FaultInjectionHook(Hook):
         kill_rank: the rank that dies (-1: every rank).
         nan_iters: 1-based global iterations whose classifier output, hence loss, is NaN.
         nan_rank: the rank whose loss is NaN at those iterations (-1: every rank).
+        kill_in_save_iter: 1-based global iteration whose checkpoint save is killed with
+            SIGKILL half-way: after the temporary file is written, before its rename
+            (needs ``CheckpointHook(by_epoch=False)``); 0: never.
     """
 
     priority = 'LOWEST'
 
     def __init__(self, kill_after_iter: int = 0, kill_rank: int = -1,
-                 nan_iters: Sequence[int] = (), nan_rank: int = -1) -> None:
+                 nan_iters: Sequence[int] = (), nan_rank: int = -1,
+                 kill_in_save_iter: int = 0) -> None:
         self.kill_after_iter = kill_after_iter
         self.kill_rank = kill_rank
         self.nan_iters = set(nan_iters)
         self.nan_rank = nan_rank
         self._handle = None
+        if kill_in_save_iter:
+            _kill_inside_save(f'iter_{kill_in_save_iter}.pth')
 
     @staticmethod
     def _mine(rank: int) -> bool:
@@ -52,3 +58,20 @@ class FaultInjectionHook(Hook):
             self._handle = None
         if runner.iter + 1 == self.kill_after_iter and self._mine(self.kill_rank):
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _kill_inside_save(name: str) -> None:
+    """Makes the runner's atomic save of ``name`` die after writing its temporary file."""
+    from smallbig_mm.mmaction.engine import checkpoints
+    from smallbig_mm.utils.files import atomic_output
+    original = checkpoints.atomic_torch_save
+
+    def save(obj, path: str) -> None:
+        if os.path.basename(path) != name:
+            return original(obj, path)
+        with atomic_output(path, force=True) as tmp, open(tmp, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    checkpoints.atomic_torch_save = save

@@ -36,6 +36,15 @@ register_fusable_conv(MMCVConv3d)
 OutIndices = Union[int, Sequence[int]]
 
 
+def _pretrained_init(init_cfg: Optional[Union[dict, list]]) -> Optional[dict]:
+    """The ``type='Pretrained'`` entry of ``init_cfg`` (a dict or a list of dicts), if any."""
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    found = [e for e in entries if isinstance(e, dict) and e.get('type') == 'Pretrained']
+    if len(found) > 1:
+        raise ValueError('init_cfg has more than one Pretrained entry')
+    return found[0] if found else None
+
+
 def _check_out_indices(out_indices: OutIndices) -> Tuple[int, ...]:
     indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
     if not indices or any(not isinstance(i, int) or not 0 <= i < NUM_STAGES for i in indices):
@@ -72,7 +81,10 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         with_cp: gradient checkpointing per block (same outputs and gradients).
         conv_cfg, norm_cfg, act_cfg: MMCV layer configs, e.g. ``norm_cfg=dict(type='SyncBN')``.
         init_cfg: MMEngine init config, e.g. ``dict(type='Pretrained', checkpoint=...,
-            prefix='backbone.')``.
+            prefix='backbone.')``; Pretrained is read by the package's guarded reader and
+            checked for fit like ``pretrained``.
+        allow_partial: load the part of ``pretrained`` / ``init_cfg`` Pretrained that fits
+            and log the rest, instead of refusing a checkpoint that does not fit exactly.
 
     Example:
         >>> import torch
@@ -94,7 +106,8 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
                  conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU', inplace=True),
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 allow_partial: bool = False) -> None:
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= NUM_STAGES:
             raise ValueError(f'frozen_stages must be an int in -1..{NUM_STAGES} (-1: nothing, '
                              f'0: the stem, k: the stem and the first k stages), '
@@ -115,24 +128,45 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         self.return_tuple = not isinstance(out_indices, int)
         self.pretrained = pretrained
         self.pretrained2d = pretrained2d
+        self.allow_partial = allow_partial
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.set_grad_checkpointing(with_cp)
         self._freeze_stages()
 
     def init_weights(self) -> None:
-        """Inflates or loads ``pretrained`` if given, else applies ``init_cfg``.
+        """Inflates or loads ``pretrained``, or loads ``init_cfg`` Pretrained, after a fit check.
 
-        Without either, the weights stay as the core initialised them (Kaiming convs,
-        zero big views).
+        Every route reads through :func:`smallbig_mm.weights.read_checkpoint` and checks the
+        fit before loading (:func:`smallbig_mm.weights.loading.fit_state_dict`): a file of
+        another depth, width or block layout stops with one line naming it. A checkpoint's
+        classifier is ignored (a backbone has none). ``allow_partial=True`` loads what fits.
+        Other ``init_cfg`` types go to MMEngine; without any, the weights stay as the core
+        initialised them (Kaiming convs, zero big views).
         """
-        if self.pretrained is None:
+        pretrained = _pretrained_init(self.init_cfg)
+        if self.pretrained is None and pretrained is None:
             super().init_weights()
             return
+        from ..weights import CheckpointError, load_state_dict_into, read_checkpoint
         from ..weights.pretrained import load_pretrained
 
-        load_pretrained(self, self.pretrained, inflate_2d=self.pretrained2d,
-                        logger=MMLogger.get_current_instance())
+        logger = MMLogger.get_current_instance()
+        if pretrained is not None:
+            path, prefix = pretrained['checkpoint'], pretrained.get('prefix')
+            state = read_checkpoint(path).state_dict
+            if prefix:
+                state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+                if not state:
+                    raise CheckpointError(f'{path}: no key starts with init_cfg prefix '
+                                          f'{prefix!r}; check init_cfg.prefix')
+            load_state_dict_into(self, state, logger=logger, allow_partial=self.allow_partial,
+                                 source=path)
+            self._is_init = True
+            logger.info(f'loaded SmallBigResNet weights from {path} (init_cfg Pretrained)')
+        else:
+            load_pretrained(self, self.pretrained, inflate_2d=self.pretrained2d, logger=logger,
+                            allow_partial=self.allow_partial)
 
     def _freeze_stages(self) -> None:
         frozen = [self.conv1, self.bn1] if self.frozen_stages >= 0 else []

@@ -17,6 +17,7 @@ Example:
     >>> model(torch.randn(2, 3, 4, 64, 64)).shape
     torch.Size([2, 10])
 """
+import functools
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -29,11 +30,8 @@ from torch import Tensor, nn
 
 from ..models import SmallBigResNet
 from ..models.smallbig_resnet import NUM_STAGES
-from ..weights import (LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict,
-                      to_timm_state_dict)
-from ..weights.layouts import CLASSIFIER_KEYS
-from ..utils.text import preview
-from ..weights.loading import compare_state_dicts
+from ..weights import LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict
+from ..weights.loading import fit_state_dict
 from ..weights.pretrained import classifier_classes
 from ..weights.sources import fetch_checkpoint
 
@@ -282,80 +280,50 @@ SmallBigNet = SmallBigResNetClassifier
 """The class's first name, kept for code that imports it."""
 
 
-def checkpoint_filter_fn(state_dict: Mapping[str, Tensor],
-                         model: SmallBigResNetClassifier) -> Dict[str, Tensor]:
+def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNetClassifier,
+                         source: str = 'the checkpoint') -> Dict[str, Tensor]:
     """Converts a checkpoint of any supported layout to ``model``'s keys, or raises.
 
-    Called by timm for ``pretrained=True`` (after it has unwrapped ``state_dict`` and
-    stripped ``module.``). Accepts this package's layouts (timm, MMAction2 recognizer,
-    MMAction2 backbone), the reference SmallBigNet layout, and 2D ImageNet ResNets from
-    torchvision, timm or MMPretrain, which are inflated (:mod:`smallbig_mm.weights`). A
-    checkpoint without a classifier leaves ``fc`` at its fresh initialisation; with
-    ``num_classes=0`` a checkpoint's classifier is dropped.
+    Called by timm for ``pretrained=True`` (for ``pretrained_cfg_overlay=dict(file=...)``
+    the file has been read by :func:`smallbig_mm.weights.read_checkpoint`). Accepts this
+    package's layouts (timm, MMAction2 recognizer, MMAction2 backbone), the reference
+    SmallBigNet layout, and 2D ImageNet ResNets from torchvision, timm or MMPretrain,
+    which are inflated (:mod:`smallbig_mm.weights`). Everything else goes through the
+    package's one fit check (:func:`smallbig_mm.weights.loading.fit_state_dict`):
+
+    - a ``num_classes`` other than the pretrained config's is fine-tuning: the checkpoint's
+      classifier is dropped (logged) and the model keeps its fresh one;
+    - a checkpoint without a classifier (a backbone checkpoint) also keeps the fresh one
+      (logged);
+    - any other missing, unexpected or mis-shaped key raises a one-line error.
 
     Args:
         state_dict: the loaded checkpoint.
         model: the model to load into.
+        source: the file, for messages.
 
     Returns:
-        A state dict with exactly ``model``'s keys and shapes, except that ``fc`` may have
-        another number of classes when timm is about to drop it (the model's
-        ``num_classes`` differs from its pretrained config's).
+        A state dict with exactly ``model``'s keys and shapes.
 
     Raises:
-        CheckpointError: listing the missing, unexpected and mis-shaped keys.
+        CheckpointError: naming the file, the counts of missing, unexpected and mis-shaped
+            keys, and hints.
     """
     try:
         layout = detect_layout(state_dict)
         if layout in LAYOUTS_2D:
             converted, _ = inflate_2d_state_dict(state_dict, model)
-        else:
-            converted = to_timm_state_dict(state_dict, layout)
+            return converted
+    except CheckpointError as err:
+        raise CheckpointError(f'{source}: {err}') from None
     except TypeError as err:  # timm would retry a TypeError as filter_fn(state_dict)
-        raise CheckpointError(f'could not convert the checkpoint: {err}') from err
-    converted = dict(converted)
-    target = model.state_dict()
-    if not all(k in target for k in CLASSIFIER_KEYS):  # num_classes=0: no classifier wanted
-        converted = {k: v for k, v in converted.items() if k not in CLASSIFIER_KEYS}
-    for key, value in target.items():
-        # a source without a classifier or without BN step counters keeps the model's own
-        if key not in converted and (key in CLASSIFIER_KEYS or key.endswith('num_batches_tracked')):
-            converted[key] = value
-    missing, unexpected, mis_shaped = compare_state_dicts(converted, target)
-    pretrained_classes = getattr(model, 'pretrained_cfg', {}).get('num_classes')
-    if model.num_classes != pretrained_classes:
-        # timm drops the checkpoint's classifier after this filter; its size is irrelevant
-        mis_shaped = [m for m in mis_shaped if not m.startswith('fc.')]
-        if model.num_classes and layout not in LAYOUTS_2D and \
-                any(k in CLASSIFIER_KEYS for k in to_timm_state_dict(state_dict, layout)):
-            _logger.warning(
-                f'dropped the checkpoint\'s classifier ({", ".join(CLASSIFIER_KEYS)}, '
-                f'{pretrained_classes} classes): the model has num_classes={model.num_classes} '
-                'and keeps its freshly initialised classifier (fine-tuning)')
-    if missing or unexpected or mis_shaped:
-        raise CheckpointError(_mismatch_message(model, missing, unexpected, mis_shaped))
-    return converted
-
-
-def _mismatch_message(model: SmallBigResNetClassifier, missing: List[str],
-                      unexpected: List[str],
-                      mis_shaped: List[str], limit: int = 10) -> str:
-    name = getattr(model, 'pretrained_cfg', {}).get('architecture', type(model).__name__)
-    lines = [f'the checkpoint does not fit the model {name}:']
-    for title, keys in (('missing in the checkpoint', missing),
-                        ('unexpected in the checkpoint', unexpected),
-                        ('shape mismatches', mis_shaped)):
-        if keys:
-            lines.append(f'  {title} ({len(keys)}): ' + preview(keys, limit))
-    if any(m.startswith('fc.') for m in mis_shaped):
-        lines.append('  hint: the classifier differs; to keep the checkpoint\'s K classes pass '
-                     'num_classes=K and pretrained_cfg_overlay=dict(file=..., num_classes=K); '
-                     'for a fresh classifier pass a num_classes other than the pretrained '
-                     'config\'s (with features_only=True: num_classes=0)')
-    if missing or unexpected or any(not m.startswith('fc.') for m in mis_shaped):
-        lines.append('  hint: build the model with the architecture the checkpoint was trained '
-                     'with (the model name, or depth, block_types, extra_stages, base_channels)')
-    return '\n'.join(lines)
+        raise CheckpointError(f'{source}: could not convert the checkpoint: {err}') from err
+    has_classifier = any(key.endswith(('fc.weight', 'fc_cls.weight')) for key in state_dict)
+    finetune = not has_classifier or \
+        model.num_classes != getattr(model, 'pretrained_cfg', {}).get('num_classes')
+    name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
+    return fit_state_dict(state_dict, model.state_dict(), source, name, finetune=finetune,
+                          log=_logger.warning)
 
 
 def _read_overlay_source(overlay: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
@@ -387,7 +355,8 @@ def _create_smallbig(variant: str, pretrained: bool = False,
         kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(overlay)
     model = build_model_with_cfg(
         SmallBigResNetClassifier, variant, pretrained,
-        pretrained_filter_fn=checkpoint_filter_fn,
+        pretrained_filter_fn=functools.partial(checkpoint_filter_fn,
+                                               source=path or 'the checkpoint'),
         feature_cfg=dict(out_indices=(0, 1, 2, 3, 4)),
         **kwargs)
     for cfg_name in ('pretrained_cfg', 'default_cfg'):  # keep no second copy of the weights

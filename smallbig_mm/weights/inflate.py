@@ -167,13 +167,13 @@ def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
 
 def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
                     mismatched: List[str], unused: List[str], missing: List[str]) -> str:
-    lines = ['the 2D ResNet does not fit the model:']
-    lines += [f'  hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
+    lines = ['the 2D ResNet does not fit the model']
+    lines += [f'hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
     for title, keys in (('shape mismatches', mismatched), ('2D keys the model lacks', unused),
                         ('model keys the 2D ResNet lacks', missing)):
         if keys:
-            lines.append(f'  {title} ({len(keys)}): {preview(keys, sep="; ")}')
-    return '\n'.join(lines)
+            lines.append(f'{title} ({len(keys)}): {preview(keys)}')
+    return '; '.join(lines)
 
 
 def resolve_pretrained_2d(source: str) -> str:

@@ -1,11 +1,18 @@
 """Reading and writing checkpoint files safely.
 
-Every ``.pth`` file is read with ``torch.load(weights_only=True)``: tensors, containers,
-numbers and strings only, plus the MMEngine types that :mod:`smallbig_mm.mmaction.patches` adds to
-torch's allow-list (training checkpoints pickle a ``HistoryBuffer`` and numpy arrays).
-A pickle that would import anything else is refused before it can run. ``.safetensors``
-files are read with the ``safetensors`` package, which never executes code.
+Every ``.pth`` file is read with ``torch.load(weights_only=True)``, passed explicitly:
+tensors, containers, numbers and strings only, plus the exact types of
+:func:`~.allowlist.checkpoint_globals` (training checkpoints pickle a ``HistoryBuffer`` and
+numpy arrays), allowed only during the read (``torch.serialization.safe_globals``).
+A pickle that would import anything else is refused before it can run.
+
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` does not change this: torch (>= 2.6, where the
+variable exists) applies it only to calls that leave ``weights_only`` unset, and this
+reader always sets it. ``.safetensors`` files are read with the ``safetensors`` package,
+which never executes code. MMEngine's own local-file loads are routed here by
+:mod:`smallbig_mm.mmaction.patches`.
 """
+import contextlib
 import os
 import pickle
 import re
@@ -16,6 +23,7 @@ import torch
 from torch import Tensor
 
 from ..utils.files import atomic_output
+from .allowlist import checkpoint_globals
 from .errors import CheckpointError
 
 CONTAINER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'module')
@@ -67,6 +75,12 @@ def _error_name(err: BaseException) -> str:
     return kind.__name__ if kind.__module__ == 'builtins' else f'{kind.__module__}.{kind.__name__}'
 
 
+def _allowed_globals():
+    """A context allowing :func:`checkpoint_globals` for ``weights_only`` loads (scoped)."""
+    scoped = getattr(torch.serialization, 'safe_globals', None)
+    return scoped(checkpoint_globals()) if scoped is not None else contextlib.nullcontext()
+
+
 def _torch_load(path: str, map_location: Any) -> Any:
     """``torch.load(weights_only=True)`` with every failure turned into a clear error."""
     with open(path, 'rb') as f:
@@ -81,7 +95,8 @@ def _torch_load(path: str, map_location: Any) -> Any:
             f'legacy pickle), but this one starts with {head!r}. A safetensors file needs the '
             f'"{SAFETENSORS_SUFFIX}" suffix.')
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with _allowed_globals():
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if 'weights only' in str(err).lower() or 'weights_only' in str(err).lower():
             raise _weights_only_refusal(path, str(err)) from None
@@ -117,6 +132,37 @@ def _safetensors_load(path: str, map_location: Any) -> Checkpoint:
     return Checkpoint(path, state_dict, None, metadata)
 
 
+def _check_is_file(path: str) -> None:
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path}: no such file' if not os.path.exists(path)
+                              else f'{path}: not a file')
+
+
+def read_raw_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') -> Any:
+    """The object a checkpoint file holds, read as safely as :func:`read_checkpoint` reads.
+
+    For callers that need the whole container as saved (MMEngine's runner reads
+    ``meta``, ``optimizer``, ``message_hub``): no state dict is looked for. A
+    ``.safetensors`` file gives its state dict.
+
+    Raises:
+        CheckpointError: naming the file: missing, empty, truncated, not a checkpoint, or
+            a pickle that would import code.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), 'ckpt.pth')
+        >>> torch.save({'meta': {'epoch': 1}}, path)
+        >>> read_raw_checkpoint(path)
+        {'meta': {'epoch': 1}}
+    """
+    path = os.fspath(path)
+    _check_is_file(path)
+    if path.endswith(SAFETENSORS_SUFFIX):
+        return _safetensors_load(path, map_location).state_dict
+    return _torch_load(path, map_location)
+
+
 def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') -> Checkpoint:
     """Reads a checkpoint file safely and finds the state dict inside.
 
@@ -146,9 +192,7 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
         ('state_dict', ['w'], {'epoch': 3})
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f'{path}: no such file' if not os.path.exists(path)
-                              else f'{path}: not a file')
+    _check_is_file(path)
     if path.endswith(SAFETENSORS_SUFFIX):
         return _safetensors_load(path, map_location)
     obj = _torch_load(path, map_location)

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from helpers import PYTHON, REPO, TINY_CONFIG, data_options, free_port, latest_log, run_tool
+from smallbig_mm.weights import read_raw_checkpoint
 
 TRAIN = str(REPO / 'tools' / 'train.py')
 TEST = str(REPO / 'tools' / 'test.py')
@@ -23,7 +24,7 @@ def trained(motion_data, tmp_path_factory):
 
 
 def test_training_validates_and_saves_a_checkpoint(trained):
-    checkpoint = torch.load(trained / 'epoch_1.pth', weights_only=True)  # compat allow-list
+    checkpoint = read_raw_checkpoint(trained / 'epoch_1.pth')  # the guarded reader
     assert checkpoint['meta']['epoch'] == 1
     keys = checkpoint['state_dict']
     assert 'backbone.layer2.0.big1.bn.weight' in keys and 'cls_head.fc_cls.weight' in keys
@@ -52,7 +53,7 @@ def test_resume_continues_from_the_last_checkpoint(trained, motion_data, tmp_pat
     output = result.stdout + result.stderr
     assert 'resumed epoch: 1' in output
     assert 'Epoch(train) [1]' not in output and 'Epoch(train) [2]' in output
-    assert torch.load(work_dir / 'epoch_2.pth', weights_only=True)['meta']['epoch'] == 2
+    assert read_raw_checkpoint(work_dir / 'epoch_2.pth')['meta']['epoch'] == 2
 
 
 def test_two_process_distributed_training_on_cpu(motion_data, tmp_path):

@@ -19,6 +19,7 @@ from helpers import REPO, free_port
 from smallbig_mm.mmaction import APPLIED_PATCHES, patches
 from smallbig_mm.mmaction.patches import (atomic_checkpoints, bf16_head, cpu_amp,
                                           cpu_distributed, missing_drn, mmengine_checkpoints)
+from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
 
 # (module, owner, attribute) that each patch replaces
 TARGETS = {
@@ -124,15 +125,11 @@ def test_bf16_head_casts_bfloat16_scores_only(monkeypatch):
     assert seen == [torch.float32, torch.float16]
 
 
-def test_mmengine_checkpoints_no_op_before_torch_2_6(monkeypatch):
-    calls = []
-    monkeypatch.setattr(torch.serialization, 'get_safe_globals', lambda: [])
-    monkeypatch.setattr(torch.serialization, 'add_safe_globals', calls.append)
-    monkeypatch.setattr(torch, '__version__', '2.5.1')
-    assert mmengine_checkpoints.apply() is False
-    monkeypatch.setattr(torch, '__version__', '2.6.0')
-    assert mmengine_checkpoints.apply() is True
-    assert len(calls) == 1 and HistoryBuffer in calls[0]
+def test_mmengine_reads_local_checkpoints_through_the_guarded_reader():
+    from mmengine.runner.checkpoint import CheckpointLoader
+    assert mmengine_checkpoints.is_applied()
+    assert CheckpointLoader._schemes[''] is mmengine_checkpoints.load_from_local
+    assert mmengine_checkpoints.apply() is False  # already installed
 
 
 def test_mmaction_models_import_and_drn_explains_itself():
@@ -149,15 +146,19 @@ def test_drn_stub_is_not_installed_where_the_folder_exists(monkeypatch):
     assert 'mmaction.models.localizers.drn' not in sys.modules
 
 
-def test_an_mmengine_style_checkpoint_loads_with_weights_only(tmp_path):
+def test_an_mmengine_style_checkpoint_loads_through_mmengine_and_the_reader(tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
     buffer = HistoryBuffer()
     buffer.update(0.5)
     path = tmp_path / 'training.pth'
     torch.save({'message_hub': {'loss': buffer, 'array': np.arange(3.), 'scalar': np.float64(2)},
                 'state_dict': {'w': torch.ones(2)}}, path)
-    loaded = torch.load(path, weights_only=True)
-    assert loaded['message_hub']['loss'].current() == 0.5
-    assert loaded['message_hub']['array'].tolist() == [0., 1., 2.]
+    before = list(torch.serialization.get_safe_globals())
+    for loaded in (CheckpointLoader.load_checkpoint(str(path)), read_raw_checkpoint(path)):
+        assert loaded['message_hub']['loss'].current() == 0.5
+        assert loaded['message_hub']['array'].tolist() == [0., 1., 2.]
+    assert HistoryBuffer not in before  # nothing process-wide: allowed only during the read
+    assert torch.serialization.get_safe_globals() == before
 
 
 class _RunsCode:
@@ -171,12 +172,14 @@ class _ReachesAttributes:
 
 
 @pytest.mark.parametrize('payload', [_RunsCode(), _ReachesAttributes()])
-def test_other_pickles_are_still_refused(payload):
+def test_other_pickles_are_still_refused(payload, tmp_path):
     buffer = io.BytesIO()
     torch.save({'x': payload}, buffer)
     buffer.seek(0)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(buffer, weights_only=True)
+    path = tmp_path / 'payload.pth'
+    path.write_bytes(buffer.getvalue())
+    with pytest.raises(CheckpointError, match='refused to load'):
+        read_raw_checkpoint(path)
 
 
 def test_cpu_ddp_drops_device_ids(monkeypatch):

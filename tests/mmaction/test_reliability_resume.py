@@ -10,6 +10,8 @@ import shutil
 
 import pytest
 import torch
+
+from smallbig_mm.weights import read_raw_checkpoint
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -34,8 +36,8 @@ def train(work_dir, data, *args, options=(), check=True):
 
 
 def same_weights(a, b) -> bool:
-    first = torch.load(a, weights_only=True)['state_dict']
-    second = torch.load(b, weights_only=True)['state_dict']
+    first = read_raw_checkpoint(a)['state_dict']
+    second = read_raw_checkpoint(b)['state_dict']
     return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
 
 
@@ -189,7 +191,7 @@ def test_random_state_survives_a_weights_only_checkpoint(tmp_path):
     expected = (torch.rand(3), torch.randint(100, (3,)))
     import numpy as np
     expected_np = np.random.rand(3)
-    restore_rng_state(torch.load(path, weights_only=True)['rng_state'])
+    restore_rng_state(read_raw_checkpoint(path)['rng_state'])
     assert torch.equal(torch.rand(3), expected[0])
     assert torch.equal(torch.randint(100, (3,)), expected[1])
     assert np.array_equal(np.random.rand(3), expected_np)
@@ -207,5 +209,5 @@ def test_atomic_save_leaves_the_old_checkpoint_when_interrupted(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         atomic_torch_save({'meta': {'epoch': 2}}, str(path))
     monkeypatch.undo()
-    assert torch.load(path, weights_only=True)['meta'] == {'epoch': 1}
+    assert read_raw_checkpoint(path)['meta'] == {'epoch': 1}
     assert [p.name for p in tmp_path.iterdir()] == ['epoch_1.pth']  # no temporary left

@@ -19,15 +19,19 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import List, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner.base_loop import BaseLoop
 
 from ...utils.files import TMP_MARK
 from ...weights import CheckpointError, read_checkpoint
+from ...weights.loading import fit_state_dict
 from ..patches.atomic_checkpoints import apply as enable_atomic_checkpoints  # noqa: F401
 from ..patches.atomic_checkpoints import atomic_torch_save  # noqa: F401  (old home)
 
@@ -103,6 +107,13 @@ class ResumeGuardHook(Hook):
       the work directory instead; if none is readable, stops and lists them.
     - ``--resume PATH`` or ``load_from=PATH``: an unreadable file stops the run with a
       :class:`CheckpointError` naming it and the newest readable alternative.
+    - After MMEngine reads the file and before it loads anything
+      (``after_load_checkpoint``): the weights must fit the model
+      (:func:`smallbig_mm.weights.loading.fit_state_dict`, one-line error otherwise); in
+      training, ``load_from`` with another class count drops the classifier (logged);
+      ``allow_partial_load=True`` in the config loads what fits. A resume also needs the
+      training state (``meta``, ``message_hub``, ``optimizer``, schedulers) and an
+      optimizer state of the configured optimizer.
     - A checkpoint saved inside an epoch is refused by a plain ``EpochBasedTrainLoop``
       (which would re-train the epoch's first batches); the error names the fix.
 
@@ -111,7 +122,7 @@ class ResumeGuardHook(Hook):
         custom_hooks = [dict(type='ResumeGuardHook')]
     """
 
-    priority = 'VERY_HIGH'
+    priority = 'HIGHEST'  # checks the checkpoint before any other hook sees it
 
     def before_run(self, runner) -> None:
         if is_main_process():
@@ -138,9 +149,9 @@ class ResumeGuardHook(Hook):
             candidates = candidates[1:]
         path, problems = newest_readable(candidates)
         if path is None:
-            listing = '\n  '.join(problems) or '(none)'
+            listing = '; '.join(problems) or '(none)'
             raise CheckpointError(
-                f'--resume auto: no readable checkpoint in {work_dir}:\n  {listing}\n'
+                f'--resume auto: no readable checkpoint in {work_dir}: {listing}. '
                 f'Delete the broken files to start from scratch, or resume from a copy.')
         for problem in problems:
             print_log(f'skipping an unreadable checkpoint: {problem}', logger='current',
@@ -164,13 +175,45 @@ class ResumeGuardHook(Hook):
         else:
             hint = (f'The newest readable checkpoint there is {good}: use --resume {good} '
                     f'(or --resume auto, which skips unreadable checkpoints).')
-        raise CheckpointError(f'cannot {action} {problem}\n{hint}')
+        raise CheckpointError(f'cannot {action} {problem}. {hint}')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False):
+        """Checks what MMEngine just read, before it puts anything into the model.
+
+        Resume: the file must hold training state (``meta`` with epoch and iteration,
+        ``message_hub``, ``optimizer``, schedulers), weights that fit the model exactly and
+        an optimizer state of the configured optimizer. ``load_from`` / test: the weights
+        must fit (:func:`smallbig_mm.weights.loading.fit_state_dict`); in training a
+        classifier for another number of classes is dropped (fine-tuning, logged), and
+        ``allow_partial_load=True`` in the config loads whatever fits. Raises a one-line
+        :class:`CheckpointError` otherwise; nothing is loaded or written then.
+        """
+        resume = getattr(runner, '_resume', False)
+        source = runner._load_from or 'the checkpoint'
+        if resume:
+            check_training_state(checkpoint, source, runner)
+        training = isinstance(runner._train_loop, BaseLoop)
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
+                                                  for v in state.values()):
+            raise CheckpointError(f'{source}: holds no state dict (parameter name -> tensor) '
+                                  'under "state_dict"; it is not a model checkpoint')
+        allow_partial = not resume and bool(runner.cfg.get('allow_partial_load', False))
+        fitted = fit_state_dict(
+            state, model.state_dict(), source, type(model).__name__,
+            finetune=training and not resume, allow_partial=allow_partial,
+            log=lambda message: print_log(message, logger='current', level=logging.WARNING))
+        if 'state_dict' in checkpoint:
+            checkpoint['state_dict'] = fitted
+        else:
+            checkpoint.clear()
+            checkpoint.update(fitted)
+        if not resume:
             return
+        check_optimizer_state(checkpoint['optimizer'], runner.optim_wrapper, source)
         loop = runner.train_loop
-        meta = checkpoint.get('meta', {})
+        meta = checkpoint['meta']
         epoch, iteration = meta.get('epoch', 0), meta.get('iter', 0)
         per_epoch = len(loop.dataloader) if hasattr(loop, 'dataloader') else 0
         mid_epoch = per_epoch and iteration != epoch * per_epoch
@@ -181,3 +224,78 @@ class ResumeGuardHook(Hook):
                 f'first batch and would train {iteration - epoch * per_epoch} batches twice. '
                 f"Set train_cfg.type='ResumableEpochBasedTrainLoop' (smallbig_mm), which "
                 f"skips them (this package's configs declare it).")
+
+
+def check_training_state(checkpoint: Mapping[str, Any], source: str, runner) -> None:
+    """Refuses (one line) to resume from a file without the state a resume restores.
+
+    A weights-only file (``tools/convert_checkpoint.py``'s output, a released model) has
+    no ``meta`` (epoch, iteration), ``message_hub`` or ``optimizer``; MMEngine would stop
+    with ``KeyError: 'meta'`` or, without an optimizer entry, silently restart the
+    optimizer.
+    """
+    meta = checkpoint.get('meta')
+    lacking = []
+    if not isinstance(meta, Mapping) or not {'epoch', 'iter'} <= set(meta):
+        lacking.append('meta (epoch, iter)')
+    for key in ('message_hub', 'optimizer'):
+        if key not in checkpoint:
+            lacking.append(key)
+    if runner.param_schedulers and 'param_schedulers' not in checkpoint:
+        lacking.append('param_schedulers')
+    if lacking:
+        raise CheckpointError(
+            f'{source}: cannot resume from it: it has no training state ({", ".join(lacking)} '
+            'missing), so it holds weights only (e.g. a tools/convert_checkpoint.py output '
+            'or a released model). --resume continues a run from a checkpoint that run saved '
+            '(work_dir/epoch_N.pth or iter_N.pth); to start training from these weights use '
+            f'load_from (--cfg-options load_from={source}) without --resume')
+
+
+def _group_settings(group: Mapping[str, Any]) -> set:
+    return set(group) - {'params', 'initial_lr'}
+
+
+def check_optimizer_state(saved: Any, optim_wrapper: Any, source: str) -> None:
+    """Refuses (one line) an optimizer state of another optimizer or parameter grouping.
+
+    Compares the saved state with the configured optimizer: the settings of each
+    parameter group (another optimizer type has other ones: ``momentum`` for SGD,
+    ``betas`` for Adam), the number of groups and of parameters in each, and the shape of
+    every per-parameter state tensor. Only plain ``OptimWrapper``-style states (one
+    optimizer) are checked; an ``OptimWrapperDict`` is left to MMEngine.
+    """
+    optimizer = getattr(optim_wrapper, 'optimizer', None)
+    if optimizer is None or not isinstance(saved, Mapping) or 'param_groups' not in saved:
+        return
+    fix = ('resume with the optimizer and paramwise_cfg of the run that saved it '
+           '(optim_wrapper in the config), or start from its weights with load_from')
+    groups, saved_groups = optimizer.param_groups, saved['param_groups']
+    if len(groups) != len(saved_groups) or any(
+            len(g['params']) != len(s['params']) for g, s in zip(groups, saved_groups)):
+        raise CheckpointError(
+            f'{source}: cannot resume from it: its optimizer state has '
+            f'{len(saved_groups)} parameter groups of '
+            f'{[len(s["params"]) for s in saved_groups]} parameters, the configured '
+            f'{type(optimizer).__name__} {len(groups)} of {[len(g["params"]) for g in groups]}; '
+            + fix)
+    for group, saved_group in zip(groups, saved_groups):
+        if _group_settings(group) != _group_settings(saved_group):
+            only_saved = sorted(_group_settings(saved_group) - _group_settings(group))
+            only_now = sorted(_group_settings(group) - _group_settings(saved_group))
+            raise CheckpointError(
+                f'{source}: cannot resume from it: its optimizer state was saved by another '
+                f'optimizer than the configured {type(optimizer).__name__} (settings only in '
+                f'the checkpoint: {", ".join(only_saved) or "none"}; only in '
+                f'{type(optimizer).__name__}: {", ".join(only_now) or "none"}); ' + fix)
+    params = [p for group in groups for p in group['params']]
+    for index, state in saved.get('state', {}).items():
+        if not isinstance(index, int) or not 0 <= index < len(params):
+            continue
+        for name, value in state.items():
+            if isinstance(value, torch.Tensor) and value.ndim > 0 and \
+                    value.shape != params[index].shape:
+                raise CheckpointError(
+                    f'{source}: cannot resume from it: optimizer state {name!r} of parameter '
+                    f'{index} has shape {tuple(value.shape)}, the parameter '
+                    f'{tuple(params[index].shape)}; ' + fix)

@@ -57,9 +57,13 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         super().__init__(runner, dataloader, *args, **kwargs)
 
     def batches_done_in_epoch(self) -> int:
-        """Batches of the current epoch already trained (0 unless resumed mid-epoch)."""
+        """Batches of the current epoch already trained (0 unless resumed mid-epoch).
+
+        All of them for an iteration checkpoint saved at an epoch's last iteration (its
+        epoch counter is not yet advanced): the epoch then only ends (``after_train_epoch``).
+        """
         done = self._iter - self._epoch * len(self.dataloader)
-        if not 0 <= done < len(self.dataloader):
+        if not 0 <= done <= len(self.dataloader):
             raise RuntimeError(
                 f'cannot resume: the checkpoint is at iteration {self._iter}, epoch '
                 f'{self._epoch}, which does not fit {len(self.dataloader)} batches per '

@@ -11,7 +11,7 @@ through the configs' ``custom_imports``. ``import smallbig_mm`` applies none.
 module                     defect
 =========================  ===========================================================
 :mod:`.missing_drn`        the 1.2.0 wheel lacks ``localizers/drn`` (mmaction2#2714)
-:mod:`.mmengine_checkpoints`  torch >= 2.6 refuses MMEngine checkpoints (mmengine#1655)
+:mod:`.mmengine_checkpoints`  local reads bypass the guarded reader (mmengine#1655)
 :mod:`.cpu_distributed`    ``--launcher pytorch`` without CUDA (set_device, device_ids)
 :mod:`.cpu_amp`            ``AmpOptimWrapper`` asserts an accelerator
 :mod:`.bf16_head`          heads call ``.numpy()`` on bfloat16 scores
@@ -49,7 +49,6 @@ def apply_all() -> List[str]:
 
 # the names of the first release of this module, for code that imported them
 fix_missing_drn = missing_drn.apply
-allow_mmengine_checkpoints = mmengine_checkpoints.apply
 fix_cpu_distributed = cpu_distributed.apply
 
 __all__ = ['STACK_FIXES', 'apply_all', 'patch_name', 'atomic_checkpoints', 'bf16_head',

@@ -1,76 +1,62 @@
-"""torch >= 2.6 refuses MMEngine's training checkpoints under ``weights_only=True``.
+"""MMEngine reads local checkpoints with ``torch.load`` and ``weights_only`` left unset.
 
-Upstream: open-mmlab/mmengine#1655 (fix in PR #1650). torch 2.6 made ``weights_only=True``
-the default of ``torch.load``; MMEngine's checkpoints pickle ``HistoryBuffer`` objects and
-numpy arrays and scalars in their message hub, so resuming or testing fails with
-"Weights only load failed ... HistoryBuffer".
+Upstream: open-mmlab/mmengine#1655 (fix in PR #1650, unmerged). mmengine 0.10.7's
+``load_from_local`` calls ``torch.load(filename, map_location)``. On torch >= 2.6 that
+loads with ``weights_only=True`` by default and refuses every training checkpoint MMEngine
+itself wrote (they pickle ``HistoryBuffer`` objects and numpy arrays), so ``--resume``,
+``load_from=``, ``tools/test.py`` and ``init_cfg=dict(type='Pretrained')`` end in a
+40-line traceback that suggests ``weights_only=False``. And because ``weights_only`` is
+left unset, ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` turns it off and a pickle's code runs.
 
-The fix allow-lists exactly the globals those checkpoints hold
-(``torch.serialization.add_safe_globals``), and ``getattr`` only for HistoryBuffer's
-statistics methods. ``weights_only`` stays on: any other pickle is still refused. Never
-set ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` instead: it lets any pickle run code.
+The fix registers :func:`load_from_local` as ``CheckpointLoader``'s reader of local
+paths (the ``''`` scheme): it reads through the package's one guarded reader,
+:func:`smallbig_mm.weights.read_raw_checkpoint`, which passes ``weights_only=True``
+explicitly and allows the training-checkpoint types only during that read (nothing is
+added to torch's global allow-list), and turns every failure into a one-line
+:class:`~smallbig_mm.weights.CheckpointError` naming the file. Remote schemes
+(``http://``, ``s3://``, ...) keep MMEngine's loaders.
 """
 import importlib.util
-import pickle
-
-import torch
-from torch.torch_version import TorchVersion
+import os.path as osp
+from typing import Any
 
 ISSUE = 'open-mmlab/mmengine#1655'
 
 
-def _history_buffer_getattr(owner: type, name: str):
-    """Stands in for ``getattr`` while unpickling, for HistoryBuffer's statistics only.
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """MMEngine's local-file loader, reading through the guarded reader.
 
-    A HistoryBuffer pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``;
-    allowing the real ``getattr`` would let a checkpoint reach any attribute, so only
-    that exact lookup is answered.
+    Args:
+        filename: a local path (``~`` expanded).
+        map_location: as for ``torch.load``.
+
+    Returns:
+        The object the file holds (MMEngine reads ``meta``, ``state_dict``, ...).
+
+    Raises:
+        CheckpointError: naming the file, for a missing, truncated, corrupt or unsafe file.
     """
-    from mmengine.logging import HistoryBuffer
-
-    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
-    if owner is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({owner!r}, {name!r}) in a weights_only checkpoint: only '
-        'HistoryBuffer statistics methods are allowed')
-
-
-def checkpoint_globals() -> list:
-    """The exact globals an MMEngine training checkpoint pickles."""
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-
-    try:  # numpy >= 2 moved the reconstructors to numpy._core
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
-        np.float32, np.float64)]
-    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes,
-            (_history_buffer_getattr, 'builtins.getattr')]
+    from ...weights import read_raw_checkpoint
+    return read_raw_checkpoint(osp.expanduser(filename), map_location=map_location)
 
 
 def defect_present() -> bool:
-    """Whether torch loads ``weights_only`` by default (>= 2.6) and MMEngine is installed."""
-    return (TorchVersion(torch.__version__) >= (2, 6)
-            and hasattr(torch.serialization, 'add_safe_globals')
-            and importlib.util.find_spec('mmengine') is not None)
+    """Whether MMEngine is installed (every 0.10.x release reads local files this way)."""
+    return importlib.util.find_spec('mmengine') is not None
 
 
 def is_applied() -> bool:
-    """Whether HistoryBuffer is on torch's allow-list."""
-    get_safe_globals = getattr(torch.serialization, 'get_safe_globals', None)
-    if get_safe_globals is None or importlib.util.find_spec('mmengine') is None:
+    """Whether local paths are read by :func:`load_from_local`."""
+    if not defect_present():
         return False
-    from mmengine.logging import HistoryBuffer
-    return HistoryBuffer in get_safe_globals()
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return CheckpointLoader._schemes.get('') is load_from_local
 
 
 def apply() -> bool:
-    """Allow-lists the checkpoint globals if the defect is present. True if done now."""
+    """Routes MMEngine's local checkpoint reads through the guarded reader. True if done now."""
     if not defect_present() or is_applied():
         return False
-    torch.serialization.add_safe_globals(checkpoint_globals())
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
     return True
