@@ -326,14 +326,18 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNet
                           log=_logger.warning)
 
 
-def _read_overlay_source(overlay: Mapping[str, Any]) -> Tuple[Dict[str, Any], Optional[str]]:
+def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] = None
+                         ) -> Tuple[Dict[str, Any], Optional[str]]:
     """``pretrained_cfg_overlay`` with its ``file``/``url`` read here instead of by timm.
 
     Any source of :func:`smallbig_mm.weights.sources.resolve_pretrained` works (a file, a
     hub folder, ``torchvision://``, ``https://``, ``hf-hub:``, ``timm/``): it is located in
     (or downloaded into) the usual caches, read with the guarded reader and handed to timm
-    as ``state_dict``, with ``num_classes`` set from the checkpoint's classifier unless
-    given (so timm keeps a classifier that fits and drops one that does not).
+    as ``state_dict``. An explicit ``num_classes`` decides about the classifier: the
+    checkpoint's class count keeps its classifier, another one fine-tunes (the
+    checkpoint's classifier is dropped, and the log says so). Without one the model has
+    the pretrained config's 400 classes, and a checkpoint of another count is refused
+    with a hint naming it.
     """
     source = overlay.get('file') or overlay.get('url')
     if not source or 'state_dict' in overlay:
@@ -341,9 +345,8 @@ def _read_overlay_source(overlay: Mapping[str, Any]) -> Tuple[Dict[str, Any], Op
     ckpt = fetch_checkpoint(source)
     out = {k: v for k, v in overlay.items() if k not in ('file', 'url')}
     out['state_dict'] = ckpt.state_dict
-    classes = classifier_classes(ckpt.state_dict)
-    if classes is not None:
-        out.setdefault('num_classes', classes)
+    if num_classes is not None:
+        out.setdefault('num_classes', classifier_classes(ckpt.state_dict))
     return out, ckpt.path
 
 
@@ -352,7 +355,8 @@ def _create_smallbig(variant: str, pretrained: bool = False,
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
     overlay, path = kwargs.get('pretrained_cfg_overlay'), None
     if pretrained and overlay:
-        kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(overlay)
+        kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(
+            overlay, kwargs.get('num_classes'))
     model = build_model_with_cfg(
         SmallBigResNetClassifier, variant, pretrained,
         pretrained_filter_fn=functools.partial(checkpoint_filter_fn,

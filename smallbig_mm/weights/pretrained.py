@@ -7,7 +7,9 @@ reader, inflates a 2D ImageNet ResNet or loads a SmallBig-ResNet checkpoint
 through the one fit check (:func:`~.loading.load_state_dict_into`); for fine-tuning a
 classifier of another number of classes is dropped, and the log says so.
 """
-from typing import Mapping, Optional, Union
+import logging
+from types import SimpleNamespace
+from typing import List, Mapping, Optional, Union
 
 from torch import Tensor, nn
 
@@ -17,6 +19,8 @@ from .io import Checkpoint
 from .layouts import LAYOUTS_2D, detect_layout, to_timm_state_dict
 from .loading import load_state_dict_into
 from .sources import fetch_checkpoint
+
+_logger = logging.getLogger(__name__)
 
 
 def classifier_classes(state_dict: Mapping[str, Tensor]) -> Optional[int]:
@@ -51,11 +55,13 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
             or a :class:`~.io.Checkpoint` already read.
         inflate_2d: inflate a 2D ImageNet ResNet (4-D conv weights). With False a 2D
             checkpoint is refused with a hint. A 3D checkpoint is always loaded as is.
-        logger: anything with ``info(str)`` and ``warning(str)``; receives what was done.
+        logger: anything with ``info(str)`` and ``warning(str)``; receives what was done
+            (default: this module's ``logging`` logger for the warnings).
         allow_partial: load what fits and skip the rest (logged) instead of refusing.
 
     Returns:
-        A summary: the file, and the inflation report for a 2D checkpoint.
+        A summary: the file, and the inflation report for a 2D checkpoint or what the
+        fit check dropped.
 
     Raises:
         CheckpointError: one message naming the source and file: not found, not
@@ -83,9 +89,15 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
         report.source = named
         message = report.summary()
     else:
-        load_state_dict_into(model, ckpt.state_dict, logger=logger, finetune=True,
-                             allow_partial=allow_partial, source=named)
-        message = f'loaded {named}'
+        notes: List[str] = []
+
+        def note(line: str) -> None:
+            notes.append(line)
+            (logger or _logger).warning(line)
+
+        load_state_dict_into(model, ckpt.state_dict, logger=SimpleNamespace(warning=note),
+                             finetune=True, allow_partial=allow_partial, source=named)
+        message = '; '.join([f'loaded {named}', *notes])
     if logger is not None:
         logger.info(message)
     return message

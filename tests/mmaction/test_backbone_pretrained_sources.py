@@ -9,7 +9,7 @@ from smallbig_mm.weights.hub_folder import write_hub_folder
 torch.set_num_threads(1)
 
 
-def test_backbone_takes_a_hub_folder_and_drops_the_classifier_saying_so(tmp_path):
+def test_backbone_takes_a_hub_folder(tmp_path):
     args = dict(depth=23, base_channels=8, block_types=('2d', 'smallbig', 'smallbig', '3d'))
     model = timm.create_model('smallbig_resnet23', num_classes=6, **args).eval()
     with torch.no_grad():
@@ -24,12 +24,14 @@ def test_backbone_takes_a_hub_folder_and_drops_the_classifier_saying_so(tmp_path
         def info(self, line):
             self.lines.append(line)
 
+        warning = info
+
     for pretrained2d in (True, False):  # a 3D checkpoint loads either way
         backbone = SmallBigResNetBackbone(pretrained=str(tmp_path / 'hub'),
                                           pretrained2d=pretrained2d, **args)
         from smallbig_mm.weights.pretrained import load_pretrained
         message = load_pretrained(backbone, backbone.pretrained, logger=Log())
-        assert 'dropped fc.weight, fc.bias' in message and Log.lines
+        assert message.startswith('loaded ') and Log.lines  # a backbone takes no classifier
         backbone.init_weights()
         backbone.eval()
         x = torch.randn(1, 3, 4, 32, 32)
