@@ -1,91 +1,11 @@
-# SmallBig-ResNet-50 on Kinetics-400 (videos), 8 frames at interval 8: the primitive
-# config of this folder. The other Kinetics-400 configs (frames, depth, baselines,
-# ablations/) inherit it and change a few keys. The reference recipe: 8 GPUs x 8 clips,
-# multi-scale crop + flip in training; 10 clips x 3 crops of 256 in testing.
+# SmallBig-ResNet-50 on Kinetics-400 (videos), 8 frames at interval 8. The reference
+# recipe: 8 GPUs x 8 clips, multi-scale crop + flip in training; 10 clips x 3 crops of
+# 256 in testing (_base_/datasets/kinetics400.py). The baselines, the extra-unit variant
+# and ResNet-101 inherit this config and change a few keys.
 _base_ = [
-    '../../_base_/models/smallbig_r50.py', '../../_base_/schedules/sgd_cosine_100e.py',
-    '../../_base_/default_runtime.py'
+    '../../_base_/models/smallbig_r50.py', '../../_base_/datasets/kinetics400.py',
+    '../../_base_/schedules/sgd_cosine_100e.py', '../../_base_/default_runtime.py'
 ]
 
 # ImageNet ResNet-50 inflated into SmallBig-R50 (read from the local torch hub cache).
 model = dict(backbone=dict(pretrained='torchvision://resnet50', pretrained2d=True))
-
-# dataset settings
-dataset_type = 'VideoDataset'
-data_root = 'data/kinetics400/videos_train'
-data_root_val = 'data/kinetics400/videos_val'
-ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
-ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
-
-file_client_args = dict(io_backend='disk')
-
-train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(
-        type='MultiScaleCrop',
-        input_size=224,
-        scales=(1, 0.875, 0.75, 0.66),
-        random_crop=False,
-        max_wh_scale_gap=1),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
-val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
-test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=10, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='ThreeCrop', crop_size=256),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
-]
-
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_train,
-        data_prefix=dict(video=data_root),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
-        pipeline=val_pipeline,
-        test_mode=True))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline,
-        test_mode=True))
-
-val_evaluator = dict(type='AccMetric')
-test_evaluator = val_evaluator

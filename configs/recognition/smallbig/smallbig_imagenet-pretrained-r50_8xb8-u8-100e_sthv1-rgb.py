@@ -39,17 +39,7 @@ train_dataloader = dict(
         data_prefix=dict(img=data_root),
         filename_tmpl=filename_tmpl,
         pipeline=train_pipeline))
+# Validation and testing: the validation list.
 val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(img=data_root),
-        filename_tmpl=filename_tmpl,
-        pipeline=val_pipeline))
-test_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(img=data_root),
-        filename_tmpl=filename_tmpl,
-        pipeline=test_pipeline))
+    dataset=dict(train_dataloader['dataset'], ann_file=ann_file_val, pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))

@@ -39,15 +39,7 @@ train_dataloader = dict(
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
+# Validation and testing: the validation list.
 val_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root),
-        pipeline=val_pipeline))
-test_dataloader = dict(
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(video=data_root),
-        pipeline=test_pipeline))
+    dataset=dict(train_dataloader['dataset'], ann_file=ann_file_val, pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))

@@ -1,4 +1,4 @@
 # Big views on conv1 and conv2, none on conv3.
-_base_ = ['../smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py']
+_base_ = ['./smallbig_r23_8xb8-8x8x1-100e_kinetics400-rgb.py']
 
-model = dict(backbone=dict(depth=23, pretrained=None, big_views=(True, True, False)))
+model = dict(backbone=dict(big_views=(True, True, False)))
