@@ -72,8 +72,9 @@ def export_onnx(model: nn.Module, path: str, frames: int = 8, size: int = 224,
             non-standard operator in it, or a model over 2 GB.
         OutputExistsError: ``path`` exists and ``force`` is False.
 
-    Example:
-        >>> export_onnx(model, 'smallbig.onnx', frames=8, size=224)  # doctest: +SKIP
+    Example::
+
+        export_onnx(model, 'smallbig.onnx', frames=8, size=224)
     """
     _require_onnx()
     import onnx

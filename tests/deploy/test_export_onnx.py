@@ -187,3 +187,23 @@ def test_torch_export_recipe_has_dynamic_batch_and_frames(model, tmp_path):
         clips = torch.randn(batch, 3, frames, SIZE, SIZE)
         with torch.no_grad():
             torch.testing.assert_close(loaded(clips), model(clips), rtol=1e-4, atol=1e-5)
+
+
+def test_tool_fails_above_the_tolerance_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    import smallbig_mm.deploy as deploy
+    quick = deploy.ClipModel(MeanOverClip().eval(), 'logits', 4, [0.] * 3, [1.] * 3, '0-1',
+                             'quick')
+    monkeypatch.setattr(deploy, 'build_clip_model', lambda *args: quick)
+    monkeypatch.setattr(export_cli, 'TOLERANCE', -1.)  # any difference is too large
+    out = tmp_path / 'quick.onnx'
+    with pytest.raises(SystemExit) as exit_info:
+        export_cli.main(['quick', '--out', str(out), '--frames', '4', '--size', str(SIZE)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 1 and err.strip().count('\n') == 0
+    assert 'onnxruntime differs from PyTorch by' in err and 'at T=4' in err and 'at T=2' in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tool_debug_keeps_the_traceback():
+    with pytest.raises(ExportError, match='neither a .py config'):
+        export_cli.main(['no_such_model', '--out', 'x.onnx', '--log-level', 'DEBUG'])
