@@ -127,7 +127,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
 
     from mmengine.config import Config
 
-    from ..mmaction.demo import DemoError, RandomWeightsWarning, build_recognizer
+    from ..apis.mmaction_model import ConfigModelError, RandomWeightsWarning, build_recognizer
     model_cfg = Config.fromfile(path).get('model')
     if model_cfg is None or model_cfg.get('type') != 'Recognizer3D' or \
             model_cfg.get('cls_head') is None:
@@ -141,7 +141,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
         with warnings.catch_warnings():  # the caller says when the weights are initial
             warnings.simplefilter('ignore', RandomWeightsWarning)
             recognizer, _ = build_recognizer(path, checkpoint)
-    except DemoError as err:
+    except ConfigModelError as err:
         raise ExportError(str(err)) from None
     head = recognizer.cls_head
     scores = 'softmax' if head.average_clips == 'prob' else 'logits'
@@ -182,8 +182,8 @@ def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
                           f'(this package registers: {known})') from None
     except TypeError as err:  # an argument the model does not take
         raise ExportError(f'{name}: {err}') from None
-    from ..timm_models.smallbig_timm import SmallBigNet
-    if not isinstance(model, SmallBigNet):
+    from ..timm_models.smallbig_timm import SmallBigResNetClassifier
+    if not isinstance(model, SmallBigResNetClassifier):
         raise ExportError(f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
                           'model taking clips (N, 3, T, H, W)')
     if checkpoint is not None:
