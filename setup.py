@@ -24,6 +24,12 @@ MMACTION_STACK = [
     'importlib-metadata', 'einops', 'scipy', 'decord', 'av',
 ]
 
+DEPLOY = [
+    # torch.onnx.export(dynamo=True) needs onnxscript; tested with onnx 1.23.2,
+    # onnxruntime 1.32.0 and onnxscript 0.7.2 on torch 2.14.1
+    'onnx>=1.17', 'onnxruntime>=1.20', 'onnxscript>=0.5',
+]
+
 setup(
     name='smallbig-mm',
     version=read_version(),
@@ -39,8 +45,9 @@ setup(
         'timm': ['timm>=1.0.20,<1.1'],  # brings huggingface_hub and safetensors
         # hf-hub: / timm/ sources and hub folders without timm (torch hub caches need nothing)
         'hub': ['huggingface_hub', 'safetensors'],
-        'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'],
-        'tests': ['pytest>=7'],
+        'deploy': DEPLOY,
+        'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'] + DEPLOY,
+        'tests': ['pytest>=7'] + DEPLOY,
     },
     entry_points={
         'console_scripts': [
@@ -51,6 +58,7 @@ setup(
             'smallbig-convert=smallbig_mm.cli.convert:console_main',
             'smallbig-generate-motion=smallbig_mm.cli.generate_motion:console_main',
             'smallbig-benchmark=smallbig_mm.cli.benchmark:console_main',
+            'smallbig-export=smallbig_mm.cli.export:main',
         ],
     },
     classifiers=[

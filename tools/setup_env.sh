@@ -17,6 +17,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q "setuptools<81" mmengine==0.10.7 mmcv-lite==2.1.0
     pip install -q --no-deps mmaction2==1.2.0
     pip install -q timm==1.0.31
+    pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
     pip install -q -e "$ROOT[all,tests]"
     echo "$WANT" > "$STAMP"
 else

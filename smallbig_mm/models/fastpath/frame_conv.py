@@ -39,8 +39,12 @@ def runs_as_product(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
 
 
 def _rows(x: Tensor) -> Tensor:
-    """(N, C, T, H, W) -> (N, C, THW), a view when ``x`` is contiguous."""
-    return x.reshape(x.shape[0], x.shape[1], x.shape[2:].numel())
+    """(N, C, T, H, W) -> (N, C, THW), a view when ``x`` is contiguous.
+
+    ``flatten``, not ``x.shape[2:].numel()``: the latter turns symbolic sizes into
+    ints, pinning T (and H, W) while torch.export or torch.compile traces.
+    """
+    return x.flatten(2)
 
 
 def _matrices(weight: Tensor, n: int) -> Tensor:

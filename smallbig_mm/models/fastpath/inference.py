@@ -63,13 +63,16 @@ def _per_out_channel(scale: Tensor) -> Tensor:
 def can_fuse(conv: nn.Module) -> bool:
     """True for a plain frame-wise conv (temporal kernel and stride 1, one group).
 
-    False while torch.fx or torch.jit traces: a traced graph would bake the folded running
-    statistics into constants, and FLOP counters that trace (MMEngine's, which MMAction2's
-    get_flops uses) should see the convs and norms as written.
+    False while torch.fx or torch.jit traces or torch.export exports: a traced graph would
+    bake the folded running statistics into constants, FLOP counters that trace (MMEngine's,
+    which MMAction2's get_flops uses) should see the convs and norms as written, and an
+    exported graph (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that
+    work for any clip length and that deployment compilers fuse themselves.
     """
     return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
             and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
-            and not is_fx_symbolic_tracing() and not torch.jit.is_tracing())
+            and not is_fx_symbolic_tracing() and not torch.jit.is_tracing()
+            and not torch.compiler.is_exporting())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:

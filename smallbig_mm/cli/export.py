@@ -1,0 +1,171 @@
+"""Export a clip classifier to ONNX and check it with onnxruntime.
+
+Example:
+    smallbig-export configs/recognition/smallbig/<config>.py --checkpoint epoch_20.pth \\
+        --out smallbig.onnx
+    smallbig-export smallbig_resnet50 --checkpoint weights.safetensors --out smallbig.onnx
+
+The file maps clips (N, 3, T, H, W) to scores (N, classes) for any N and T (H = W =
+``--size``). onnxruntime then runs it at T and T/2 frames against PyTorch; a maximum
+relative difference above 1e-4 fails the run and leaves no file. Needs
+``pip install 'smallbig-mm[deploy]'``; a timm name does not need MMEngine.
+"""
+import argparse
+import ast
+import contextlib
+import sys
+import warnings
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+import torch
+
+from ..utils.files import OutputExistsError, check_output_path
+
+TOLERANCE = 1e-4
+"""The largest relative difference between onnxruntime and PyTorch accepted."""
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Export a SmallBig clip classifier (MMAction2 config or timm model name) '
+        'to ONNX with dynamic batch and frames, and check it with onnxruntime')
+    parser.add_argument('model', metavar='CONFIG_OR_TIMM_NAME',
+                        help='an MMAction2 config (.py) or a timm model name, e.g. '
+                        'smallbig_resnet50')
+    parser.add_argument('--checkpoint', help='weights to load (any SmallBig layout: '
+                        'MMAction2, timm, .pth or .safetensors); default: initial weights')
+    parser.add_argument('--out', required=True, help='the .onnx file to write')
+    parser.add_argument('--frames', type=int, default=8,
+                        help='frames T of the example clip (default 8); any T runs afterwards')
+    parser.add_argument('--size', type=int, default=224,
+                        help='height and width of the clips (default 224), fixed in the file')
+    parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
+    parser.add_argument('--num-classes', type=int,
+                        help='timm names: classes of the classifier (default: the '
+                        "checkpoint's, else 400)")
+    parser.add_argument('--model-kwargs', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='timm names: arguments of timm.create_model, as Python literals, '
+                        'e.g. base_channels=32 "big_kernels=((3,3,3),(3,3,3),(None,3,3))"')
+    parser.add_argument('--force', action='store_true', help='replace an existing --out file')
+    parser.add_argument('--log-level', choices=('DEBUG', 'INFO'), default='INFO',
+                        help='DEBUG shows the exporter output and tracebacks of errors')
+    args = parser.parse_args(argv)
+    if args.frames < 1:
+        parser.error(f'--frames must be >= 1, got {args.frames}')
+    if args.size < 32:
+        parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')
+    try:
+        args.model_kwargs = parse_kwargs(args.model_kwargs)
+    except ValueError as err:
+        parser.error(str(err))
+    if not args.out.endswith('.onnx'):
+        parser.error(f'--out must name a .onnx file, got {args.out}')
+    return args
+
+
+def parse_kwargs(items: Sequence[str]) -> Dict[str, Any]:
+    """``['depth=23', 'global_pool=avg']`` -> ``{'depth': 23, 'global_pool': 'avg'}``.
+
+    Values are Python literals where they parse as one, strings otherwise.
+    """
+    kwargs: Dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition('=')
+        if not sep or not key.isidentifier():
+            raise ValueError(f'--model-kwargs takes KEY=VALUE items, got {item!r}')
+        try:
+            kwargs[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            kwargs[key] = value
+    return kwargs
+
+
+def user_errors() -> tuple:
+    """Errors whose message says all there is to say (printed as one line)."""
+    from ..deploy import ExportError
+    from ..weights import CheckpointError
+    errors = [ExportError, CheckpointError, OutputExistsError, FileNotFoundError]
+    with contextlib.suppress(ImportError):  # only where MMEngine is installed
+        from ..mmaction.config_checks import ConfigError
+        errors.append(ConfigError)
+    return tuple(errors)
+
+
+@contextlib.contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """``error: <message>`` on stderr and exit status 1 for user errors (unless ``debug``)."""
+    errors = user_errors()
+    try:
+        yield
+    except errors as err:
+        if debug:
+            raise
+        message = ' '.join(line.strip() for line in str(err).splitlines() if line.strip())
+        print(f'error: {message}', file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+def check_lengths(frames: int) -> List[int]:
+    """The clip lengths onnxruntime is checked at: T and T/2 (T and 2T when T is 1)."""
+    return [frames, frames // 2] if frames > 1 else [1, 2]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    debug = args.log_level == 'DEBUG'
+    with reported_errors(debug), _quiet(not debug):
+        check_output_path(args.out, args.force, inputs=(args.checkpoint, args.model))
+        if args.checkpoint is not None and not _is_file(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+        from ..deploy import ExportError, build_clip_model, export_onnx, onnx_max_rel_diff
+        clip_model = build_clip_model(args.model, args.checkpoint, args.num_classes,
+                                      args.model_kwargs)
+        torch.manual_seed(0)
+        lengths = check_lengths(args.frames)
+        clips = [torch.randn(2, 3, t, args.size, args.size) for t in lengths]
+        diffs: List[float] = []
+
+        def verify(path: str) -> None:
+            diffs.extend(onnx_max_rel_diff(path, clip_model.module, clips))
+            worst = max(diffs)
+            if worst > TOLERANCE:
+                raise ExportError(
+                    'onnxruntime differs from PyTorch by ' + _diffs(lengths, diffs) +
+                    f' (max relative difference, limit {TOLERANCE:g}); {args.out} not written')
+
+        export_onnx(clip_model.module, args.out, frames=args.frames, size=args.size,
+                    opset=args.opset, force=args.force, metadata=clip_model.metadata(),
+                    verify=verify)
+    print(f'wrote {args.out}: clips (N, 3, T, {args.size}, {args.size}) -> scores '
+          f'(N, {clip_model.num_classes}) {clip_model.scores}; N and T dynamic; opset '
+          f'{args.opset}')
+    print(f'input: RGB {clip_model.pixel_range} pixels normalised with mean '
+          f'{clip_model.mean} and std {clip_model.std}')
+    if args.checkpoint is None:
+        print('note: no --checkpoint: the file holds initial (untrained) weights')
+    print(f'onnxruntime vs PyTorch: max relative difference {_diffs(lengths, diffs)} '
+          f'(limit {TOLERANCE:g})')
+
+
+def _diffs(lengths: Sequence[int], diffs: Sequence[float]) -> str:
+    return ', '.join(f'{d:.2e} at T={t}' for t, d in zip(lengths, diffs))
+
+
+def _is_file(path: str) -> bool:
+    import os.path as osp
+    return osp.isfile(path)
+
+
+@contextlib.contextmanager
+def _quiet(enable: bool) -> Iterator[None]:
+    """Keeps the exporter's warnings off the console unless ``--log-level DEBUG``."""
+    if not enable:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        yield
+
+
+if __name__ == '__main__':
+    main()
