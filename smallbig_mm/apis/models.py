@@ -126,7 +126,7 @@ def from_timm(name: str, weights: Optional[str] = None, crop: str = 'center',
 
     Args:
         name: a timm model name, e.g. ``'smallbig_resnet50'``.
-        weights: a checkpoint file of any layout :func:`smallbig_mm.weights.load_checkpoint`
+        weights: a checkpoint file of any layout :func:`smallbig_mm.weights.load_checkpoint_into`
             takes; its fit is checked. ``None``: random weights (only for trying it out).
         crop, clip_len, interval: as for :class:`TimmVideoClassifier`.
         model_args: passed to ``timm.create_model`` (e.g. ``num_classes``, ``depth``).
@@ -137,13 +137,13 @@ def from_timm(name: str, weights: Optional[str] = None, crop: str = 'center',
     import timm
 
     import smallbig_mm  # noqa: F401  (registers the smallbig_* names)
-    from ..weights import load_checkpoint
+    from ..weights import load_checkpoint_into
 
     if weights is not None and not os.path.isfile(weights):
         raise FileNotFoundError(f'weights file not found: {weights}')
     model = timm.create_model(name, pretrained=False, **model_args)
     if weights is not None:
-        load_checkpoint(model, weights)
+        load_checkpoint_into(model, weights)
     return TimmVideoClassifier(model.to(device), crop, clip_len, interval)
 
 

@@ -14,30 +14,14 @@ written atomically with the umask's modes. Errors end in one ``error: ...`` line
 status 1; 2 for usage), with the traceback under ``--log-level DEBUG``.
 """
 import argparse
-import ast
 import sys
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from ..analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
                                   write_json)
 from ..utils.files import check_output_path
+from .arguments import key_value
 from .errors import add_log_level_argument, exit_status
-
-
-def key_value(text: str) -> Dict[str, Any]:
-    """``KEY=VALUE`` with VALUE read as a Python literal when it is one (else a string).
-
-    Example:
-        >>> key_value('base_channels=8'), key_value('norm=bn')
-        ({'base_channels': 8}, {'norm': 'bn'})
-    """
-    if '=' not in text:
-        raise argparse.ArgumentTypeError(f'expected KEY=VALUE, got {text!r}')
-    key, value = text.split('=', 1)
-    try:
-        return {key: ast.literal_eval(value)}
-    except (ValueError, SyntaxError):
-        return {key: value}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -83,9 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                             channels_last=args.channels_last, warmup=args.warmup,
                             repeats=args.repeats)
         settings.validate()
-        kwargs: Dict[str, Any] = {}
-        for item in args.model_kwargs:
-            kwargs.update(item)
+        kwargs = dict(args.model_kwargs)
         names = list(args.models) + ([p for p in PEERS if p not in args.models]
                                      if args.compare else [])
         run = measure_isolated if args.isolate else measure

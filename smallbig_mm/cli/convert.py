@@ -15,25 +15,14 @@ status 1; 2 for usage), with the traceback under ``--log-level DEBUG``. The logi
 in :func:`smallbig_mm.weights.convert_checkpoint`.
 """
 import argparse
-import json
 import sys
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional
 
 from ..utils.files import check_output_path
 from ..weights import LAYOUTS, convert_checkpoint
 from ..weights.hub_folder import write_hub_folder
+from .arguments import key_value
 from .errors import add_log_level_argument, exit_status
-
-
-def key_value(text: str) -> Tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists, null)."""
-    key, sep, value = text.partition('=')
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f'expected KEY=VALUE, got {text!r}')
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

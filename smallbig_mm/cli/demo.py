@@ -17,7 +17,8 @@ import torch
 
 from ..utils.errors import UserError
 from ..utils.files import check_output_path
-from .errors import positive, reported_errors
+from .arguments import positive
+from .errors import reported_errors
 
 
 class DemoError(UserError, RuntimeError):

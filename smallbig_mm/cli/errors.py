@@ -62,14 +62,6 @@ def add_log_level_argument(parser: argparse.ArgumentParser) -> None:
                         help='DEBUG also prints the traceback of an error (default: INFO)')
 
 
-def positive(text: str) -> int:
-    """argparse ``type`` for counts: an int of at least 1 (a usage error otherwise)."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
-    return value
-
-
 def user_error_message(err: BaseException) -> Optional[str]:
     """The one-line message for a user error, or None if ``err`` is not one.
 

@@ -11,15 +11,16 @@ relative difference above 1e-4 fails the run and leaves no file. Needs
 ``pip install 'smallbig-mm[deploy]'``; a timm name does not need MMEngine.
 """
 import argparse
-import ast
 import contextlib
-import sys
 import warnings
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 
-from ..utils.files import OutputExistsError, check_output_path
+from ..utils.files import check_output_path
+from ..weights.errors import CheckpointError
+from .arguments import key_value
+from .errors import reported_errors
 
 TOLERANCE = 1e-4
 """The largest relative difference between onnxruntime and PyTorch accepted."""
@@ -43,7 +44,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--num-classes', type=int,
                         help='timm names: classes of the classifier (default: the '
                         "checkpoint's, else 400)")
-    parser.add_argument('--model-kwargs', nargs='+', default=[], metavar='KEY=VALUE',
+    parser.add_argument('--model-kwargs', nargs='+', type=key_value, default=[],
+                        metavar='KEY=VALUE',
                         help='timm names: arguments of timm.create_model, as Python literals, '
                         'e.g. base_channels=32 "big_kernels=((3,3,3),(3,3,3),(None,3,3))"')
     parser.add_argument('--force', action='store_true', help='replace an existing --out file')
@@ -54,55 +56,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(f'--frames must be >= 1, got {args.frames}')
     if args.size < 32:
         parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')
-    try:
-        args.model_kwargs = parse_kwargs(args.model_kwargs)
-    except ValueError as err:
-        parser.error(str(err))
+    args.model_kwargs = dict(args.model_kwargs)
     if not args.out.endswith('.onnx'):
         parser.error(f'--out must name a .onnx file, got {args.out}')
     return args
-
-
-def parse_kwargs(items: Sequence[str]) -> Dict[str, Any]:
-    """``['depth=23', 'global_pool=avg']`` -> ``{'depth': 23, 'global_pool': 'avg'}``.
-
-    Values are Python literals where they parse as one, strings otherwise.
-    """
-    kwargs: Dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition('=')
-        if not sep or not key.isidentifier():
-            raise ValueError(f'--model-kwargs takes KEY=VALUE items, got {item!r}')
-        try:
-            kwargs[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            kwargs[key] = value
-    return kwargs
-
-
-def user_errors() -> tuple:
-    """Errors whose message says all there is to say (printed as one line)."""
-    from ..deploy import ExportError
-    from ..weights import CheckpointError
-    errors = [ExportError, CheckpointError, OutputExistsError, FileNotFoundError]
-    with contextlib.suppress(ImportError):  # only where MMEngine is installed
-        from ..mmaction.config_checks import ConfigError
-        errors.append(ConfigError)
-    return tuple(errors)
-
-
-@contextlib.contextmanager
-def reported_errors(debug: bool) -> Iterator[None]:
-    """``error: <message>`` on stderr and exit status 1 for user errors (unless ``debug``)."""
-    errors = user_errors()
-    try:
-        yield
-    except errors as err:
-        if debug:
-            raise
-        message = ' '.join(line.strip() for line in str(err).splitlines() if line.strip())
-        print(f'error: {message}', file=sys.stderr, flush=True)
-        raise SystemExit(1) from None
 
 
 def check_lengths(frames: int) -> List[int]:
@@ -113,10 +70,10 @@ def check_lengths(frames: int) -> List[int]:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
     debug = args.log_level == 'DEBUG'
-    with reported_errors(debug), _quiet(not debug):
+    with reported_errors(quiet=not debug), _quiet(not debug):
         check_output_path(args.out, args.force, inputs=(args.checkpoint, args.model))
         if args.checkpoint is not None and not _is_file(args.checkpoint):
-            raise FileNotFoundError(f'checkpoint file not found: {args.checkpoint}')
+            raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
         from ..deploy import ExportError, build_clip_model, export_onnx, onnx_max_rel_diff
         clip_model = build_clip_model(args.model, args.checkpoint, args.num_classes,
                                       args.model_kwargs)

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..utils.errors import UserError
 from ..utils.files import atomic_output
-from .errors import positive, reported_errors
+from .arguments import positive
+from .errors import reported_errors
 
 LIST_SUFFIXES = ('.txt', '.list')
 """A VIDEO_OR_LIST argument with one of these suffixes is a list, one video per line."""

@@ -20,11 +20,13 @@ from typing import Any, Dict, List, Optional
 
 from torch import Tensor, nn
 
-from ..weights import CheckpointError, detect_layout, load_checkpoint_file, load_weights
+from ..utils.errors import UserError
+
+from ..weights import CheckpointError, detect_layout, read_state_dict, load_state_dict_into
 from ..weights.layouts import to_timm_state_dict
 
 
-class ExportError(Exception):
+class ExportError(UserError, RuntimeError):
     """A deployment step failed in a way its message explains (printed without traceback)."""
 
 
@@ -152,7 +154,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
 
 
 def _checkpoint_classes(checkpoint: str) -> Optional[int]:
-    state = load_checkpoint_file(checkpoint)
+    state = read_state_dict(checkpoint)
     try:
         fc = to_timm_state_dict(state, detect_layout(state)).get('fc.weight')
     except CheckpointError as err:
@@ -187,9 +189,9 @@ def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
         raise ExportError(f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
                           'model taking clips (N, 3, T, H, W)')
     if checkpoint is not None:
-        state = load_checkpoint_file(checkpoint)
+        state = read_state_dict(checkpoint)
         try:
-            load_weights(model, state)
+            load_state_dict_into(model, state)
         except CheckpointError as err:
             raise CheckpointError(f'{checkpoint}: {err}') from None
     cfg = getattr(model, 'pretrained_cfg', {}) or {}

@@ -22,7 +22,7 @@ from torch import Tensor
 from ..utils.text import preview
 from ..utils.files import check_output_path
 from .errors import CheckpointError
-from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, save_checkpoint_file
+from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, write_checkpoint
 from .layouts import LAYOUTS, convert_state_dict, detect_layout
 
 _BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -158,7 +158,7 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
         raise CheckpointError(f'{src}: {err}') from None
     safetensors = dst.endswith(SAFETENSORS_SUFFIX)
     obj, metadata = _container(ckpt, converted, to, source_layout, safetensors)
-    save_checkpoint_file(obj, dst, overwrite=force, metadata=metadata)
+    write_checkpoint(obj, dst, overwrite=force, metadata=metadata)
 
     source_ids = {id(v): k for k, v in ckpt.state_dict.items()}
     written_ids = {id(v) for v in converted.values()}

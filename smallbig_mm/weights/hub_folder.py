@@ -27,7 +27,7 @@ from torch import Tensor
 from ..utils.files import TMP_MARK, OutputExistsError, atomic_output
 from .convert import parameter_count
 from .errors import CheckpointError
-from .io import read_checkpoint, save_checkpoint_file
+from .io import read_checkpoint, write_checkpoint
 from .layouts import CLASSIFIER_KEYS, LAYOUTS_2D, depth_of, detect_layout, to_timm_state_dict
 
 ARCH_ARGS = ('depth', 'block_types', 'extra_stages', 'big_views', 'big_kernels',
@@ -253,12 +253,12 @@ def _count_gmacs(args: Mapping[str, Any], num_classes: int, input_size: List[int
 def _check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: str) -> None:
     """Builds the core network from ``args`` and loads ``state`` strictly (no classifier)."""
     from ..models import SmallBigResNet
-    from .loading import load_weights
+    from .loading import load_state_dict_into
 
     core = {k: v for k, v in args.items() if k in ARCH_ARGS and k != 'in_chans'}
     try:
         model = SmallBigResNet(in_channels=args.get('in_chans', 3), **core)
-        load_weights(model, {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS})
+        load_state_dict_into(model, {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS})
     except (CheckpointError, ValueError, TypeError) as err:
         first = str(err).splitlines()[0]
         raise CheckpointError(f'{src}: the model_args {json.dumps(_jsonable(dict(core)))} do not '
@@ -493,7 +493,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     os.mkdir(tmp_dir)  # the umask's modes
     try:
         weights = os.path.join(tmp_dir, 'model.safetensors')
-        save_checkpoint_file(state, weights,
+        write_checkpoint(state, weights,
                              metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
         os.chmod(weights, 0o666 & ~_umask())  # safetensors writes 0600 files
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')

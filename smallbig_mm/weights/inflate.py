@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import CheckpointError
-from .io import load_checkpoint_file
+from .io import read_state_dict
 from ..utils.text import preview
 from .layouts import CORE_KEY, LAYOUTS_2D, detect_layout, size_hints, stem_prefix
 from .sources import resolve_pretrained
@@ -84,7 +84,7 @@ def _core_2d(state_dict: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[
     if layout not in LAYOUTS_2D:
         raise CheckpointError(
             f'this is a 3D checkpoint (layout {layout!r}, 5-D conv weights), not a 2D ResNet: '
-            'load it with load_weights / pretrained=..., not with inflation')
+            'load it with load_state_dict_into / pretrained=..., not with inflation')
     prefix = stem_prefix(state_dict) or ''
     core: Dict[str, Tensor] = {}
     skipped: List[str] = []
@@ -220,7 +220,7 @@ def load_pretrained_2d(model: nn.Module, source: str, logger=None) -> InflationR
         195
     """
     path = resolve_pretrained(source)
-    state_dict = load_checkpoint_file(path)
+    state_dict = read_state_dict(path)
     try:
         new_state, report = inflate_2d_state_dict(state_dict, model)
     except CheckpointError as err:
