@@ -85,10 +85,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     return exit_status(benchmark, quiet=args.log_level != 'DEBUG')
 
 
-def console_main() -> None:
-    """The ``smallbig-benchmark`` console script."""
-    sys.exit(main())
-
 
 if __name__ == '__main__':
-    console_main()
+    sys.exit(main())

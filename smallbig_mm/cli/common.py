@@ -3,15 +3,19 @@ import argparse
 import os
 import os.path as osp
 import sys
+from typing import Callable, Sequence, TypeVar
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ..mmaction.config_checks import check_config
 from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_folder_writable
 from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
+
+T = TypeVar('T')
 
 
 class ConfigFileError(UserError, ValueError):
@@ -116,3 +120,16 @@ def build_runner(cfg: Config) -> Runner:
     """Builds the default runner, or ``runner_type`` from the registry."""
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
+
+def run_config(args: argparse.Namespace,
+               merge_args: Callable[[Config, argparse.Namespace], Config],
+               splits: Callable[[Config], Sequence[str]], action: Callable[[Runner], T]) -> T:
+    """What ``smallbig-train`` and ``smallbig-test`` do, with user errors as one line.
+
+    Loads the config, merges the command line into it, checks the config and the
+    annotation lists of ``splits(cfg)``, builds the runner and returns ``action(runner)``.
+    """
+    with reported_errors(setup_console(args)):
+        cfg = merge_args(load_config(args.config), args)
+        check_config(cfg, splits(cfg))
+        return action(build_runner(cfg))

@@ -20,6 +20,18 @@ from ..utils.errors import UsageError
 from .errors import add_log_level_argument, exit_status
 
 DEFAULTS = MotionSettings()
+SETTINGS = (
+    ('num_train', int, 'training clips'),
+    ('num_val', int, 'validation clips'),
+    ('num_frames', int, 'frames per clip, >= 4'),
+    ('size', int, 'frame height and width, even, >= 16'),
+    ('square', int, 'side of the moving square in pixels'),
+    ('step', float, 'motion per frame as a fraction of --size'),
+    ('noise', float, 'per-frame pixel noise std in grey levels'),
+    ('fps', int, 'frame rate stored in the files'),
+    ('seed', int, 'random seed of the dataset'),
+)
+"""The generator's settings on the command line: (MotionSettings field, type, meaning)."""
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,24 +44,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                     'is refused unless --overwrite is given.')
     parser.add_argument('--out-dir', default='data/smallbig_motion',
                         help='output folder (default: %(default)s)')
-    parser.add_argument('--num-train', type=int, default=DEFAULTS.num_train,
-                        help='training clips (default: %(default)s)')
-    parser.add_argument('--num-val', type=int, default=DEFAULTS.num_val,
-                        help='validation clips (default: %(default)s)')
-    parser.add_argument('--num-frames', type=int, default=DEFAULTS.num_frames,
-                        help='frames per clip, >= 4 (default: %(default)s)')
-    parser.add_argument('--size', type=int, default=DEFAULTS.size,
-                        help='frame height and width, even, >= 16 (default: %(default)s)')
-    parser.add_argument('--square', type=int, default=DEFAULTS.square,
-                        help='side of the moving square in pixels (default: %(default)s)')
-    parser.add_argument('--step', type=float, default=DEFAULTS.step,
-                        help='motion per frame as a fraction of --size (default: %(default)s)')
-    parser.add_argument('--noise', type=float, default=DEFAULTS.noise,
-                        help='per-frame pixel noise std in grey levels (default: %(default)s)')
-    parser.add_argument('--fps', type=int, default=DEFAULTS.fps,
-                        help='frame rate stored in the files (default: %(default)s)')
-    parser.add_argument('--seed', type=int, default=DEFAULTS.seed,
-                        help='random seed of the dataset (default: %(default)s)')
+    for name, kind, meaning in SETTINGS:
+        parser.add_argument(f'--{name.replace("_", "-")}', type=kind,
+                            default=getattr(DEFAULTS, name),
+                            help=f'{meaning} (default: %(default)s)')
     parser.add_argument('--overwrite', action='store_true',
                         help="replace the generator's files in a non-empty --out-dir")
     add_log_level_argument(parser)
@@ -82,10 +80,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     return exit_status(generate, quiet=args.log_level != 'DEBUG')
 
 
-def console_main() -> None:
-    """The ``smallbig-generate-motion`` console script."""
-    sys.exit(main())
-
 
 if __name__ == '__main__':
-    console_main()
+    sys.exit(main())

@@ -8,12 +8,11 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from ..mmaction.config_checks import ConfigError, ConfigProblem, check_config
+from ..mmaction.config_checks import ConfigError, ConfigProblem
 from ..utils.errors import UsageError
 from ..utils.files import check_output_path
-from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
-                     merge_cfg_options, reported_errors, set_local_rank, set_work_dir,
-                     setup_console)
+from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
+                     run_config, set_local_rank, set_work_dir)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -65,12 +64,8 @@ def merge_args(cfg, args: argparse.Namespace):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    quiet = setup_console(args)
-    with reported_errors(quiet):
-        cfg = merge_args(load_config(args.config), args)
-        check_config(cfg, ('test',))
-        metrics = build_runner(cfg).test()
+    metrics = run_config(parse_args(argv), merge_args, lambda cfg: ('test',),
+                         lambda runner: runner.test())
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

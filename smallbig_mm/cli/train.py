@@ -13,10 +13,9 @@ import argparse
 from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
-from ..mmaction.config_checks import ConfigError, ConfigProblem, check_config
-from .common import (add_common_arguments, apply_console_options, build_runner, load_config,
-                     merge_cfg_options, reported_errors, set_local_rank, set_work_dir,
-                     setup_console)
+from ..mmaction.config_checks import ConfigError, ConfigProblem
+from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
+                     run_config, set_local_rank, set_work_dir)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -78,12 +77,9 @@ def merge_args(cfg, args: argparse.Namespace):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
-    quiet = setup_console(args)
-    with reported_errors(quiet):
-        cfg = merge_args(load_config(args.config), args)
-        check_config(cfg, ('train', 'val') if cfg.get('val_dataloader') else ('train',))
-        build_runner(cfg).train()
+    run_config(parse_args(argv), merge_args,
+               lambda cfg: ('train', 'val') if cfg.get('val_dataloader') else ('train',),
+               lambda runner: runner.train())
 
 
 if __name__ == '__main__':
