@@ -46,8 +46,9 @@ class Bottleneck(nn.Module):
             has its own (the unshared ablation).
         with_extra: apply the extra unit to the block input first.
         drop_path: stochastic depth probability of the residual branch.
-        fused: compute units by the fast path: :mod:`.fused` for inference, :mod:`.lean`
-            for training (same numbers); False always runs :meth:`reference_unit`.
+        fused: compute units by the fast path: :mod:`.fastpath.inference` for inference,
+            :mod:`.fastpath.training` for training (same numbers); False always runs
+            :meth:`reference_unit`.
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:

@@ -75,8 +75,9 @@ class SmallBigResNet(nn.Module):
         drop_path_rate: stochastic depth, rising linearly over the blocks to this value.
         zero_init_residual: start every block's last BN at 0 (off in the paper).
         fused: the fast path: inference with the BatchNorms folded into the convs
-            (:mod:`.fused`), training without pooled maps or pooling indices kept
-            (:mod:`.lean`), separable pooling and matrix-product 1x1x1 convs on CPUs.
+            (:mod:`.fastpath.inference`), training without pooled maps or pooling indices
+            kept (:mod:`.fastpath.training`), separable pooling and matrix-product 1x1x1
+            convs on CPUs.
             False runs the units exactly as written (:meth:`Bottleneck.reference_unit`).
             Same outputs within rounding, same gradients; double backward
             (``create_graph=True``) needs False.

@@ -2,9 +2,12 @@
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import randomize_norms, tiny
 from smallbig_mm.models import BigView, BigViewPool, Bottleneck
+from smallbig_mm.analysis.complexity import count_macs
+from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops
 from smallbig_mm.models.fastpath.frame_conv import conv_for_training, conv_geometry, frame_conv
 from smallbig_mm.models.fastpath.training import big_view_lean
 from smallbig_mm.models.fastpath.pooling import separable_max_pool
@@ -200,6 +203,42 @@ def test_flop_counters_see_the_same_convolutions_as_in_the_reference():
     x = torch.randn(1, 3, 4, 32, 32)
     flops = [FlopAnalyzer(tiny(fused=fused).eval(), (x,)).total() for fused in (False, True)]
     assert flops[1] == flops[0] > 0
+
+
+def pytorch_flops(model: nn.Module, x: torch.Tensor, train: bool) -> int:
+    """FLOPs counted by ``torch.utils.flop_counter`` for a forward (and backward) pass."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.set_grad_enabled(train):
+        out = model(x)
+        if train:
+            out.square().mean().backward()
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_pytorch_flop_counter_sees_the_reference_macs_on_the_fast_path(train):
+    # the in-place accumulating products of the inference path are invisible to the
+    # counter: under it, the default model runs the units as written
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 32, 32)
+    counts = []
+    for fused in (False, True):
+        model = tiny(fused=fused).train(train)
+        randomize_norms(model)
+        counts.append(pytorch_flops(model, x, train))
+    assert counts[1] == counts[0] > 0
+    if not train:
+        assert counts[1] // 2 == count_macs(tiny, tuple(x.shape))
+
+
+def test_the_fast_path_still_runs_after_counting():
+    model = tiny().eval()
+    randomize_norms(model)
+    pytorch_flops(model, torch.randn(1, 3, 4, 32, 32), False)
+    block = model.layer2[0]
+    assert can_fuse(block.conv1) and not is_counting_flops()
+    with FlopCounterMode(display=False):
+        assert is_counting_flops() and not can_fuse(block.conv1)
 
 
 def test_the_fast_path_compiles_without_graph_breaks():

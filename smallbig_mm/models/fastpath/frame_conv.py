@@ -74,7 +74,7 @@ def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     """``F.conv3d(x, weight, bias, *geometry)`` of ``x`` (N, C, T, H, W), by the fastest route.
 
     For frame-wise convs only: temporal kernel, stride and padding of 1, 1 and 0 (what
-    :func:`~.fused.can_fuse` checks). Under autograd a 1x1x1 conv stays a conv
+    :func:`~.inference.can_fuse` checks). Under autograd a 1x1x1 conv stays a conv
     (:func:`conv_for_training` is the route for training).
 
     Example:
@@ -160,7 +160,7 @@ class _PointwiseConv(torch.autograd.Function):
 def conv_for_training(x: Tensor, conv: nn.Conv3d) -> Tensor:
     """``conv(x)`` with autograd; a bias-free 1x1x1 conv on CPUs runs as matrix products.
 
-    ``conv`` must compute plain ``F.conv3d`` (see :func:`~.fused.can_fuse`).
+    ``conv`` must compute plain ``F.conv3d`` (see :func:`~.inference.can_fuse`).
 
     Example:
         >>> conv = nn.Conv3d(8, 4, 1, bias=False)

@@ -73,7 +73,7 @@ def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
         x: the unit input (N, C, T, H, W).
         conv: the small view's conv; the big view uses it unless it has its own
             (:meth:`BigView.view_conv`). A view conv that is not fusable
-            (:func:`~.fused.can_fuse`) or has a bias runs as ``big(x, conv)``.
+            (:func:`~.inference.can_fuse`) or has a bias runs as ``big(x, conv)``.
         big: the big view.
 
     Returns:
