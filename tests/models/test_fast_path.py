@@ -1,6 +1,7 @@
 """The fast path (``fused=True``) against the reference units: same outputs, same gradients."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -68,9 +69,25 @@ def test_fast_path_can_be_switched_off():
                                     (None, 1, 1), (1, 1, 1)])
 @pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
                                    (1, 2, 3, 5, 5)])
-def test_separable_pool_equals_max_pooling_exactly(kernel, shape):
-    x = torch.randn(*shape).round(decimals=1).relu()  # many ties, as after a ReLU
+@pytest.mark.parametrize('signed', [False, True])
+def test_separable_pool_equals_max_pooling_exactly(kernel, shape, signed):
+    x = torch.randn(*shape).round(decimals=1)  # many ties
+    if not signed:
+        x = x.relu()  # as after a ReLU
     assert torch.equal(separable_max_pool(x, kernel), BigViewPool(kernel)(x))
+
+
+def zero_padded_pool(x: torch.Tensor, window) -> torch.Tensor:
+    """The wrong border rule: stride-1 max pooling of ``x`` padded with zeros."""
+    pads = [size // 2 for size in reversed(window) for _ in range(2)]
+    return F.max_pool3d(F.pad(x, pads), window, stride=1)
+
+
+def test_signed_inputs_tell_the_border_rules_apart():
+    # the inputs of the pooling tests would catch zero padding in place of -inf
+    x = -1 - torch.rand(2, 3, 5, 6, 7)
+    assert not torch.equal(zero_padded_pool(x, (3, 3, 3)), BigViewPool((3, 3, 3))(x))
+    assert torch.equal(separable_max_pool(x, (3, 3, 3)), BigViewPool((3, 3, 3))(x))
 
 
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3), (1, 3, 3), (5, 5, 5), (None, 1, 1)])
@@ -92,7 +109,7 @@ def test_lean_big_view_routes_gradients_exactly_like_max_pooling(
     big = BigView(kernel, nn.Identity(), own)
     weight = big.view_conv(conv).weight
     weight.requires_grad_(weight_grad)
-    x = tied_integers(2, 4, 5, 6, 7)
+    x = tied_integers(2, 4, 5, 6, 7) - 1  # signed: -inf borders differ from zero padding
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last_3d)
     results = []
@@ -157,6 +174,38 @@ def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
     for name, grad in grads[1].items():
         assert grad.dtype == torch.float32
         torch.testing.assert_close(grad, grads[0][name], rtol=0.05, atol=1e-3, msg=name)
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    return ((actual - expected).norm() / expected.norm()).item()
+
+
+@pytest.mark.parametrize('frozen_norms', [False, True])
+def test_bfloat16_training_with_live_big_views_is_as_accurate_as_the_reference(frozen_norms):
+    # non-zero big-view norms, so the big views' gradient path runs in bfloat16; bfloat16
+    # gradients of a tiny randomised net are far (~10-100 %) from float32's, so the fast
+    # path must be about as close to the float32 gradients as the reference is
+    torch.manual_seed(0)
+    reference = tiny(fused=False).train(not frozen_norms)
+    randomize_norms(reference)
+    fast = tiny().train(not frozen_norms)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+
+    def gradients(model, bf16):
+        model.zero_grad()
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        out.float().square().mean().backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    exact = gradients(reference, False)
+    expected, actual = gradients(reference, True), gradients(fast, True)
+    assert any('.big' in name and grad.abs().sum() > 0 for name, grad in actual.items())
+    for name, grad in actual.items():
+        assert grad.dtype == torch.float32
+        assert relative_error(grad, exact[name]) <= 2 * relative_error(
+            expected[name], exact[name]) + 0.02, name
 
 
 @pytest.mark.parametrize('kernel, stride, frames', [(1, 1, 4), (1, 1, 1), (1, 2, 4),
@@ -245,3 +294,24 @@ def test_the_fast_path_compiles_without_graph_breaks():
     explain = torch._dynamo.explain(Bottleneck(16, 4, block_type='smallbig').eval())
     with torch.no_grad():
         assert explain(torch.randn(1, 16, 4, 6, 6)).graph_break_count == 0
+
+
+def gradient_penalty(model: nn.Module) -> torch.Tensor:
+    """A double backward: the gradient of the input gradient's norm."""
+    x = torch.randn(2, 3, 4, 32, 32, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x).square().mean(), x, create_graph=True)
+    grad.square().sum().backward()
+    return model.conv1.weight.grad
+
+
+def test_double_backward_runs_with_the_reference_units():
+    model = tiny(fused=False).train()
+    randomize_norms(model)
+    assert gradient_penalty(model).abs().sum() > 0
+
+
+def test_double_backward_on_the_fast_path_names_the_way_out():
+    model = tiny().train()
+    randomize_norms(model)
+    with pytest.raises(RuntimeError, match=r'fused=False'):
+        gradient_penalty(model)

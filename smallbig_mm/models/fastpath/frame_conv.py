@@ -5,7 +5,8 @@ matrix product's MAC/s at ResNet shapes (and its backward a fifth, at res2's), s
 there a 1x1x1 conv is computed as batched matrix products, forward and backward; a
 single-frame input runs as a 2D conv. Elsewhere these are plain ``F.conv3d`` calls.
 """
-from typing import Optional, Tuple
+import functools
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,26 @@ ConvGeometry = Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...], int]
 """``(stride, padding, dilation, groups)`` of a 3D conv."""
 
 Grads = Tuple[Optional[Tensor], Optional[Tensor]]
+
+
+DOUBLE_BACKWARD_MESSAGE = (
+    'the fast path (fused=True) has no double backward (create_graph=True); build the model '
+    'with fused=False or call model.set_fused(False) for gradients of gradients')
+
+
+def first_order_only(backward: Callable) -> Callable:
+    """Marks an autograd.Function backward as first-order, failing early with a clear message.
+
+    Wraps a backward already marked ``@once_differentiable``: a backward pass with
+    ``create_graph=True`` (grad mode on inside the backward) raises RuntimeError naming
+    ``fused=False``, instead of a later error naming no way out.
+    """
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            raise RuntimeError(DOUBLE_BACKWARD_MESSAGE)
+        return backward(ctx, *grads)
+    return wrapper
 
 
 def conv_geometry(conv: nn.Conv3d) -> ConvGeometry:
@@ -147,6 +168,7 @@ class _PointwiseConv(torch.autograd.Function):
         return _pointwise(x, weight, None)
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     def backward(ctx, grad: Tensor) -> Grads:
         x, weight = ctx.saved_tensors
