@@ -14,8 +14,9 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
-from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
-                                   write_json)
+from smallbig_mm.utils.files import check_output_path
+from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure_all,
+                                           measure_isolated, write_json)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,7 +36,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true',
                         help='convert every model and input to channels_last_3d')
     parser.add_argument('--isolate', action='store_true',
-                        help='measure each model in a fresh process (comparable CPU memory)')
+                        help='measure each model in a fresh process (comparable CPU memory; '
+                        'timings one model after the other, not interleaved)')
     parser.add_argument('--model-kwargs', nargs='+', action=DictAction, default={},
                         help='backbone overrides for every model, e.g. base_channels=8')
     parser.add_argument('--baseline', help='row to compute speed-ups against '
@@ -52,11 +54,16 @@ def main(argv: Optional[List[str]] = None) -> None:
                         warmup=args.warmup, repeats=args.repeats)
     settings.validate()
     names = list(args.models) + ([p for p in PEERS if p not in args.models] if args.compare else [])
-    run = measure_isolated if args.isolate else measure
-    results = []
-    for name in names:
-        print(f'measuring {name} ...', flush=True)
-        results.append(run(name, settings, dict(args.model_kwargs)))
+    if args.json:
+        check_output_path(args.json)  # before minutes of measuring
+    if args.isolate:  # one process per model: comparable RSS, timings not interleaved
+        results = []
+        for name in names:
+            print(f'measuring {name} ...', flush=True)
+            results.append(measure_isolated(name, settings, dict(args.model_kwargs)))
+    else:
+        print(f'measuring {", ".join(names)}, repeats interleaved ...', flush=True)
+        results = measure_all(names, settings, dict(args.model_kwargs))
     baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
     print(format_table(results, settings, baseline))
     if args.json:
