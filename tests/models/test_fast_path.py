@@ -9,9 +9,10 @@ from helpers import randomize_norms, tiny
 from smallbig_mm.models import BigView, BigViewPool, Bottleneck
 from smallbig_mm.analysis.complexity import count_macs
 from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops
-from smallbig_mm.models.fastpath.frame_conv import conv_for_training, conv_geometry, frame_conv
+from smallbig_mm.models.fastpath.frame_conv import (conv_for_training, conv_geometry, frame_conv,
+                                                    is_pointwise)
 from smallbig_mm.models.fastpath.training import big_view_lean
-from smallbig_mm.models.fastpath.pooling import separable_max_pool
+from smallbig_mm.models.fastpath.pooling import channels_last_on_cpu, separable_max_pool
 
 EXTRA = (False, True, True, True)
 
@@ -315,3 +316,14 @@ def test_double_backward_on_the_fast_path_names_the_way_out():
     randomize_norms(model)
     with pytest.raises(RuntimeError, match=r'fused=False'):
         gradient_penalty(model)
+
+
+def test_cpu_only_routes_are_chosen_per_device():
+    # the matrix-product 1x1x1 conv and the channels-last pooling copies are for CPUs;
+    # any other device (meta here, CUDA in test_fast_path_cuda.py) keeps conv3d's route
+    geometry = ((1, 1, 1), (0, 0, 0), (1, 1, 1), 1)
+    for device, expected in (('cpu', True), ('meta', False)):
+        x = torch.empty(2, 8, 4, 5, 5, device=device)
+        weight = torch.empty(4, 8, 1, 1, 1, device=device)
+        assert is_pointwise(x, weight, geometry) is expected
+        assert (channels_last_on_cpu(x) is x) is not expected
