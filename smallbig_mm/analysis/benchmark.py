@@ -5,22 +5,28 @@ an MMAction2 config file (its backbone is timed), or one of the :data:`PEERS` th
 ``--compare`` adds: the straightforward SmallBig (the reference units, no fast path),
 the C2D baseline, and MMAction2's own SlowOnly-R50 and I3D-R50.
 
-Every figure is a median over repeats with its spread; MACs come from
-:func:`smallbig_mm.analysis.complexity.count_macs` (conv + linear multiply-adds), so the table
-also gives MACs per second. Ratios between rows of one run are the figures to trust:
-machines here are shared and timings drift between runs.
+All subjects are built first; then the repeats go round-robin (:func:`time_interleaved`):
+repeat 1 of every model, then repeat 2 of every model, and so on, so that a busy
+neighbour on a shared machine slows every model alike. Every figure is a median over
+repeats with its spread; MACs come from :func:`smallbig_mm.analysis.complexity.count_macs`
+(conv + linear multiply-adds), so the table also gives MACs per second. Ratios between
+rows of one run are the figures to trust: timings drift between runs.
 """
+import contextlib
+import datetime
 import json
 import multiprocessing
 import os
+import platform
 import resource
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ..utils.errors import UsageError
 from ..utils.files import atomic_output
@@ -149,6 +155,25 @@ def _tensor_bytes(tensors) -> int:
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
 
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[None]:
+    """Sends what native code prints to stdout and stderr (the profiler's ``USDT:`` and
+    device-probe lines) to /dev/null for the duration of the block."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
 def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
     """The peak growth, in bytes, of CPU tensor memory during one call of ``step``.
 
@@ -157,7 +182,8 @@ def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with quiet_native_output(), profile(activities=[ProfilerActivity.CPU],
+                                        profile_memory=True) as prof:
         step()
     try:
         events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
@@ -176,89 +202,171 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
-            fresh_process: bool = False) -> Result:
-    """Times ``settings.repeats`` steps of the subject ``name`` (see :func:`build_subject`).
+class Subject:
+    """A built subject, ready to run one step (:meth:`step`) as ``settings`` say.
 
-    Memory (:class:`Result`): on CUDA, the peak of allocated memory during the timed
-    steps. On the CPU, one more, untimed step is profiled for its tensor allocations,
-    and the peak RSS is recorded when ``fresh_process`` says that this process measures
-    nothing else (:func:`measure_isolated`).
-
-    Example:
-        >>> settings = Settings(frames=4, size=32, repeats=1)
-        >>> measure('smallbig_resnet23', settings, dict(base_channels=8)).gmacs > 0
-        True
+    Args:
+        name: see :func:`build_subject`.
+        settings: how to run.
+        model_kwargs: backbone overrides.
     """
-    settings.validate()
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    device = torch.device(settings.device)
-    rss_before = _peak_rss_mib()
-    shape = (settings.batch, 3, settings.frames, settings.size, settings.size)
 
-    def build() -> nn.Module:
-        return build_subject(name, **(model_kwargs or {}))
+    def __init__(self, name: str, settings: Settings,
+                 model_kwargs: Optional[dict] = None) -> None:
+        self.name = name
+        self.settings = settings
+        self.device = torch.device(settings.device)
+        shape = (settings.batch, 3, settings.frames, settings.size, settings.size)
 
-    macs = count_macs(build, shape) / settings.batch
-    model = build().to(device)
-    x = torch.randn(*shape, device=device)
-    if settings.channels_last:
-        model = model.to(memory_format=torch.channels_last_3d)
-        x = x.contiguous(memory_format=torch.channels_last_3d)
-    model.train(settings.mode == 'train')  # not chained: MMAction2's train() returns None
-    step_model = torch.compile(model) if settings.compile else model
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4) if settings.mode == 'train' else None
-    amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(settings.dtype)
+        def build() -> nn.Module:
+            return build_subject(name, **(model_kwargs or {}))
 
-    def step() -> None:
-        if optimizer is not None:  # before the forward pass: no stale gradients held
-            optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            if optimizer is None:
+        self.macs_per_clip = count_macs(build, shape) / settings.batch
+        model = build().to(self.device)
+        x = torch.randn(*shape, device=self.device)
+        if settings.channels_last:
+            model = model.to(memory_format=torch.channels_last_3d)
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        model.train(settings.mode == 'train')  # not chained: MMAction2's train() returns None
+        self.model, self.x = model, x
+        self.step_model = torch.compile(model) if settings.compile else model
+        self.optimizer = (torch.optim.SGD(model.parameters(), lr=1e-4)
+                          if settings.mode == 'train' else None)
+        self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(settings.dtype)
+
+    def step(self) -> None:
+        """One inference pass, or one training step (forward, backward, SGD)."""
+        if self.optimizer is not None:  # before the forward pass: no stale gradients held
+            self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype,
+                            enabled=self.amp_dtype is not None):
+            if self.optimizer is None:
                 with torch.no_grad():
-                    step_model(x)
+                    self.step_model(self.x)
                 return
-            out = step_model(x)
+            out = self.step_model(self.x)
             out = out[-1] if isinstance(out, (tuple, list)) else out
             loss = out.float().square().mean()
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
 
-    for _ in range(settings.warmup):
-        step()
-    if device.type == 'cuda':
-        torch.cuda.reset_peak_memory_stats(device)
-    times = []
-    for _ in range(settings.repeats):
-        _sync(settings.device)
-        start = time.perf_counter()
-        step()
-        _sync(settings.device)
-        times.append(time.perf_counter() - start)
-    peak_rss = None
-    if device.type == 'cuda':
-        peak = torch.cuda.max_memory_allocated(device) / 2**20
-    else:
-        peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
-        held = [*model.parameters(), *model.buffers(), x]  # when the profiled step starts
-        held += [p.grad for p in model.parameters() if p.grad is not None]
-        if optimizer is not None:
-            held += [t for state in optimizer.state.values() for t in state.values()]
-        step_peak = _cpu_step_tensor_peak(step)
-        peak = None if step_peak is None else (_tensor_bytes(held) + step_peak) / 2**20
+    def held_tensors(self) -> List[Tensor]:
+        """What the subject holds between steps: weights, buffers, input, grads, state."""
+        held = [*self.model.parameters(), *self.model.buffers(), self.x]
+        held += [p.grad for p in self.model.parameters() if p.grad is not None]
+        if self.optimizer is not None:
+            held += [t for state in self.optimizer.state.values() for t in state.values()]
+        return held
+
+
+def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
+                     clock: Callable[[], float] = time.perf_counter,
+                     sync: Callable[[], None] = lambda: None) -> Dict[str, List[float]]:
+    """Times ``repeats`` steps of every subject, round-robin: repeat r of each, then r + 1.
+
+    Each subject's warm-up steps run first (compilation, caches, allocator); then for each
+    repeat, every subject runs one timed step in turn.
+
+    Args:
+        subjects: objects with ``name`` and ``step()``.
+        warmup: untimed steps per subject.
+        repeats: timed steps per subject.
+        clock: the timer (a fake one in tests).
+        sync: waits for the device (``torch.cuda.synchronize`` on CUDA).
+
+    Returns:
+        Seconds per step, in repeat order, by subject name.
+
+    Example:
+        >>> class Noop:
+        ...     name = 'noop'
+        ...     def step(self): pass
+        >>> len(time_interleaved([Noop()], warmup=0, repeats=3)['noop'])
+        3
+    """
+    for subject in subjects:
+        for _ in range(warmup):
+            subject.step()
+    times: Dict[str, List[float]] = {subject.name: [] for subject in subjects}
+    for _ in range(repeats):
+        for subject in subjects:
+            sync()
+            start = clock()
+            subject.step()
+            sync()
+            times[subject.name].append(clock() - start)
+    return times
+
+
+def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional[dict] = None,
+                fresh_process: bool = False) -> List[Result]:
+    """Builds every subject, times them interleaved, then measures each one's memory.
+
+    Memory (:class:`Result`): on CUDA, the peak of allocated memory over the timed steps
+    of all subjects, so only with one subject; on the CPU, one more, untimed step of each
+    subject is profiled for its tensor allocations, and the peak RSS is recorded when
+    ``fresh_process`` says that this process measures nothing else
+    (:func:`measure_isolated`).
+
+    Example:
+        >>> settings = Settings(frames=4, size=32, repeats=1)
+        >>> measure_all(['smallbig_resnet23'], settings, dict(base_channels=8))[0].gmacs > 0
+        True
+    """
+    settings.validate()
+    if len(set(names)) != len(names):
+        raise ValueError(f'each model may be measured once, got {list(names)}')
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    rss_before = _peak_rss_mib()
+    subjects = [Subject(name, settings, model_kwargs) for name in names]
+    cuda = settings.device.startswith('cuda')
+    if cuda:
+        for subject in subjects:
+            for _ in range(settings.warmup):
+                subject.step()
+        torch.cuda.reset_peak_memory_stats(settings.device)
+    times = time_interleaved(subjects, 0 if cuda else settings.warmup, settings.repeats,
+                             sync=(lambda: _sync(settings.device)))
+    results = []
+    for subject in subjects:
+        peak_rss = peak = None
+        if cuda:
+            peak = (torch.cuda.max_memory_allocated(settings.device) / 2**20
+                    if len(subjects) == 1 else None)
+        else:
+            peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
+            held = _tensor_bytes(subject.held_tensors())  # when the profiled step starts
+            step_peak = _cpu_step_tensor_peak(subject.step)
+            peak = None if step_peak is None else (held + step_peak) / 2**20
+        results.append(_result(subject, times[subject.name], peak, peak_rss))
+    return results
+
+
+def _result(subject: Subject, times: List[float], peak: Optional[float],
+            peak_rss: Optional[float]) -> Result:
+    settings = subject.settings
     median = statistics.median(times)
-    gmacs = macs / 1e9
+    gmacs = subject.macs_per_clip / 1e9
     work = 3 if settings.mode == 'train' else 1  # backward costs about two forwards
-    return Result(name=name, gmacs=gmacs, median_s=median, min_s=min(times), max_s=max(times),
-                  clips_per_s=settings.batch / median,
+    return Result(name=subject.name, gmacs=gmacs, median_s=median, min_s=min(times),
+                  max_s=max(times), clips_per_s=settings.batch / median,
                   gmacs_per_s=work * gmacs * settings.batch / median, peak_mib=peak,
                   peak_rss_mib=peak_rss, times_s=times)
 
 
+def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
+            fresh_process: bool = False) -> Result:
+    """:func:`measure_all` of one subject."""
+    return measure_all([name], settings, model_kwargs, fresh_process)[0]
+
+
 def measure_isolated(name: str, settings: Settings,
                      model_kwargs: Optional[dict] = None) -> Result:
-    """:func:`measure` in a fresh process, so that CPU peak memory is the subject's own."""
+    """:func:`measure` in a fresh process, so that CPU peak memory is the subject's own.
+
+    Subjects measured this way are timed one after the other, not interleaved.
+    """
     context = multiprocessing.get_context('spawn')
     with context.Pool(1) as pool:
         return pool.apply(measure, (name, settings, model_kwargs, True))
@@ -270,11 +378,14 @@ def _mib(value: Optional[float]) -> str:
 
 def format_table(results: Sequence[Result], settings: Settings,
                  baseline: Optional[str] = None) -> str:
-    """A Markdown table; ``baseline`` adds a column of speed-ups relative to that row."""
+    """A Markdown table; ``baseline`` adds speed-ups and MAC efficiencies relative to that row.
+
+    MAC efficiency is MACs per second relative to the baseline's: (GMACs / s) / (GMACs_b / s_b).
+    """
     base = next((r for r in results if r.name == baseline), None)
     header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
               'GMAC/s | peak MiB | peak RSS MiB |'
-              + (f' speed-up vs {baseline} |' if base else ''))
+              + (f' speed-up vs {baseline} | MAC efficiency vs {baseline} |' if base else ''))
     lines = [f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
              f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
              f'{", compiled" if settings.compile else ""}'
@@ -286,9 +397,30 @@ def format_table(results: Sequence[Result], settings: Settings,
                f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
                f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |')
         if base:
-            row += f' {base.median_s / r.median_s:.2f}x |'
+            efficiency = (r.gmacs / r.median_s) / (base.gmacs / base.median_s)
+            row += f' {base.median_s / r.median_s:.2f}x | {efficiency:.2f} |'
         lines.append(row)
     return '\n'.join(lines)
+
+
+def environment(settings: Settings) -> dict:
+    """What the figures depend on: CPU model, threads, library versions, dtype, date."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f
+                       if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    env = dict(cpu_model=cpu, cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
+               torch=torch.__version__, python=platform.python_version(),
+               dtype=settings.dtype, device=settings.device,
+               date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+               load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
+               method='interleaved round-robin repeats')
+    if settings.device.startswith('cuda') and torch.cuda.is_available():
+        env['gpu'] = torch.cuda.get_device_name(settings.device)
+    return env
 
 
 def write_json(path: str, results: Sequence[Result], settings: Settings,
@@ -298,7 +430,8 @@ def write_json(path: str, results: Sequence[Result], settings: Settings,
     Raises:
         OutputExistsError: ``path`` exists and ``force`` is False (a ``FileExistsError``).
     """
-    payload = dict(settings=asdict(settings), torch=torch.__version__,
-                   cpu_count=os.cpu_count(), results=[asdict(r) for r in results])
+    payload = dict(settings=asdict(settings), environment=environment(settings),
+                   torch=torch.__version__, cpu_count=os.cpu_count(),
+                   results=[asdict(r) for r in results])
     with atomic_output(path, force=force) as tmp, open(tmp, 'w', encoding='utf-8') as f:
         json.dump(payload, f, indent=2)

@@ -17,7 +17,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from ..analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
+from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, measure_isolated,
                                   write_json)
 from ..utils.files import check_output_path
 from .arguments import key_value
@@ -42,7 +42,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true',
                         help='convert every model and input to channels_last_3d')
     parser.add_argument('--isolate', action='store_true',
-                        help='measure each model in a fresh process (comparable CPU memory)')
+                        help='measure each model in a fresh process (comparable CPU memory; '
+                        'timings one model after the other, not interleaved)')
     parser.add_argument('--model-kwargs', nargs='+', type=key_value, default=[],
                         help='backbone overrides for every model, e.g. base_channels=8')
     parser.add_argument('--baseline', help='row to compute speed-ups against '
@@ -70,11 +71,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         kwargs = dict(args.model_kwargs)
         names = list(args.models) + ([p for p in PEERS if p not in args.models]
                                      if args.compare else [])
-        run = measure_isolated if args.isolate else measure
-        results = []
-        for name in names:
-            print(f'measuring {name} ...', flush=True)
-            results.append(run(name, settings, dict(kwargs)))
+        if args.isolate:  # one process per model: comparable RSS, timings not interleaved
+            results = []
+            for name in names:
+                print(f'measuring {name} ...', flush=True)
+                results.append(measure_isolated(name, settings, dict(kwargs)))
+        else:
+            print(f'measuring {", ".join(names)}, repeats interleaved ...', flush=True)
+            results = measure_all(names, settings, kwargs)
         baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
         print(format_table(results, settings, baseline))
         if args.json:
@@ -83,7 +87,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
     return exit_status(benchmark, quiet=args.log_level != 'DEBUG')
-
 
 
 if __name__ == '__main__':

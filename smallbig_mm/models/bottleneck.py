@@ -32,6 +32,21 @@ def check_block_type(block_type: str) -> str:
     return block_type
 
 
+def add_into_norm_output(out: Tensor, other: Tensor, norm: nn.Module) -> Tensor:
+    """``out + other``, written into ``out`` where that is safe under autograd.
+
+    ``out`` is ``norm``'s fresh output. A BatchNorm's backward needs its input and
+    statistics, never its output, so adding into it changes no gradient and saves a
+    tensor the size of the unit's output. Out of place for any other norm, or where the
+    sum would need another dtype or shape than ``out``'s (autocast, broadcasting).
+    """
+    if (isinstance(norm, nn.modules.batchnorm._BatchNorm)
+            and torch.result_type(out, other) == out.dtype
+            and torch.broadcast_shapes(out.shape, other.shape) == out.shape):
+        return out.add_(other)
+    return out + other
+
+
 class Bottleneck(nn.Module):
     """A ResNet bottleneck (expansion 4) on clips, with an optional big view per conv.
 
@@ -46,8 +61,9 @@ class Bottleneck(nn.Module):
             has its own (the unshared ablation).
         with_extra: apply the extra unit to the block input first.
         drop_path: stochastic depth probability of the residual branch.
-        fused: compute units by the fast path: :mod:`.fused` for inference, :mod:`.lean`
-            for training (same numbers); False always runs :meth:`reference_unit`.
+        fused: compute units by the fast path: :mod:`.fastpath.inference` for inference,
+            :mod:`.fastpath.training` for training (same numbers); False always runs
+            :meth:`reference_unit`.
         conv_layer, norm_layer, act_layer: layer factories.
 
     Example:
@@ -134,7 +150,7 @@ class Bottleneck(nn.Module):
             return fused_smallbig_unit(x, conv, norm, big)
         out = norm(conv_for_training(x, conv))
         if big is not None:
-            out = out + big_view_lean(x, conv, big)
+            out = add_into_norm_output(out, big_view_lean(x, conv, big), norm)
         return out
 
     def _shortcut(self, x: Tensor) -> Tensor:
@@ -155,6 +171,10 @@ class Bottleneck(nn.Module):
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
         out = self.drop_path(self._unit(3, out))
-        if self.fused and not torch.is_grad_enabled() and out.dtype == identity.dtype:
-            return self.act(out.add_(identity))  # inference: no new tensor
+        if self.fused and out.dtype == identity.dtype and (not torch.is_grad_enabled() or (
+                isinstance(self.drop_path, nn.Identity)
+                and isinstance(self.bn3, nn.modules.batchnorm._BatchNorm))):
+            # no new tensor: in inference, and in training, where the last unit's output
+            # (a BatchNorm's output or a sum) is kept by no backward function
+            return self.act(out.add_(identity))
         return self.act(out + identity)

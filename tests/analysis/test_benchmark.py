@@ -4,8 +4,8 @@ import json
 import pytest
 
 from helpers import load_tool
-from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_isolated,
-                                   write_json)
+from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_all,
+                                           measure_isolated, time_interleaved, write_json)
 
 TINY = dict(base_channels=4)
 
@@ -13,7 +13,7 @@ TINY = dict(base_channels=4)
 @pytest.fixture(scope='module')
 def results():
     settings = Settings(batch=2, frames=8, size=32, warmup=0, repeats=2, mode='train', threads=1)
-    return settings, [measure(name, settings, TINY) for name in ('smallbig_resnet23', *PEERS)]
+    return settings, measure_all(['smallbig_resnet23', *PEERS], settings, TINY)
 
 
 def test_measure_reports_macs_times_and_memory(results):
@@ -21,9 +21,14 @@ def test_measure_reports_macs_times_and_memory(results):
     assert [r.name for r in rows] == ['smallbig_resnet23', *PEERS]
     for row in rows:
         assert row.gmacs > 0 and len(row.times_s) == 2, row.name
-        assert row.min_s <= row.median_s <= row.max_s
+        assert (row.min_s, row.max_s) == (min(row.times_s), max(row.times_s)), row.name
+        assert row.clips_per_s == pytest.approx(2 / row.median_s), row.name
+        assert row.gmacs_per_s == pytest.approx(3 * row.gmacs * 2 / row.median_s), row.name
         assert row.peak_mib > 0 and row.peak_rss_mib is None, row.name  # RSS: isolated only
     by_name = {row.name: row for row in rows}
+    # MACs per clip are exact: the reference and the fast path count alike, and SmallBig
+    # at 8x32x32 (width 4) does more work than C2D of the same widths
+    assert by_name['smallbig_r50_reference'].gmacs > by_name['c2d_r50'].gmacs
     # tensor memory is deterministic: the reference SmallBig keeps pooled maps and
     # argmax indices that C2D (same widths) does not have
     assert by_name['smallbig_r50_reference'].peak_mib > by_name['c2d_r50'].peak_mib
@@ -34,14 +39,18 @@ def test_table_has_a_row_per_model_and_speed_ups(results):
     table = format_table(rows, settings, baseline='c2d_r50')
     assert 'train, batch 2, 8x32x32' in table
     baseline_row = next(line for line in table.splitlines() if line.startswith('| c2d_r50 |'))
-    assert '| smallbig_resnet23 |' in table and baseline_row.endswith('| 1.00x |')
+    assert '| smallbig_resnet23 |' in table and baseline_row.endswith('| 1.00x | 1.00 |')
 
 
 def test_json_is_written_once(results, tmp_path):
     settings, rows = results
     path = tmp_path / 'bench.json'
     write_json(str(path), rows, settings)
-    assert json.loads(path.read_text())['results'][0]['name'] == 'smallbig_resnet23'
+    payload = json.loads(path.read_text())
+    assert payload['results'][0]['name'] == 'smallbig_resnet23'
+    env = payload['environment']
+    assert env['torch'] and env['cpu_model'] and env['date'] and env['threads'] >= 1
+    assert env['dtype'] == 'fp32' and env['method'].startswith('interleaved')
     with pytest.raises(FileExistsError, match='exists'):
         write_json(str(path), rows, settings)
 
@@ -78,4 +87,43 @@ def test_plot_tool_draws_the_json_files_and_never_overwrites(results, tmp_path):
 def test_isolated_measurement_also_reports_the_process_rss():
     settings = Settings(frames=4, size=32, warmup=0, repeats=1, threads=1)
     row = measure_isolated('smallbig_resnet23', settings, TINY)
-    assert row.peak_mib > 0 and row.peak_rss_mib is not None
+    assert isinstance(row.peak_rss_mib, float) and row.peak_rss_mib >= 0
+    # tensor memory is deterministic: the fresh process counts what this one counts
+    assert row.peak_mib == measure('smallbig_resnet23', settings, TINY).peak_mib
+
+
+class FakeClock:
+    """A clock that advances by one second per reading, and a log of the steps run."""
+
+    def __init__(self) -> None:
+        self.now = 0.
+        self.log = []
+
+    def __call__(self) -> float:
+        self.now += 1.
+        return self.now
+
+
+class FakeSubject:
+    def __init__(self, name: str, clock: FakeClock, cost: float) -> None:
+        self.name, self.clock, self.cost = name, clock, cost
+
+    def step(self) -> None:
+        self.clock.log.append(self.name)
+        self.clock.now += self.cost
+
+
+def test_repeats_go_round_robin_after_each_models_warmup():
+    clock = FakeClock()
+    subjects = [FakeSubject(name, clock, cost) for name, cost in (('a', 1.), ('b', 2.))]
+    times = time_interleaved(subjects, warmup=1, repeats=3, clock=clock)
+    assert clock.log == ['a', 'b'] + ['a', 'b'] * 3
+    # each step is timed by its own two clock readings (1 s apart plus its cost)
+    assert times == {'a': [2.] * 3, 'b': [3.] * 3}
+
+
+def test_the_profiler_prints_nothing(capfd):
+    settings = Settings(frames=4, size=32, warmup=0, repeats=1, threads=1)
+    measure('smallbig_resnet23', settings, TINY)
+    out, err = capfd.readouterr()
+    assert 'USDT' not in out + err and 'profiler_st' not in out + err

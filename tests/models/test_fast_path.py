@@ -1,13 +1,18 @@
-"""The fast path (``fused=True``) against the reference units: same outputs, same gradients."""
+"""The fast path (``fast_path=True``) against the reference units: same outputs, same gradients."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import randomize_norms, tiny
 from smallbig_mm.models import BigView, BigViewPool, Bottleneck
-from smallbig_mm.models.fastpath.frame_conv import conv_for_training, conv_geometry, frame_conv
+from smallbig_mm.analysis.complexity import count_macs
+from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops
+from smallbig_mm.models.fastpath.frame_conv import (conv_for_training, conv_geometry, frame_conv,
+                                                    is_pointwise)
 from smallbig_mm.models.fastpath.training import big_view_lean
-from smallbig_mm.models.fastpath.pooling import separable_max_pool
+from smallbig_mm.models.fastpath.pooling import channels_last_on_cpu, separable_max_pool
 
 EXTRA = (False, True, True, True)
 
@@ -21,7 +26,7 @@ def tied_integers(*shape: int) -> torch.Tensor:
                                     dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
 def test_fast_path_matches_the_reference_in_eval(kwargs):
     torch.manual_seed(0)
-    reference = tiny(fused=False, **kwargs).eval()
+    reference = tiny(fast_path=False, **kwargs).eval()
     randomize_norms(reference)
     fast = tiny(**kwargs).eval()
     fast.load_state_dict(reference.state_dict())
@@ -36,7 +41,7 @@ def test_fast_path_matches_the_reference_in_training_outputs_and_gradients(froze
     # float64, so that the comparison is not dominated by batch-norm amplified rounding;
     # frozen_norms: eval-mode norms under gradients, as MMAction2's norm_eval=True trains
     torch.manual_seed(0)
-    reference = tiny(fused=False, extra_stages=EXTRA)
+    reference = tiny(fast_path=False, extra_stages=EXTRA)
     randomize_norms(reference)
     reference.double().train(not frozen_norms)
     fast = tiny(extra_stages=EXTRA).double().train(not frozen_norms)
@@ -65,9 +70,25 @@ def test_fast_path_can_be_switched_off():
                                     (None, 1, 1), (1, 1, 1)])
 @pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
                                    (1, 2, 3, 5, 5)])
-def test_separable_pool_equals_max_pooling_exactly(kernel, shape):
-    x = torch.randn(*shape).round(decimals=1).relu()  # many ties, as after a ReLU
+@pytest.mark.parametrize('signed', [False, True])
+def test_separable_pool_equals_max_pooling_exactly(kernel, shape, signed):
+    x = torch.randn(*shape).round(decimals=1)  # many ties
+    if not signed:
+        x = x.relu()  # as after a ReLU
     assert torch.equal(separable_max_pool(x, kernel), BigViewPool(kernel)(x))
+
+
+def zero_padded_pool(x: torch.Tensor, window) -> torch.Tensor:
+    """The wrong border rule: stride-1 max pooling of ``x`` padded with zeros."""
+    pads = [size // 2 for size in reversed(window) for _ in range(2)]
+    return F.max_pool3d(F.pad(x, pads), window, stride=1)
+
+
+def test_signed_inputs_tell_the_border_rules_apart():
+    # the inputs of the pooling tests would catch zero padding in place of -inf
+    x = -1 - torch.rand(2, 3, 5, 6, 7)
+    assert not torch.equal(zero_padded_pool(x, (3, 3, 3)), BigViewPool((3, 3, 3))(x))
+    assert torch.equal(separable_max_pool(x, (3, 3, 3)), BigViewPool((3, 3, 3))(x))
 
 
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3), (1, 3, 3), (5, 5, 5), (None, 1, 1)])
@@ -89,7 +110,7 @@ def test_lean_big_view_routes_gradients_exactly_like_max_pooling(
     big = BigView(kernel, nn.Identity(), own)
     weight = big.view_conv(conv).weight
     weight.requires_grad_(weight_grad)
-    x = tied_integers(2, 4, 5, 6, 7)
+    x = tied_integers(2, 4, 5, 6, 7) - 1  # signed: -inf borders differ from zero padding
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last_3d)
     results = []
@@ -132,7 +153,7 @@ def test_training_keeps_neither_pooled_maps_nor_pooling_indices():
 @pytest.mark.parametrize('training', [False, True])
 def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
     torch.manual_seed(0)
-    reference = tiny(fused=False).train(training)
+    reference = tiny(fast_path=False).train(training)
     if not training:
         randomize_norms(reference)  # non-zero big views, for the folded inference path
     fast = tiny().train(training)
@@ -154,6 +175,38 @@ def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
     for name, grad in grads[1].items():
         assert grad.dtype == torch.float32
         torch.testing.assert_close(grad, grads[0][name], rtol=0.05, atol=1e-3, msg=name)
+
+
+def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    return ((actual - expected).norm() / expected.norm()).item()
+
+
+@pytest.mark.parametrize('frozen_norms', [False, True])
+def test_bfloat16_training_with_live_big_views_is_as_accurate_as_the_reference(frozen_norms):
+    # non-zero big-view norms, so the big views' gradient path runs in bfloat16; bfloat16
+    # gradients of a tiny randomised net are far (~10-100 %) from float32's, so the fast
+    # path must be about as close to the float32 gradients as the reference is
+    torch.manual_seed(0)
+    reference = tiny(fast_path=False).train(not frozen_norms)
+    randomize_norms(reference)
+    fast = tiny().train(not frozen_norms)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+
+    def gradients(model, bf16):
+        model.zero_grad()
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        out.float().square().mean().backward()
+        return {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    exact = gradients(reference, False)
+    expected, actual = gradients(reference, True), gradients(fast, True)
+    assert any('.big' in name and grad.abs().sum() > 0 for name, grad in actual.items())
+    for name, grad in actual.items():
+        assert grad.dtype == torch.float32
+        assert relative_error(grad, exact[name]) <= 2 * relative_error(
+            expected[name], exact[name]) + 0.02, name
 
 
 @pytest.mark.parametrize('kernel, stride, frames', [(1, 1, 4), (1, 1, 1), (1, 2, 4),
@@ -198,11 +251,79 @@ def test_flop_counters_see_the_same_convolutions_as_in_the_reference():
     from mmengine.analysis import FlopAnalyzer
 
     x = torch.randn(1, 3, 4, 32, 32)
-    flops = [FlopAnalyzer(tiny(fused=fused).eval(), (x,)).total() for fused in (False, True)]
+    flops = [FlopAnalyzer(tiny(fast_path=fused).eval(), (x,)).total() for fused in (False, True)]
     assert flops[1] == flops[0] > 0
+
+
+def pytorch_flops(model: nn.Module, x: torch.Tensor, train: bool) -> int:
+    """FLOPs counted by ``torch.utils.flop_counter`` for a forward (and backward) pass."""
+    counter = FlopCounterMode(display=False)
+    with counter, torch.set_grad_enabled(train):
+        out = model(x)
+        if train:
+            out.square().mean().backward()
+    return counter.get_total_flops()
+
+
+@pytest.mark.parametrize('train', [False, True])
+def test_pytorch_flop_counter_sees_the_reference_macs_on_the_fast_path(train):
+    # the in-place accumulating products of the inference path are invisible to the
+    # counter: under it, the default model runs the units as written
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 4, 32, 32)
+    counts = []
+    for fused in (False, True):
+        model = tiny(fast_path=fused).train(train)
+        randomize_norms(model)
+        counts.append(pytorch_flops(model, x, train))
+    assert counts[1] == counts[0] > 0
+    if not train:
+        assert counts[1] // 2 == count_macs(tiny, tuple(x.shape))
+
+
+def test_the_fast_path_still_runs_after_counting():
+    model = tiny().eval()
+    randomize_norms(model)
+    pytorch_flops(model, torch.randn(1, 3, 4, 32, 32), False)
+    block = model.layer2[0]
+    assert can_fuse(block.conv1) and not is_counting_flops()
+    with FlopCounterMode(display=False):
+        assert is_counting_flops() and not can_fuse(block.conv1)
 
 
 def test_the_fast_path_compiles_without_graph_breaks():
     explain = torch._dynamo.explain(Bottleneck(16, 4, block_type='smallbig').eval())
     with torch.no_grad():
         assert explain(torch.randn(1, 16, 4, 6, 6)).graph_break_count == 0
+
+
+def gradient_penalty(model: nn.Module) -> torch.Tensor:
+    """A double backward: the gradient of the input gradient's norm."""
+    x = torch.randn(2, 3, 4, 32, 32, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x).square().mean(), x, create_graph=True)
+    grad.square().sum().backward()
+    return model.conv1.weight.grad
+
+
+def test_double_backward_runs_with_the_reference_units():
+    model = tiny(fast_path=False).train()
+    randomize_norms(model)
+    assert gradient_penalty(model).abs().sum() > 0
+
+
+def test_double_backward_on_the_fast_path_names_the_way_out():
+    model = tiny().train()
+    randomize_norms(model)
+    with pytest.raises(RuntimeError, match=r'fast_path=False'):
+        gradient_penalty(model)
+
+
+def test_cpu_only_routes_are_chosen_per_device():
+    # the matrix-product 1x1x1 conv and the channels-last pooling copies are for CPUs;
+    # any other device (meta here, CUDA in test_fast_path_cuda.py) keeps conv3d's route
+    geometry = ((1, 1, 1), (0, 0, 0), (1, 1, 1), 1)
+    for device, expected in (('cpu', True), ('meta', False)):
+        x = torch.empty(2, 8, 4, 5, 5, device=device)
+        weight = torch.empty(4, 8, 1, 1, 1, device=device)
+        assert is_pointwise(x, weight, geometry) is expected
+        assert (channels_last_on_cpu(x) is x) is not expected

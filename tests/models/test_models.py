@@ -55,11 +55,13 @@ def test_big_view_norms_add_the_documented_parameters(depth, extra):
 
 
 @pytest.mark.parametrize('extra_stages', [(False,) * 4, EXTRA])
-def test_fresh_smallbig_equals_c2d_with_the_same_weights(extra_stages):
-    # The reference units, as written (tests/test_fast_path.py compares the fast path with them).
+@pytest.mark.parametrize('fused', [False, True])
+@pytest.mark.parametrize('training', [False, True])
+def test_fresh_smallbig_equals_c2d_with_the_same_weights(extra_stages, fused, training):
+    # by the reference units and by the default fast path, in eval and in training
     torch.manual_seed(0)
-    smallbig = tiny(extra_stages=extra_stages, fused=False).eval()
-    c2d = tiny(block_types=C2D, fused=False).eval()
+    smallbig = tiny(extra_stages=extra_stages, fast_path=fused).train(training)
+    c2d = tiny(block_types=C2D, fast_path=fused).train(training)
     randomize_norms(c2d)
     missing, unexpected = smallbig.load_state_dict(c2d.state_dict(), strict=False)
     assert not unexpected

@@ -5,7 +5,8 @@ matrix product's MAC/s at ResNet shapes (and its backward a fifth, at res2's), s
 there a 1x1x1 conv is computed as batched matrix products, forward and backward; a
 single-frame input runs as a 2D conv. Elsewhere these are plain ``F.conv3d`` calls.
 """
-from typing import Optional, Tuple
+import functools
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,26 @@ ConvGeometry = Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...], int]
 """``(stride, padding, dilation, groups)`` of a 3D conv."""
 
 Grads = Tuple[Optional[Tensor], Optional[Tensor]]
+
+
+DOUBLE_BACKWARD_MESSAGE = (
+    'the fast path (fast_path=True) has no double backward (create_graph=True); build the '
+    'model with fast_path=False or call model.set_fast_path(False) for gradients of gradients')
+
+
+def first_order_only(backward: Callable) -> Callable:
+    """Marks an autograd.Function backward as first-order, failing early with a clear message.
+
+    Wraps a backward already marked ``@once_differentiable``: a backward pass with
+    ``create_graph=True`` (grad mode on inside the backward) raises RuntimeError naming
+    ``fast_path=False``, instead of a later error naming no way out.
+    """
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+            raise RuntimeError(DOUBLE_BACKWARD_MESSAGE)
+        return backward(ctx, *grads)
+    return wrapper
 
 
 def conv_geometry(conv: nn.Conv3d) -> ConvGeometry:
@@ -78,7 +99,7 @@ def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     """``F.conv3d(x, weight, bias, *geometry)`` of ``x`` (N, C, T, H, W), by the fastest route.
 
     For frame-wise convs only: temporal kernel, stride and padding of 1, 1 and 0 (what
-    :func:`~.fused.can_fuse` checks). Under autograd a 1x1x1 conv stays a conv
+    :func:`~.inference.can_fuse` checks). Under autograd a 1x1x1 conv stays a conv
     (:func:`conv_for_training` is the route for training).
 
     Example:
@@ -151,6 +172,7 @@ class _PointwiseConv(torch.autograd.Function):
         return _pointwise(x, weight, None)
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     def backward(ctx, grad: Tensor) -> Grads:
         x, weight = ctx.saved_tensors
@@ -164,7 +186,7 @@ class _PointwiseConv(torch.autograd.Function):
 def conv_for_training(x: Tensor, conv: nn.Conv3d) -> Tensor:
     """``conv(x)`` with autograd; a bias-free 1x1x1 conv on CPUs runs as matrix products.
 
-    ``conv`` must compute plain ``F.conv3d`` (see :func:`~.fused.can_fuse`).
+    ``conv`` must compute plain ``F.conv3d`` (see :func:`~.inference.can_fuse`).
 
     Example:
         >>> conv = nn.Conv3d(8, 4, 1, bias=False)

@@ -16,13 +16,16 @@ separably (:mod:`.pooling`) and folds both norms into the shared conv:
 The folding is redone at every call (a pass over the weights, small beside the
 activations), so it can never go stale. Only plain convs (:data:`FUSABLE_CONVS`) with a
 temporal kernel and stride of 1 (every SmallBig conv) are fused; the caller falls back
-to the reference otherwise, and while torch.fx or torch.jit traces.
+to the reference otherwise, while torch.fx or torch.jit traces, and while
+``torch.utils.flop_counter.FlopCounterMode`` counts (it does not see the in-place
+accumulating products, so the count would miss the big views' MACs).
 """
 from typing import Set, Tuple, Type
 
 import torch
 from torch import Tensor, nn
 from torch.fx._symbolic_trace import is_fx_symbolic_tracing
+from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
 from .frame_conv import add_pointwise_, conv_geometry, frame_conv, runs_as_product
 from .pooling import separable_max_pool
@@ -60,19 +63,32 @@ def _per_out_channel(scale: Tensor) -> Tensor:
     return scale.view(-1, 1, 1, 1, 1)
 
 
+def is_counting_flops() -> bool:
+    """True while a ``torch.utils.flop_counter.FlopCounterMode`` is active.
+
+    The counter is a dispatch mode that counts ops by name; in-place accumulating
+    products (``baddbmm_``) are not among them. Never true while torch.compile traces.
+    """
+    if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() == 0:
+        return False
+    return any(type(mode).__module__ == 'torch.utils.flop_counter'
+               for mode in _get_current_dispatch_mode_stack())
+
+
 def can_fuse(conv: nn.Module) -> bool:
     """True for a plain frame-wise conv (temporal kernel and stride 1, one group).
 
-    False while torch.fx or torch.jit traces or torch.export exports: a traced graph would
-    bake the folded running statistics into constants, FLOP counters that trace (MMEngine's,
-    which MMAction2's get_flops uses) should see the convs and norms as written, and an
+    False while torch.fx or torch.jit traces, torch.export exports, or a ``FlopCounterMode``
+    counts: a traced graph would bake the folded running statistics into constants; FLOP
+    counters (MMEngine's, which MMAction2's get_flops uses, and PyTorch's) should see the
+    convs and norms as written, so that every counter gives the paper's MACs; and an
     exported graph (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that
     work for any clip length and that deployment compilers fuse themselves.
     """
     return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
             and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
             and not is_fx_symbolic_tracing() and not torch.jit.is_tracing()
-            and not torch.compiler.is_exporting())
+            and not torch.compiler.is_exporting() and not is_counting_flops())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
@@ -86,7 +102,7 @@ def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigVie
     """``norm(conv(x)) + big.bn(conv(big.pool(x)))`` with both norms folded, for inference.
 
     Runs under ``torch.no_grad()``: the pooling writes into its outputs, which autograd
-    does not follow (training takes :func:`~.lean.big_view_lean`).
+    does not follow (training takes :func:`~.training.big_view_lean`).
 
     Args:
         x: the unit input (N, C, T, H, W).

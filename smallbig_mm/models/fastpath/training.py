@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .frame_conv import ConvGeometry, conv_geometry, frame_conv, frame_conv_backward
+from .frame_conv import (ConvGeometry, conv_geometry, first_order_only, frame_conv,
+                         frame_conv_backward)
 from .inference import can_fuse
 from .pooling import channels_last_on_cpu, pool_backward, pool_with_indices, separable_max_pool
 from ..units import BigKernel, BigView
@@ -33,6 +34,7 @@ class _PooledConv(torch.autograd.Function):
         return frame_conv(separable_max_pool(x, kernel_size), weight, None, geometry)
 
     @staticmethod
+    @first_order_only
     @once_differentiable
     def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
         x, weight = ctx.saved_tensors
@@ -73,7 +75,7 @@ def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
         x: the unit input (N, C, T, H, W).
         conv: the small view's conv; the big view uses it unless it has its own
             (:meth:`BigView.view_conv`). A view conv that is not fusable
-            (:func:`~.fused.can_fuse`) or has a bias runs as ``big(x, conv)``.
+            (:func:`~.inference.can_fuse`) or has a bias runs as ``big(x, conv)``.
         big: the big view.
 
     Returns:
