@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
+from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 from torch.utils.checkpoint import checkpoint
 
 from .bottleneck import Bottleneck, check_block_type
@@ -36,10 +37,6 @@ def check_clip(x: Tensor, in_channels: int) -> None:
             f'expected a clip batch of shape (N, {in_channels}, T, H, W), got {tuple(x.shape)}; '
             'a single clip (C, T, H, W) needs x.unsqueeze(0), and frames-first data '
             '(N, T, C, H, W) needs x.transpose(1, 2)')
-
-
-# torch.fx calls check_clip instead of tracing into its shape checks.
-torch.fx.wrap('check_clip')
 
 
 def _per_stage(value: Sequence, name: str) -> list:
@@ -199,8 +196,12 @@ class SmallBigResNet(nn.Module):
         self.grad_checkpointing = enable
 
     def prepare_clip(self, x: Tensor) -> Tensor:
-        """Checks the clip's shape (a hook for subclasses that adapt the input)."""
-        check_clip(x, self.in_channels)
+        """Checks the clip's shape (a hook for subclasses that adapt the input).
+
+        Skipped while torch.fx traces (a Proxy has no shape to check).
+        """
+        if not is_fx_symbolic_tracing():
+            check_clip(x, self.in_channels)
         return x
 
     def forward_stem(self, x: Tensor) -> Tensor:

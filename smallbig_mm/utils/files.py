@@ -221,3 +221,53 @@ def make_temp_folder(beside: PathLike) -> str:
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, 'no free temporary folder name', parent)
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+@contextlib.contextmanager
+def atomic_folder(path: PathLike, force: bool = False, inputs: tuple = ()) -> Iterator[str]:
+    """Yields an empty temporary folder to fill; renames it to ``path`` when the block succeeds.
+
+    The folder is built beside ``path`` (:func:`make_temp_folder`, umask modes) and
+    replaces it in two renames, so ``path`` is never half written. An existing non-empty
+    ``path`` is refused up front unless ``force``; a ``path`` holding one of ``inputs`` is
+    refused even with ``force`` (replacing it would delete the input). On an exception
+    the temporary folder is removed and ``path`` is left as it was.
+
+    Example:
+        >>> import tempfile
+        >>> target = os.path.join(tempfile.mkdtemp(), 'hub')
+        >>> with atomic_folder(target) as tmp:
+        ...     open(os.path.join(tmp, 'config.json'), 'w').close()
+        >>> os.listdir(target)
+        ['config.json']
+    """
+    import shutil
+
+    path = os.path.abspath(os.fspath(path))
+    for source in inputs:
+        if source is not None and os.path.exists(source) and _inside(source, path):
+            raise OutputPathError(f'{path}: the output folder holds the input {source}, which '
+                                  'replacing it would delete; choose another output folder')
+    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)) and not force:
+        raise OutputExistsError(f'{path} exists and is not empty; refusing to replace it '
+                                '(pass --force to replace it)')
+    tmp = make_temp_folder(path)
+    old = None
+    try:
+        yield tmp
+        if os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+        if os.path.exists(path):
+            old = make_temp_folder(path)
+            os.rename(path, os.path.join(old, 'previous'))
+        os.rename(tmp, path)
+        _fsync_folder(os.path.dirname(path))
+    finally:
+        for leftover in (tmp, old):
+            if leftover is not None and os.path.isdir(leftover):
+                shutil.rmtree(leftover)

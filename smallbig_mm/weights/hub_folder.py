@@ -18,13 +18,12 @@ import ast
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from ..utils.files import TMP_MARK, OutputExistsError, atomic_output
+from ..utils.files import atomic_folder
 from .convert import parameter_count
 from .errors import CheckpointError
 from .io import read_checkpoint, write_checkpoint
@@ -335,43 +334,9 @@ def _model_card(out_name: str, config: Mapping[str, Any], summary: HubFolderSumm
     return '\n'.join(lines)
 
 
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
-
-
 def _write_text(path: str, text: str) -> None:
-    with atomic_output(path) as tmp:
-        with open(tmp, 'w', encoding='utf-8') as f:
-            f.write(text)
-
-
-def _publish(tmp_dir: str, out_dir: str, force: bool) -> None:
-    """Renames the finished ``tmp_dir`` to ``out_dir`` (an existing one only with ``force``)."""
-    if os.path.isdir(out_dir) and not os.listdir(out_dir):
-        os.rmdir(out_dir)
-    if not os.path.exists(out_dir):
-        os.rename(tmp_dir, out_dir)
-        return
-    if not force:
-        raise OutputExistsError(f'{out_dir} exists and is not empty; refusing to replace it '
-                                '(pass --force to replace it)')
-    parent, name = os.path.split(out_dir)
-    old = os.path.join(parent, f'.{name}.old-{os.getpid()}')
-    os.rename(out_dir, old)
-    os.rename(tmp_dir, out_dir)
-    shutil.rmtree(old) if os.path.isdir(old) else os.remove(old)
-
-
-def check_out_dir(out_dir: str, force: bool = False) -> str:
-    """Refuses an existing non-empty ``out_dir`` (or a file) unless ``force``, before any work."""
-    out_dir = os.path.abspath(os.fspath(out_dir))
-    if os.path.exists(out_dir) and not force and \
-            (not os.path.isdir(out_dir) or os.listdir(out_dir)):
-        raise OutputExistsError(f'{out_dir} exists and is not empty; refusing to replace it '
-                                '(pass --force to replace it)')
-    return out_dir
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(text)
 
 
 def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, Any]] = None,
@@ -409,7 +374,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         >>> sorted(os.listdir(f'{tmp}/hub')), summary.model_args['depth']
         (['README.md', 'config.json', 'model.safetensors'], 23)
     """
-    out_dir = check_out_dir(out_dir, force)
+    out_dir = os.path.abspath(os.fspath(out_dir))
     ckpt = read_checkpoint(src)
     try:
         layout = detect_layout(ckpt.state_dict)
@@ -487,20 +452,11 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         num_parameters=parameter_count(state),
         gmacs=_count_gmacs(args, num_classes, spec['input_size'], spec['num_frames']),
         training=training, dropped=dropped)
-    parent, name = os.path.split(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp_dir = os.path.join(parent, f'.{name}{TMP_MARK}{os.getpid()}')
-    os.mkdir(tmp_dir)  # the umask's modes
-    try:
-        weights = os.path.join(tmp_dir, 'model.safetensors')
-        write_checkpoint(state, weights,
-                             metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
-        os.chmod(weights, 0o666 & ~_umask())  # safetensors writes 0600 files
+    with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
+        write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
+                         metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
         _write_text(os.path.join(tmp_dir, 'README.md'),
-                    _model_card(name, config, summary, license_id, src_name))
-        _publish(tmp_dir, out_dir, force)
-    finally:
-        if os.path.isdir(tmp_dir):
-            shutil.rmtree(tmp_dir)
+                    _model_card(os.path.basename(out_dir), config, summary, license_id,
+                                src_name))
     return summary

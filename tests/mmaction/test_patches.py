@@ -182,6 +182,28 @@ def test_other_pickles_are_still_refused(payload, tmp_path):
         read_raw_checkpoint(path)
 
 
+class _TouchesAFile:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def test_mmengine_url_loads_go_through_the_guarded_reader(server, torch_home, tmp_path):
+    from mmengine.runner.checkpoint import CheckpointLoader
+    url, root, _ = server
+    torch.save({'state_dict': {'w': torch.ones(2)}}, root / 'good.pth')
+    marker = tmp_path / 'pwned'
+    torch.save({'x': _TouchesAFile(marker)}, root / 'evil.pth')
+    loaded = CheckpointLoader.load_checkpoint(f'{url}/good.pth')
+    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    assert (torch_home / 'good.pth').is_file()  # downloaded into torch hub's cache
+    with pytest.raises(CheckpointError, match='refused to load'):
+        CheckpointLoader.load_checkpoint(f'{url}/evil.pth')
+    assert not marker.exists()  # MMEngine's own URL loader would have run the pickle
+
+
 def test_cpu_ddp_drops_device_ids(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip('the CPU fix is not applied where CUDA exists')

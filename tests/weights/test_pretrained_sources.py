@@ -3,14 +3,11 @@
 Downloads go to an HTTP server on 127.0.0.1 that the test starts; the Hugging Face cache
 is laid out by hand and read with HF_HUB_OFFLINE=1.
 """
-import functools
 import hashlib
-import http.server
 import json
 import logging
 import os
 import shutil
-import threading
 
 import pytest
 import timm
@@ -44,39 +41,6 @@ def randomized(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 def timm_model(**kwargs) -> torch.nn.Module:
     return randomized(timm.create_model('smallbig_resnet23', **dict(TIMM_ARGS, **kwargs)))
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """Serves ``tmp_path / 'www'`` on 127.0.0.1; yields (base URL, folder, stop)."""
-    root = tmp_path / 'www'
-    root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                            functools.partial(_Quiet, directory=str(root)))
-    httpd.timeout = 5
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    def stop():
-        if thread.is_alive():
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join(5)
-    yield f'http://127.0.0.1:{httpd.server_address[1]}', root, stop
-    stop()
-
-
-@pytest.fixture
-def torch_home(tmp_path, monkeypatch):
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
-    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
-    monkeypatch.delenv('TRANSFORMERS_OFFLINE', raising=False)
-    return tmp_path / 'torch' / 'hub' / 'checkpoints'
 
 
 # ----------------------------------------------------------------------------- torch hub cache
@@ -200,6 +164,12 @@ def test_to_hf_round_trip_config_card_and_timm_local_dir(tmp_path, caplog):
     assert again.returncode == 1 and again.stderr.count('\n') == 1 and '--force' in again.stderr
     run_tool([PYTHON, 'tools/convert_checkpoint.py', str(tmp_path / 'epoch_3.pth'), str(out),
               '--to', 'hf', '--force'], cwd=REPO)
+    # an output folder holding the input is refused even with --force (it would delete it)
+    shutil.copy(tmp_path / 'epoch_3.pth', out / 'epoch_3.pth')
+    inside = run_tool_status([PYTHON, 'tools/convert_checkpoint.py', str(out / 'epoch_3.pth'),
+                              str(out), '--to', 'hf', '--force'], cwd=REPO)
+    assert inside.returncode == 2 and inside.stderr.startswith('error: ')
+    assert 'holds the input' in inside.stderr and (out / 'epoch_3.pth').is_file()
 
 
 def test_to_hf_infers_the_architecture_and_says_training_is_unknown(tmp_path):
