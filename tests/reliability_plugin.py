@@ -62,9 +62,9 @@ class FaultInjectionHook(Hook):
 
 def _kill_inside_save(name: str) -> None:
     """Makes the runner's atomic save of ``name`` die after writing its temporary file."""
-    from smallbig_mm.mmaction.engine import checkpoints
+    from smallbig_mm.mmaction.patches import atomic_checkpoints
     from smallbig_mm.utils.files import atomic_output
-    original = checkpoints.atomic_torch_save
+    original = atomic_checkpoints.atomic_torch_save
 
     def save(obj, path: str) -> None:
         if os.path.basename(path) != name:
@@ -74,4 +74,4 @@ def _kill_inside_save(name: str) -> None:
             f.flush()
             os.kill(os.getpid(), signal.SIGKILL)
 
-    checkpoints.atomic_torch_save = save
+    atomic_checkpoints.atomic_torch_save = save
