@@ -19,6 +19,7 @@ it dropped (fine-tuning).
 """
 dependencies = ['torch', 'timm']
 
+
 def _create(name: str, weights=None, **kwargs):
     import json
     import logging
@@ -39,12 +40,11 @@ def _create(name: str, weights=None, **kwargs):
         with open(config, encoding='utf-8') as f:
             kwargs = dict(json.load(f).get('model_args', {}), **kwargs)
     ckpt = fetch_checkpoint(weights)
-    if 'num_classes' not in kwargs and classifier_classes(ckpt.state_dict) is not None:
-        kwargs['num_classes'] = classifier_classes(ckpt.state_dict)
+    classes = classifier_classes(ckpt.state_dict)
+    if 'num_classes' not in kwargs and classes is not None:
+        kwargs['num_classes'] = classes
     model = timm.create_model(name, **kwargs)
-    message = load_pretrained(model, ckpt)
-    logging.getLogger('smallbig_mm.hubconf').log(
-        logging.WARNING if '; dropped ' in message else logging.INFO, message)
+    load_pretrained(model, ckpt, logger=logging.getLogger('smallbig_mm.hubconf'))
     return model
 
 

@@ -1,4 +1,6 @@
 # Runtime shared by every SmallBig config (MMAction2 1.x defaults).
+# The plugin: the backbone, the hooks and loop below, the stack fixes (docs/installation.md).
+custom_imports = dict(imports=['smallbig_mm.mmaction'], allow_failed_imports=False)
 default_scope = 'mmaction'
 
 default_hooks = dict(

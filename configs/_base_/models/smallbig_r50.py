@@ -1,6 +1,4 @@
 # SmallBig-ResNet-50 (Li et al., CVPR 2020): 2D res2, SmallBig res3-res5, I3D head.
-custom_imports = dict(imports=['smallbig_mm.mmaction'], allow_failed_imports=False)
-
 model = dict(
     type='Recognizer3D',
     backbone=dict(
