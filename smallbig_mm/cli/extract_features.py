@@ -29,7 +29,7 @@ import numpy as np
 from ..utils.errors import UserError
 from ..utils.files import atomic_output
 from .arguments import positive
-from .errors import reported_errors
+from .errors import add_log_level_argument, reported_errors
 
 LIST_SUFFIXES = ('.txt', '.list')
 """A VIDEO_OR_LIST argument with one of these suffixes is a list, one video per line."""
@@ -60,9 +60,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="replace the pipeline's crop (default: the pipeline's own)")
     parser.add_argument('--pipeline', choices=['val', 'test'], default='val')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--force', action='store_true',
+                        help='recompute videos whose features are already in --out')
     parser.add_argument('--no-progress', action='store_true')
-    parser.add_argument('--log-level', choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'],
-                        default='INFO', help='DEBUG shows tracebacks of user errors')
+    add_log_level_argument(parser)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. model.backbone.depth=23')
     return parser.parse_args(argv)
@@ -101,6 +102,30 @@ def outputs(out_dir: str, video: str):
     return os.path.join(out_dir, f'{stem}.npy'), os.path.join(out_dir, f'{stem}.json')
 
 
+def finished(out_dir: str, video_path: str, args: argparse.Namespace) -> bool:
+    """Whether ``video_path``'s features are in ``out_dir``, made with these settings.
+
+    Raises:
+        ExtractError: they are there but from another config, checkpoint, crop or window
+            setting (a rerun must not mix them with new ones); ``--force`` recomputes.
+    """
+    features_path, index_path = outputs(out_dir, video_path)
+    if args.force or not (os.path.exists(features_path) and os.path.exists(index_path)):
+        return False
+    with open(index_path, encoding='utf-8') as f:
+        index = json.load(f)
+    wanted = dict(config=os.path.abspath(args.config), checkpoint=os.path.abspath(args.checkpoint),
+                  crop=args.crop or 'pipeline', clip_len=args.clip_len, interval=args.interval,
+                  stride=args.stride)
+    differ = [f'{key} {index.get(key)!r} (now {value!r})' for key, value in wanted.items()
+              if value is not None and index.get(key) != value]
+    if differ:
+        raise ExtractError(f'{index_path}: these features were made with other settings: '
+                           f'{"; ".join(differ)}; write to a new --out folder, or pass --force '
+                           'to recompute them')
+    return True
+
+
 def extract_one(model, video_path: str, out_dir: str, args: argparse.Namespace) -> None:
     """Writes the features and index of one video (the index last, marking it done)."""
     from ..apis import infer_video, open_video
@@ -116,7 +141,7 @@ def extract_one(model, video_path: str, out_dir: str, args: argparse.Namespace) 
         np.save(tmp, result.features.astype(np.float32))
     index = dict(result.index(), clip_len=clip_len, interval=interval, stride=stride,
                  crop=args.crop or 'pipeline', feature_shape=list(result.features.shape),
-                 config=args.config, checkpoint=args.checkpoint)
+                 config=os.path.abspath(args.config), checkpoint=os.path.abspath(args.checkpoint))
     with atomic_output(index_path, force=True, inputs=(video_path,)) as tmp:
         with open(tmp, 'w', encoding='utf-8') as f:
             json.dump(index, f, indent=1)
@@ -158,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ExtractError(f'--out {args.out} is a file; give a folder')
     mine = videos[rank::world]
-    todo = [v for v in mine if not all(map(os.path.exists, outputs(args.out, v)))]
+    todo = [v for v in mine if not finished(args.out, v, args)]
     skipped = len(mine) - len(todo)
     if skipped:
         print(f'[rank {rank}] skipping {skipped} finished video(s) in {args.out}',

@@ -88,11 +88,14 @@ def parse_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
     entries, problems = [], []
     with open(ann_file) as f:
         lines = f.read().splitlines()
+    last = max((n for n, text in enumerate(lines, start=1) if text.strip()), default=0)
     for number, text in enumerate(lines, start=1):
         fields = text.strip().split(delimiter)
-        if not text.strip():
-            continue
         bad = lambda reason: problems.append(AnnotationProblem(ann_file, number, reason))  # noqa: E731
+        if not text.strip():
+            if number < last:  # MMAction2 reads a blank line as a video with an empty name
+                bad('blank line: MMAction2 would read it as a video without a name; delete it')
+            continue
         if not multi_class and len(fields) > 2:
             bad(f'expected "<video> <label>", got {len(fields)} fields in {text.strip()!r} '
                 f'(a delimiter inside the file name? set the dataset\'s delimiter)')

@@ -49,6 +49,7 @@ def check_output_path(path: PathLike, force: bool = False,
         OutputExistsError: ``path`` exists and ``force`` is False.
         OutputPathError: ``path`` is one of ``inputs``, or an existing folder (a
             ``ValueError``).
+        FolderNotWritableError: its folder cannot be created or written.
 
     Example:
         >>> import tempfile
@@ -68,6 +69,7 @@ def check_output_path(path: PathLike, force: bool = False,
         raise OutputPathError(f'{path} is a folder; give a file name')
     if os.path.exists(path) and not force:
         raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')
+    check_folder_writable(os.path.dirname(os.path.abspath(path)), 'the folder of')
     return path
 
 
@@ -76,6 +78,41 @@ def umask_mode(base: int = 0o666) -> int:
     umask = os.umask(0)
     os.umask(umask)
     return base & ~umask
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to another user
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str, name: str = '*') -> list:
+    """Removes ``.<name>.tmp-<pid>*`` files of writers that were killed (their pid is gone).
+
+    Args:
+        folder: where the targets are.
+        name: the target's file name, or a glob pattern (``'*.pth'``).
+
+    Returns:
+        The paths removed.
+    """
+    import fnmatch
+
+    removed = []
+    for entry in os.listdir(folder) if os.path.isdir(folder) else ():
+        target, mark, rest = entry[1:].rpartition(TMP_MARK)
+        pid = rest.split('.')[0].split('-')[0]
+        if entry.startswith('.') and mark and fnmatch.fnmatchcase(target, name) and \
+                pid.isdigit() and not _process_alive(int(pid)):
+            path = os.path.join(folder, entry)
+            if os.path.isfile(path):
+                os.remove(path)
+                removed.append(path)
+    return removed
 
 
 def _fsync_folder(folder: str) -> None:
@@ -117,6 +154,7 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
     ensure_writable_folder(folder, f'the folder of {path},')
     if suffix is None:
         suffix = os.path.splitext(name)[1]
+    remove_stale_temporaries(folder, name)
     tmp = os.path.join(folder, f'.{name}{TMP_MARK}{os.getpid()}{suffix}')
     os.close(os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o666))
     try:

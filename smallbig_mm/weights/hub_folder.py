@@ -23,7 +23,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from ..utils.files import atomic_folder
+from ..utils.files import OutputPathError, atomic_folder
+from ..utils.text import preview
 from .convert import parameter_count
 from .errors import CheckpointError
 from .io import read_checkpoint, write_checkpoint
@@ -339,6 +340,24 @@ def _write_text(path: str, text: str) -> None:
         f.write(text)
 
 
+HUB_FILES = ('README.md', 'config.json', 'model.safetensors')
+"""What :func:`write_hub_folder` writes, and all that a folder it may replace can hold."""
+
+
+def check_replaceable(out_dir: str) -> None:
+    """Refuses to replace (even with ``force``) a folder that is not a hub folder.
+
+    ``--force`` replaces an earlier output of this writer; a folder holding anything else
+    (the current folder, a project, a home folder) would be deleted with it.
+    """
+    if os.path.isdir(out_dir) and not set(os.listdir(out_dir)) <= set(HUB_FILES):
+        others = sorted(set(os.listdir(out_dir)) - set(HUB_FILES))
+        raise OutputPathError(
+            f'{out_dir} holds files a hub folder does not ({preview(others, 3)}); replacing '
+            'it would delete them, so it is refused even with --force: choose a new or '
+            'empty output folder')
+
+
 def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, Any]] = None,
                      pretrained_cfg: Optional[Mapping[str, Any]] = None,
                      license_id: str = 'other', training: Optional[str] = None,
@@ -452,6 +471,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         num_parameters=parameter_count(state),
         gmacs=_count_gmacs(args, num_classes, spec['input_size'], spec['num_frames']),
         training=training, dropped=dropped)
+    check_replaceable(out_dir)
     with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
                          metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})

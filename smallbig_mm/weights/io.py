@@ -284,7 +284,8 @@ def write_checkpoint(obj: Mapping[str, Any], path: Union[str, os.PathLike],
             from safetensors.torch import save_file
             save_file(_unshared(obj), tmp, metadata=dict(metadata or {}))
         else:
-            torch.save(dict(obj), tmp)
+            with open(tmp, 'wb') as f:  # archive name 'archive', not the temporary name
+                torch.save(dict(obj), f)
 
 
 save_checkpoint_file = write_checkpoint  # the first name, kept for code that calls it

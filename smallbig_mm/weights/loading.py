@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
 
+import torch
 from torch import Tensor, nn
 
 from ..utils.text import preview
@@ -241,7 +242,7 @@ def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, T
 
     Raises:
         CheckpointError: ``'<source>: the checkpoint does not fit the model (...): missing
-            in the checkpoint (N): ...; hint: ...'``.
+            in the checkpoint (N): ...; hint: ...'``, or tensors holding NaN or Inf.
 
     Example:
         >>> import torch
@@ -255,19 +256,26 @@ def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, T
     """
     log = log or (lambda message: warnings.warn(message, stacklevel=3))
     fit = check_fit(state_dict, model_state, finetune=finetune)
+    if not fit.exact and not allow_partial:
+        raise fit.error(source, model_name)
+    state = fit.state_dict if fit.exact else {
+        k: v for k, v in fit.state_dict.items()
+        if k in model_state and v.shape == model_state[k].shape}
+    non_finite = [k for k, v in state.items()
+                  if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if non_finite:
+        raise CheckpointError(
+            f'{source}: {len(non_finite)} tensors hold NaN or Inf values '
+            f'({preview(non_finite, EXAMPLES)}): the run that saved it diverged, or the file '
+            'is corrupt; use an earlier checkpoint')
     if fit.dropped_head:
         log(f'{source}: fine-tuning: the checkpoint\'s classifier was dropped '
             f'({", ".join(fit.dropped_head)}: another number of classes, or none); the '
             'model keeps its freshly initialised classifier')
-    if fit.exact:
-        return fit.state_dict
-    if not allow_partial:
-        raise fit.error(source, model_name)
-    loadable = {k: v for k, v in fit.state_dict.items()
-                if k in model_state and v.shape == model_state[k].shape}
-    log(f'{source}: partial load (allow_partial=True): loaded {len(loadable)} of '
-        f'{len(model_state)} tensors; skipped: {fit.problems()}')
-    return loadable
+    if not fit.exact:
+        log(f'{source}: partial load (allow_partial=True): loaded {len(state)} of '
+            f'{len(model_state)} tensors; skipped: {fit.problems()}')
+    return state
 
 
 def load_state_dict_into(model: nn.Module, state_dict: Mapping[str, Tensor],

@@ -29,7 +29,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmengine.runner.base_loop import BaseLoop
 
-from ...utils.files import TMP_MARK
+from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
 from ...weights.loading import fit_state_dict
 from ..patches.atomic_checkpoints import apply as enable_atomic_checkpoints  # noqa: F401
@@ -69,33 +69,32 @@ def newest_readable(paths: List[str], exclude: Tuple[str, ...] = (),
 
 
 def _latest_recorded(work_dir: str) -> Optional[str]:
-    """The path in ``work_dir/last_checkpoint`` (written by CheckpointHook), if any."""
+    """The path in ``work_dir/last_checkpoint`` (written by CheckpointHook), if any.
+
+    Always a file of ``work_dir``: a record naming another folder (the work dir was
+    copied or moved) is mapped to the file of the same name here.
+    """
     record = osp.join(work_dir, 'last_checkpoint')
     if not osp.isfile(record):
         return None
     with open(record) as f:
         path = f.read().strip()
+    if path and osp.realpath(osp.dirname(path)) != osp.realpath(work_dir):
+        # a copied or moved work dir: its record still names the original folder's file,
+        # which belongs to another run (other weights, other random state)
+        local = osp.join(work_dir, osp.basename(path))
+        print_log(f'last_checkpoint names {path}, outside {work_dir} (a copied or moved work '
+                  f'dir?); resuming from this work dir\'s own {osp.basename(path)} instead',
+                  logger='current', level=logging.WARNING)
+        return local
     return path or None
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, but not ours
-        return True
-    return True
 
 
 def _remove_stale_temporaries(work_dir: str) -> None:
     """Removes ``.*.pth.tmp-<pid>`` files left by saves that were killed."""
-    for tmp in glob.glob(osp.join(work_dir, f'.*.pth{TMP_MARK}*')):
-        pid = tmp.rsplit(TMP_MARK, 1)[1].split('.')[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
-            print_log(f'removing {tmp}: an unfinished checkpoint save of a killed run',
-                      logger='current', level=logging.INFO)
-            os.remove(tmp)
+    for tmp in remove_stale_temporaries(work_dir, '*.pth'):
+        print_log(f'removed {tmp}: an unfinished checkpoint save of a killed run',
+                  logger='current', level=logging.INFO)
 
 
 class ResumeGuardHook(Hook):
