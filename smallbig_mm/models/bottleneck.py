@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from .fastpath.frame_conv import conv_for_training
-from .fastpath.inference import can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit
+from .fastpath.inference import (can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit,
+                                 runs_as_written)
 from .fastpath.training import big_view_lean
 from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
                     ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
@@ -171,7 +172,8 @@ class Bottleneck(nn.Module):
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
         out = self.drop_path(self._unit(3, out))
-        if self.fused and out.dtype == identity.dtype and (not torch.is_grad_enabled() or (
+        if self.fused and not runs_as_written() and out.dtype == identity.dtype and (
+                not torch.is_grad_enabled() or (
                 isinstance(self.drop_path, nn.Identity)
                 and isinstance(self.bn3, nn.modules.batchnorm._BatchNorm))):
             # no new tensor: in inference, and in training, where the last unit's output

@@ -174,15 +174,16 @@ def test_mmaction_own_test_tool_gets_the_same_check(foreign, motion_data, tmp_pa
     assert 'acc/top1' not in result.stdout
 
 
-def test_backbone_pretrained_3d_checkpoint_with_pretrained2d_names_the_switch(tmp_path):
+def test_backbone_pretrained_3d_checkpoint_loads_whatever_pretrained2d_says(tmp_path):
     from smallbig_mm.mmaction.backbone import SmallBigResNetBackbone
     path = tmp_path / 'r23.pth'
-    torch.save(SmallBigNet(depth=23, base_channels=4).state_dict(), path)
-    with pytest.raises(CheckpointError, match='set pretrained2d=False'):
-        SmallBigResNetBackbone(depth=23, base_channels=4, pretrained=str(path)).init_weights()
-    backbone = SmallBigResNetBackbone(depth=23, base_channels=4, pretrained=str(path),
-                                      pretrained2d=False)
-    backbone.init_weights()
+    source = SmallBigNet(depth=23, base_channels=4)
+    torch.save(source.state_dict(), path)
+    for pretrained2d in (True, False):  # the layout tells a 3D checkpoint from a 2D one
+        backbone = SmallBigResNetBackbone(depth=23, base_channels=4, pretrained=str(path),
+                                          pretrained2d=pretrained2d)
+        backbone.init_weights()
+        assert torch.equal(backbone.conv1.weight, source.conv1.weight)
     with pytest.raises(CheckpointError, match=r'r23\.pth: the checkpoint does not fit.*depth 23'):
         SmallBigResNetBackbone(depth=50, base_channels=4, pretrained=str(path),
                                pretrained2d=False).init_weights()

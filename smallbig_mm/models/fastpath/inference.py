@@ -75,20 +75,26 @@ def is_counting_flops() -> bool:
                for mode in _get_current_dispatch_mode_stack())
 
 
-def can_fuse(conv: nn.Module) -> bool:
-    """True for a plain frame-wise conv (temporal kernel and stride 1, one group).
+def runs_as_written() -> bool:
+    """True while torch.fx or torch.jit traces, torch.export exports, or a ``FlopCounterMode``
+    counts: then the units run as written, without the fast path.
 
-    False while torch.fx or torch.jit traces, torch.export exports, or a ``FlopCounterMode``
-    counts: a traced graph would bake the folded running statistics into constants; FLOP
-    counters (MMEngine's, which MMAction2's get_flops uses, and PyTorch's) should see the
-    convs and norms as written, so that every counter gives the paper's MACs; and an
-    exported graph (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that
-    work for any clip length and that deployment compilers fuse themselves.
+    A traced graph would bake the folded running statistics into constants; FLOP counters
+    (MMEngine's, which MMAction2's get_flops uses, and PyTorch's) should see the convs and
+    norms as written, so that every counter gives the paper's MACs; and an exported graph
+    (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that work for any
+    clip length and that deployment compilers fuse themselves.
     """
+    return (is_fx_symbolic_tracing() or torch.jit.is_tracing()
+            or torch.compiler.is_exporting() or is_counting_flops())
+
+
+def can_fuse(conv: nn.Module) -> bool:
+    """True for a plain frame-wise conv (temporal kernel and stride 1, one group), unless
+    the units run as written (:func:`runs_as_written`)."""
     return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
             and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
-            and not is_fx_symbolic_tracing() and not torch.jit.is_tracing()
-            and not torch.compiler.is_exporting() and not is_counting_flops())
+            and not runs_as_written())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
