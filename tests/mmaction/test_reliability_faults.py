@@ -106,12 +106,22 @@ def test_a_killed_rank_ends_the_distributed_run_with_rank_0_saying_so(motion_dat
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', NNODES='2',
                MASTER_ADDR='127.0.0.1', PORT=str(free_port()), PYTHONPATH=os.pathsep.join(
                    [str(REPO / 'tests'), os.environ.get('PYTHONPATH', '')]))
-    nodes = [subprocess.Popen(['bash', str(REPO / 'tools' / 'dist_train.sh'),
-                               str(FAULTS_CONFIG), '1', *options], cwd=tmp_path,
-                              env=dict(env, NODE_RANK=str(rank)), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for rank in (0, 1)]
-    # the timeout only keeps a hanging run from blocking the suite
-    node0, node1 = (node.communicate(timeout=300)[0] for node in nodes)
+    logs = [tmp_path / f'node{rank}.out' for rank in (0, 1)]
+    nodes = []
+    try:
+        for rank, log in enumerate(logs):  # output to files: a full pipe would block a node
+            with open(log, 'w') as out:
+                nodes.append(subprocess.Popen(
+                    ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(FAULTS_CONFIG), '1',
+                     *options], cwd=tmp_path, env=dict(env, NODE_RANK=str(rank)), stdout=out,
+                    stderr=subprocess.STDOUT))
+        for node in nodes:  # the timeout only keeps a hanging run from blocking the suite
+            node.wait(timeout=300)
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+    node0, node1 = (log.read_text() for log in logs)
     assert nodes[0].returncode != 0 and nodes[1].returncode != 0, (node0[-3000:], node1[-3000:])
     # rank 0's loss was finite: its gradients (all-reduced) were not, so it skipped too
     assert ('loss finite here; the gradients are not (another rank\'s loss, or an overflow) '

@@ -93,7 +93,7 @@ def _latest_recorded(work_dir: str) -> Optional[str]:
 def _remove_stale_temporaries(work_dir: str) -> None:
     """Removes ``.*.pth.tmp-<pid>`` files left by saves that were killed."""
     for tmp in remove_stale_temporaries(work_dir, '*.pth'):
-        print_log(f'removed {tmp}: an unfinished checkpoint save of a killed run',
+        print_log(f'removing {tmp}: an unfinished checkpoint save of a killed run',
                   logger='current', level=logging.INFO)
 
 
