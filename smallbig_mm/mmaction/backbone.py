@@ -148,13 +148,13 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         if self.pretrained is None and pretrained is None:
             super().init_weights()
             return
-        from ..weights import CheckpointError, load_state_dict_into, read_checkpoint
+        from ..weights import CheckpointError, fetch_checkpoint, load_state_dict_into
         from ..weights.pretrained import load_pretrained
 
         logger = MMLogger.get_current_instance()
         if pretrained is not None:
             path, prefix = pretrained['checkpoint'], pretrained.get('prefix')
-            state = read_checkpoint(path).state_dict
+            state = fetch_checkpoint(path).state_dict  # a file or URL, read safely
             if prefix:
                 state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
                 if not state:

@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from ..models.units import DEFAULT_BIG_KERNELS
 from ..utils.files import OutputPathError, atomic_folder
 from ..utils.text import preview
 from .convert import parameter_count
@@ -33,7 +34,6 @@ from .layouts import CLASSIFIER_KEYS, LAYOUTS_2D, depth_of, detect_layout, to_ti
 ARCH_ARGS = ('depth', 'block_types', 'extra_stages', 'big_views', 'big_kernels',
              'shared_big_weights', 'base_channels', 'in_chans')
 """The ``model_args`` that fix the network's weights (besides ``num_classes``)."""
-DEFAULT_BIG_KERNELS = [[3, 3, 3], [3, 3, 3], [None, 3, 3]]
 PRETRAINED_CFG_KEYS = ('input_size', 'mean', 'std', 'crop_pct', 'interpolation', 'crop_mode')
 """Input entries that go into timm's ``pretrained_cfg``; the video ones go to ``video_input``."""
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -182,7 +182,7 @@ def infer_model_args(state: Mapping[str, Tensor]) -> Dict[str, Any]:
                          for s in range(4)],
         'big_views': [any(f'.big{i}.' in k for k in big) for i in (1, 2, 3)] if big
         else [True, True, True],
-        'big_kernels': DEFAULT_BIG_KERNELS,
+        'big_kernels': [list(kernel) for kernel in DEFAULT_BIG_KERNELS],
         'shared_big_weights': not any(re.search(r'\.big[123]\.conv\.', k) for k in big),
         'base_channels': int(conv1.shape[0]),
         'in_chans': int(conv1.shape[1]),
