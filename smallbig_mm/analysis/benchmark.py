@@ -144,7 +144,10 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         raise UsageError(f'unknown model {name!r}: give a timm model name (e.g. '
                          f'{timm.list_models("smallbig*")[:3]}), a config .py file, or one '
                          f'of {sorted(PEERS)}')
-    return timm.create_model(name, pretrained=False, **kwargs)
+    try:
+        return timm.create_model(name, pretrained=False, **kwargs)
+    except TypeError as err:  # a --model-kwargs key the model does not take
+        raise UsageError(f'{name}: {err} (check --model-kwargs)') from None
 
 
 def _peak_rss_mib() -> float:

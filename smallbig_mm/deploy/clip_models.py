@@ -22,8 +22,8 @@ from torch import Tensor, nn
 
 from ..utils.errors import UserError
 
-from ..weights import CheckpointError, detect_layout, read_state_dict, load_state_dict_into
-from ..weights.layouts import to_timm_state_dict
+from ..weights import load_state_dict_into, read_state_dict
+from ..weights.pretrained import classifier_classes
 
 
 class ExportError(UserError, RuntimeError):
@@ -153,15 +153,6 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
                      '0-255', path, checkpoint)
 
 
-def _checkpoint_classes(checkpoint: str) -> Optional[int]:
-    state = read_state_dict(checkpoint)
-    try:
-        fc = to_timm_state_dict(state, detect_layout(state)).get('fc.weight')
-    except CheckpointError as err:
-        raise CheckpointError(f'{checkpoint}: {err}') from None
-    return None if fc is None else int(fc.shape[0])
-
-
 def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
                kwargs: Dict[str, Any]) -> ClipModel:
     try:
@@ -170,8 +161,9 @@ def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
         raise ExportError(f'{name!r} is not a .py config, and timm names need timm: '
                           "pip install 'smallbig-mm[timm]'") from None
     import smallbig_mm  # noqa: F401  (registers the smallbig_* models)
-    if num_classes is None and checkpoint is not None and 'num_classes' not in kwargs:
-        num_classes = _checkpoint_classes(checkpoint)
+    state = read_state_dict(checkpoint) if checkpoint is not None else None
+    if num_classes is None and state is not None and 'num_classes' not in kwargs:
+        num_classes = classifier_classes(state)
     if num_classes is not None:
         kwargs['num_classes'] = num_classes
     try:
@@ -188,12 +180,8 @@ def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
     if not isinstance(model, SmallBigResNetClassifier):
         raise ExportError(f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
                           'model taking clips (N, 3, T, H, W)')
-    if checkpoint is not None:
-        state = read_state_dict(checkpoint)
-        try:
-            load_state_dict_into(model, state)
-        except CheckpointError as err:
-            raise CheckpointError(f'{checkpoint}: {err}') from None
+    if state is not None:
+        load_state_dict_into(model, state, source=checkpoint)
     cfg = getattr(model, 'pretrained_cfg', {}) or {}
     return ClipModel(model.eval(), 'logits', model.num_classes,
                      [float(v) for v in cfg.get('mean', (0.485, 0.456, 0.406))],
