@@ -471,8 +471,8 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         num_parameters=parameter_count(state),
         gmacs=_count_gmacs(args, num_classes, spec['input_size'], spec['num_frames']),
         training=training, dropped=dropped)
-    check_replaceable(out_dir)
     with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
+        check_replaceable(out_dir)
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
                          metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')

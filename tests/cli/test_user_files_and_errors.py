@@ -97,8 +97,9 @@ def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
     script = (
         'import runpy, sys, torch\n'
         'def half_then_fail(obj, f, *args, **kwargs):\n'
-        '    open(f, "wb").write(b"half")\n'
-        '    raise OSError(28, "No space left on device", str(f))\n'
+        '    f = open(f, "wb") if isinstance(f, str) else f\n'
+        '    f.write(b"half")\n'
+        '    raise OSError(28, "No space left on device", f.name)\n'
         'torch.save = half_then_fail\n'
         f'sys.argv = ["convert_checkpoint.py", {str(backbone_file)!r}, {str(dst)!r}, '
         '"--to", "timm", "--force"]\n'
