@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 from ..mmaction.config_checks import ConfigError, ConfigProblem
+from ..mmaction.engine.checkpoints import check_resume_file
 from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
                      run_config, set_local_rank, set_work_dir)
 
@@ -73,6 +74,7 @@ def merge_args(cfg, args: argparse.Namespace):
                               deterministic=args.deterministic)
     merge_cfg_options(cfg, args.cfg_options)
     apply_console_options(cfg, args)
+    check_resume_file(cfg)  # before the runner writes its log folder
     return cfg
 
 

@@ -97,6 +97,37 @@ def _remove_stale_temporaries(work_dir: str) -> None:
                   logger='current', level=logging.INFO)
 
 
+def auto_resume_target(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume auto`` should use (None: train from scratch)."""
+    recorded = _latest_recorded(work_dir)
+    candidates = list_checkpoints(work_dir)
+    if recorded is not None:
+        candidates = [recorded] + [p for p in candidates
+                                   if osp.abspath(p) != osp.abspath(recorded)]
+    if not candidates:
+        return None
+    if recorded is not None and not osp.isfile(recorded):
+        print_log(f'last_checkpoint names {recorded}, which does not exist; looking '
+                  f'for other checkpoints in {work_dir}', logger='current',
+                  level=logging.WARNING)
+        candidates = candidates[1:]
+    path, problems = newest_readable(candidates)
+    if path is None:
+        listing = '; '.join(problems) or '(none)'
+        raise CheckpointError(
+            f'--resume auto: no readable checkpoint in {work_dir}: {listing}. '
+            f'Delete the broken files to start from scratch, or resume from a copy.')
+    for problem in problems:
+        print_log(f'skipping an unreadable checkpoint: {problem}', logger='current',
+                  level=logging.WARNING)
+    if problems:
+        print_log(f'resuming from {path}, the newest readable checkpoint',
+                  logger='current', level=logging.WARNING)
+    return path
+
+@staticmethod
+
+
 class ResumeGuardHook(Hook):
     """Checks the checkpoint to resume or load from before MMEngine unpickles it.
 
@@ -128,39 +159,10 @@ class ResumeGuardHook(Hook):
             _remove_stale_temporaries(runner.work_dir)
         resume, load_from = getattr(runner, '_resume', False), runner._load_from
         if resume and load_from is None:
-            runner._load_from = self._auto_resume_target(runner.work_dir)
+            runner._load_from = auto_resume_target(runner.work_dir)
         elif load_from is not None and '://' not in load_from:  # local files only
             self._check_explicit(load_from, 'resume from' if resume else 'load')
 
-    def _auto_resume_target(self, work_dir: str) -> Optional[str]:
-        """The checkpoint ``--resume auto`` should use (None: train from scratch)."""
-        recorded = _latest_recorded(work_dir)
-        candidates = list_checkpoints(work_dir)
-        if recorded is not None:
-            candidates = [recorded] + [p for p in candidates
-                                       if osp.abspath(p) != osp.abspath(recorded)]
-        if not candidates:
-            return None
-        if recorded is not None and not osp.isfile(recorded):
-            print_log(f'last_checkpoint names {recorded}, which does not exist; looking '
-                      f'for other checkpoints in {work_dir}', logger='current',
-                      level=logging.WARNING)
-            candidates = candidates[1:]
-        path, problems = newest_readable(candidates)
-        if path is None:
-            listing = '; '.join(problems) or '(none)'
-            raise CheckpointError(
-                f'--resume auto: no readable checkpoint in {work_dir}: {listing}. '
-                f'Delete the broken files to start from scratch, or resume from a copy.')
-        for problem in problems:
-            print_log(f'skipping an unreadable checkpoint: {problem}', logger='current',
-                      level=logging.WARNING)
-        if problems:
-            print_log(f'resuming from {path}, the newest readable checkpoint',
-                      logger='current', level=logging.WARNING)
-        return path
-
-    @staticmethod
     def _check_explicit(path: str, action: str) -> None:
         problem = checkpoint_problem(path)
         if problem is None:
@@ -190,7 +192,7 @@ class ResumeGuardHook(Hook):
         resume = getattr(runner, '_resume', False)
         source = runner._load_from or 'the checkpoint'
         if resume:
-            check_training_state(checkpoint, source, runner)
+            check_training_state(checkpoint, source, bool(runner.param_schedulers))
         training = isinstance(runner._train_loop, BaseLoop)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
@@ -225,7 +227,8 @@ class ResumeGuardHook(Hook):
                 f"skips them (this package's configs declare it).")
 
 
-def check_training_state(checkpoint: Mapping[str, Any], source: str, runner) -> None:
+def check_training_state(checkpoint: Mapping[str, Any], source: str,
+                         has_schedulers: bool) -> None:
     """Refuses (one line) to resume from a file without the state a resume restores.
 
     A weights-only file (``tools/convert_checkpoint.py``'s output, a released model) has
@@ -240,7 +243,7 @@ def check_training_state(checkpoint: Mapping[str, Any], source: str, runner) -> 
     for key in ('message_hub', 'optimizer'):
         if key not in checkpoint:
             lacking.append(key)
-    if runner.param_schedulers and 'param_schedulers' not in checkpoint:
+    if has_schedulers and 'param_schedulers' not in checkpoint:
         lacking.append('param_schedulers')
     if lacking:
         raise CheckpointError(
@@ -253,6 +256,39 @@ def check_training_state(checkpoint: Mapping[str, Any], source: str, runner) -> 
 
 def _group_settings(group: Mapping[str, Any]) -> set:
     return set(group) - {'params', 'initial_lr'}
+
+
+def check_resume_file(cfg) -> None:
+    """Refuses a ``--resume`` checkpoint before the runner exists, so nothing is written.
+
+    MMEngine's ``Runner`` creates the log folder and copies the config into the work dir
+    as it is built; :class:`ResumeGuardHook` runs later. For ``resume=True`` (a local
+    ``load_from``, or :func:`auto_resume_target`), this reads the file through the guarded
+    reader and applies the hook's
+    first two checks: training state present (:func:`check_training_state`) and weights
+    that fit ``cfg.model`` exactly (:func:`~smallbig_mm.weights.loading.fit_state_dict`).
+    The optimizer state is still checked by the hook.
+
+    Raises:
+        CheckpointError: one line naming the file and what differs.
+    """
+    if not cfg.get('resume'):
+        return
+    path = cfg.get('load_from') or auto_resume_target(cfg.work_dir)
+    if not path or '://' in path:
+        return
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from ...weights import read_raw_checkpoint
+    checkpoint = read_raw_checkpoint(path)
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f'{path}: holds a {type(checkpoint).__name__}, not a checkpoint')
+    check_training_state(checkpoint, path, bool(cfg.get('param_scheduler')))
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(cfg.model)
+    fit_state_dict(checkpoint.get('state_dict', {}), model.state_dict(), path,
+                   type(model).__name__)
 
 
 def check_optimizer_state(saved: Any, optim_wrapper: Any, source: str) -> None:
