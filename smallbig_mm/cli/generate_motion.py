@@ -57,10 +57,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> int:
     """Generates (or reuses) the dataset and prints where it is; returns the exit status."""
     args = parse_args(argv)
-    settings = MotionSettings(
-        num_train=args.num_train, num_val=args.num_val, num_frames=args.num_frames,
-        size=args.size, square=args.square, step=args.step, noise=args.noise, fps=args.fps,
-        seed=args.seed)
+    settings = MotionSettings(**{name: getattr(args, name) for name, _, _ in SETTINGS})
 
     def generate() -> int:
         try:
