@@ -21,7 +21,7 @@ from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, me
                                   write_json)
 from ..utils.files import check_output_path
 from .arguments import key_value
-from .errors import add_log_level_argument, exit_status
+from .errors import add_log_level_argument, tool_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -55,38 +55,39 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def benchmark(args: argparse.Namespace) -> int:
+    """Measures, prints the table and writes ``--json``."""
+
+    if args.json:
+        check_output_path(args.json, args.force)  # before minutes of measuring
+    settings = Settings(batch=args.batch, frames=args.frames, size=args.size,
+                        dtype=args.dtype, device=args.device, threads=args.threads,
+                        mode=args.mode, compile=args.compile,
+                        channels_last=args.channels_last, warmup=args.warmup,
+                        repeats=args.repeats)
+    settings.validate()
+    kwargs = dict(args.model_kwargs)
+    names = list(args.models) + ([p for p in PEERS if p not in args.models]
+                                 if args.compare else [])
+    if args.isolate:  # one process per model: comparable RSS, timings not interleaved
+        results = []
+        for name in names:
+            print(f'measuring {name} ...', flush=True)
+            results.append(measure_isolated(name, settings, dict(kwargs)))
+    else:
+        print(f'measuring {", ".join(names)}, repeats interleaved ...', flush=True)
+        results = measure_all(names, settings, kwargs)
+    baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
+    print(format_table(results, settings, baseline))
+    if args.json:
+        write_json(args.json, results, settings, force=args.force)
+        print(f'wrote {args.json}')
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Measures, prints the table, writes ``--json``; returns the exit status."""
-    args = parse_args(argv)
-
-    def benchmark() -> int:
-        if args.json:
-            check_output_path(args.json, args.force)  # before minutes of measuring
-        settings = Settings(batch=args.batch, frames=args.frames, size=args.size,
-                            dtype=args.dtype, device=args.device, threads=args.threads,
-                            mode=args.mode, compile=args.compile,
-                            channels_last=args.channels_last, warmup=args.warmup,
-                            repeats=args.repeats)
-        settings.validate()
-        kwargs = dict(args.model_kwargs)
-        names = list(args.models) + ([p for p in PEERS if p not in args.models]
-                                     if args.compare else [])
-        if args.isolate:  # one process per model: comparable RSS, timings not interleaved
-            results = []
-            for name in names:
-                print(f'measuring {name} ...', flush=True)
-                results.append(measure_isolated(name, settings, dict(kwargs)))
-        else:
-            print(f'measuring {", ".join(names)}, repeats interleaved ...', flush=True)
-            results = measure_all(names, settings, kwargs)
-        baseline = args.baseline or ('smallbig_r50_reference' if args.compare else None)
-        print(format_table(results, settings, baseline))
-        if args.json:
-            write_json(args.json, results, settings, force=args.force)
-            print(f'wrote {args.json}')
-        return 0
-
-    return exit_status(benchmark, quiet=args.log_level != 'DEBUG')
+    """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
+    return tool_main(benchmark, parse_args, argv)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ from ..utils.files import check_output_path
 from ..weights import LAYOUTS, convert_checkpoint
 from ..weights.hub_folder import write_hub_folder
 from .arguments import key_value
-from .errors import add_log_level_argument, exit_status
+from .errors import add_log_level_argument, tool_main
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,24 +59,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def convert(args: argparse.Namespace) -> int:
+    """Converts ``args.src`` as the command line says and prints what it did."""
+    if args.to == 'hf':
+        summary = write_hub_folder(args.src, args.dst, dict(args.model_arg),
+                                   dict(args.input), args.license, args.training,
+                                   force=args.force)
+    else:
+        check_output_path(args.dst, args.force, inputs=(args.src,))
+        summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
+                                     force=args.force)
+    print(summary.summary())
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """Runs the converter; returns the exit status (0 ok, 1 error, 2 usage)."""
-    args = parse_args(argv)
-
-    def convert() -> int:
-        if args.to == 'hf':
-            summary = write_hub_folder(args.src, args.dst, dict(args.model_arg),
-                                       dict(args.input), args.license, args.training,
-                                       force=args.force)
-        else:
-            check_output_path(args.dst, args.force, inputs=(args.src,))
-            summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
-                                         force=args.force)
-        print(summary.summary())
-        return 0
-
-    return exit_status(convert, quiet=args.log_level != 'DEBUG')
-
+    """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
+    return tool_main(convert, parse_args, argv)
 
 
 if __name__ == '__main__':

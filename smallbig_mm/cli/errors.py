@@ -34,7 +34,7 @@ import logging
 import re
 import sys
 import traceback
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, List, Optional
 
 from ..utils.errors import UserError
 
@@ -150,3 +150,17 @@ def exit_status(body: Callable[[], Optional[int]], quiet: bool = True) -> int:
             return body() or 0
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 1
+
+
+def tool_main(run: Callable[[argparse.Namespace], Optional[int]],
+              parse_args: Callable[[Optional[List[str]]], argparse.Namespace],
+              argv: Optional[List[str]] = None) -> int:
+    """``main`` of a tool that returns its status: parses ``argv`` and runs ``run(args)``
+    under :func:`exit_status` (``--log-level DEBUG`` shows tracebacks).
+
+    Example:
+        >>> tool_main(lambda args: None, lambda argv: argparse.Namespace(log_level='INFO'))
+        0
+    """
+    args = parse_args(argv)
+    return exit_status(lambda: run(args), quiet=args.log_level != 'DEBUG')

@@ -17,7 +17,7 @@ from typing import List, Optional
 
 from ..data import MotionSettings, generate_motion_dataset
 from ..utils.errors import UsageError
-from .errors import add_log_level_argument, exit_status
+from .errors import add_log_level_argument, tool_main
 
 DEFAULTS = MotionSettings()
 SETTINGS = (
@@ -54,28 +54,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Generates (or reuses) the dataset and prints where it is; returns the exit status."""
-    args = parse_args(argv)
+def generate(args: argparse.Namespace) -> int:
+    """Generates (or reuses) the dataset and prints where it is."""
     settings = MotionSettings(**{name: getattr(args, name) for name, _, _ in SETTINGS})
 
-    def generate() -> int:
-        try:
-            settings.validate()
-        except ValueError as err:
-            raise UsageError(f'{err} (see --help)') from err
-        start = time.perf_counter()
-        data = generate_motion_dataset(args.out_dir, settings, overwrite=args.overwrite)
-        if data.reused:
-            print(f'Reusing the motion dataset in {data.root} (same settings).')
-        else:
-            print(f'Wrote {settings.num_train} training and {settings.num_val} validation '
-                  f'clips to {data.root} in {time.perf_counter() - start:.1f} s.')
-        print(f'Annotations: {data.train_ann}, {data.val_ann}; label map: {data.label_map}')
-        return 0
+    try:
+        settings.validate()
+    except ValueError as err:
+        raise UsageError(f'{err} (see --help)') from err
+    start = time.perf_counter()
+    data = generate_motion_dataset(args.out_dir, settings, overwrite=args.overwrite)
+    if data.reused:
+        print(f'Reusing the motion dataset in {data.root} (same settings).')
+    else:
+        print(f'Wrote {settings.num_train} training and {settings.num_val} validation '
+              f'clips to {data.root} in {time.perf_counter() - start:.1f} s.')
+    print(f'Annotations: {data.train_ann}, {data.val_ann}; label map: {data.label_map}')
+    return 0
 
-    return exit_status(generate, quiet=args.log_level != 'DEBUG')
 
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
+    return tool_main(generate, parse_args, argv)
 
 
 if __name__ == '__main__':
