@@ -125,8 +125,6 @@ def auto_resume_target(work_dir: str) -> Optional[str]:
                   logger='current', level=logging.WARNING)
     return path
 
-@staticmethod
-
 
 class ResumeGuardHook(Hook):
     """Checks the checkpoint to resume or load from before MMEngine unpickles it.
@@ -163,6 +161,7 @@ class ResumeGuardHook(Hook):
         elif load_from is not None and '://' not in load_from:  # local files only
             self._check_explicit(load_from, 'resume from' if resume else 'load')
 
+    @staticmethod
     def _check_explicit(path: str, action: str) -> None:
         problem = checkpoint_problem(path)
         if problem is None:
@@ -275,8 +274,8 @@ def check_resume_file(cfg) -> None:
     if not cfg.get('resume'):
         return
     path = cfg.get('load_from') or auto_resume_target(cfg.work_dir)
-    if not path or '://' in path:
-        return
+    if not path or '://' in path or checkpoint_problem(path) is not None:
+        return  # an unreadable file: the hook names it, and the newest readable one, in the log
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
 
