@@ -274,13 +274,16 @@ def check_resume_file(cfg) -> None:
     if not cfg.get('resume'):
         return
     path = cfg.get('load_from') or auto_resume_target(cfg.work_dir)
-    if not path or '://' in path or checkpoint_problem(path) is not None:
-        return  # an unreadable file: the hook names it, and the newest readable one, in the log
+    if not path or '://' in path:
+        return
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
 
     from ...weights import read_raw_checkpoint
-    checkpoint = read_raw_checkpoint(path)
+    try:
+        checkpoint = read_raw_checkpoint(path)
+    except CheckpointError:
+        return  # an unreadable file: the hook names it, and the newest readable one, in the log
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f'{path}: holds a {type(checkpoint).__name__}, not a checkpoint')
     check_training_state(checkpoint, path, bool(cfg.get('param_scheduler')))
