@@ -98,7 +98,8 @@ class Settings:
 class Result:
     """One row of the table. Times in seconds per step; memory in MiB.
 
-    ``peak_mib`` is the peak of memory held by tensors: the model, optimizer state and
+    ``first_step_s`` is the first warm-up step (None without warm-up); compiled, it
+    includes the compilation. ``peak_mib`` is the peak of memory held by tensors: the model, optimizer state and
     input, plus the step's peak of activations, gradients and temporaries (on CUDA,
     ``torch.cuda.max_memory_allocated``). ``peak_rss_mib`` (CPU only) is what the
     operating system saw: the growth of the process's peak RSS, allocator slack
@@ -115,6 +116,7 @@ class Result:
     peak_mib: Optional[float] = None
     peak_rss_mib: Optional[float] = None
     times_s: List[float] = field(default_factory=list)
+    first_step_s: Optional[float] = None
 
 
 def build_subject(name: str, **kwargs) -> nn.Module:
@@ -264,7 +266,9 @@ class Subject:
 
 def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
                      clock: Callable[[], float] = time.perf_counter,
-                     sync: Callable[[], None] = lambda: None) -> Dict[str, List[float]]:
+                     sync: Callable[[], None] = lambda: None,
+                     warmup_times: Optional[Dict[str, List[float]]] = None
+                     ) -> Dict[str, List[float]]:
     """Times ``repeats`` steps of every subject, round-robin: repeat r of each, then r + 1.
 
     Each subject's warm-up steps run first (compilation, caches, allocator); then for each
@@ -276,6 +280,8 @@ def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
         repeats: timed steps per subject.
         clock: the timer (a fake one in tests).
         sync: waits for the device (``torch.cuda.synchronize`` on CUDA).
+        warmup_times: if given, filled with each subject's warm-up step times (the first
+            one includes any compilation).
 
     Returns:
         Seconds per step, in repeat order, by subject name.
@@ -287,17 +293,21 @@ def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
         >>> len(time_interleaved([Noop()], warmup=0, repeats=3)['noop'])
         3
     """
+    def timed_step(subject) -> float:
+        sync()
+        start = clock()
+        subject.step()
+        sync()
+        return clock() - start
+
     for subject in subjects:
-        for _ in range(warmup):
-            subject.step()
+        warmed = [timed_step(subject) for _ in range(warmup)]
+        if warmup_times is not None:
+            warmup_times[subject.name] = warmed
     times: Dict[str, List[float]] = {subject.name: [] for subject in subjects}
     for _ in range(repeats):
         for subject in subjects:
-            sync()
-            start = clock()
-            subject.step()
-            sync()
-            times[subject.name].append(clock() - start)
+            times[subject.name].append(timed_step(subject))
     return times
 
 
@@ -324,13 +334,13 @@ def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional
     rss_before = _peak_rss_mib()
     subjects = [Subject(name, settings, model_kwargs) for name in names]
     cuda = settings.device.startswith('cuda')
-    if cuda:
-        for subject in subjects:
-            for _ in range(settings.warmup):
-                subject.step()
+    sync = (lambda: _sync(settings.device))
+    warmup_times: Dict[str, List[float]] = {}
+    if cuda:  # warm up apart, so that the memory peak is that of the timed steps
+        time_interleaved(subjects, settings.warmup, 0, sync=sync, warmup_times=warmup_times)
         torch.cuda.reset_peak_memory_stats(settings.device)
     times = time_interleaved(subjects, 0 if cuda else settings.warmup, settings.repeats,
-                             sync=(lambda: _sync(settings.device)))
+                             sync=sync, warmup_times=None if cuda else warmup_times)
     results = []
     for subject in subjects:
         peak_rss = peak = None
@@ -342,12 +352,13 @@ def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional
             held = _tensor_bytes(subject.held_tensors())  # when the profiled step starts
             step_peak = _cpu_step_tensor_peak(subject.step)
             peak = None if step_peak is None else (held + step_peak) / 2**20
-        results.append(_result(subject, times[subject.name], peak, peak_rss))
+        first_step = next(iter(warmup_times.get(subject.name, [])), None)
+        results.append(_result(subject, times[subject.name], peak, peak_rss, first_step))
     return results
 
 
 def _result(subject: Subject, times: List[float], peak: Optional[float],
-            peak_rss: Optional[float]) -> Result:
+            peak_rss: Optional[float], first_step: Optional[float] = None) -> Result:
     settings = subject.settings
     median = statistics.median(times)
     gmacs = subject.macs_per_clip / 1e9
@@ -355,7 +366,7 @@ def _result(subject: Subject, times: List[float], peak: Optional[float],
     return Result(name=subject.name, gmacs=gmacs, median_s=median, min_s=min(times),
                   max_s=max(times), clips_per_s=settings.batch / median,
                   gmacs_per_s=work * gmacs * settings.batch / median, peak_mib=peak,
-                  peak_rss_mib=peak_rss, times_s=times)
+                  peak_rss_mib=peak_rss, times_s=times, first_step_s=first_step)
 
 
 def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
@@ -388,6 +399,7 @@ def format_table(results: Sequence[Result], settings: Settings,
     base = next((r for r in results if r.name == baseline), None)
     header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
               'GMAC/s | peak MiB | peak RSS MiB |'
+              + (' first step s (compiling) |' if settings.compile else '')
               + (f' speed-up vs {baseline} | MAC efficiency vs {baseline} |' if base else ''))
     lines = [f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
              f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
@@ -399,6 +411,8 @@ def format_table(results: Sequence[Result], settings: Settings,
         row = (f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
                f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
                f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |')
+        if settings.compile:
+            row += ' |' if r.first_step_s is None else f' {r.first_step_s:.1f} |'
         if base:
             efficiency = (r.gmacs / r.median_s) / (base.gmacs / base.median_s)
             row += f' {base.median_s / r.median_s:.2f}x | {efficiency:.2f} |'

@@ -14,7 +14,6 @@ written atomically with the umask's modes. Errors end in one ``error: ...`` line
 status 1; 2 for usage), with the traceback under ``--log-level DEBUG``.
 """
 import argparse
-import sys
 from typing import List, Optional
 
 from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, measure_isolated,
@@ -89,6 +88,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
     return tool_main(benchmark, parse_args, argv)
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -15,7 +15,6 @@ status 1; 2 for usage), with the traceback under ``--log-level DEBUG``. The logi
 in :func:`smallbig_mm.weights.convert_checkpoint`.
 """
 import argparse
-import sys
 from typing import List, Optional
 
 from ..utils.files import check_output_path
@@ -77,6 +76,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
     return tool_main(convert, parse_args, argv)
 
-
-if __name__ == '__main__':
-    sys.exit(main())

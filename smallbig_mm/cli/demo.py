@@ -125,6 +125,3 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     with reported_errors(quiet=args.log_level != 'DEBUG'):
         run(args)
 
-
-if __name__ == '__main__':
-    main()

@@ -123,6 +123,3 @@ def _quiet(enable: bool) -> Iterator[None]:
         warnings.simplefilter('ignore')
         yield
 
-
-if __name__ == '__main__':
-    main()

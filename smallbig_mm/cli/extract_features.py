@@ -213,6 +213,3 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if failed:
         raise SystemExit(1)
 
-
-if __name__ == '__main__':
-    main()

@@ -11,7 +11,6 @@ umask's modes. Errors end in one ``error: ...`` line (exit status 1; 2 for a set
 out of range), with the traceback under ``--log-level DEBUG``.
 """
 import argparse
-import sys
 import time
 from typing import List, Optional
 
@@ -77,6 +76,3 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
     return tool_main(generate, parse_args, argv)
 
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -69,6 +69,3 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 
-
-if __name__ == '__main__':
-    main()

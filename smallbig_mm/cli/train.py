@@ -83,6 +83,3 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                lambda cfg: ('train', 'val') if cfg.get('val_dataloader') else ('train',),
                lambda runner: runner.train())
 
-
-if __name__ == '__main__':
-    main()

@@ -116,10 +116,23 @@ class FakeSubject:
 def test_repeats_go_round_robin_after_each_models_warmup():
     clock = FakeClock()
     subjects = [FakeSubject(name, clock, cost) for name, cost in (('a', 1.), ('b', 2.))]
-    times = time_interleaved(subjects, warmup=1, repeats=3, clock=clock)
+    warmup_times = {}
+    times = time_interleaved(subjects, warmup=1, repeats=3, clock=clock,
+                             warmup_times=warmup_times)
     assert clock.log == ['a', 'b'] + ['a', 'b'] * 3
     # each step is timed by its own two clock readings (1 s apart plus its cost)
     assert times == {'a': [2.] * 3, 'b': [3.] * 3}
+    assert warmup_times == {'a': [2.], 'b': [3.]}
+
+
+def test_compiled_tables_show_the_first_step_which_includes_compiling(results):
+    settings, rows = results
+    compiled = Settings(**{**settings.__dict__, 'compile': True})
+    rows = [rows[0].__class__(**{**rows[0].__dict__, 'first_step_s': 42.25})]
+    table = format_table(rows, compiled)
+    assert 'compiled' in table and 'first step s (compiling)' in table
+    assert table.splitlines()[-1].endswith('| 42.2 |')
+    assert 'first step' not in format_table(rows, settings)
 
 
 def test_the_profiler_prints_nothing(capfd):

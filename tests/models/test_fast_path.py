@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from helpers import randomize_norms, tiny
 from smallbig_mm.models import BigView, BigViewPool, Bottleneck
 from smallbig_mm.analysis.complexity import count_macs
-from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops
+from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops, runs_as_written
 from smallbig_mm.models.fastpath.frame_conv import (conv_for_training, conv_geometry, frame_conv,
                                                     is_pointwise)
 from smallbig_mm.models.fastpath.training import big_view_lean
@@ -295,6 +295,12 @@ def test_the_fast_path_compiles_without_graph_breaks():
     explain = torch._dynamo.explain(Bottleneck(16, 4, block_type='smallbig').eval())
     with torch.no_grad():
         assert explain(torch.randn(1, 16, 4, 6, 6)).graph_break_count == 0
+
+
+def test_a_compiled_training_step_runs_the_units_as_written_without_graph_breaks():
+    explain = torch._dynamo.explain(Bottleneck(16, 4, block_type='smallbig').train())
+    assert explain(torch.randn(2, 16, 4, 6, 6, requires_grad=True)).graph_break_count == 0
+    assert not runs_as_written()  # eager training keeps the fast path
 
 
 def gradient_penalty(model: nn.Module) -> torch.Tensor:

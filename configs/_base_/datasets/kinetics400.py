@@ -36,14 +36,11 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
+# Testing: 10 clips spread over the video, each in 3 crops of 256 (30 views).
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
-    dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=10, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 256)),
-    dict(type='ThreeCrop', crop_size=256),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(step, num_clips=10) if step['type'] == 'SampleFrames' else
+    dict(type='ThreeCrop', crop_size=256) if step['type'] == 'CenterCrop' else step
+    for step in val_pipeline
 ]
 
 train_dataloader = dict(

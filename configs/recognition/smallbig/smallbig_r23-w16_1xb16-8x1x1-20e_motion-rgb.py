@@ -3,15 +3,20 @@
 # cannot (see the c2d_ child config). Make the data first:
 #     python tools/data/generate_motion.py        # -> data/smallbig_motion
 # Both classes hold the same set of frames; only their order differs.
-_base_ = ['../../_base_/models/smallbig_r50.py', '../../_base_/default_runtime.py']
+# The clips are decoded like Kinetics videos: the data settings start from Kinetics-400's
+# and replace its files, pipelines and loader sizes.
+_base_ = [
+    '../../_base_/models/smallbig_r50.py', '../../_base_/datasets/kinetics400.py',
+    '../../_base_/default_runtime.py'
+]
 
 model = dict(
     backbone=dict(depth=23, base_channels=16, pretrained=None),
     cls_head=dict(in_channels=512, num_classes=2))  # 16 * 8 (res5 planes) * 4 (expansion)
 
 # dataset settings: 256 training and 128 validation clips of 8 frames, 32 x 32
-dataset_type = 'VideoDataset'
 data_root = 'data/smallbig_motion'
+data_root_val = data_root
 ann_file_train = f'{data_root}/train.txt'
 ann_file_val = f'{data_root}/val.txt'
 
@@ -40,22 +45,13 @@ test_pipeline = val_pipeline
 
 # Decoding a 32 x 32 clip takes about a millisecond: worker processes would only
 # compete with training for the CPU.
+loader = dict(batch_size=16, num_workers=0, persistent_workers=False)
 train_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_train,
-        data_prefix=dict(video=data_root),
-        pipeline=train_pipeline))
+    loader, dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
+                         pipeline=train_pipeline))
 val_dataloader = dict(
-    train_dataloader,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        train_dataloader['dataset'], ann_file=ann_file_val, pipeline=val_pipeline,
-        test_mode=True))
+    loader, dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val),
+                         pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 # two classes: top-5 would always be 1

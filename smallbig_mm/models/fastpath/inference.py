@@ -76,17 +76,22 @@ def is_counting_flops() -> bool:
 
 
 def runs_as_written() -> bool:
-    """True while torch.fx or torch.jit traces, torch.export exports, or a ``FlopCounterMode``
-    counts: then the units run as written, without the fast path.
+    """True while torch.fx or torch.jit traces, torch.export exports, torch.compile traces a
+    training step, or a ``FlopCounterMode`` counts: then the units run as written, without
+    the fast path.
 
     A traced graph would bake the folded running statistics into constants; FLOP counters
     (MMEngine's, which MMAction2's get_flops uses, and PyTorch's) should see the convs and
     norms as written, so that every counter gives the paper's MACs; and an exported graph
     (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that work for any
-    clip length and that deployment compilers fuse themselves.
+    clip length and that deployment compilers fuse themselves. The training path's
+    autograd functions break torch.compile's graph (and then recompile per block shape),
+    so a compiled training step gets the plain ops instead; compiled inference keeps the
+    fast path, which traces without breaks.
     """
     return (is_fx_symbolic_tracing() or torch.jit.is_tracing()
-            or torch.compiler.is_exporting() or is_counting_flops())
+            or torch.compiler.is_exporting() or is_counting_flops()
+            or (torch.compiler.is_compiling() and torch.is_grad_enabled()))
 
 
 def can_fuse(conv: nn.Module) -> bool:
