@@ -128,8 +128,6 @@ def build_subject(name: str, **kwargs) -> nn.Module:
     """
     if name in PEERS or name.endswith('.py'):
         import smallbig_mm.mmaction  # noqa: F401  (registers the backbone)
-    else:
-        import smallbig_mm  # noqa: F401  (registers the timm models)
     if name in PEERS:
         from mmaction.registry import MODELS
         return MODELS.build({**PEERS[name], **kwargs})
@@ -141,15 +139,13 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         backbone = Config.fromfile(name).model.backbone
         backbone.update(pretrained=None, **kwargs)
         return MODELS.build(backbone)
-    import timm
-    if name not in timm.list_models():
-        raise UsageError(f'unknown model {name!r}: give a timm model name (e.g. '
-                         f'{timm.list_models("smallbig*")[:3]}), a config .py file, or one '
-                         f'of {sorted(PEERS)}')
+    from ..timm_models.build import UnknownModelError, create_with_weights
     try:
-        return timm.create_model(name, pretrained=False, **kwargs)
-    except TypeError as err:  # a --model-kwargs key the model does not take
-        raise UsageError(f'{name}: {err} (check --model-kwargs)') from None
+        return create_with_weights(name, **kwargs)
+    except UnknownModelError as err:
+        raise UsageError(f'{err}; or give a config .py file, or one of {sorted(PEERS)}') from None
+    except UsageError as err:  # a --model-kwargs key the model does not take
+        raise UsageError(f'{err} (check --model-kwargs)') from None
 
 
 def _peak_rss_mib() -> float:

@@ -9,13 +9,14 @@ Splitting the forward pass there lets one pass give both the scores and the feat
 - :func:`from_timm`: a timm model name (+ weights); plain-torch preprocessing from the
   model's ``pretrained_cfg`` (resize the short side to ``size / crop_pct``, crop, mean/std).
 """
-import os
 from typing import Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ..models.constants import IMAGENET_MEAN, IMAGENET_STD
 
 CROPS = ('center', 'three')
 """Crop schemes: one center crop, or three crops along the long side (left/center/right,
@@ -97,8 +98,8 @@ class TimmVideoClassifier(VideoClassifier):
         self.clip_len, self.interval = clip_len, interval
         self.size = size or int(cfg.get('input_size', (3, 224, 224))[-1])
         self.resize = int(round(self.size / float(cfg.get('crop_pct', 1.0))))
-        self.mean = torch.tensor(cfg.get('mean', (0.485, 0.456, 0.406))).view(3, 1, 1, 1)
-        self.std = torch.tensor(cfg.get('std', (0.229, 0.224, 0.225))).view(3, 1, 1, 1)
+        self.mean = torch.tensor(cfg.get('mean', IMAGENET_MEAN)).view(3, 1, 1, 1)
+        self.std = torch.tensor(cfg.get('std', IMAGENET_STD)).view(3, 1, 1, 1)
         self.num_classes = int(model.num_classes)
         self.device = next(model.parameters()).device
 
@@ -122,28 +123,25 @@ class TimmVideoClassifier(VideoClassifier):
 def from_timm(name: str, weights: Optional[str] = None, crop: str = 'center',
               clip_len: int = 8, interval: int = 1, device: str = 'cpu',
               **model_args) -> TimmVideoClassifier:
-    """A timm model by name, with weights from a local file (read by the guarded reader).
+    """A timm model by name, with weights (read by the guarded reader), for inference.
 
     Args:
         name: a timm model name, e.g. ``'smallbig_resnet50'``.
-        weights: a checkpoint file of any layout :func:`smallbig_mm.weights.load_checkpoint_into`
-            takes; its fit is checked. ``None``: random weights (only for trying it out).
+        weights: a checkpoint file of any SmallBig layout, a hub folder, an ``https://``
+            URL or ``hf-hub:ORG/NAME``; it must fit the model exactly (classifier
+            included). ``None``: random weights (only for trying it out).
         crop, clip_len, interval: as for :class:`TimmVideoClassifier`.
-        model_args: passed to ``timm.create_model`` (e.g. ``num_classes``, ``depth``).
+        model_args: passed to ``timm.create_model`` (e.g. ``depth``); ``num_classes``
+            defaults to the checkpoint's classifier classes.
 
     Raises:
-        smallbig_mm.weights.CheckpointError: the file is unreadable or does not fit.
+        smallbig_mm.utils.errors.UsageError: an unknown name or model argument.
+        smallbig_mm.weights.CheckpointError: the weights are missing, unreadable or do
+            not fit.
     """
-    import timm
+    from ..timm_models.build import create_with_weights
 
-    import smallbig_mm  # noqa: F401  (registers the smallbig_* names)
-    from ..weights import load_checkpoint_into
-
-    if weights is not None and not os.path.isfile(weights):
-        raise FileNotFoundError(f'weights file not found: {weights}')
-    model = timm.create_model(name, pretrained=False, **model_args)
-    if weights is not None:
-        load_checkpoint_into(model, weights)
+    model = create_with_weights(name, weights, finetune=False, **model_args)
     return TimmVideoClassifier(model.to(device), crop, clip_len, interval)
 
 

@@ -20,10 +20,8 @@ from typing import Any, Dict, List, Optional
 
 from torch import Tensor, nn
 
-from ..utils.errors import UserError
-
-from ..weights import load_state_dict_into, read_state_dict
-from ..weights.pretrained import classifier_classes
+from ..models.constants import IMAGENET_MEAN, IMAGENET_STD
+from ..utils.errors import UsageError, UserError
 
 
 class ExportError(UserError, RuntimeError):
@@ -156,34 +154,25 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
 def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
                kwargs: Dict[str, Any]) -> ClipModel:
     try:
-        import timm
+        from ..timm_models.build import UnknownModelError, create_with_weights
     except ImportError:
         raise ExportError(f'{name!r} is not a .py config, and timm names need timm: '
                           "pip install 'smallbig-mm[timm]'") from None
-    import smallbig_mm  # noqa: F401  (registers the smallbig_* models)
-    state = read_state_dict(checkpoint) if checkpoint is not None else None
-    if num_classes is None and state is not None and 'num_classes' not in kwargs:
-        num_classes = classifier_classes(state)
     if num_classes is not None:
         kwargs['num_classes'] = num_classes
     try:
-        model = timm.create_model(name, **kwargs)
-    except RuntimeError as err:
-        if 'Unknown model' not in str(err):
-            raise
-        known = ', '.join(timm.list_models('smallbig_*'))
+        model = create_with_weights(name, checkpoint, finetune=False, **kwargs)
+    except UnknownModelError as err:
         raise ExportError(f'{name!r} is neither a .py config file nor a timm model name '
-                          f'(this package registers: {known})') from None
-    except TypeError as err:  # an argument the model does not take
-        raise ExportError(f'{name}: {err}') from None
+                          f'(this package registers: {", ".join(err.known)})') from None
+    except UsageError as err:  # an argument the model does not take
+        raise ExportError(str(err)) from None
     from ..timm_models.smallbig_timm import SmallBigResNetClassifier
     if not isinstance(model, SmallBigResNetClassifier):
         raise ExportError(f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
                           'model taking clips (N, 3, T, H, W)')
-    if state is not None:
-        load_state_dict_into(model, state, source=checkpoint)
     cfg = getattr(model, 'pretrained_cfg', {}) or {}
     return ClipModel(model.eval(), 'logits', model.num_classes,
-                     [float(v) for v in cfg.get('mean', (0.485, 0.456, 0.406))],
-                     [float(v) for v in cfg.get('std', (0.229, 0.224, 0.225))],
+                     [float(v) for v in cfg.get('mean', IMAGENET_MEAN)],
+                     [float(v) for v in cfg.get('std', IMAGENET_STD)],
                      '0-1', name, checkpoint)

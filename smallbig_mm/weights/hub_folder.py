@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+from ..models.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..models.units import DEFAULT_BIG_KERNELS
 from ..utils.files import OutputPathError, atomic_folder
 from ..utils.text import preview
@@ -36,7 +37,6 @@ ARCH_ARGS = ('depth', 'block_types', 'extra_stages', 'big_views', 'big_kernels',
 """The ``model_args`` that fix the network's weights (besides ``num_classes``)."""
 PRETRAINED_CFG_KEYS = ('input_size', 'mean', 'std', 'crop_pct', 'interpolation', 'crop_mode')
 """Input entries that go into timm's ``pretrained_cfg``; the video ones go to ``video_input``."""
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CITATION = '''@inproceedings{li2020smallbignet,
   title     = {SmallBigNet: Integrating Core and Contextual Views for Video Classification},
   author    = {Li, Xianhang and Wang, Yali and Zhou, Zhipeng and Qiao, Yu},

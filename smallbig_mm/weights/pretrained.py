@@ -80,6 +80,7 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
     ckpt = source if isinstance(source, Checkpoint) else fetch_checkpoint(source)
     source = ckpt.path if isinstance(source, Checkpoint) else source
     named = ckpt.path if ckpt.path == source else f'{source} ({ckpt.path})'
+    notes: List[str] = []  # what the fit check logged as warnings
     if detect_layout(ckpt.state_dict) in LAYOUTS_2D and inflate_2d:
         try:
             state, report = inflate_2d_state_dict(ckpt.state_dict, model)
@@ -89,8 +90,6 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
         report.source = named
         message = report.summary()
     else:
-        notes: List[str] = []
-
         def note(line: str) -> None:
             notes.append(line)
             (logger or _logger).warning(line)
@@ -98,6 +97,6 @@ def load_pretrained(model: nn.Module, source: Union[str, Checkpoint], inflate_2d
         load_state_dict_into(model, ckpt.state_dict, logger=SimpleNamespace(warning=note),
                              finetune=True, allow_partial=allow_partial, source=named)
         message = '; '.join([f'loaded {named}', *notes])
-    if logger is not None:
-        logger.info(message)
+    if logger is not None:  # the notes went to logger.warning already: each is logged once
+        logger.info(f'loaded {named}' if notes else message)
     return message

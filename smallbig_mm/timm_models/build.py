@@ -1,0 +1,150 @@
+"""One builder for "a timm model name + optional weights".
+
+:func:`create_with_weights` is what ``hubconf.py``, :func:`smallbig_mm.apis.from_timm`,
+the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark call:
+
+1. the weights are fetched once (:func:`~smallbig_mm.weights.sources.fetch_checkpoint`:
+   a checkpoint file of any layout, a hub folder, an ``https://`` URL, ``hf-hub:ORG/NAME``),
+   and read by the guarded reader;
+2. a hub folder's ``config.json`` ``model_args`` set the architecture (explicit keyword
+   arguments win);
+3. ``num_classes`` defaults to the checkpoint's classifier;
+4. ``timm.create_model``: an unknown name or an argument the model does not take is a
+   one-line :class:`~smallbig_mm.utils.errors.UsageError`;
+5. the weights go through the one fit check: with ``finetune=True``
+   (:func:`~smallbig_mm.weights.pretrained.load_pretrained`) a classifier for another
+   ``num_classes`` is dropped and logged once, a 2D ImageNet ResNet is inflated; with
+   ``finetune=False`` (inference, export) the checkpoint must fit exactly. Any other misfit
+   is the fit check's one-line :class:`~smallbig_mm.weights.errors.CheckpointError`.
+
+Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
+"""
+import json
+import logging
+import os
+from typing import Any, Dict, List, Optional, Union
+
+import timm
+from torch import nn
+
+from ..utils.errors import UsageError
+from ..weights.errors import CheckpointError
+from ..weights.loading import load_state_dict_into
+from ..weights.pretrained import classifier_classes, load_pretrained
+from ..weights.sources import fetch_checkpoint
+
+_logger = logging.getLogger(__name__)
+
+
+class UnknownModelError(UsageError):
+    """A model name timm does not know.
+
+    Attributes:
+        name: the name asked for.
+        known: the ``smallbig_*`` names this package registers.
+    """
+
+    def __init__(self, name: str, known: List[str]) -> None:
+        self.name, self.known = name, known
+        super().__init__(f'unknown model {name!r}: not a timm model name (this package '
+                         f'registers: {", ".join(known)})')
+
+
+def create_model(name: str, **kwargs: Any) -> nn.Module:
+    """``timm.create_model(name, **kwargs)`` with one-line :class:`UsageError` s.
+
+    Raises:
+        UnknownModelError: timm does not know ``name``.
+        UsageError: an argument the model does not take (e.g. a typo in ``--model-kwargs``).
+
+    Example:
+        >>> create_model('smallbig_resnet23', widht=8)
+        Traceback (most recent call last):
+        ...
+        smallbig_mm.utils.errors.UsageError: smallbig_resnet23: ... unexpected keyword argument 'widht'
+    """
+    try:
+        return timm.create_model(name, **kwargs)
+    except RuntimeError as err:
+        if 'Unknown model' not in str(err):
+            raise
+        raise UnknownModelError(name, timm.list_models('smallbig_*')) from None
+    except TypeError as err:  # an argument the model does not take
+        raise UsageError(f'{name}: {err}') from None
+
+
+def hub_folder_model_args(weights: Union[str, os.PathLike]) -> Dict[str, Any]:
+    """The ``model_args`` of a hub folder's ``config.json``; ``{}`` for any other source.
+
+    A hub folder is a local folder (optionally ``local-dir:FOLDER``) holding
+    ``config.json`` and the weights, as ``smallbig-convert --to hf`` writes it.
+
+    Raises:
+        CheckpointError: a ``config.json`` that is not JSON.
+
+    Example:
+        >>> hub_folder_model_args('weights.pth')
+        {}
+    """
+    folder = os.fspath(weights)
+    if folder.startswith('local-dir:'):
+        folder = folder[len('local-dir:'):]
+    config = os.path.join(folder, 'config.json')
+    if not (os.path.isdir(folder) and os.path.isfile(config)):
+        return {}
+    try:
+        with open(config, encoding='utf-8') as f:
+            return dict(json.load(f).get('model_args') or {})
+    except (ValueError, AttributeError, TypeError) as err:  # not JSON, or not an object
+        raise CheckpointError(f'{config}: not a hub folder config.json ({err}); write the '
+                              'folder again with smallbig-convert --to hf') from None
+
+
+def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = None, *,
+                        finetune: bool = True, logger: Optional[logging.Logger] = None,
+                        **kwargs: Any) -> nn.Module:
+    """A timm model by name, with optional weights from any source, fit-checked.
+
+    Args:
+        name: a timm model name, e.g. ``'smallbig_resnet50'``.
+        weights: a checkpoint file of any SmallBig layout, a hub folder (its
+            ``config.json`` ``model_args`` apply under ``kwargs``), an ``https://`` URL or
+            ``hf-hub:ORG/NAME``. ``None``: timm's initial weights.
+        finetune: a ``num_classes`` other than the checkpoint's drops its classifier (the
+            log says which keys) and a 2D ImageNet ResNet is inflated. With False the
+            checkpoint must fit as it is (for inference and export).
+        logger: receives what was loaded and dropped (default: this module's logger).
+        kwargs: ``timm.create_model`` arguments; ``num_classes`` defaults to the
+            checkpoint's classifier classes (``None`` counts as not given).
+
+    Returns:
+        The model (in training mode, as timm builds it).
+
+    Raises:
+        UnknownModelError, UsageError: an unknown name or argument (one line).
+        CheckpointError: weights missing, unreadable or not fitting (one line).
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> path = os.path.join(tempfile.mkdtemp(), 'w.pth')
+        >>> torch.save(create_model('smallbig_resnet23', base_channels=4,
+        ...                         num_classes=2).state_dict(), path)
+        >>> create_with_weights('smallbig_resnet23', path, base_channels=4).num_classes
+        2
+    """
+    if kwargs.get('num_classes', 0) is None:
+        del kwargs['num_classes']
+    if weights is None:
+        return create_model(name, **kwargs)
+    kwargs = {**hub_folder_model_args(weights), **kwargs}
+    ckpt = fetch_checkpoint(os.fspath(weights))
+    if 'num_classes' not in kwargs:
+        classes = classifier_classes(ckpt.state_dict)
+        if classes is not None:
+            kwargs['num_classes'] = classes
+    model = create_model(name, **kwargs)
+    if finetune:
+        load_pretrained(model, ckpt, logger=logger or _logger)
+    else:
+        load_state_dict_into(model, ckpt.state_dict, source=ckpt.path)
+    return model
