@@ -5,9 +5,9 @@ Examples:
     smallbig-generate-motion --out-dir /tmp/m --num-train 64 --seed 1
 
 A complete dataset made with the same settings is reused; any other non-empty
-``--out-dir`` is refused unless ``--overwrite``. The dataset is built in a temporary
-folder beside ``--out-dir`` and moved into place at the end; files and folders get the
-umask's modes. Errors end in one ``error: ...`` line (exit status 1; 2 for a setting
+``--out-dir`` is refused unless ``--force`` (``--overwrite``, its older name, still
+works). The dataset is built in a temporary folder beside ``--out-dir`` and moved into
+place at the end; files and folders get the umask's modes. Errors end in one ``error: ...`` line (exit status 1; 2 for a setting
 out of range), with the traceback under ``--log-level DEBUG``.
 """
 import argparse
@@ -40,15 +40,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Generate the smooth-vs-shuffled motion dataset: class 0 a square moving '
                     'smoothly, class 1 the same frames shuffled. A complete dataset made '
                     'with the same settings is reused; any other non-empty output folder '
-                    'is refused unless --overwrite is given.')
+                    'is refused unless --force is given.')
     parser.add_argument('--out-dir', default='data/smallbig_motion',
                         help='output folder (default: %(default)s)')
     for name, kind, meaning in SETTINGS:
         parser.add_argument(f'--{name.replace("_", "-")}', type=kind,
                             default=getattr(DEFAULTS, name),
                             help=f'{meaning} (default: %(default)s)')
-    parser.add_argument('--overwrite', action='store_true',
+    parser.add_argument('--force', action='store_true',
                         help="replace the generator's files in a non-empty --out-dir")
+    parser.add_argument('--overwrite', action='store_true', dest='force',
+                        help=argparse.SUPPRESS)  # the older name of --force
     add_log_level_argument(parser)
     return parser.parse_args(argv)
 
@@ -62,7 +64,7 @@ def generate(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(f'{err} (see --help)') from err
     start = time.perf_counter()
-    data = generate_motion_dataset(args.out_dir, settings, overwrite=args.overwrite)
+    data = generate_motion_dataset(args.out_dir, settings, overwrite=args.force)
     if data.reused:
         print(f'Reusing the motion dataset in {data.root} (same settings).')
     else:

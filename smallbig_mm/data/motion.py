@@ -356,7 +356,7 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
         raise OutputExistsError(
             f'out_dir {root} is not empty and does not hold a complete dataset made with '
             f'these settings; refusing to write into it. Choose another output folder, '
-            f'empty it, or pass overwrite=True (--overwrite) to replace the generator\'s '
+            f'empty it, or pass overwrite=True (--force) to replace the generator\'s '
             f'files there')
 
     root.parent.mkdir(parents=True, exist_ok=True)

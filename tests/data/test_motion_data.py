@@ -229,7 +229,13 @@ def test_cli_generates_reuses_and_reports_errors(tmp_path, capsys):
     assert cli.main(args) == 0
     assert 'Reusing' in capsys.readouterr().out
     assert cli.main(args + ['--seed', '1']) == 1  # an error, not a usage mistake
-    assert '--overwrite' in capsys.readouterr().err
-    assert cli.main(args + ['--seed', '1', '--overwrite']) == 0
+    assert '--force' in capsys.readouterr().err
+    assert cli.main(args + ['--seed', '1', '--force']) == 0
+    assert cli.main(args + ['--seed', '2', '--overwrite']) == 0  # the older, hidden name
+    assert 'Wrote 4 training' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(['--help'])
+    usage = capsys.readouterr().out
+    assert '--force' in usage and '--overwrite' not in usage
     assert cli.main(args + ['--num-frames', '3']) == 2
     assert 'num_frames must be at least 4' in capsys.readouterr().err
