@@ -19,10 +19,9 @@ from torch import Tensor, nn
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 from ..utils.errors import UserError
+from ..utils.pipelines import FRAME_SAMPLERS, WINDOW_SAMPLERS
 from .models import CROPS, VideoClassifier
 
-SAMPLERS = ('SampleFrames', 'UniformSample')
-"""Frame samplers understood (the ones this project's configs use)."""
 LOADING_STEPS = ('DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode', 'OpenCVInit',
                  'OpenCVDecode', 'RawFrameDecode', 'ImageDecode')
 """Pipeline steps replaced by reading the video here."""
@@ -44,16 +43,17 @@ def split_pipeline(pipeline: Sequence[dict], crop: Optional[str] = None
     ``crop`` (``'center'`` or ``'three'``) replaces the crop step, keeping its size.
 
     Raises:
-        ConfigModelError: no (or several) supported samplers; a crop asked of a pipeline
-            without a crop step.
+        ConfigModelError: no (or several) frame samplers, one whose window is not rebuilt
+            here (not in :data:`~smallbig_mm.utils.pipelines.WINDOW_SAMPLERS`); a crop
+            asked of a pipeline without a crop step.
     """
-    samplers = [step for step in pipeline if step['type'] in SAMPLERS]
-    if len(samplers) != 1:
+    samplers = [step for step in pipeline if step['type'] in FRAME_SAMPLERS]
+    if len(samplers) != 1 or samplers[0]['type'] not in WINDOW_SAMPLERS:
         raise ConfigModelError(
-            f'the pipeline needs exactly one frame sampler ({", ".join(SAMPLERS)}); '
-            f'found {[s["type"] for s in samplers]}')
+            f'the pipeline needs exactly one frame sampler, one of {", ".join(WINDOW_SAMPLERS)} '
+            f'(whose windows are rebuilt here); found {[s["type"] for s in samplers]}')
     steps = [dict(step) for step in pipeline
-             if step['type'] not in SAMPLERS and step['type'] not in LOADING_STEPS]
+             if step['type'] not in FRAME_SAMPLERS and step['type'] not in LOADING_STEPS]
     if crop is not None:
         if crop not in CROPS:
             raise ConfigModelError(f'crop must be one of {CROPS}, got {crop!r}')

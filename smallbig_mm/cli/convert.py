@@ -19,7 +19,7 @@ from typing import List, Optional
 
 from ..utils.files import check_output_path
 from ..weights import LAYOUTS, convert_checkpoint
-from ..weights.hub_folder import write_hub_folder
+from ..weights.hub import write_hub_folder
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
 

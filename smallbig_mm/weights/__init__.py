@@ -15,7 +15,7 @@ Verbs: ``read_*`` takes a file into memory, ``write_*`` memory into a file,
 - :mod:`.sources`: ``resolve_pretrained`` / ``fetch_checkpoint`` (torchvision://, URLs,
   hf-hub:, timm names, hub folders; torch hub and Hugging Face caches).
 - :mod:`.pretrained`: ``load_pretrained`` (any source into a model: inflate or load).
-- :mod:`.hub_folder`: ``write_hub_folder`` (``--to hf``).
+- :mod:`.hub`: ``write_hub_folder`` (``--to hf``: config.json, safetensors, model card).
 
 Example:
     >>> from smallbig_mm.models import SmallBigResNet
@@ -34,7 +34,7 @@ from .layouts import (LAYOUTS, LAYOUTS_2D, convert_state_dict, detect_layout,
                       from_timm_state_dict, to_timm_state_dict)
 from .loading import (load_checkpoint, load_checkpoint_into, load_state_dict_into,
                       load_weights)
-from .hub_folder import write_hub_folder
+from .hub import write_hub_folder
 from .pretrained import load_pretrained
 from .sources import fetch_checkpoint, resolve_pretrained
 

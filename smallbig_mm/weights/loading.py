@@ -30,7 +30,7 @@ from .io import read_state_dict
 from .layouts import (CLASSIFIER_KEYS, LAYOUTS, LAYOUTS_2D, detect_layout,
                       from_timm_state_dict, size_hints, to_timm_state_dict)
 
-HEAD_KEYS = ('fc.weight', 'fc.bias', 'cls_head.fc_cls.weight', 'cls_head.fc_cls.bias')
+HEAD_KEYS = CLASSIFIER_KEYS + ('cls_head.fc_cls.weight', 'cls_head.fc_cls.bias')
 """Classifier keys of the timm / core and MMAction2 recognizer layouts: what fine-tuning drops."""
 EXAMPLES = 3
 """Keys shown per category in a one-line error."""

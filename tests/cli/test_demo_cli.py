@@ -214,3 +214,5 @@ def test_split_pipeline_needs_one_sampler():
     assert sampler['type'] == 'SampleFrames' and [t['type'] for t in transforms] == ['Resize']
     with pytest.raises(ConfigModelError, match='exactly one frame sampler'):
         split_pipeline([dict(type='DecordInit'), dict(type='Resize', scale=(-1, 256))])
+    with pytest.raises(ConfigModelError, match=r"one frame sampler.*\['DenseSampleFrames'\]"):
+        split_pipeline([dict(type='DenseSampleFrames', clip_len=8), dict(type='Resize')])

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
-from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 from smallbig_mm.utils.files import atomic_output
 
 REPO = Path(__file__).resolve().parents[2]

@@ -46,7 +46,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from smallbig_mm.mmaction.pipelines import FRAME_SAMPLERS as SAMPLERS
+from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 from smallbig_mm.utils.files import atomic_output
 
 REPO = Path(__file__).resolve().parents[2]
