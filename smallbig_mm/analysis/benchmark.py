@@ -61,7 +61,7 @@ class Settings:
         mode: 'eval' (inference under no_grad) or 'train' (forward, backward, SGD step).
         compile: wrap the model in torch.compile.
         channels_last: convert every model and input to channels_last_3d.
-        warmup: untimed runs first.
+        warmup: runs first, left out of the figures (the first is kept as ``first_step_s``).
         repeats: timed runs.
     """
 
@@ -84,6 +84,8 @@ class Settings:
                 raise UsageError(f'{name} must be >= 1, got {getattr(self, name)}')
         if self.warmup < 0 or self.threads < 0:
             raise UsageError('warmup and threads must be >= 0')
+        if self.compile and self.warmup < 1:
+            raise UsageError('--compile needs --warmup 1 or more: the first step compiles')
         if self.dtype not in ('fp32', 'bf16', 'fp16'):
             raise UsageError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
         if self.mode not in ('eval', 'train'):
@@ -99,9 +101,9 @@ class Result:
     """One row of the table. Times in seconds per step; memory in MiB.
 
     ``first_step_s`` is the first warm-up step (None without warm-up); compiled, it
-    includes the compilation. ``peak_mib`` is the peak of memory held by tensors: the model, optimizer state and
-    input, plus the step's peak of activations, gradients and temporaries (on CUDA,
-    ``torch.cuda.max_memory_allocated``). ``peak_rss_mib`` (CPU only) is what the
+    includes the compilation. ``peak_mib`` is the peak of memory held by tensors: the
+    model, optimizer state and input, plus the step's peak of activations, gradients and
+    temporaries (on CUDA, ``torch.cuda.max_memory_allocated``). ``peak_rss_mib`` (CPU only) is what the
     operating system saw: the growth of the process's peak RSS, allocator slack
     included; comparable only between subjects measured in fresh processes.
     """
@@ -139,9 +141,9 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         backbone = Config.fromfile(name).model.backbone
         backbone.update(pretrained=None, **kwargs)
         return MODELS.build(backbone)
-    from ..timm_models.build import UnknownModelError, create_with_weights
+    from ..timm_models.build import UnknownModelError, create_model
     try:
-        return create_with_weights(name, **kwargs)
+        return create_model(name, pretrained=False, **kwargs)
     except UnknownModelError as err:
         raise UsageError(f'{err}; or give a config .py file, or one of {sorted(PEERS)}') from None
     except UsageError as err:  # a --model-kwargs key the model does not take
@@ -272,7 +274,7 @@ def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
 
     Args:
         subjects: objects with ``name`` and ``step()``.
-        warmup: untimed steps per subject.
+        warmup: steps per subject before the timed ones (timed only for ``warmup_times``).
         repeats: timed steps per subject.
         clock: the timer (a fake one in tests).
         sync: waits for the device (``torch.cuda.synchronize`` on CUDA).

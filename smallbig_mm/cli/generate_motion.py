@@ -7,8 +7,9 @@ Examples:
 A complete dataset made with the same settings is reused; any other non-empty
 ``--out-dir`` is refused unless ``--force`` (``--overwrite``, its older name, still
 works). The dataset is built in a temporary folder beside ``--out-dir`` and moved into
-place at the end; files and folders get the umask's modes. Errors end in one ``error: ...`` line (exit status 1; 2 for a setting
-out of range), with the traceback under ``--log-level DEBUG``.
+place at the end; files and folders get the umask's modes. Errors end in one
+``error: ...`` line (exit status 1; 2 for a setting out of range), with the traceback
+under ``--log-level DEBUG``.
 """
 import argparse
 import time

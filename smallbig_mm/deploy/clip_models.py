@@ -14,6 +14,7 @@ Both take clips normalised as the model expects (the config's ``data_preprocesso
 mean/std on 0-255 pixels, timm's ImageNet mean/std on 0-1 pixels); the normalisation
 stays outside the exported graph and is recorded in :class:`ClipModel`.
 """
+import importlib.util
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -101,7 +102,9 @@ def build_clip_model(source: str, checkpoint: Optional[str] = None,
 
     Args:
         source: an MMAction2 config file (``.py``) or a timm model name.
-        checkpoint: a weights file of any SmallBig layout (read by the guarded reader).
+        checkpoint: a weights file of any SmallBig layout (read by the guarded reader); for
+            timm names also a hub folder, URL or ``hf-hub:`` name (the export tool takes
+            files only).
         num_classes: timm names only: the classifier width; default: the checkpoint's
             classifier, else the model's default.
         model_kwargs: timm names only: more arguments of ``timm.create_model``
@@ -153,11 +156,10 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
 
 def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
                kwargs: Dict[str, Any]) -> ClipModel:
-    try:
-        from ..timm_models.build import UnknownModelError, create_with_weights
-    except ImportError:
+    if importlib.util.find_spec('timm') is None:
         raise ExportError(f'{name!r} is not a .py config, and timm names need timm: '
-                          "pip install 'smallbig-mm[timm]'") from None
+                          "pip install 'smallbig-mm[timm]'")
+    from ..timm_models.build import UnknownModelError, create_with_weights
     if num_classes is not None:
         kwargs['num_classes'] = num_classes
     try:

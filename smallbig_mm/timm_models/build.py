@@ -61,7 +61,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         >>> create_model('smallbig_resnet23', widht=8)
         Traceback (most recent call last):
         ...
-        smallbig_mm.utils.errors.UsageError: smallbig_resnet23: ... unexpected keyword argument 'widht'
+        smallbig_mm.utils.errors.UsageError: smallbig_resnet23: ... argument 'widht'
     """
     try:
         return timm.create_model(name, **kwargs)
@@ -136,6 +136,8 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         del kwargs['num_classes']
     if weights is None:
         return create_model(name, **kwargs)
+    if not timm.is_model(name):  # before a download
+        raise UnknownModelError(name, timm.list_models('smallbig_*'))
     kwargs = {**hub_folder_model_args(weights), **kwargs}
     ckpt = fetch_checkpoint(os.fspath(weights))
     if 'num_classes' not in kwargs:

@@ -57,7 +57,7 @@ def test_json_is_written_once(results, tmp_path):
 
 @pytest.mark.parametrize('kwargs,match', [
     (dict(batch=0), 'batch'), (dict(dtype='int8'), 'dtype'), (dict(mode='infer'), 'mode'),
-    (dict(dtype='fp16'), 'CUDA'),
+    (dict(dtype='fp16'), 'CUDA'), (dict(compile=True, warmup=0), 'warmup'),
 ])
 def test_bad_settings_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -123,6 +123,12 @@ def test_repeats_go_round_robin_after_each_models_warmup():
     # each step is timed by its own two clock readings (1 s apart plus its cost)
     assert times == {'a': [2.] * 3, 'b': [3.] * 3}
     assert warmup_times == {'a': [2.], 'b': [3.]}
+
+
+def test_the_first_warm_up_step_is_kept_apart_from_the_timed_ones():
+    settings = Settings(frames=4, size=32, warmup=1, repeats=1, threads=1)
+    row = measure('smallbig_resnet23', settings, TINY)
+    assert row.first_step_s > 0 and len(row.times_s) == 1
 
 
 def test_compiled_tables_show_the_first_step_which_includes_compiling(results):

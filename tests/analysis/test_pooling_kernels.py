@@ -47,3 +47,20 @@ def test_the_separable_kernel_routes_gradients_to_the_same_elements(seed):
 
 def test_the_fast_path_route_and_the_check_agree():
     assert kernels.check_exact(kernels.fast_path_step, 'fast path') == 0.
+
+
+def test_an_existing_json_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    out = tmp_path / 'kernels.json'
+    out.write_text('{}')
+    monkeypatch.setattr(kernels, 'candidates', lambda: pytest.fail('compiled before checking'))
+    assert kernels.main(['--json', str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('error:') and 'exists' in err and len(err.splitlines()) == 1
+    assert out.read_text() == '{}'
+
+
+@pytest.mark.parametrize('shape', ['2,256', 'a,b,c,d,e', '2,0,8,56,56'])
+def test_a_bad_shape_is_a_usage_error(shape, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        kernels.main(['--shapes', shape])
+    assert exit_info.value.code == 2 and '--shapes' in capsys.readouterr().err

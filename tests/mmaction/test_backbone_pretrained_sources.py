@@ -4,7 +4,7 @@ import torch
 
 import smallbig_mm.mmaction  # noqa: F401  (registers the backbone)
 from smallbig_mm.mmaction.backbone import SmallBigResNetBackbone
-from smallbig_mm.weights.hub_folder import write_hub_folder
+from smallbig_mm.weights.hub import write_hub_folder
 
 torch.set_num_threads(1)
 

@@ -21,7 +21,3 @@ def test_spec_reads_every_frame_sampler_and_the_crop():
                     'input_size': [3, 112, 112], 'test_crop': 'ThreeCrop',
                     'resize_short_side': 128}
 
-
-def test_former_module_still_imports():
-    from smallbig_mm.weights import hub, hub_folder
-    assert hub_folder.write_hub_folder is hub.write_hub_folder

@@ -173,7 +173,7 @@ def test_to_hf_round_trip_config_card_and_timm_local_dir(tmp_path, caplog):
 
 
 def test_to_hf_infers_the_architecture_and_says_training_is_unknown(tmp_path):
-    from smallbig_mm.weights.hub_folder import write_hub_folder
+    from smallbig_mm.weights.hub import write_hub_folder
     model = timm_model()
     torch.save(model.state_dict(), tmp_path / 'bare.pth')
     umask = os.umask(0o027)
@@ -246,7 +246,7 @@ def test_hubconf_random_init_and_weights(tmp_path, caplog):
                                        num_classes=2, skip_validation=True).forward)
     model = timm_model()
     torch.save({'state_dict': model.state_dict()}, tmp_path / 'w.pth')
-    from smallbig_mm.weights.hub_folder import write_hub_folder
+    from smallbig_mm.weights.hub import write_hub_folder
     write_hub_folder(str(tmp_path / 'w.pth'), str(tmp_path / 'hub'))
     from_folder = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local',
                                  weights=str(tmp_path / 'hub')).eval()

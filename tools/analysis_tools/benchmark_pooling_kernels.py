@@ -26,18 +26,23 @@ Needs a C++ compiler (Inductor's CPU back end).
 import argparse
 import json
 import statistics
-from typing import Callable, List, Sequence, Tuple
+import sys
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from smallbig_mm.analysis.benchmark import Settings, environment, time_interleaved
+from smallbig_mm.cli.arguments import positive
+from smallbig_mm.cli.errors import tool_main
 from smallbig_mm.models.fastpath.pooling import (channels_last_on_cpu, pool_backward,
                                                  pool_with_indices, separable_max_pool)
-from smallbig_mm.utils.files import atomic_output
+from smallbig_mm.utils.files import atomic_output, check_output_path
 
 WINDOW = [3, 3, 3]
+Step = Callable[[Tensor, Tensor], Tuple[Tensor, Tensor]]
+"""Pools ``x`` forward and routes ``grad``: returns (pooled, input gradient)."""
 
 
 def taps_forward(x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -109,82 +114,115 @@ def separable_backward(grad: Tensor, winners: Sequence[Tensor]) -> Tensor:
     return grad
 
 
-def fast_path_step(x: Tensor, grad: Tensor) -> Tensor:
+def fast_path_step(x: Tensor, grad: Tensor) -> Tuple[Tensor, Tensor]:
     """What the training fast path does for one 3x3x3 big view: pool, then re-pool and route."""
-    separable_max_pool(x, (3, 3, 3))
+    pooled = separable_max_pool(x, (3, 3, 3))
     frames = channels_last_on_cpu(x)
     _, indices = pool_with_indices(frames, WINDOW)
-    return pool_backward(grad, frames, WINDOW, indices).contiguous()
+    return pooled, pool_backward(grad, frames, WINDOW, indices).contiguous()
 
 
-def candidates() -> List[Tuple[str, Callable[[Tensor, Tensor], Tensor]]]:
-    """(name, step) pairs; a step pools ``x`` forward and returns the input gradient."""
+def candidates() -> List[Tuple[str, Step]]:
+    """(name, step) pairs: the fast path's route and the two compiled kernels (:data:`Step`)."""
     taps_fwd = torch.compile(taps_forward, dynamic=False)
     taps_bwd = torch.compile(taps_backward, dynamic=False)
     sep_fwd = torch.compile(separable_forward, dynamic=False)
     sep_bwd = torch.compile(separable_backward, dynamic=False)
 
-    def taps_step(x: Tensor, grad: Tensor) -> Tensor:
-        return taps_bwd(grad, taps_fwd(x)[1])
+    def taps_step(x: Tensor, grad: Tensor) -> Tuple[Tensor, Tensor]:
+        pooled, offset = taps_fwd(x)
+        return pooled, taps_bwd(grad, offset)
 
-    def separable_step(x: Tensor, grad: Tensor) -> Tensor:
-        sep_fwd(x)  # the forward pass; the backward pass recomputes the winners
-        return sep_bwd(grad, sep_fwd(x)[1])
+    def separable_step(x: Tensor, grad: Tensor) -> Tuple[Tensor, Tensor]:
+        pooled, _ = sep_fwd(x)  # the forward pass; the backward pass recomputes the winners
+        return pooled, sep_bwd(grad, sep_fwd(x)[1])
 
     return [('fast_path', fast_path_step), ('inductor_27tap', taps_step),
             ('inductor_separable', separable_step)]
 
 
-def check_exact(step: Callable[[Tensor, Tensor], Tensor], name: str) -> float:
-    """Largest gradient difference from ``max_pool3d``'s on tied float64 inputs; raises if
-    the pooled values or the gradients' destinations differ."""
+def check_exact(step: Step, name: str) -> float:
+    """Largest gradient difference from ``max_pool3d``'s on tied, signed float64 inputs.
+
+    Raises:
+        AssertionError: the pooled values differ, or a gradient differs by more than the
+            order of additions can explain (1e-12).
+    """
     x = torch.randint(-2, 3, (2, 3, 5, 6, 7), generator=torch.Generator().manual_seed(0))
     x = x.double().requires_grad_()
-    pooled = F.max_pool3d(x, 3, 1, 1)
-    grad = torch.randn_like(pooled)
-    (expected,) = torch.autograd.grad(pooled, x, grad)
-    got = step(x.detach(), grad)
+    expected_pooled = F.max_pool3d(x, 3, 1, 1)
+    grad = torch.randn_like(expected_pooled)
+    (expected,) = torch.autograd.grad(expected_pooled, x, grad)
+    pooled, got = step(x.detach(), grad)
+    if not torch.equal(pooled, expected_pooled.detach()):
+        raise AssertionError(f'{name}: pooled values differ from max_pool3d')
     if not torch.allclose(got, expected, rtol=0, atol=1e-12):
         raise AssertionError(f'{name}: gradients differ from max_pool3d')
     return (got - expected).abs().max().item()
 
 
 class Subject:
-    def __init__(self, name: str, step: Callable, x: Tensor, grad: Tensor) -> None:
+    """One candidate on one input, in the shape :func:`time_interleaved` times."""
+
+    def __init__(self, name: str, step: Step, x: Tensor, grad: Tensor) -> None:
         self.name, self._step, self.x, self.grad = name, step, x, grad
 
     def step(self) -> None:
         self._step(self.x, self.grad)
 
 
-def main() -> None:
+def map_shape(text: str) -> Tuple[int, ...]:
+    """argparse ``type``: ``N,C,T,H,W`` as five positive ints."""
+    sizes = text.split(',')
+    if len(sizes) != 5:
+        raise argparse.ArgumentTypeError(f'expected N,C,T,H,W, got {text!r}')
+    return tuple(positive(size) for size in sizes)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--shapes', nargs='+', default=['2,256,8,56,56', '2,64,8,56,56'])
-    parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--shapes', nargs='+', type=map_shape,
+                        default=[(2, 256, 8, 56, 56), (2, 64, 8, 56, 56)],
+                        help='maps to pool, N,C,T,H,W each')
+    parser.add_argument('--repeats', type=positive, default=3)
+    parser.add_argument('--threads', type=positive, default=2)
     parser.add_argument('--json', help='write the results here')
     parser.add_argument('--force', action='store_true', help='overwrite --json')
-    args = parser.parse_args()
+    parser.add_argument('--log-level', default='INFO', choices=('DEBUG', 'INFO'),
+                        help='DEBUG shows tracebacks of errors')
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.json:  # before minutes of compiling and timing
+        check_output_path(args.json, args.force)
     torch.set_num_threads(args.threads)
     steps = candidates()
     exactness = {name: check_exact(step, name) for name, step in steps}
     rows = []
-    for text in args.shapes:
-        shape = tuple(int(size) for size in text.split(','))
+    for shape in args.shapes:
         x, grad = torch.randn(shape), torch.randn(shape)
         subjects = [Subject(name, step, x, grad) for name, step in steps]
         times = time_interleaved(subjects, warmup=1, repeats=args.repeats)
         for name, seconds in times.items():
             rows.append(dict(shape=list(shape), name=name, median_s=statistics.median(seconds),
                              times_s=seconds, max_grad_difference_float64=exactness[name]))
-            print(f'{text:>16} {name:>20} {statistics.median(seconds):.3f} s')
+            print(f'{str(list(shape)):>20} {name:>20} {statistics.median(seconds):.3f} s')
     if args.json:
-        payload = dict(environment=environment(Settings(threads=args.threads)), results=rows)
+        payload = dict(settings=dict(shapes=[list(shape) for shape in args.shapes], warmup=1,
+                                     repeats=args.repeats, threads=args.threads),
+                       environment=environment(Settings(threads=args.threads)), results=rows)
         with atomic_output(args.json, force=args.force) as tmp, \
                 open(tmp, 'w', encoding='utf-8') as f:
             json.dump(payload, f, indent=2)
         print(f'wrote {args.json}')
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
+    return tool_main(run, parse_args, argv)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

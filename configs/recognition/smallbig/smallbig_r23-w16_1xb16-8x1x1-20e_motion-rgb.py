@@ -3,8 +3,9 @@
 # cannot (see the c2d_ child config). Make the data first:
 #     python tools/data/generate_motion.py        # -> data/smallbig_motion
 # Both classes hold the same set of frames; only their order differs.
-# The clips are decoded like Kinetics videos: the data settings start from Kinetics-400's
-# and replace its files, pipelines and loader sizes.
+# The clips are videos, like Kinetics-400's: the data settings start from that dataset's
+# base (dataset type, data samplers, loader and evaluator structure) and replace its files,
+# pipelines and loader sizes. A change to the Kinetics-400 loaders reaches this config.
 _base_ = [
     '../../_base_/models/smallbig_r50.py', '../../_base_/datasets/kinetics400.py',
     '../../_base_/default_runtime.py'
@@ -45,13 +46,14 @@ test_pipeline = val_pipeline
 
 # Decoding a 32 x 32 clip takes about a millisecond: worker processes would only
 # compete with training for the CPU.
-loader = dict(batch_size=16, num_workers=0, persistent_workers=False)
+# (a name with two leading underscores stays out of the resolved config)
+__loader = dict(batch_size=16, num_workers=0, persistent_workers=False)
 train_dataloader = dict(
-    loader, dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
-                         pipeline=train_pipeline))
+    __loader, dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
+                           pipeline=train_pipeline))
 val_dataloader = dict(
-    loader, dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val),
-                         pipeline=val_pipeline))
+    __loader, dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val),
+                           pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 # two classes: top-5 would always be 1

@@ -16,9 +16,8 @@ separably (:mod:`.pooling`) and folds both norms into the shared conv:
 The folding is redone at every call (a pass over the weights, small beside the
 activations), so it can never go stale. Only plain convs (:data:`FUSABLE_CONVS`) with a
 temporal kernel and stride of 1 (every SmallBig conv) are fused; the caller falls back
-to the reference otherwise, while torch.fx or torch.jit traces, and while
-``torch.utils.flop_counter.FlopCounterMode`` counts (it does not see the in-place
-accumulating products, so the count would miss the big views' MACs).
+to the reference otherwise, and whenever :func:`runs_as_written` says so (tracing,
+export, FLOP counting, compiled training steps).
 """
 from typing import Set, Tuple, Type
 
@@ -84,10 +83,10 @@ def runs_as_written() -> bool:
     (MMEngine's, which MMAction2's get_flops uses, and PyTorch's) should see the convs and
     norms as written, so that every counter gives the paper's MACs; and an exported graph
     (ONNX, AOTInductor) should hold standard pooling, conv and norm ops that work for any
-    clip length and that deployment compilers fuse themselves. The training path's
-    autograd functions break torch.compile's graph (and then recompile per block shape),
-    so a compiled training step gets the plain ops instead; compiled inference keeps the
-    fast path, which traces without breaks.
+    clip length and that deployment compilers fuse themselves. A compiled training step
+    gets the plain ops too: with the training path it was slower (docs/benchmarks.md), and
+    it broke the graph and recompiled per block shape. Compiled inference keeps the fast
+    path, which traces without breaks.
     """
     return (is_fx_symbolic_tracing() or torch.jit.is_tracing()
             or torch.compiler.is_exporting() or is_counting_flops()

@@ -41,11 +41,10 @@ class _PooledConv(torch.autograd.Function):
         needs_x, needs_weight = ctx.needs_input_grad[:2]
         t, h, w = ctx.kernel_size
         frames = x.detach()
-        if t is None:  # the global temporal max, by autograd (it splits ties evenly)
-            with torch.enable_grad():
-                source = frames.requires_grad_()
-                temporal_max = source.amax(dim=2, keepdim=True)
-            frames = temporal_max.detach()
+        if t is None:  # the global temporal max
+            temporal_max = frames.amax(dim=2, keepdim=True)
+            ties = frames == temporal_max
+            frames = temporal_max
         window = [1 if t is None else t, h, w]
         # the reference's max pooling again, with its argmax indices, for this step only
         if window != [1, 1, 1]:
@@ -60,8 +59,8 @@ class _PooledConv(torch.autograd.Function):
         if needs_x:
             grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
             del frames, indices, grad_pooled
-            if t is None:
-                (grad_x,) = torch.autograd.grad(temporal_max, source, grad_x)
+            if t is None:  # as amax's own backward: split evenly between tied maxima
+                grad_x = grad_x / ties.sum(dim=2, keepdim=True) * ties
             grad_x = grad_x.contiguous()
         if grad_weight is not None:
             grad_weight = grad_weight.to(weight.dtype).contiguous()
