@@ -6,8 +6,8 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 1. the weights are fetched once (:func:`~smallbig_mm.weights.sources.fetch_checkpoint`:
    a checkpoint file of any layout, a hub folder, an ``https://`` URL, ``hf-hub:ORG/NAME``),
    and read by the guarded reader;
-2. a hub folder's ``config.json`` ``model_args`` set the architecture (explicit keyword
-   arguments win);
+2. a hub folder's or Hub repository's ``config.json`` ``model_args`` set the architecture
+   (:func:`~smallbig_mm.weights.sources.source_model_args`; explicit keyword arguments win);
 3. ``num_classes`` defaults to the checkpoint's classifier;
 4. ``timm.create_model``: an unknown name or an argument the model does not take is a
    one-line :class:`~smallbig_mm.utils.errors.UsageError`;
@@ -19,19 +19,17 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 
 Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
 """
-import json
 import logging
 import os
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, List, Optional, Union
 
 import timm
 from torch import nn
 
 from ..utils.errors import UsageError
-from ..weights.errors import CheckpointError
 from ..weights.loading import load_state_dict_into
 from ..weights.pretrained import classifier_classes, load_pretrained
-from ..weights.sources import fetch_checkpoint
+from ..weights.sources import fetch_checkpoint, source_model_args
 
 _logger = logging.getLogger(__name__)
 
@@ -73,33 +71,6 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         raise UsageError(f'{name}: {err}') from None
 
 
-def hub_folder_model_args(weights: Union[str, os.PathLike]) -> Dict[str, Any]:
-    """The ``model_args`` of a hub folder's ``config.json``; ``{}`` for any other source.
-
-    A hub folder is a local folder (optionally ``local-dir:FOLDER``) holding
-    ``config.json`` and the weights, as ``smallbig-convert --to hf`` writes it.
-
-    Raises:
-        CheckpointError: a ``config.json`` that is not JSON.
-
-    Example:
-        >>> hub_folder_model_args('weights.pth')
-        {}
-    """
-    folder = os.fspath(weights)
-    if folder.startswith('local-dir:'):
-        folder = folder[len('local-dir:'):]
-    config = os.path.join(folder, 'config.json')
-    if not (os.path.isdir(folder) and os.path.isfile(config)):
-        return {}
-    try:
-        with open(config, encoding='utf-8') as f:
-            return dict(json.load(f).get('model_args') or {})
-    except (ValueError, AttributeError, TypeError) as err:  # not JSON, or not an object
-        raise CheckpointError(f'{config}: not a hub folder config.json ({err}); write the '
-                              'folder again with smallbig-convert --to hf') from None
-
-
 def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = None, *,
                         finetune: bool = True, logger: Optional[logging.Logger] = None,
                         **kwargs: Any) -> nn.Module:
@@ -107,9 +78,9 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
 
     Args:
         name: a timm model name, e.g. ``'smallbig_resnet50'``.
-        weights: a checkpoint file of any SmallBig layout, a hub folder (its
-            ``config.json`` ``model_args`` apply under ``kwargs``), an ``https://`` URL or
-            ``hf-hub:ORG/NAME``. ``None``: timm's initial weights.
+        weights: a checkpoint file of any SmallBig layout, a hub folder, an ``https://`` URL
+            or ``hf-hub:ORG/NAME`` (a folder's or repository's ``config.json``
+            ``model_args`` apply under ``kwargs``). ``None``: timm's initial weights.
         finetune: a ``num_classes`` other than the checkpoint's drops its classifier (the
             log says which keys) and a 2D ImageNet ResNet is inflated. With False the
             checkpoint must fit as it is (for inference and export).
@@ -138,7 +109,7 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         return create_model(name, **kwargs)
     if not timm.is_model(name):  # before a download
         raise UnknownModelError(name, timm.list_models('smallbig_*'))
-    kwargs = {**hub_folder_model_args(weights), **kwargs}
+    kwargs = {**source_model_args(os.fspath(weights)), **kwargs}
     ckpt = fetch_checkpoint(os.fspath(weights))
     if 'num_classes' not in kwargs:
         classes = classifier_classes(ckpt.state_dict)

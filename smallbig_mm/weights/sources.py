@@ -17,11 +17,13 @@ or ``huggingface_hub.hf_hub_download``, both write a temporary file and rename i
 ``HF_HUB_OFFLINE=1`` nothing is downloaded, and a file that is not cached is a one-line
 :class:`~.errors.CheckpointError` naming the URL, the cache path and how to put the file
 there. The files are only located here; every read goes through
-:func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both).
+:func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both). A hub folder's or Hub
+repository's ``config.json`` also names the architecture: :func:`source_model_args`.
 """
+import json
 import os
 import re
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.error import URLError
 from urllib.parse import urlparse
 
@@ -60,6 +62,47 @@ def is_offline() -> bool:
 def torch_hub_cache() -> str:
     """The folder torch hub, torchvision and MMEngine download checkpoints to."""
     return os.path.join(torch.hub.get_dir(), 'checkpoints')
+
+
+LOCAL_DIR = 'local-dir:'
+"""timm's prefix for a local hub folder; optional here."""
+
+
+def strip_local_dir(source: str) -> str:
+    """``source`` without timm's optional ``local-dir:`` prefix."""
+    return source[len(LOCAL_DIR):] if source.startswith(LOCAL_DIR) else source
+
+
+def source_model_args(source: str) -> Dict[str, Any]:
+    """The ``model_args`` of a hub folder's or Hub repository's ``config.json``; ``{}`` for
+    other sources, or where there is no ``config.json``.
+
+    Hub folders are what ``smallbig-convert --to hf`` writes; their ``model_args`` are the
+    ``timm.create_model`` arguments of the architecture (depth, widths, block types...).
+
+    Raises:
+        CheckpointError: a ``config.json`` that is not a JSON object.
+
+    Example:
+        >>> source_model_args('weights.pth')
+        {}
+    """
+    source = strip_local_dir(os.fspath(source))
+    if source.startswith('hf-hub:'):
+        try:
+            config = download_hf(source[len('hf-hub:'):], ('config.json',))
+        except CheckpointError:  # none there; fetching the weights names any other problem
+            return {}
+    else:
+        config = os.path.join(source, 'config.json')
+        if not (os.path.isdir(source) and os.path.isfile(config)):
+            return {}
+    try:
+        with open(config, encoding='utf-8') as f:
+            return dict(json.load(f).get('model_args') or {})
+    except (ValueError, AttributeError, TypeError) as err:  # not JSON, or not an object
+        raise CheckpointError(f'{config}: not a hub folder config.json ({err}); write the '
+                              'folder again with smallbig-convert --to hf') from None
 
 
 def hub_folder_weights(folder: str) -> str:
@@ -204,9 +247,7 @@ def resolve_pretrained(source: str, progress: bool = True) -> str:
         >>> resolve_pretrained(folder) == os.path.join(folder, 'model.safetensors')
         True
     """
-    source = os.fspath(source)
-    if source.startswith('local-dir:'):
-        source = source[len('local-dir:'):]
+    source = strip_local_dir(os.fspath(source))
     if os.path.isdir(source):
         return hub_folder_weights(source)
     if os.path.exists(source):

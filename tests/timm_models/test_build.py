@@ -12,9 +12,10 @@ timm = pytest.importorskip('timm')
 
 from helpers import REPO  # noqa: E402
 from smallbig_mm.timm_models.build import (UnknownModelError, create_model,  # noqa: E402
-                                           create_with_weights, hub_folder_model_args)
+                                           create_with_weights)
 from smallbig_mm.utils.errors import UsageError  # noqa: E402
 from smallbig_mm.weights import CheckpointError  # noqa: E402
+from smallbig_mm.weights.sources import source_model_args  # noqa: E402
 
 NAME = 'smallbig_resnet23'
 TINY = dict(base_channels=4)
@@ -47,7 +48,8 @@ def test_a_hub_folders_model_args_set_the_architecture(source, tmp_path):
     from smallbig_mm.weights import write_hub_folder
     model, path = source
     write_hub_folder(str(path), str(tmp_path / 'hub'))
-    assert hub_folder_model_args(tmp_path / 'hub')['base_channels'] == 4
+    assert source_model_args(str(tmp_path / 'hub'))['base_channels'] == 4
+    assert source_model_args(f'local-dir:{tmp_path / "hub"}')['base_channels'] == 4
     for weights in (str(tmp_path / 'hub'), f'local-dir:{tmp_path / "hub"}'):
         built = create_with_weights(NAME, weights).eval()  # base_channels=4 from config.json
         with torch.no_grad():

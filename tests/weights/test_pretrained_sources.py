@@ -221,6 +221,9 @@ assert torch.equal(model(x), torch.load({str(tmp_path / 'logits.pt')!r})), 'logi
 print(load_pretrained(timm.create_model('smallbig_resnet23', base_channels=8, num_classes=2,
       block_types=('2d', 'smallbig', ['smallbig', '3d', '2d'], '3d'),
       big_views=(True, False, True), shared_big_weights=False), 'hf-hub:someorg/smallbig-tiny'))
+from smallbig_mm.timm_models.build import create_with_weights
+built = create_with_weights('smallbig_resnet23', 'hf-hub:someorg/smallbig-tiny').eval()
+assert torch.equal(built(x), model(x)), 'the Hub config.json model_args were not applied'
 try:
     load_pretrained(model, 'hf-hub:someorg/missing')
 except CheckpointError as err:
