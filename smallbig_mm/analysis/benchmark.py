@@ -78,7 +78,7 @@ class Settings:
     repeats: int = 5
 
     def validate(self) -> None:
-        """Raises ValueError naming the first bad setting."""
+        """Raises UsageError naming the first bad setting."""
         for name in ('batch', 'frames', 'size', 'repeats'):
             if getattr(self, name) < 1:
                 raise UsageError(f'{name} must be >= 1, got {getattr(self, name)}')
@@ -90,6 +90,11 @@ class Settings:
             raise UsageError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
         if self.mode not in ('eval', 'train'):
             raise UsageError(f"mode must be 'eval' or 'train', got {self.mode!r}")
+        try:
+            torch.device(self.device)
+        except RuntimeError:
+            raise UsageError(f"device must be 'cpu', 'cuda' or 'cuda:N', got "
+                             f'{self.device!r}') from None
         if self.device.startswith('cuda') and not torch.cuda.is_available():
             raise UsageError('device cuda was asked for, but CUDA is not available')
         if self.dtype == 'fp16' and not self.device.startswith('cuda'):
@@ -142,12 +147,18 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         backbone.update(pretrained=None, **kwargs)
         return MODELS.build(backbone)
     from ..timm_models.build import UnknownModelError, create_model
+    from ..timm_models.smallbig_timm import SmallBigResNetClassifier
     try:
-        return create_model(name, pretrained=False, **kwargs)
+        model = create_model(name, pretrained=False, **kwargs)
     except UnknownModelError as err:
         raise UsageError(f'{err}; or give a config .py file, or one of {sorted(PEERS)}') from None
     except UsageError as err:  # a --model-kwargs key the model does not take
         raise UsageError(f'{err} (check --model-kwargs)') from None
+    if not isinstance(model, SmallBigResNetClassifier):
+        raise UsageError(f'{name!r} builds a {type(model).__name__}, not a video model taking '
+                         'clips (N, 3, T, H, W): give a smallbig_* name, a config .py file, or '
+                         f'one of {sorted(PEERS)}')
+    return model
 
 
 def _peak_rss_mib() -> float:
@@ -326,7 +337,7 @@ def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional
     """
     settings.validate()
     if len(set(names)) != len(names):
-        raise ValueError(f'each model may be measured once, got {list(names)}')
+        raise UsageError(f'each model may be measured once, got {list(names)}')
     if settings.threads:
         torch.set_num_threads(settings.threads)
     rss_before = _peak_rss_mib()

@@ -18,6 +18,7 @@ from typing import List, Optional
 
 from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, measure_isolated,
                                   write_json)
+from ..utils.errors import UsageError
 from ..utils.files import check_output_path
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
@@ -68,6 +69,14 @@ def benchmark(args: argparse.Namespace) -> int:
     kwargs = dict(args.model_kwargs)
     names = list(args.models) + ([p for p in PEERS if p not in args.models]
                                  if args.compare else [])
+    if len(set(names)) != len(names):
+        raise UsageError(f'each model may be measured once, got {names}')
+    if args.baseline is not None and args.baseline not in names:
+        raise UsageError(f'--baseline {args.baseline} is not among the models measured '
+                         f'({", ".join(names)})')
+    if 'pretrained' in kwargs:
+        raise UsageError('the benchmark times randomly initialised models: drop pretrained '
+                         'from --model-kwargs')
     if args.isolate:  # one process per model: comparable RSS, timings not interleaved
         results = []
         for name in names:

@@ -11,6 +11,7 @@ relative difference above 1e-4 fails the run and leaves no file. Needs
 ``pip install 'smallbig-mm[deploy]'``; a timm name does not need MMEngine.
 """
 import argparse
+import os
 import contextlib
 import warnings
 from typing import Iterator, List, Optional, Sequence
@@ -73,7 +74,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     with reported_errors(quiet=not debug), _quiet(not debug):
         check_output_path(args.out, args.force, inputs=(args.checkpoint, args.model))
         if args.checkpoint is not None and not _is_file(args.checkpoint):
-            raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
+            raise CheckpointError(
+                f'{args.checkpoint}: a folder; give the checkpoint file in it (a hub folder '
+                'holds model.safetensors)' if os.path.isdir(args.checkpoint)
+                else f'checkpoint file not found: {args.checkpoint}')
         from ..deploy import ExportError, build_clip_model, export_onnx, onnx_max_rel_diff
         clip_model = build_clip_model(args.model, args.checkpoint, args.num_classes,
                                       args.model_kwargs)

@@ -25,6 +25,7 @@ drawn from its own random stream, so a clip does not depend on how many others a
 """
 import json
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +34,8 @@ from typing import Dict, List, NamedTuple, Tuple, Union
 import cv2
 import numpy as np
 
-from ..utils.files import OutputExistsError, make_temp_folder
+from ..utils.files import OutputExistsError, OutputPathError, make_temp_folder
+from ..utils.text import preview
 
 CLASSES: Tuple[str, str] = ('smooth', 'shuffled')
 """Class names; the label of a class is its index."""
@@ -309,6 +311,25 @@ def _managed_entries(root: Path) -> List[Path]:
     return [root / name for name in names]
 
 
+CLIP_NAME = re.compile(r'^\d{6}\.mp4$')
+"""The generator's clip file names inside ``train/`` and ``val/``."""
+
+
+def _foreign_files(root: Path) -> List[str]:
+    """What ``root``'s ``train/`` and ``val/`` folders hold that the generator does not write
+    (replacing the folders would delete it)."""
+    foreign = []
+    for split in SPLITS:
+        folder = root / split
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            foreign.append(str(folder))
+        elif folder.is_dir():
+            foreign += [str(entry) for entry in sorted(folder.iterdir())
+                        if not (CLIP_NAME.match(entry.name) and entry.is_file()
+                                and not entry.is_symlink())]
+    return foreign
+
+
 def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
                             settings: MotionSettings = MotionSettings(),
                             overwrite: bool = False) -> MotionDataPaths:
@@ -332,6 +353,8 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
         ValueError: if a setting is out of range.
         OutputExistsError: if ``out_dir`` is a file, or holds other content and
             ``overwrite`` is False.
+        OutputPathError: if ``train/`` or ``val/`` hold files the generator does not write
+            (even with ``overwrite``).
 
     Example:
         >>> import tempfile
@@ -359,6 +382,12 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
             f'empty it, or pass overwrite=True (--force) to replace the generator\'s '
             f'files there')
 
+    foreign = _foreign_files(root) if nonempty else []
+    if foreign:
+        raise OutputPathError(
+            f'out_dir {root} holds files the generator did not write ({preview(foreign, 3)}); '
+            'replacing its train/ and val/ folders would delete them, so this is refused even '
+            'with --force: choose another output folder')
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(make_temp_folder(root))  # umask modes, unlike mkdtemp's 0700
     try:

@@ -6,8 +6,9 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 1. the weights are fetched once (:func:`~smallbig_mm.weights.sources.fetch_checkpoint`:
    a checkpoint file of any layout, a hub folder, an ``https://`` URL, ``hf-hub:ORG/NAME``),
    and read by the guarded reader;
-2. a hub folder's or Hub repository's ``config.json`` ``model_args`` set the architecture
-   (:func:`~smallbig_mm.weights.sources.source_model_args`; explicit keyword arguments win);
+2. a hub folder's or Hub repository's ``config.json`` must name the same architecture, and
+   its ``model_args`` set the network (:func:`~smallbig_mm.weights.sources.source_config`;
+   explicit keyword arguments win);
 3. ``num_classes`` defaults to the checkpoint's classifier;
 4. ``timm.create_model``: an unknown name or an argument the model does not take is a
    one-line :class:`~smallbig_mm.utils.errors.UsageError`;
@@ -29,7 +30,7 @@ from torch import nn
 from ..utils.errors import UsageError
 from ..weights.loading import load_state_dict_into
 from ..weights.pretrained import classifier_classes, load_pretrained
-from ..weights.sources import fetch_checkpoint, source_model_args
+from ..weights.sources import fetch_checkpoint, source_config
 
 _logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         The model (in training mode, as timm builds it).
 
     Raises:
-        UnknownModelError, UsageError: an unknown name or argument (one line).
+        UnknownModelError, UsageError: an unknown name or argument, or weights whose
+            ``config.json`` names another architecture (one line).
         CheckpointError: weights missing, unreadable or not fitting (one line).
 
     Example:
@@ -109,7 +111,12 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         return create_model(name, **kwargs)
     if not timm.is_model(name):  # before a download
         raise UnknownModelError(name, timm.list_models('smallbig_*'))
-    kwargs = {**source_model_args(os.fspath(weights)), **kwargs}
+    config = source_config(os.fspath(weights))
+    architecture = config.get('architecture')
+    if architecture is not None and architecture != name:
+        raise UsageError(f'{os.fspath(weights)} holds a {architecture} (its config.json), not a '
+                         f'{name}: build {architecture!r} with these weights')
+    kwargs = {**(config.get('model_args') or {}), **kwargs}
     ckpt = fetch_checkpoint(os.fspath(weights))
     if 'num_classes' not in kwargs:
         classes = classifier_classes(ckpt.state_dict)

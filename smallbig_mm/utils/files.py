@@ -272,8 +272,8 @@ def atomic_folder(path: PathLike, force: bool = False, inputs: tuple = ()) -> It
 
     The folder is built beside ``path`` (:func:`make_temp_folder`, umask modes) and
     replaces it in two renames, so ``path`` is never half written. An existing non-empty
-    ``path`` is refused up front unless ``force``; a ``path`` holding one of ``inputs`` is
-    refused even with ``force`` (replacing it would delete the input). On an exception
+    ``path`` is refused up front unless ``force``; a ``path`` holding one of ``inputs``, or
+    a file where the folder would go, is refused even with ``force``. On an exception
     the temporary folder is removed and ``path`` is left as it was.
 
     Example:
@@ -291,7 +291,10 @@ def atomic_folder(path: PathLike, force: bool = False, inputs: tuple = ()) -> It
         if source is not None and os.path.exists(source) and _inside(source, path):
             raise OutputPathError(f'{path}: the output folder holds the input {source}, which '
                                   'replacing it would delete; choose another output folder')
-    if os.path.exists(path) and (not os.path.isdir(path) or os.listdir(path)) and not force:
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise OutputPathError(f'{path} is a file, not a folder; refusing to replace it with a '
+                              'folder, even with --force: choose another output folder')
+    if os.path.isdir(path) and os.listdir(path) and not force:
         raise OutputExistsError(f'{path} exists and is not empty; refusing to replace it '
                                 '(pass --force to replace it)')
     tmp = make_temp_folder(path)

@@ -18,7 +18,7 @@ or ``huggingface_hub.hf_hub_download``, both write a temporary file and rename i
 :class:`~.errors.CheckpointError` naming the URL, the cache path and how to put the file
 there. The files are only located here; every read goes through
 :func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both). A hub folder's or Hub
-repository's ``config.json`` also names the architecture: :func:`source_model_args`.
+repository's ``config.json`` also names the architecture: :func:`source_config`.
 """
 import json
 import os
@@ -73,35 +73,39 @@ def strip_local_dir(source: str) -> str:
     return source[len(LOCAL_DIR):] if source.startswith(LOCAL_DIR) else source
 
 
-def source_model_args(source: str) -> Dict[str, Any]:
-    """The ``model_args`` of a hub folder's or Hub repository's ``config.json``; ``{}`` for
-    other sources, or where there is no ``config.json``.
+def source_config(source: str) -> Dict[str, Any]:
+    """The ``config.json`` of a hub folder or Hub repository (``architecture``,
+    ``model_args``, ...); ``{}`` for other sources, or where there is none.
 
-    Hub folders are what ``smallbig-convert --to hf`` writes; their ``model_args`` are the
-    ``timm.create_model`` arguments of the architecture (depth, widths, block types...).
+    Hub folders are what ``smallbig-convert --to hf`` writes; their ``architecture`` is the
+    timm model name and ``model_args`` its ``timm.create_model`` arguments (depth, widths,
+    block types...).
 
     Raises:
         CheckpointError: a ``config.json`` that is not a JSON object.
 
     Example:
-        >>> source_model_args('weights.pth')
+        >>> source_config('weights.pth')
         {}
     """
     source = strip_local_dir(os.fspath(source))
     if source.startswith('hf-hub:'):
         try:
-            config = download_hf(source[len('hf-hub:'):], ('config.json',))
+            path = download_hf(source[len('hf-hub:'):], ('config.json',))
         except CheckpointError:  # none there; fetching the weights names any other problem
             return {}
     else:
-        config = os.path.join(source, 'config.json')
-        if not (os.path.isdir(source) and os.path.isfile(config)):
+        path = os.path.join(source, 'config.json')
+        if not (os.path.isdir(source) and os.path.isfile(path)):
             return {}
     try:
-        with open(config, encoding='utf-8') as f:
-            return dict(json.load(f).get('model_args') or {})
-    except (ValueError, AttributeError, TypeError) as err:  # not JSON, or not an object
-        raise CheckpointError(f'{config}: not a hub folder config.json ({err}); write the '
+        with open(path, encoding='utf-8') as f:
+            config = json.load(f)
+        if not isinstance(config, dict) or not isinstance(config.get('model_args', {}), dict):
+            raise ValueError('not a JSON object with a model_args object')
+        return config
+    except ValueError as err:
+        raise CheckpointError(f'{path}: not a hub folder config.json ({err}); write the '
                               'folder again with smallbig-convert --to hf') from None
 
 
@@ -161,6 +165,8 @@ def download_url(url: str, check_hash: bool = False, progress: bool = True) -> s
 
 def _split_revision(repo: str) -> Tuple[str, Optional[str]]:
     repo_id, _, revision = repo.partition('@')
+    if not re.fullmatch(r'[\w.\-]+/[\w.\-]+', repo_id):
+        raise CheckpointError(f'hf-hub:{repo}: expected hf-hub:ORG/NAME[@REVISION]')
     return repo_id, revision or None
 
 

@@ -58,6 +58,7 @@ def test_json_is_written_once(results, tmp_path):
 @pytest.mark.parametrize('kwargs,match', [
     (dict(batch=0), 'batch'), (dict(dtype='int8'), 'dtype'), (dict(mode='infer'), 'mode'),
     (dict(dtype='fp16'), 'CUDA'), (dict(compile=True, warmup=0), 'warmup'),
+    (dict(device='foo'), 'device'),
 ])
 def test_bad_settings_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -146,3 +147,16 @@ def test_the_profiler_prints_nothing(capfd):
     measure('smallbig_resnet23', settings, TINY)
     out, err = capfd.readouterr()
     assert 'USDT' not in out + err and 'profiler_st' not in out + err
+
+
+@pytest.mark.parametrize('args,match', [
+    (['smallbig_resnet23', 'smallbig_resnet23'], 'measured once'),
+    (['smallbig_resnet23', '--baseline', 'c2d'], 'not among the models'),
+    (['smallbig_resnet23', '--model-kwargs', 'pretrained=True'], 'randomly initialised'),
+    (['resnet18'], 'not a video model'),
+])
+def test_the_tool_refuses_bad_requests_in_one_line_before_measuring(args, match, capsys):
+    from smallbig_mm.cli.benchmark import main
+    assert main(args + ['--size', '32', '--frames', '4', '--repeats', '1']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith('error:') and match in err and len(err.splitlines()) == 1

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from smallbig_mm.data import (CLASSES, MotionSettings, generate_motion_dataset, make_clip,
-                                  render_smooth_clip, shuffle_order)
+                              render_smooth_clip, shuffle_order)
+from smallbig_mm.utils.files import OutputPathError
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = MotionSettings(num_train=4, num_val=2)
@@ -211,6 +212,16 @@ def test_overwrite_replaces_only_generated_files(tmp_path):
         f'{i:06d}.mp4' for i in range(4)]
     assert generate_motion_dataset(out, TINY).reused
     assert [p.name for p in tmp_path.iterdir()] == ['out']  # no temporary folder left
+
+
+def test_overwrite_never_deletes_files_the_generator_did_not_write(tmp_path):
+    out = tmp_path / 'out'
+    generate_motion_dataset(out, TINY)
+    (out / 'train' / 'my_clip.mp4').write_bytes(b'mine')
+    with pytest.raises(OutputPathError, match='my_clip.mp4'):
+        generate_motion_dataset(out, MotionSettings(num_train=6, num_val=2), overwrite=True)
+    assert (out / 'train' / 'my_clip.mp4').read_bytes() == b'mine'
+    assert generate_motion_dataset(out, TINY).reused  # the dataset is as it was
 
 
 def _cli():

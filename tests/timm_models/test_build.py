@@ -15,7 +15,7 @@ from smallbig_mm.timm_models.build import (UnknownModelError, create_model,  # n
                                            create_with_weights)
 from smallbig_mm.utils.errors import UsageError  # noqa: E402
 from smallbig_mm.weights import CheckpointError  # noqa: E402
-from smallbig_mm.weights.sources import source_model_args  # noqa: E402
+from smallbig_mm.weights.sources import source_config  # noqa: E402
 
 NAME = 'smallbig_resnet23'
 TINY = dict(base_channels=4)
@@ -48,14 +48,18 @@ def test_a_hub_folders_model_args_set_the_architecture(source, tmp_path):
     from smallbig_mm.weights import write_hub_folder
     model, path = source
     write_hub_folder(str(path), str(tmp_path / 'hub'))
-    assert source_model_args(str(tmp_path / 'hub'))['base_channels'] == 4
-    assert source_model_args(f'local-dir:{tmp_path / "hub"}')['base_channels'] == 4
+    for folder in (str(tmp_path / 'hub'), f'local-dir:{tmp_path / "hub"}'):
+        assert source_config(folder)['model_args']['base_channels'] == 4
     for weights in (str(tmp_path / 'hub'), f'local-dir:{tmp_path / "hub"}'):
         built = create_with_weights(NAME, weights).eval()  # base_channels=4 from config.json
         with torch.no_grad():
             assert torch.equal(built(clip()), model(clip()))
     with pytest.raises(CheckpointError, match='does not fit'):  # explicit arguments win
         create_with_weights(NAME, str(tmp_path / 'hub'), base_channels=8)
+    # a folder made for another architecture is refused, not silently built as that one
+    with pytest.raises(UsageError, match='holds a smallbig_resnet23') as info:
+        create_with_weights('smallbig_resnet50', str(tmp_path / 'hub'))
+    assert '\n' not in str(info.value)
 
 
 def test_unknown_names_and_arguments_are_one_line_usage_errors(source):

@@ -262,3 +262,13 @@ def test_hubconf_random_init_and_weights(tmp_path, caplog):
         tuned = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local',
                                weights=str(tmp_path / 'hub'), num_classes=3)
     assert tuned.fc.out_features == 3 and 'classifier was dropped (fc.weight, fc.bias' in caplog.text
+
+
+def test_to_hf_never_replaces_a_file_with_a_folder(tmp_path):
+    from smallbig_mm.utils.files import OutputPathError
+    from smallbig_mm.weights.hub import write_hub_folder
+    torch.save(timm_model().state_dict(), tmp_path / 'w.pth')
+    (tmp_path / 'notes').write_text('mine')
+    with pytest.raises(OutputPathError, match='is a file'):
+        write_hub_folder(str(tmp_path / 'w.pth'), str(tmp_path / 'notes'), force=True)
+    assert (tmp_path / 'notes').read_text() == 'mine'

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from smallbig_mm.analysis.benchmark import Settings, environment, time_interleaved
 from smallbig_mm.cli.arguments import positive
-from smallbig_mm.cli.errors import tool_main
+from smallbig_mm.cli.errors import add_log_level_argument, tool_main
 from smallbig_mm.models.fastpath.pooling import (channels_last_on_cpu, pool_backward,
                                                  pool_with_indices, separable_max_pool)
 from smallbig_mm.utils.files import atomic_output, check_output_path
@@ -188,8 +188,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--threads', type=positive, default=2)
     parser.add_argument('--json', help='write the results here')
     parser.add_argument('--force', action='store_true', help='overwrite --json')
-    parser.add_argument('--log-level', default='INFO', choices=('DEBUG', 'INFO'),
-                        help='DEBUG shows tracebacks of errors')
+    add_log_level_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -207,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         for name, seconds in times.items():
             rows.append(dict(shape=list(shape), name=name, median_s=statistics.median(seconds),
                              times_s=seconds, max_grad_difference_float64=exactness[name]))
-            print(f'{str(list(shape)):>20} {name:>20} {statistics.median(seconds):.3f} s')
+            print(f'{str(list(shape)):>20} {name:>20} {statistics.median(seconds):.4g} s')
     if args.json:
         payload = dict(settings=dict(shapes=[list(shape) for shape in args.shapes], warmup=1,
                                      repeats=args.repeats, threads=args.threads),
