@@ -188,6 +188,19 @@ def quiet_native_output() -> Iterator[None]:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def cpu_threads(count: int) -> Iterator[None]:
+    """torch's CPU thread count set to ``count`` (0: left as it is) for the block, then
+    restored, so that measuring leaves the caller's setting alone."""
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
     """The peak growth, in bytes, of CPU tensor memory during one call of ``step``.
 
@@ -338,8 +351,12 @@ def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional
     settings.validate()
     if len(set(names)) != len(names):
         raise UsageError(f'each model may be measured once, got {list(names)}')
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    with cpu_threads(settings.threads):
+        return _measure_all(names, settings, model_kwargs, fresh_process)
+
+
+def _measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional[dict],
+                 fresh_process: bool) -> List[Result]:
     rss_before = _peak_rss_mib()
     subjects = [Subject(name, settings, model_kwargs) for name in names]
     cuda = settings.device.startswith('cuda')

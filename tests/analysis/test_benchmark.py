@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from helpers import load_tool
 from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_all,
@@ -127,9 +128,11 @@ def test_repeats_go_round_robin_after_each_models_warmup():
 
 
 def test_the_first_warm_up_step_is_kept_apart_from_the_timed_ones():
-    settings = Settings(frames=4, size=32, warmup=1, repeats=1, threads=1)
+    settings = Settings(frames=4, size=32, warmup=1, repeats=1, threads=2)
+    threads = torch.get_num_threads()
     row = measure('smallbig_resnet23', settings, TINY)
     assert row.first_step_s > 0 and len(row.times_s) == 1
+    assert torch.get_num_threads() == threads  # measuring leaves the caller's setting alone
 
 
 def test_compiled_tables_show_the_first_step_which_includes_compiling(results):
@@ -157,6 +160,6 @@ def test_the_profiler_prints_nothing(capfd):
 ])
 def test_the_tool_refuses_bad_requests_in_one_line_before_measuring(args, match, capsys):
     from smallbig_mm.cli.benchmark import main
-    assert main(args + ['--size', '32', '--frames', '4', '--repeats', '1']) == 2
+    assert main(args + ['--size', '32', '--frames', '4', '--repeats', '1', '--threads', '1']) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith('error:') and match in err and len(err.splitlines()) == 1
