@@ -41,10 +41,8 @@ class _PooledConv(torch.autograd.Function):
         needs_x, needs_weight = ctx.needs_input_grad[:2]
         t, h, w = ctx.kernel_size
         frames = x.detach()
-        if t is None:  # the global temporal max
-            temporal_max = frames.amax(dim=2, keepdim=True)
-            ties = frames == temporal_max
-            frames = temporal_max
+        if t is None:  # the global temporal max (one frame)
+            frames = temporal_max = frames.amax(dim=2, keepdim=True)
         window = [1 if t is None else t, h, w]
         # the reference's max pooling again, with its argmax indices, for this step only
         if window != [1, 1, 1]:
@@ -60,6 +58,7 @@ class _PooledConv(torch.autograd.Function):
             grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
             del frames, indices, grad_pooled
             if t is None:  # as amax's own backward: split evenly between tied maxima
+                ties = x == temporal_max  # made here: not held through the conv backward
                 grad_x = grad_x / ties.sum(dim=2, keepdim=True) * ties
             grad_x = grad_x.contiguous()
         if grad_weight is not None:
