@@ -14,6 +14,7 @@ from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_folder_writable
 from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
+from .process_group import leave_process_group
 
 T = TypeVar('T')
 
@@ -135,19 +136,3 @@ def run_config(args: argparse.Namespace,
         result = action(build_runner(cfg))
     leave_process_group()
     return result
-
-
-def leave_process_group() -> None:
-    """Destroys the default process group, if any, after a run that succeeded: every rank
-    first waits for the others, then all leave together.
-
-    MMEngine leaves the group to the interpreter's exit. There, with torch 2.14 and gloo on
-    2 CPU cores, a rank that was still tearing down while its peer had exited was seen to
-    abort now and then ("terminate called without an active exception", SIGABRT), which
-    torchrun reports as a failed node.
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()

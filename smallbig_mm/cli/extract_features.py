@@ -30,6 +30,7 @@ from ..utils.errors import UserError
 from ..utils.files import atomic_output
 from .arguments import positive
 from .errors import add_log_level_argument, reported_errors
+from .process_group import leave_process_group
 
 LIST_SUFFIXES = ('.txt', '.list')
 """A VIDEO_OR_LIST argument with one of these suffixes is a list, one video per line."""
@@ -167,7 +168,7 @@ def _failures_everywhere(failed: int, world: int) -> int:
 
     total = torch.tensor([failed])
     dist.all_reduce(total)
-    dist.destroy_process_group()
+    leave_process_group()
     return int(total)
 
 
