@@ -140,7 +140,7 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
     Without a checkpoint the weights are random (the config's initialisation, seeded) and
     a :class:`RandomWeightsWarning` is issued. ImageNet inflation (``pretrained``) is
     skipped: inference needs trained weights. The checkpoint's fit is checked
-    (:func:`smallbig_mm.weights.load_checkpoint_into`).
+    (:func:`smallbig_mm.weights.load_weights`, exact).
 
     Returns:
         ``(model, cfg)``.
@@ -153,7 +153,7 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
     from mmengine.registry import init_default_scope
     from mmaction.registry import MODELS
 
-    from ..weights import load_checkpoint_into
+    from ..weights import load_weights
 
     if not os.path.isfile(config):
         raise ConfigModelError(f'config file not found: {config}')
@@ -176,7 +176,7 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
                       'pass --checkpoint FILE for real predictions', RandomWeightsWarning,
                       stacklevel=2)
     else:
-        load_checkpoint_into(model, checkpoint)
+        load_weights(model, checkpoint)
     return model.to(device).eval(), cfg
 
 

@@ -137,10 +137,10 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
     def init_weights(self) -> None:
         """Inflates or loads ``pretrained``, or loads ``init_cfg`` Pretrained, after a fit check.
 
-        Every route reads through :func:`smallbig_mm.weights.read_checkpoint` and checks the
-        fit before loading (:func:`smallbig_mm.weights.loading.fit_state_dict`): a file of
-        another depth, width or block layout stops with one line naming it. A checkpoint's
-        classifier is ignored (a backbone has none). ``allow_partial=True`` loads what fits.
+        Both go through the weights chain (:func:`smallbig_mm.weights.load_weights`: the
+        guarded reader, the fit check, one log line): a file of another depth, width or
+        block layout stops with one line naming it. A checkpoint's classifier is dropped
+        and named (a backbone has none). ``allow_partial=True`` loads what fits.
         Other ``init_cfg`` types go to MMEngine; without any, the weights stay as the core
         initialised them (Kaiming convs, zero big views).
         """
@@ -148,25 +148,17 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         if self.pretrained is None and pretrained is None:
             super().init_weights()
             return
-        from ..weights import CheckpointError, fetch_checkpoint, load_state_dict_into
-        from ..weights.pretrained import load_pretrained
+        from ..weights import load_weights
 
+        policy = 'partial' if self.allow_partial else 'exact'
         logger = MMLogger.get_current_instance()
         if pretrained is not None:
-            path, prefix = pretrained['checkpoint'], pretrained.get('prefix')
-            state = fetch_checkpoint(path).state_dict  # a file or URL, read safely
-            if prefix:
-                state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-                if not state:
-                    raise CheckpointError(f'{path}: no key starts with init_cfg prefix '
-                                          f'{prefix!r}; check init_cfg.prefix')
-            load_state_dict_into(self, state, logger=logger, allow_partial=self.allow_partial,
-                                 source=path)
+            load_weights(self, pretrained['checkpoint'], policy=policy,
+                         prefix=pretrained.get('prefix'), logger=logger)
             self._is_init = True
-            logger.info(f'loaded SmallBigResNet weights from {path} (init_cfg Pretrained)')
         else:
-            load_pretrained(self, self.pretrained, inflate_2d=self.pretrained2d, logger=logger,
-                            allow_partial=self.allow_partial)
+            load_weights(self, self.pretrained, policy=policy, inflate_2d=self.pretrained2d,
+                         logger=logger)
 
     def _freeze_stages(self) -> None:
         frozen = [self.conv1, self.bn1] if self.frozen_stages >= 0 else []

@@ -12,8 +12,8 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 3. ``num_classes`` defaults to the checkpoint's classifier;
 4. ``timm.create_model``: an unknown name or an argument the model does not take is a
    one-line :class:`~smallbig_mm.utils.errors.UsageError`;
-5. the weights go through the one fit check: with ``finetune=True``
-   (:func:`~smallbig_mm.weights.pretrained.load_pretrained`) a classifier for another
+5. the weights go through the weights chain (:func:`~smallbig_mm.weights.load_weights`):
+   with ``finetune=True`` a classifier for another
    ``num_classes`` is dropped and logged once, a 2D ImageNet ResNet is inflated; with
    ``finetune=False`` (inference, export) the checkpoint must fit exactly. Any other misfit
    is the fit check's one-line :class:`~smallbig_mm.weights.errors.CheckpointError`.
@@ -28,9 +28,9 @@ import timm
 from torch import nn
 
 from ..utils.errors import UsageError
-from ..weights.loading import load_state_dict_into
-from ..weights.pretrained import classifier_classes, load_pretrained
-from ..weights.sources import fetch_checkpoint, source_config
+from ..weights import fetch_checkpoint, load_weights
+from ..weights.layouts import classifier_classes
+from ..weights.sources import source_config
 
 _logger = logging.getLogger(__name__)
 
@@ -123,8 +123,6 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         if classes is not None:
             kwargs['num_classes'] = classes
     model = create_model(name, **kwargs)
-    if finetune:
-        load_pretrained(model, ckpt, logger=logger or _logger)
-    else:
-        load_state_dict_into(model, ckpt.state_dict, source=ckpt.path)
+    load_weights(model, ckpt, policy='finetune' if finetune else 'exact', inflate_2d=finetune,
+                 logger=logger or _logger)
     return model

@@ -30,10 +30,9 @@ from torch import Tensor, nn
 
 from ..models import SmallBigResNet
 from ..models.smallbig_resnet import NUM_STAGES
-from ..weights import LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_state_dict
-from ..weights.loading import fit_state_dict
-from ..weights.pretrained import classifier_classes
-from ..weights.sources import fetch_checkpoint
+from ..weights import CheckpointError, fetch_checkpoint, fit_weights
+from ..weights.layouts import classifier_classes
+from ..weights.pipeline import log_report
 
 __all__ = ['ClipPool', 'SmallBigNet', 'SmallBigResNetClassifier', 'checkpoint_filter_fn']
 
@@ -289,7 +288,8 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNet
     package's layouts (timm, MMAction2 recognizer, MMAction2 backbone), the reference
     SmallBigNet layout, and 2D ImageNet ResNets from torchvision, timm or MMPretrain,
     which are inflated (:mod:`smallbig_mm.weights`). Everything else goes through the
-    package's one fit check (:func:`smallbig_mm.weights.loading.fit_state_dict`):
+    package's weights chain (:func:`smallbig_mm.weights.fit_weights`; timm reads the file
+    and loads the result):
 
     - a ``num_classes`` other than the pretrained config's is fine-tuning: the checkpoint's
       classifier is dropped (logged) and the model keeps its fresh one;
@@ -309,21 +309,17 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNet
         CheckpointError: naming the file, the counts of missing, unexpected and mis-shaped
             keys, and hints.
     """
-    try:
-        layout = detect_layout(state_dict)
-        if layout in LAYOUTS_2D:
-            converted, _ = inflate_2d_state_dict(state_dict, model)
-            return converted
-    except CheckpointError as err:
-        raise CheckpointError(f'{source}: {err}') from None
-    except TypeError as err:  # timm would retry a TypeError as filter_fn(state_dict)
-        raise CheckpointError(f'{source}: could not convert the checkpoint: {err}') from err
     has_classifier = any(key.endswith(('fc.weight', 'fc_cls.weight')) for key in state_dict)
     finetune = not has_classifier or \
         model.num_classes != getattr(model, 'pretrained_cfg', {}).get('num_classes')
     name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
-    return fit_state_dict(state_dict, model.state_dict(), source, name, finetune=finetune,
-                          log=_logger.warning)
+    try:
+        state, report = fit_weights(state_dict, model, policy='finetune' if finetune else 'exact',
+                                    inflate_2d=True, source=source, model_name=name)
+    except TypeError as err:  # timm would retry a TypeError as filter_fn(state_dict)
+        raise CheckpointError(f'{source}: could not convert the checkpoint: {err}') from err
+    log_report(report, _logger)  # timm loads it next, strictly
+    return state
 
 
 def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] = None

@@ -1,51 +1,42 @@
-"""Weights: safe checkpoint reading, layout conversion, 2D ImageNet inflation, loading.
+"""Weights: one chain from a source to a loaded model, and the converter.
 
-One module serves the MMAction2 backbone, the timm factories and the command-line tools.
+The chain (docs/weights.md draws it): find the source, read it through the guarded
+reader, convert its layout or inflate 2D weights, fit it under a policy, load it, log one
+line. Its verbs:
 
-Verbs: ``read_*`` takes a file into memory, ``write_*`` memory into a file,
-``load_*_into`` puts weights into a model.
-
-- :mod:`.io`: ``read_checkpoint`` / ``read_state_dict`` / ``read_raw_checkpoint`` (always
-  ``weights_only=True``, or safetensors), ``write_checkpoint`` (atomic).
-- :mod:`.layouts`: ``detect_layout``, ``to_timm_state_dict``, ``from_timm_state_dict``.
-- :mod:`.inflate`: ``inflate_2d_state_dict``, ``load_pretrained_2d``.
-- :mod:`.loading`: the one fit check (``fit_state_dict``) behind ``load_state_dict_into``
-  / ``load_checkpoint_into`` and every other route that loads weights into a model.
-- :mod:`.convert`: ``convert_checkpoint`` (behind ``tools/convert_checkpoint.py``).
-- :mod:`.sources`: ``resolve_pretrained`` / ``fetch_checkpoint`` (torchvision://, URLs,
-  hf-hub:, timm names, hub folders; torch hub and Hugging Face caches).
-- :mod:`.pretrained`: ``load_pretrained`` (any source into a model: inflate or load).
-- :mod:`.hub`: ``write_hub_folder`` (``--to hf``: config.json, safetensors, model card).
+- find + read: :func:`fetch_checkpoint` (:mod:`.sources`: files, hub folders,
+  ``torchvision://``, URLs, ``hf-hub:``, timm names), :func:`read_checkpoint` /
+  :func:`read_raw_checkpoint` (:mod:`.io`: always ``weights_only=True``, or safetensors);
+- convert: :func:`detect_layout`, :func:`convert_state_dict` (:mod:`.layouts`),
+  :func:`inflate_2d_state_dict` (:mod:`.inflate`);
+- fit: :func:`fit_weights` (:mod:`.pipeline` over :mod:`.loading`: exact, fine-tune or
+  partial; NaN/Inf and tensors of another kind refused);
+- load: :func:`load_weights`, all of the above, then ``load_state_dict`` and one log line
+  (:class:`LoadReport`);
+- write: :func:`write_checkpoint` (atomic), :func:`convert_checkpoint` (behind
+  ``smallbig-convert``), :func:`write_hub_folder` (``--to hf``).
 
 Example:
     >>> from smallbig_mm.models import SmallBigResNet
-    >>> from smallbig_mm.weights import from_timm_state_dict, load_state_dict_into
+    >>> from smallbig_mm.weights import convert_state_dict, load_weights
     >>> model = SmallBigResNet(depth=23, base_channels=8)
-    >>> reference = from_timm_state_dict(model.state_dict(), 'reference')
-    >>> load_state_dict_into(SmallBigResNet(depth=23, base_channels=8), reference)
+    >>> reference = convert_state_dict(model.state_dict(), 'reference')
+    >>> load_weights(SmallBigResNet(depth=23, base_channels=8), reference).loaded
+    318
 """
-from .convert import ConversionSummary, convert_checkpoint, parameter_count
+from .convert import ConversionSummary, convert_checkpoint
 from .errors import CheckpointError
-from .inflate import (InflationReport, inflate_2d_state_dict, load_pretrained_2d,
-                      resolve_pretrained_2d)
-from .io import (Checkpoint, load_checkpoint_file, read_checkpoint, read_raw_checkpoint,
-                 read_state_dict, save_checkpoint_file, write_checkpoint)
-from .layouts import (LAYOUTS, LAYOUTS_2D, convert_state_dict, detect_layout,
-                      from_timm_state_dict, to_timm_state_dict)
-from .loading import (load_checkpoint, load_checkpoint_into, load_state_dict_into,
-                      load_weights)
 from .hub import write_hub_folder
-from .pretrained import load_pretrained
-from .sources import fetch_checkpoint, resolve_pretrained
+from .inflate import InflationReport, inflate_2d_state_dict
+from .io import Checkpoint, read_checkpoint, read_raw_checkpoint, write_checkpoint
+from .layouts import LAYOUTS, LAYOUTS_2D, convert_state_dict, detect_layout
+from .pipeline import LoadReport, fit_weights, load_weights
+from .sources import fetch_checkpoint
 
 __all__ = [
     'LAYOUTS', 'LAYOUTS_2D', 'Checkpoint', 'CheckpointError', 'ConversionSummary',
-    'InflationReport', 'convert_checkpoint', 'convert_state_dict', 'detect_layout',
-    'fetch_checkpoint', 'load_pretrained', 'resolve_pretrained', 'write_hub_folder',
-    'from_timm_state_dict', 'inflate_2d_state_dict', 'load_checkpoint_into',
-    'load_pretrained_2d', 'load_state_dict_into', 'parameter_count', 'read_checkpoint',
-    'read_raw_checkpoint',
-    'read_state_dict', 'resolve_pretrained_2d', 'to_timm_state_dict', 'write_checkpoint',
-    # first names of the four above, kept for code that calls them
-    'load_checkpoint', 'load_checkpoint_file', 'load_weights', 'save_checkpoint_file',
+    'InflationReport', 'LoadReport', 'convert_checkpoint', 'convert_state_dict',
+    'detect_layout', 'fetch_checkpoint', 'fit_weights', 'inflate_2d_state_dict',
+    'load_weights', 'read_checkpoint', 'read_raw_checkpoint', 'write_checkpoint',
+    'write_hub_folder',
 ]

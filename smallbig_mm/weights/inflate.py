@@ -17,10 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from .errors import CheckpointError
-from .io import read_state_dict
 from ..utils.text import preview
 from .layouts import CORE_KEY, LAYOUTS_2D, detect_layout, size_hints, stem_prefix
-from .sources import resolve_pretrained
 
 OPTIONAL_KEY = re.compile(r'\.(big[123]|extra)\.')
 """Model keys a 2D ResNet cannot provide (big views, extra units): left at their init."""
@@ -53,6 +51,19 @@ class InflationReport:
     skipped_source: List[str] = field(default_factory=list)
     left_at_init: List[str] = field(default_factory=list)
     source: Optional[str] = None
+
+    def line(self) -> str:
+        """One clause for the chain's log line (:class:`~.pipeline.LoadReport`).
+
+        Example:
+            >>> InflationReport(inflated=['conv1.weight'], skipped_source=['fc.weight'],
+            ...                 source='r50.pth').line()
+            'inflated 2D weights from r50.pth: 1 inflated, 0 copied, 0 left at their initial values; skipped from the source: fc.* (1)'
+        """
+        origin = f' from {self.source}' if self.source else ''
+        return (f'inflated 2D weights{origin}: {len(self.inflated)} inflated, '
+                f'{len(self.copied)} copied, {len(self.left_at_init)} left at their initial '
+                f'values; skipped from the source: {_group(self.skipped_source)}')
 
     def summary(self) -> str:
         """A few readable lines: counts per category, keys grouped by pattern.
@@ -174,59 +185,3 @@ def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
         if keys:
             lines.append(f'{title} ({len(keys)}): {preview(keys)}')
     return '; '.join(lines)
-
-
-def resolve_pretrained_2d(source: str) -> str:
-    """Locates a 2D source's file: kept for callers of the earlier API.
-
-    Same as :func:`~.sources.resolve_pretrained`: ``torchvision://NAME``, URLs and Hub
-    names are downloaded into (or, offline, read from) the torch hub and Hugging Face
-    caches; a path is returned as is.
-
-    Example:
-        >>> import os, tempfile
-        >>> path = os.path.join(tempfile.mkdtemp(), 'resnet50.pth')
-        >>> open(path, 'wb').close()
-        >>> resolve_pretrained_2d(path) == path
-        True
-    """
-    return resolve_pretrained(source)
-
-
-def load_pretrained_2d(model: nn.Module, source: str, logger=None) -> InflationReport:
-    """Inflates a 2D ImageNet ResNet checkpoint into ``model`` in place.
-
-    Args:
-        model: a core :class:`~smallbig_mm.models.SmallBigResNet` or subclass.
-        source: a checkpoint file (torchvision / timm / mmcls ResNet, ``.pth`` or
-            ``.safetensors``), or a source :func:`~.sources.resolve_pretrained` takes
-            (``'torchvision://resnet50'``, a URL, ``'timm/resnet50.a1_in1k'``, ...).
-        logger: anything with an ``info(str)`` method (``logging.Logger``, MMLogger);
-            receives :meth:`InflationReport.summary`.
-
-    Returns:
-        The :class:`InflationReport`, with ``source`` set to the file.
-
-    Raises:
-        CheckpointError: naming the file, if it cannot be read or does not fit the model.
-
-    Example:
-        >>> import os, tempfile, torchvision
-        >>> from smallbig_mm.models import SmallBigResNet
-        >>> path = os.path.join(tempfile.mkdtemp(), 'r50.pth')
-        >>> torch.save(torchvision.models.resnet50(weights=None).state_dict(), path)
-        >>> report = load_pretrained_2d(SmallBigResNet(depth=50), path)
-        >>> len(report.left_at_init)  # the big-view norms, 5 tensors each
-        195
-    """
-    path = resolve_pretrained(source)
-    state_dict = read_state_dict(path)
-    try:
-        new_state, report = inflate_2d_state_dict(state_dict, model)
-    except CheckpointError as err:
-        raise CheckpointError(f'{path}: {err}') from None
-    model.load_state_dict(new_state)
-    report.source = path
-    if logger is not None:
-        logger.info(report.summary())
-    return report

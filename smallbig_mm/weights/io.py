@@ -235,8 +235,6 @@ def read_state_dict(path: Union[str, os.PathLike],
     return read_checkpoint(path, map_location).state_dict
 
 
-load_checkpoint_file = read_state_dict  # the first name, kept for code that calls it
-
 
 def _unshared(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     """Contiguous tensors, copied where two share memory (safetensors refuses shared ones)."""
@@ -287,5 +285,3 @@ def write_checkpoint(obj: Mapping[str, Any], path: Union[str, os.PathLike],
             with open(tmp, 'wb') as f:  # archive name 'archive', not the temporary name
                 torch.save(dict(obj), f)
 
-
-save_checkpoint_file = write_checkpoint  # the first name, kept for code that calls it

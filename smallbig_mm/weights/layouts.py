@@ -255,6 +255,26 @@ def convert_state_dict(state_dict: Mapping[str, Tensor], to: str,
     return from_timm_state_dict(to_timm_state_dict(state_dict, source_layout), to)
 
 
+def classifier_classes(state_dict: Mapping[str, Tensor]) -> Optional[int]:
+    """Classes of a SmallBig-ResNet checkpoint's classifier (any 3D layout), None if it has none.
+
+    Example:
+        >>> import torch
+        >>> from smallbig_mm.models import SmallBigResNet
+        >>> sd = dict(SmallBigResNet(depth=23, base_channels=8).state_dict())
+        >>> classifier_classes(sd) is None
+        True
+        >>> sd.update({'fc.weight': torch.zeros(5, 256), 'fc.bias': torch.zeros(5)})
+        >>> classifier_classes(sd)
+        5
+    """
+    layout = detect_layout(state_dict)
+    if layout in LAYOUTS_2D:
+        return None
+    weight = to_timm_state_dict(state_dict, layout).get('fc.weight')
+    return None if weight is None else int(weight.shape[0])
+
+
 def stage_depths(keys: Iterable[str], prefix: str = '') -> List[int]:
     """Counts the blocks of each stage (``layer1..layer4``) named in ``keys``.
 

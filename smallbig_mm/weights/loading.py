@@ -1,48 +1,55 @@
-"""Fitting checkpoint weights to a model: the one check every loading route runs first.
+"""The fit step of the weights chain: does a checkpoint's state dict fit a model, and how.
 
-Every route that puts weights into a model (``tools/test.py CKPT``, the demo's checkpoint,
-``--resume``, ``load_from=``, the backbone's ``pretrained=`` and ``init_cfg`` Pretrained,
-timm's local files) calls :func:`fit_state_dict` before anything is computed with the
-weights. It converts the checkpoint's layout to the model's (a core network, a timm model
-with ``fc``, an MMAction2 recognizer with ``backbone.`` / ``cls_head.fc_cls``), then
-compares keys and shapes:
+:func:`fit_state_dict` is the one check every route that puts weights into a model runs
+before anything is computed with them (:mod:`.pipeline` chains it; MMEngine's loading
+path calls it through :mod:`smallbig_mm.mmaction.patches.checkpoint_fit`). It converts
+the checkpoint's layout to the model's (a core network, a timm model with ``fc``, an
+MMAction2 recognizer with ``backbone.`` / ``cls_head.``), then compares keys, shapes and
+kinds of tensor under a policy (:data:`POLICIES`):
 
-- an exact fit loads;
-- with ``finetune=True`` a classifier for another number of classes (or none at all) is
-  replaced by the model's own fresh one, and the keys dropped are logged;
-- with ``allow_partial=True`` whatever fits is loaded and the rest is logged;
-- anything else raises a one-line :class:`CheckpointError`: the file, the counts of
-  missing, unexpected and mis-shaped keys with a few examples, and hints (another depth or
-  width, big views or extra units on one side, another class count, a 2D ResNet that
-  wants ``pretrained2d=True``).
+- ``'exact'``: every model key, with its shape and kind (floating point, integer, bool),
+  and nothing else. The one exception: a model without a classifier (a backbone, a
+  recognizer whose head was replaced by a feature head) drops the checkpoint's classifier
+  and names it;
+- ``'finetune'``: also, a classifier for another number of classes (or none at all) is
+  replaced by the model's own fresh one, named;
+- ``'partial'`` (only when asked): whatever fits loads, the rest is named.
+
+Anything else raises a one-line :class:`CheckpointError`: the file, the counts of missing,
+unexpected, mis-shaped and mis-typed keys with a few examples, and hints (another depth
+or width, big views or extra units on one side, another class count, a 2D ResNet that
+wants ``pretrained2d=True``). Tensors holding NaN or Inf are refused under every policy.
 """
-import os
-import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from ..utils.text import preview
 from .errors import CheckpointError
-from .io import read_state_dict
 from .layouts import (CLASSIFIER_KEYS, LAYOUTS, LAYOUTS_2D, detect_layout,
                       from_timm_state_dict, size_hints, to_timm_state_dict)
 
 HEAD_KEYS = CLASSIFIER_KEYS + ('cls_head.fc_cls.weight', 'cls_head.fc_cls.bias')
 """Classifier keys of the timm / core and MMAction2 recognizer layouts: what fine-tuning drops."""
+POLICIES = ('exact', 'finetune', 'partial')
+"""The fit policies: exact; fine-tune (a classifier of another class count is replaced);
+partial (load what fits, only when asked)."""
+_HEAD_PREFIXES = ('cls_head.', 'fc.', 'module.fc.')
 EXAMPLES = 3
 """Keys shown per category in a one-line error."""
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """``model`` without (Distributed)DataParallel wrappers."""
     while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
         model = model.module
     return model
 
 
-def _layout(state_dict: Mapping[str, Tensor]) -> Optional[str]:
+def layout_or_none(state_dict: Mapping[str, Tensor]) -> Optional[str]:
+    """The :func:`~.layouts.detect_layout` of ``state_dict``, None where it has none."""
     try:
         return detect_layout(state_dict)
     except CheckpointError:
@@ -115,40 +122,113 @@ def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]
     return hints
 
 
+def _kind(tensor: Tensor) -> str:
+    if tensor.is_floating_point():
+        return 'floating point'
+    if tensor.is_complex():
+        return 'complex'
+    return 'bool' if tensor.dtype == torch.bool else 'integer'
+
+
+def kind_mismatches(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]:
+    """Keys whose tensors are of another kind than the model's slot (e.g. integers in a
+    float parameter): ``'key: checkpoint torch.int64 vs model torch.float32'`` entries.
+
+    Example:
+        >>> import torch
+        >>> kind_mismatches({'w': torch.zeros(2, dtype=torch.int64), 'b': torch.zeros(2).half()},
+        ...                 {'w': torch.zeros(2), 'b': torch.zeros(2)})
+        ['w: checkpoint torch.int64 vs model torch.float32']
+    """
+    return [f'{k}: checkpoint {ckpt[k].dtype} vs model {model[k].dtype}' for k in model
+            if k in ckpt and ckpt[k].shape == model[k].shape
+            and _kind(ckpt[k]) != _kind(model[k])]
+
+
+def non_finite_keys(state_dict: Mapping[str, Tensor]) -> List[str]:
+    """Keys of floating-point tensors holding NaN or Inf.
+
+    Example:
+        >>> import torch
+        >>> non_finite_keys({'a': torch.tensor([1., float('nan')]), 'b': torch.ones(1)})
+        ['a']
+    """
+    return [k for k, v in state_dict.items()
+            if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())]
+
+
+def check_finite(state_dict: Mapping[str, Tensor], source: str) -> None:
+    """Refuses (one line) weights holding NaN or Inf, naming the first few tensors.
+
+    Raises:
+        CheckpointError: ``'<source>: N tensors hold NaN or Inf values (...)'``.
+    """
+    non_finite = non_finite_keys(state_dict)
+    if non_finite:
+        raise CheckpointError(
+            f'{source}: {len(non_finite)} tensors hold NaN or Inf values '
+            f'({preview(non_finite, EXAMPLES)}): the run that saved it diverged, or the file '
+            'is corrupt; use an earlier checkpoint')
+
+
 @dataclass
 class Fit:
     """How a checkpoint's state dict fits a model (see :func:`check_fit`).
 
     Attributes:
-        state_dict: the checkpoint converted to the model's layout (and, after fine-tune
-            head replacement, with the model's own classifier).
+        state_dict: the checkpoint converted to the model's layout (after a fine-tune head
+            replacement, with the model's own classifier; after :func:`fit_state_dict`,
+            exactly what is to be loaded).
         missing, unexpected, mismatched: keys the checkpoint lacks, keys the model lacks,
             ``'key: checkpoint (shape) vs model (shape)'`` entries.
-        dropped_head: classifier keys replaced by the model's own (``finetune``).
+        retyped: ``'key: checkpoint dtype vs model dtype'`` entries of another kind
+            (integers or bools in a float slot, floats in an integer one).
+        dropped_head: classifier keys replaced by the model's own (``'finetune'``).
+        headless: the checkpoint's classifier keys, dropped because the model has no
+            classifier (a backbone, a recognizer with a feature head).
         hints: likely causes of a mismatch, each a short sentence.
         layout, model_layout: the detected layouts (None: not a SmallBig/ResNet layout).
+        policy: the policy it was fitted under (:data:`POLICIES`).
     """
     state_dict: Dict[str, Tensor]
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
     mismatched: List[str] = field(default_factory=list)
+    retyped: List[str] = field(default_factory=list)
     dropped_head: List[str] = field(default_factory=list)
+    headless: List[str] = field(default_factory=list)
     hints: List[str] = field(default_factory=list)
     layout: Optional[str] = None
     model_layout: Optional[str] = None
+    policy: str = 'exact'
 
     @property
     def exact(self) -> bool:
-        """True when every model key is given with its shape and nothing else is."""
-        return not (self.missing or self.unexpected or self.mismatched)
+        """True when every model key is given with its shape and kind and nothing else is."""
+        return not (self.missing or self.unexpected or self.mismatched or self.retyped)
 
     def problems(self) -> str:
         """The counts and examples, on one line."""
         parts = [listing(title, keys) for title, keys in (
             ('missing in the checkpoint', self.missing),
             ('unexpected in the checkpoint', self.unexpected),
-            ('shape mismatches', self.mismatched)) if keys]
+            ('shape mismatches', self.mismatched),
+            ('tensors of another kind than their slot', self.retyped)) if keys]
         return '; '.join(parts)
+
+    def notes(self) -> List[str]:
+        """What was dropped or skipped, one short clause each (empty for an exact fit)."""
+        notes = []
+        if self.headless:
+            notes.append(f'the model has no classifier: dropped the checkpoint\'s '
+                         f'({", ".join(self.headless)})')
+        if self.dropped_head:
+            notes.append(f'fine-tuning: the checkpoint\'s classifier was dropped '
+                         f'({", ".join(self.dropped_head)}: another number of classes, or '
+                         'none); the model keeps its freshly initialised classifier')
+        if not self.exact:
+            notes.append(f'partial load (asked for): skipped {self.problems()}')
+        return notes
 
     def error(self, source: str, model_name: str) -> CheckpointError:
         """The one-line error naming ``source``, the counts, examples and hints."""
@@ -159,13 +239,21 @@ class Fit:
                                f'({model_name}{layouts}): {self.problems()}{hints}')
 
 
+def _classifier_of(state_dict: Mapping[str, Tensor], layout: Optional[str]) -> List[str]:
+    """The classifier keys of a state dict of a SmallBig layout, as the checkpoint names them."""
+    if layout == 'mmaction':
+        return [k for k in state_dict if k.startswith('cls_head.')]
+    return [k for k in state_dict if k.startswith(_HEAD_PREFIXES)]
+
+
 def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor],
               finetune: bool = False) -> Fit:
-    """Converts ``state_dict`` to ``model_state``'s layout and compares keys and shapes.
+    """Converts ``state_dict`` to ``model_state``'s layout and compares keys, shapes, kinds.
 
     SmallBig layouts (:data:`~.layouts.LAYOUTS`) are converted to the model's; other
     state dicts are compared as they are (after stripping a ``module.`` prefix). Missing
-    ``num_batches_tracked`` counters take the model's values.
+    ``num_batches_tracked`` counters take the model's values. A model without any
+    classifier (no ``fc.*`` / ``cls_head.*`` keys) drops the checkpoint's (``headless``).
 
     Args:
         state_dict: the checkpoint's state dict.
@@ -180,12 +268,13 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
         >>> fit.exact, fit.dropped_head
         (True, ['fc.weight'])
     """
-    layout, model_layout = _layout(state_dict), _layout(model_state)
+    layout, model_layout = layout_or_none(state_dict), layout_or_none(model_state)
     fit = Fit(_strip_module(state_dict), layout=layout, model_layout=model_layout)
+    model_has_head = any(k.startswith(_HEAD_PREFIXES) for k in model_state)
     if layout in LAYOUTS_2D and model_layout not in LAYOUTS_2D:
         fit.hints.append(f'this looks like a 2D ResNet checkpoint ({layout}: 4-D conv weights): '
                          'use pretrained2d=True (backbone pretrained=...), or '
-                         'smallbig_mm.weights.load_pretrained_2d to inflate it')
+                         "load_weights(..., inflate_2d=True) to inflate it")
     elif layout is None and model_layout is not None:
         try:
             detect_layout(state_dict)
@@ -194,6 +283,8 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
     elif layout in LAYOUTS and model_layout in LAYOUTS:
         try:
             ckpt_timm = to_timm_state_dict(state_dict, layout)
+            if not model_has_head:
+                fit.headless = _classifier_of(state_dict, layout)
             fit.state_dict = from_timm_state_dict(ckpt_timm, model_layout)
             model_timm = to_timm_state_dict(model_state, model_layout)
             if model_layout == 'mmaction_backbone':
@@ -202,6 +293,11 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
         except CheckpointError as err:
             fit.hints.append(str(err))
     state = fit.state_dict
+    if not model_has_head:  # a feature head or none: the checkpoint's classifier goes
+        extra = [k for k in state if k.startswith(_HEAD_PREFIXES)]
+        fit.headless += [k for k in extra if k not in fit.headless]
+        for key in extra:
+            del state[key]
     for key, value in model_state.items():
         if key not in state and key.endswith('num_batches_tracked'):
             state[key] = value
@@ -215,30 +311,26 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
         if fit.dropped_head:  # the class-count hints no longer apply
             fit.hints = [h for h in fit.hints if 'classifier' not in h]
     fit.missing, fit.unexpected, fit.mismatched = compare_state_dicts(state, model_state)
+    fit.retyped = kind_mismatches(state, model_state)
     return fit
 
 
-Log = Callable[[str], None]
-
-
 def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor],
-                   source: str, model_name: str, finetune: bool = False,
-                   allow_partial: bool = False, log: Optional[Log] = None) -> Dict[str, Tensor]:
-    """The state dict to load into a model, or a one-line :class:`CheckpointError`.
+                   source: str, model_name: str, policy: str = 'exact') -> Fit:
+    """Fits a checkpoint's state dict to a model under ``policy``, or raises one line.
 
     Args:
         state_dict: the checkpoint's state dict, in any layout.
         model_state: ``model.state_dict()``.
         source: the file (or a description) for messages.
         model_name: the model for messages, e.g. ``'Recognizer3D'``.
-        finetune: replace a classifier for another class count by the model's own.
-        allow_partial: load whatever fits instead of refusing (the opt-in for partial
-            loads); what was skipped is logged.
-        log: receives what was dropped or skipped (default: :func:`warnings.warn`).
+        policy: ``'exact'``, ``'finetune'`` (a classifier for another class count is
+            replaced by the model's own) or ``'partial'`` (what fits loads, the rest is
+            skipped; only when the user asked for it).
 
     Returns:
-        A state dict in the model's layout: all of the model's keys, or with
-        ``allow_partial`` those that fit.
+        The :class:`Fit`; its ``state_dict`` is what to load (all of the model's keys, or
+        under ``'partial'`` those that fit) and :meth:`Fit.notes` says what was dropped.
 
     Raises:
         CheckpointError: ``'<source>: the checkpoint does not fit the model (...): missing
@@ -247,110 +339,23 @@ def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, T
     Example:
         >>> import torch
         >>> model = {'w': torch.zeros(2)}
-        >>> fit_state_dict({'w': torch.ones(2)}, model, 'a.pth', 'Net')['w']
+        >>> fit_state_dict({'w': torch.ones(2)}, model, 'a.pth', 'Net').state_dict['w']
         tensor([1., 1.])
         >>> fit_state_dict({'v': torch.ones(2)}, model, 'a.pth', 'Net')
         Traceback (most recent call last):
         ...
         smallbig_mm.weights.errors.CheckpointError: a.pth: the checkpoint does not fit the model (Net): missing in the checkpoint (1): w; unexpected in the checkpoint (1): v
     """
-    log = log or (lambda message: warnings.warn(message, stacklevel=3))
-    fit = check_fit(state_dict, model_state, finetune=finetune)
-    if not fit.exact and not allow_partial:
+    if policy not in POLICIES:
+        raise ValueError(f'policy must be one of {POLICIES}, got {policy!r}')
+    fit = check_fit(state_dict, model_state, finetune=policy in ('finetune', 'partial'))
+    fit.policy = policy
+    if not fit.exact and policy != 'partial':
         raise fit.error(source, model_name)
-    state = fit.state_dict if fit.exact else {
-        k: v for k, v in fit.state_dict.items()
-        if k in model_state and v.shape == model_state[k].shape}
-    non_finite = [k for k, v in state.items()
-                  if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-    if non_finite:
-        raise CheckpointError(
-            f'{source}: {len(non_finite)} tensors hold NaN or Inf values '
-            f'({preview(non_finite, EXAMPLES)}): the run that saved it diverged, or the file '
-            'is corrupt; use an earlier checkpoint')
-    if fit.dropped_head:
-        log(f'{source}: fine-tuning: the checkpoint\'s classifier was dropped '
-            f'({", ".join(fit.dropped_head)}: another number of classes, or none); the '
-            'model keeps its freshly initialised classifier')
     if not fit.exact:
-        log(f'{source}: partial load (allow_partial=True): loaded {len(state)} of '
-            f'{len(model_state)} tensors; skipped: {fit.problems()}')
-    return state
-
-
-def load_state_dict_into(model: nn.Module, state_dict: Mapping[str, Tensor],
-                         strict: Optional[bool] = None, logger=None, *, finetune: bool = False,
-                         allow_partial: bool = False, source: str = 'the checkpoint') -> None:
-    """Loads a SmallBig-ResNet state dict of any layout into ``model``, after :func:`check_fit`.
-
-    The checkpoint layout is detected (:func:`~.layouts.detect_layout`) and converted to
-    the model's: a core network takes the backbone and ignores a classifier; a timm model
-    takes ``fc``; an MMAction2 recognizer takes ``backbone.`` and ``cls_head.fc_cls``.
-
-    Args:
-        model: a SmallBig-ResNet (core, timm model or MMAction2 recognizer), possibly
-            wrapped in (Distributed)DataParallel.
-        state_dict: the checkpoint's state dict, in any of :data:`~.layouts.LAYOUTS`.
-        strict: the older name of the opt-in: ``strict=False`` is ``allow_partial=True``.
-        logger: anything with ``warning(str)``; receives what was dropped or skipped
-            instead of :func:`warnings.warn`.
-        finetune: a classifier for another number of classes is dropped (logged).
-        allow_partial: load what fits, skip the rest with a warning.
-        source: the file, for messages.
-
-    Raises:
-        CheckpointError: one line: the counts of missing, unexpected and mis-shaped keys
-            with hints (a 2D checkpoint, another depth, width or class count).
-
-    Example:
-        >>> from smallbig_mm.models import SmallBigResNet
-        >>> src = SmallBigResNet(depth=23, base_channels=8)
-        >>> state = from_timm_state_dict(src.state_dict(), 'reference')
-        >>> dst = SmallBigResNet(depth=23, base_channels=8)
-        >>> load_state_dict_into(dst, state)
-        >>> bool((dst.conv1.weight == src.conv1.weight).all())
-        True
-    """
-    model = _unwrap(model)
-    allow_partial = allow_partial or strict is False
-    log = logger.warning if logger is not None else None
-    target = model.state_dict()
-    if _layout(target) not in LAYOUTS:
-        raise CheckpointError(
-            'load_state_dict_into needs a SmallBig-ResNet video model (core, timm or MMAction2 '
-            f'recognizer); {type(model).__name__} does not look like one')
-    fitted = fit_state_dict(state_dict, target, source, type(model).__name__,
-                            finetune=finetune, allow_partial=allow_partial, log=log)
-    model.load_state_dict(fitted, strict=not allow_partial)
-
-
-def load_checkpoint_into(model: nn.Module, path: Union[str, os.PathLike],
-                    strict: Optional[bool] = None, map_location='cpu', logger=None, *,
-                    finetune: bool = False, allow_partial: bool = False) -> None:
-    """Reads a checkpoint file safely and loads it into ``model`` (any layout).
-
-    Args:
-        model: as for :func:`load_state_dict_into`.
-        path: a ``.pth``-style or ``.safetensors`` file.
-        strict, logger, finetune, allow_partial: as for :func:`load_state_dict_into`.
-        map_location: where to put the tensors while reading.
-
-    Raises:
-        CheckpointError: naming the file: unreadable, unsafe, or not fitting the model.
-
-    Example:
-        >>> import os, tempfile, torch
-        >>> from smallbig_mm.models import SmallBigResNet
-        >>> model = SmallBigResNet(depth=23, base_channels=8)
-        >>> path = os.path.join(tempfile.mkdtemp(), 'ckpt.pth')
-        >>> torch.save({'state_dict': model.state_dict()}, path)
-        >>> load_checkpoint_into(SmallBigResNet(depth=23, base_channels=8), path)
-    """
-    state_dict = read_state_dict(path, map_location)
-    load_state_dict_into(model, state_dict, strict=strict, logger=logger, finetune=finetune,
-                 allow_partial=allow_partial, source=os.fspath(path))
-
-
-# the first names, kept for code that calls them
-load_weights = load_state_dict_into
-load_checkpoint = load_checkpoint_into
+        retyped = {entry.split(':', 1)[0] for entry in fit.retyped}
+        fit.state_dict = {k: v for k, v in fit.state_dict.items()
+                          if k in model_state and v.shape == model_state[k].shape
+                          and k not in retyped}
+    check_finite(fit.state_dict, source)
+    return fit

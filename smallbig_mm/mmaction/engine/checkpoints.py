@@ -32,8 +32,6 @@ from mmengine.runner.base_loop import BaseLoop
 from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
 from ...weights.loading import fit_state_dict
-from ..patches.atomic_checkpoints import apply as enable_atomic_checkpoints  # noqa: F401
-from ..patches.atomic_checkpoints import atomic_torch_save  # noqa: F401  (old home)
 
 CHECKPOINT_PATTERN = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
@@ -136,12 +134,10 @@ class ResumeGuardHook(Hook):
     - ``--resume PATH`` or ``load_from=PATH``: an unreadable file stops the run with a
       :class:`CheckpointError` naming it and the newest readable alternative.
     - After MMEngine reads the file and before it loads anything
-      (``after_load_checkpoint``): the weights must fit the model
-      (:func:`smallbig_mm.weights.loading.fit_state_dict`, one-line error otherwise); in
-      training, ``load_from`` with another class count drops the classifier (logged);
-      ``allow_partial_load=True`` in the config loads what fits. A resume also needs the
-      training state (``meta``, ``message_hub``, ``optimizer``, schedulers) and an
-      optimizer state of the configured optimizer.
+      (``after_load_checkpoint``), a resume needs the training state (``meta``,
+      ``message_hub``, ``optimizer``, schedulers) and an optimizer state of the configured
+      optimizer. (The weights' fit is checked for every config, with or without this
+      hook, by :mod:`smallbig_mm.mmaction.patches.checkpoint_fit`.)
     - A checkpoint saved inside an epoch is refused by a plain ``EpochBasedTrainLoop``
       (which would re-train the epoch's first batches); the error names the fix.
 
@@ -178,39 +174,19 @@ class ResumeGuardHook(Hook):
         raise CheckpointError(f'cannot {action} {problem}. {hint}')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Checks what MMEngine just read, before it puts anything into the model.
+        """Checks a resume's training state before MMEngine restores any of it.
 
-        Resume: the file must hold training state (``meta`` with epoch and iteration,
-        ``message_hub``, ``optimizer``, schedulers), weights that fit the model exactly and
-        an optimizer state of the configured optimizer. ``load_from`` / test: the weights
-        must fit (:func:`smallbig_mm.weights.loading.fit_state_dict`); in training a
-        classifier for another number of classes is dropped (fine-tuning, logged), and
-        ``allow_partial_load=True`` in the config loads whatever fits. Raises a one-line
-        :class:`CheckpointError` otherwise; nothing is loaded or written then.
+        The file must hold ``meta`` with epoch and iteration, ``message_hub``,
+        ``optimizer``, schedulers, and an optimizer state of the configured optimizer; a
+        checkpoint saved inside an epoch needs a loop that can continue there. Raises a
+        one-line :class:`CheckpointError` otherwise; nothing is loaded or written then.
+        The weights themselves are fitted when MMEngine loads them
+        (:mod:`smallbig_mm.mmaction.patches.checkpoint_fit`).
         """
-        resume = getattr(runner, '_resume', False)
-        source = runner._load_from or 'the checkpoint'
-        if resume:
-            check_training_state(checkpoint, source, bool(runner.param_schedulers))
-        training = isinstance(runner._train_loop, BaseLoop)
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
-                                                  for v in state.values()):
-            raise CheckpointError(f'{source}: holds no state dict (parameter name -> tensor) '
-                                  'under "state_dict"; it is not a model checkpoint')
-        allow_partial = not resume and bool(runner.cfg.get('allow_partial_load', False))
-        fitted = fit_state_dict(
-            state, model.state_dict(), source, type(model).__name__,
-            finetune=training and not resume, allow_partial=allow_partial,
-            log=lambda message: print_log(message, logger='current', level=logging.WARNING))
-        if 'state_dict' in checkpoint:
-            checkpoint['state_dict'] = fitted
-        else:
-            checkpoint.clear()
-            checkpoint.update(fitted)
-        if not resume:
+        if not getattr(runner, '_resume', False):
             return
+        source = runner._load_from or 'the checkpoint'
+        check_training_state(checkpoint, source, bool(runner.param_schedulers))
         check_optimizer_state(checkpoint['optimizer'], runner.optim_wrapper, source)
         loop = runner.train_loop
         meta = checkpoint['meta']

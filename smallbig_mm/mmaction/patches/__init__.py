@@ -12,6 +12,7 @@ module                     defect
 =========================  ===========================================================
 :mod:`.missing_drn`        the 1.2.0 wheel lacks ``localizers/drn`` (mmaction2#2714)
 :mod:`.mmengine_checkpoints`  local reads bypass the guarded reader (mmengine#1655)
+:mod:`.checkpoint_fit`     (added) loads into SmallBig models: fit check, not strict=False
 :mod:`.cpu_distributed`    ``--launcher pytorch`` without CUDA (set_device, device_ids)
 :mod:`.cpu_amp`            ``AmpOptimWrapper`` asserts an accelerator
 :mod:`.bf16_head`          heads call ``.numpy()`` on bfloat16 scores
@@ -21,11 +22,11 @@ module                     defect
 """
 from typing import List
 
-from . import (atomic_checkpoints, bf16_head, cpu_amp, cpu_distributed, missing_drn,
-               mmengine_checkpoints, new_logger_callback)
+from . import (atomic_checkpoints, bf16_head, checkpoint_fit, cpu_amp, cpu_distributed,
+               missing_drn, mmengine_checkpoints, new_logger_callback)
 
-STACK_FIXES = (missing_drn, mmengine_checkpoints, cpu_distributed, cpu_amp, bf16_head,
-               atomic_checkpoints)
+STACK_FIXES = (missing_drn, mmengine_checkpoints, checkpoint_fit, cpu_distributed, cpu_amp,
+               bf16_head, atomic_checkpoints)
 """The patches :func:`apply_all` applies, in order (``missing_drn`` before anything
 imports ``mmaction.models``)."""
 
@@ -47,10 +48,6 @@ def apply_all() -> List[str]:
     return [patch_name(fix) for fix in STACK_FIXES if fix.is_applied()]
 
 
-# the names of the first release of this module, for code that imported them
-fix_missing_drn = missing_drn.apply
-fix_cpu_distributed = cpu_distributed.apply
-
 __all__ = ['STACK_FIXES', 'apply_all', 'patch_name', 'atomic_checkpoints', 'bf16_head',
-           'cpu_amp', 'cpu_distributed', 'missing_drn', 'mmengine_checkpoints',
+           'checkpoint_fit', 'cpu_amp', 'cpu_distributed', 'missing_drn', 'mmengine_checkpoints',
            'new_logger_callback']

@@ -127,12 +127,12 @@ def check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: st
         CheckpointError: one line naming ``src``, the arguments and the first difference.
     """
     from ...models import SmallBigResNet
-    from ..loading import load_state_dict_into
+    from ..pipeline import load_weights
 
     core = _core_args(args)
     try:
         model = SmallBigResNet(in_channels=args.get('in_chans', 3), **core)
-        load_state_dict_into(model, {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS})
+        load_weights(model, {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS})
     except (CheckpointError, ValueError, TypeError) as err:
         first = str(err).splitlines()[0]
         raise CheckpointError(f'{src}: the model_args {json.dumps(jsonable(core))} do not '
