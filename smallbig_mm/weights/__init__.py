@@ -22,7 +22,7 @@ Example:
     >>> model = SmallBigResNet(depth=23, base_channels=8)
     >>> reference = convert_state_dict(model.state_dict(), 'reference')
     >>> load_weights(SmallBigResNet(depth=23, base_channels=8), reference).loaded
-    318
+    246
 """
 from .convert import ConversionSummary, convert_checkpoint
 from .errors import CheckpointError

@@ -95,7 +95,7 @@ def _core_2d(state_dict: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[
     if layout not in LAYOUTS_2D:
         raise CheckpointError(
             f'this is a 3D checkpoint (layout {layout!r}, 5-D conv weights), not a 2D ResNet: '
-            'load it with load_state_dict_into / pretrained=..., not with inflation')
+            'load it with load_weights / pretrained=..., not with inflation')
     prefix = stem_prefix(state_dict) or ''
     core: Dict[str, Tensor] = {}
     skipped: List[str] = []

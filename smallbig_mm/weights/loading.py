@@ -348,7 +348,7 @@ def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, T
     """
     if policy not in POLICIES:
         raise ValueError(f'policy must be one of {POLICIES}, got {policy!r}')
-    fit = check_fit(state_dict, model_state, finetune=policy in ('finetune', 'partial'))
+    fit = check_fit(state_dict, model_state, finetune=policy == 'finetune')
     fit.policy = policy
     if not fit.exact and policy != 'partial':
         raise fit.error(source, model_name)

@@ -97,7 +97,7 @@ def fit_weights(state_dict: Mapping[str, Tensor], model: nn.Module, *, policy: s
         >>> model = SmallBigResNet(depth=23, base_channels=8)
         >>> state, report = fit_weights(model.state_dict(), model, source='w.pth')
         >>> report.line()
-        'loaded w.pth into SmallBigResNet: 318 of 318 tensors'
+        'loaded w.pth into SmallBigResNet: 246 of 246 tensors'
     """
     model = unwrap_model(model)
     name = model_name or type(model).__name__
@@ -180,7 +180,7 @@ def load_weights(model: nn.Module, weights: Weights, *, policy: str = 'exact',
         ...            path)
         >>> report = load_weights(SmallBigResNet(depth=23, base_channels=8), path)
         >>> report.loaded, report.notes
-        (318, [])
+        (246, [])
     """
     state, named = _read(weights, source)
     if prefix:

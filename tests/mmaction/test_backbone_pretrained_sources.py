@@ -29,9 +29,10 @@ def test_backbone_takes_a_hub_folder(tmp_path):
     for pretrained2d in (True, False):  # a 3D checkpoint loads either way
         backbone = SmallBigResNetBackbone(pretrained=str(tmp_path / 'hub'),
                                           pretrained2d=pretrained2d, **args)
-        from smallbig_mm.weights.pretrained import load_pretrained
-        message = load_pretrained(backbone, backbone.pretrained, logger=Log())
-        assert message.startswith('loaded ') and Log.lines  # a backbone takes no classifier
+        from smallbig_mm.weights import load_weights
+        report = load_weights(backbone, backbone.pretrained, inflate_2d=pretrained2d, logger=Log())
+        assert "the model has no classifier: dropped the checkpoint's (fc.weight, fc.bias)" in \
+            report.line() and Log.lines[-1] == report.line()
         backbone.init_weights()
         backbone.eval()
         x = torch.randn(1, 3, 4, 32, 32)

@@ -13,7 +13,8 @@ import torch
 
 from helpers import PYTHON, REPO, TINY_CONFIG, data_options, run_tool, run_tool_status
 from smallbig_mm.timm_models.smallbig_timm import SmallBigNet
-from smallbig_mm.weights import CheckpointError, from_timm_state_dict, read_raw_checkpoint
+from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
+from smallbig_mm.weights.layouts import from_timm_state_dict
 
 TRAIN, TEST = str(REPO / 'tools' / 'train.py'), str(REPO / 'tools' / 'test.py')
 CONVERT = str(REPO / 'tools' / 'convert_checkpoint.py')

@@ -18,7 +18,8 @@ from helpers import PAPER_COUNTS  # noqa: E402
 from smallbig_mm.timm_models import smallbig_timm  # noqa: E402
 from smallbig_mm.analysis.complexity import count_macs, count_parameters  # noqa: E402
 from smallbig_mm.timm_models.smallbig_timm import SmallBigNet  # noqa: E402
-from smallbig_mm.weights import CheckpointError, from_timm_state_dict  # noqa: E402
+from smallbig_mm.weights import CheckpointError  # noqa: E402
+from smallbig_mm.weights.layouts import from_timm_state_dict  # noqa: E402
 
 FAMILY = {
     'smallbig_resnet23', 'smallbig_resnet50', 'smallbig_resnet101', 'smallbig_resnet50_extra',

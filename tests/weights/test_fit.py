@@ -9,7 +9,8 @@ import torch
 
 from helpers import REPO
 from smallbig_mm.timm_models.smallbig_timm import SmallBigNet
-from smallbig_mm.weights import CheckpointError, from_timm_state_dict, load_weights
+from smallbig_mm.weights import CheckpointError, load_weights
+from smallbig_mm.weights.layouts import from_timm_state_dict
 from smallbig_mm.weights.loading import check_fit, fit_state_dict
 
 
@@ -38,16 +39,15 @@ def test_the_error_is_one_line_with_counts_examples_and_hints():
 
 def test_finetune_drops_only_a_head_of_another_class_count():
     source, target = tiny(num_classes=7), tiny(num_classes=5)
-    logged = []
-    fitted = fit_state_dict(source.state_dict(), target.state_dict(), 'k7.pth', 'Net',
-                            finetune=True, log=logged.append)
-    assert torch.equal(fitted['fc.weight'], target.fc.weight)
-    assert torch.equal(fitted['conv1.weight'], source.conv1.weight)
-    assert len(logged) == 1 and 'classifier was dropped (fc.weight, fc.bias' in logged[0]
+    fit = fit_state_dict(source.state_dict(), target.state_dict(), 'k7.pth', 'Net',
+                         policy='finetune')
+    assert torch.equal(fit.state_dict['fc.weight'], target.fc.weight)
+    assert torch.equal(fit.state_dict['conv1.weight'], source.conv1.weight)
+    assert len(fit.notes()) == 1 and 'classifier was dropped (fc.weight, fc.bias' in fit.notes()[0]
     # the head of another width is not a class-count change: still refused
     with pytest.raises(CheckpointError, match='base_channels differ'):
         fit_state_dict(tiny(base_channels=16).state_dict(), target.state_dict(), 'w.pth', 'Net',
-                       finetune=True)
+                       policy='finetune')
 
 
 def test_allow_partial_is_the_explicit_opt_in():
@@ -60,10 +60,10 @@ def test_allow_partial_is_the_explicit_opt_in():
     class Logger:
         warning = logged.append
 
-    load_weights(target, source.state_dict(), allow_partial=True, logger=Logger)
+    load_weights(target, source.state_dict(), policy='partial', logger=Logger)
     assert torch.equal(target.fc.weight, fc_before)
     assert torch.equal(target.conv1.weight, source.conv1.weight)
-    assert 'partial load (allow_partial=True): loaded' in logged[0]
+    assert len(logged) == 1 and 'partial load (asked for): skipped shape mismatches' in logged[0]
 
 
 def test_missing_batch_counters_take_the_models_values():
@@ -82,7 +82,7 @@ def test_the_timm_and_core_routes_share_the_message(tmp_path):
                                       '(smallbig_resnet23): unexpected in the checkpoint (267)')
 
 
-@pytest.mark.parametrize('route', ['read_checkpoint', 'timm', 'load_pretrained_2d'])
+@pytest.mark.parametrize('route', ['read_checkpoint', 'timm', 'load_weights'])
 def test_no_route_runs_pickle_code_even_with_force_no_weights_only(tmp_path, route):
     marker, path = tmp_path / 'code-ran', tmp_path / 'evil.pth'
     script = f'''
@@ -92,15 +92,15 @@ class P:
         return (os.system, ('touch {marker}',))
 torch.save({{'state_dict': {{'conv1.weight': torch.zeros(1)}}, 'x': P()}}, '{path}')
 import smallbig_mm
-from smallbig_mm.weights import CheckpointError, read_checkpoint, load_pretrained_2d
+from smallbig_mm.weights import CheckpointError, read_checkpoint, load_weights
 from smallbig_mm.models import SmallBigResNet
 try:
     if '{route}' == 'timm':
         import timm
         timm.create_model('smallbig_resnet23', pretrained=True,
                           pretrained_cfg_overlay=dict(file='{path}'))
-    elif '{route}' == 'load_pretrained_2d':
-        load_pretrained_2d(SmallBigResNet(depth=23, base_channels=8), '{path}')
+    elif '{route}' == 'load_weights':
+        load_weights(SmallBigResNet(depth=23, base_channels=8), '{path}', inflate_2d=True)
     else:
         read_checkpoint('{path}')
 except CheckpointError as err:
@@ -111,3 +111,42 @@ except CheckpointError as err:
                             text=True, timeout=300)
     assert 'refused to load' in result.stdout, result.stderr[-2000:]
     assert not marker.exists()
+
+
+def test_a_tensor_of_another_kind_than_its_slot_is_refused():
+    source, target = tiny(), tiny(seed=1)
+    state = dict(source.state_dict(), **{'conv1.weight': source.conv1.weight.long()})
+    with pytest.raises(CheckpointError) as info:
+        load_weights(target, state, source='ints.pth')
+    assert str(info.value).startswith(
+        'ints.pth: the checkpoint does not fit the model (SmallBigResNetClassifier): tensors of '
+        'another kind than their slot (1): conv1.weight: checkpoint torch.int64 vs model '
+        'torch.float32')
+    state = dict(source.state_dict(), **{'fc.weight': source.fc.weight.half()})  # same kind
+    load_weights(target, state)
+    assert torch.equal(target.fc.weight, source.fc.weight.half().float())
+
+
+def test_non_finite_weights_are_refused_under_every_policy():
+    state = dict(tiny().state_dict())
+    state['layer1.0.conv1.weight'] = state['layer1.0.conv1.weight'].clone()
+    state['layer1.0.conv1.weight'][0, 0] = float('inf')
+    for policy in ('exact', 'finetune', 'partial'):
+        with pytest.raises(CheckpointError, match='1 tensors hold NaN or Inf values'):
+            load_weights(tiny(), state, policy=policy)
+
+
+def test_a_model_without_classifier_drops_and_names_the_checkpoints_in_one_line(caplog):
+    import logging
+    from smallbig_mm.models import SmallBigResNet
+    source = tiny()
+    core = SmallBigResNet(depth=23, base_channels=8)
+    with caplog.at_level(logging.INFO, logger='smallbig_mm.weights'):
+        report = load_weights(core, from_timm_state_dict(source.state_dict(), 'mmaction'),
+                              source='k.pth')
+    assert report.line() == ("loaded k.pth into SmallBigResNet: 246 of 246 tensors; the model "
+                             "has no classifier: dropped the checkpoint's "
+                             "(cls_head.fc_cls.weight, cls_head.fc_cls.bias)")
+    assert [r.getMessage() for r in caplog.records] == [report.line()]
+    assert caplog.records[0].levelno == logging.WARNING
+    assert torch.equal(core.conv1.weight, source.conv1.weight)

@@ -16,7 +16,7 @@ from helpers import PYTHON, REPO, run_tool, run_tool_status, tiny
 
 import smallbig_mm  # noqa: F401  (registers the timm models)
 from smallbig_mm.weights import CheckpointError, sources
-from smallbig_mm.weights.pretrained import load_pretrained
+from smallbig_mm.weights import load_weights
 
 torch.set_num_threads(1)
 C2D = ('2d', '2d', '2d', '2d')
@@ -73,7 +73,7 @@ def test_downloaded_files_go_through_the_guarded_reader(server, torch_home):
     url, root, _ = server
     (root / 'evil.pth').write_bytes(b'not a checkpoint at all')
     with pytest.raises(CheckpointError, match='not a PyTorch checkpoint'):
-        load_pretrained(tiny(), f'{url}/evil.pth')
+        load_weights(tiny(), f'{url}/evil.pth')
 
 
 def test_torchvision_uri_downloads_checks_the_hash_and_inflates(server, torch_home,
@@ -90,14 +90,14 @@ def test_torchvision_uri_downloads_checks_the_hash_and_inflates(server, torch_ho
     monkeypatch.setitem(sources.TORCHVISION_URLS, 'resnet101', f'{url}/resnet101-00000000.pth')
 
     model = tiny()
-    message = load_pretrained(model, 'torchvision://resnet50')
+    message = load_weights(model, 'torchvision://resnet50', inflate_2d=True).line()
     assert 'inflated 2D weights from torchvision://resnet50' in message
     assert torch.equal(model.conv1.weight[:, :, 0], sd_2d['conv1.weight'])
     with pytest.raises(CheckpointError, match='download failed.*invalid hash'):
-        load_pretrained(tiny(), 'torchvision://resnet101')
+        load_weights(tiny(), 'torchvision://resnet101', inflate_2d=True)
     assert not (torch_home / 'resnet101-00000000.pth').exists()
     stop()
-    load_pretrained(tiny(), 'torchvision://resnet50')  # from the cache
+    load_weights(tiny(), 'torchvision://resnet50', inflate_2d=True)  # from the cache
     with pytest.raises(CheckpointError, match='unknown torchvision name'):
         sources.resolve_pretrained('torchvision://vgg16')
     with pytest.raises(CheckpointError, match='unsupported source'):
@@ -121,7 +121,7 @@ def _mmengine_checkpoint(path, model):
            "train_dataloader = dict(\n"
            "    dataset=dict(type='VideoDataset', ann_file='motion_train.txt'))\n"
            "train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=3)\n")
-    from smallbig_mm.weights import from_timm_state_dict
+    from smallbig_mm.weights.layouts import from_timm_state_dict
     torch.save({'meta': {'cfg': cfg, 'epoch': 3, 'experiment_name': 'tiny_motion'},
                 'state_dict': from_timm_state_dict(model.state_dict(), 'mmaction'),
                 'optimizer': {}}, path)
@@ -213,19 +213,20 @@ def test_hf_hub_from_the_local_cache_offline(tmp_path):
 import timm, torch
 import smallbig_mm
 from smallbig_mm.weights import CheckpointError
-from smallbig_mm.weights.pretrained import load_pretrained
+from smallbig_mm.weights import load_weights
 torch.set_num_threads(1)
 x = torch.randn(2, 3, 4, 32, 32, generator=torch.Generator().manual_seed(1))
 model = timm.create_model('hf-hub:someorg/smallbig-tiny', pretrained=True).eval()
 assert torch.equal(model(x), torch.load({str(tmp_path / 'logits.pt')!r})), 'logits differ'
-print(load_pretrained(timm.create_model('smallbig_resnet23', base_channels=8, num_classes=2,
+print(load_weights(timm.create_model('smallbig_resnet23', base_channels=8, num_classes=2,
       block_types=('2d', 'smallbig', ['smallbig', '3d', '2d'], '3d'),
-      big_views=(True, False, True), shared_big_weights=False), 'hf-hub:someorg/smallbig-tiny'))
+      big_views=(True, False, True), shared_big_weights=False), 'hf-hub:someorg/smallbig-tiny',
+      policy='finetune').line())
 from smallbig_mm.timm_models.build import create_with_weights
 built = create_with_weights('smallbig_resnet23', 'hf-hub:someorg/smallbig-tiny').eval()
 assert torch.equal(built(x), model(x)), 'the Hub config.json model_args were not applied'
 try:
-    load_pretrained(model, 'hf-hub:someorg/missing')
+    load_weights(model, 'hf-hub:someorg/missing')
 except CheckpointError as err:
     print('ERROR', err)
 '''

@@ -7,10 +7,10 @@ import torch
 from torch import Tensor, nn
 
 from smallbig_mm.models import SmallBigResNet
-from smallbig_mm.weights import (LAYOUTS, CheckpointError, detect_layout, from_timm_state_dict,
-                                 inflate_2d_state_dict, load_checkpoint, load_checkpoint_file,
-                                 load_pretrained_2d, load_weights, read_checkpoint,
-                                 save_checkpoint_file, to_timm_state_dict)
+from smallbig_mm.weights import (LAYOUTS, CheckpointError, detect_layout, inflate_2d_state_dict,
+                                 load_weights, read_checkpoint, write_checkpoint)
+from smallbig_mm.weights.io import read_state_dict
+from smallbig_mm.weights.layouts import from_timm_state_dict, to_timm_state_dict
 
 torch.set_num_threads(1)
 C2D = ('2d', '2d', '2d', '2d')
@@ -173,7 +173,7 @@ def test_inflated_smallbig_equals_2d_resnet_frame_by_frame_averaged_over_time(tm
     path = str(tmp_path / 'resnet50.pth')
     torch.save(resnet.state_dict(), path)
     model = SmallBigResNet(depth=50).eval()
-    report = load_pretrained_2d(model, path)
+    report = load_weights(model, path, inflate_2d=True).inflation
 
     x = torch.randn(1, 3, 4, 32, 32, generator=torch.Generator().manual_seed(2))
     frames = x.transpose(1, 2).flatten(0, 1)  # (T, 3, H, W)
@@ -265,8 +265,8 @@ def test_other_number_of_classes_strict_and_not():
     fc_before = target.fc.weight.clone()
     with pytest.raises(CheckpointError, match='7 classes in the checkpoint and 5 in the model'):
         load_weights(target, source.state_dict())
-    with pytest.warns(UserWarning, match='fc.weight'):
-        load_weights(target, source.state_dict(), strict=False)
+    report = load_weights(target, source.state_dict(), policy='partial')
+    assert 'partial load (asked for): skipped shape mismatches (2): fc.weight' in report.line()
     assert torch.equal(target.fc.weight, fc_before)
     assert torch.equal(target.layer4[0].big3.bn.weight, source.layer4[0].big3.bn.weight)
 
@@ -286,7 +286,7 @@ def test_containers_are_unwrapped(tmp_path):
     sd = tiny().state_dict()
     for key in ('state_dict', 'model', 'state_dict_ema'):
         torch.save({key: sd, 'epoch': 3}, tmp_path / 'c.pth')
-        assert list(load_checkpoint_file(tmp_path / 'c.pth')) == list(sd)
+        assert list(read_state_dict(tmp_path / 'c.pth')) == list(sd)
     ema = {k: v + 1 if v.is_floating_point() else v for k, v in sd.items()}
     torch.save({'state_dict_ema': ema, 'state_dict': sd}, tmp_path / 'c.pth')
     ckpt = read_checkpoint(tmp_path / 'c.pth')
@@ -303,7 +303,7 @@ def test_reference_training_checkpoint_loads(tmp_path):
     torch.save({'epoch': 12, 'state_dict': from_timm_state_dict(source.state_dict(), 'reference'),
                 'best_metric': 71.5, 'optimizer': optimizer.state_dict()}, tmp_path / 'best.pth')
     target = tiny(extra_stages=EXTRA, seed=3)
-    load_checkpoint(target, tmp_path / 'best.pth')
+    load_weights(target, tmp_path / 'best.pth')
     with torch.no_grad():
         assert torch.equal(target(clip()), source(clip()))
 
@@ -330,7 +330,7 @@ def test_mmengine_training_checkpoint_loads_with_weights_only(tmp_path):
     ckpt = read_checkpoint(tmp_path / 'epoch_1.pth')
     assert isinstance(ckpt.extras['message_hub']['log_scalars']['train/loss'], HistoryBuffer)
     target = tiny(seed=1)
-    load_checkpoint(target, tmp_path / 'epoch_1.pth')
+    load_weights(target, tmp_path / 'epoch_1.pth')
     with torch.no_grad():
         assert torch.equal(target(clip()), source(clip()))
 
@@ -356,7 +356,7 @@ def test_a_pickle_that_would_run_code_is_refused_and_does_not_run(tmp_path, writ
         with open(path, 'wb') as f:
             pickle.dump(payload, f, protocol=2)
     with pytest.raises(CheckpointError) as info:
-        load_checkpoint_file(path)
+        read_state_dict(path)
     assert not marker.exists()
     message = str(info.value)
     assert message.startswith(f'{path}: refused to load') and 'system' in message
@@ -376,38 +376,38 @@ def test_unreadable_files_name_the_file_and_the_problem(tmp_path):
     for name, (content, expected) in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(CheckpointError, match=expected) as info:
-            load_checkpoint_file(tmp_path / name)
+            read_state_dict(tmp_path / name)
         assert str(info.value).startswith(str(tmp_path / name))
         assert info.value.__cause__ is None  # no unpickling traceback chained to it
         assert info.value.__context__ is None or info.value.__suppress_context__
     torch.save(tiny().state_dict(), tmp_path / 'legacy.pth', _use_new_zipfile_serialization=False)
     (tmp_path / 'legacy_cut.pth').write_bytes((tmp_path / 'legacy.pth').read_bytes()[:4000])
     with pytest.raises(CheckpointError, match='truncated or corrupt'):
-        load_checkpoint_file(tmp_path / 'legacy_cut.pth')
+        read_state_dict(tmp_path / 'legacy_cut.pth')
     with pytest.raises(CheckpointError, match='no such file'):
-        load_checkpoint_file(tmp_path / 'missing.pth')
+        read_state_dict(tmp_path / 'missing.pth')
     torch.save({'epoch': 3, 'lr': [0.1]}, tmp_path / 'log.pth')
     with pytest.raises(CheckpointError, match='not a model checkpoint'):
-        load_checkpoint_file(tmp_path / 'log.pth')
+        read_state_dict(tmp_path / 'log.pth')
     torch.save(torch.zeros(3), tmp_path / 'tensor.pth')
     with pytest.raises(CheckpointError, match='holds a Tensor'):
-        load_checkpoint_file(tmp_path / 'tensor.pth')
+        read_state_dict(tmp_path / 'tensor.pth')
 
 
 def test_checkpoint_of_another_model_names_the_file(tmp_path):
     torch.save(nn.LSTM(4, 4).state_dict(), tmp_path / 'vit.pth')
     with pytest.raises(CheckpointError, match=r'vit\.pth: .*this is not a ResNet-style checkpoint'):
-        load_checkpoint(tiny(), tmp_path / 'vit.pth')
+        load_weights(tiny(), tmp_path / 'vit.pth')
     torch.save(tiny(depth=50).state_dict(), tmp_path / 'r50.pth')
     with pytest.raises(CheckpointError,
                        match=r'(?s)r50\.pth: .*depth 50 but the model has depth 23'):
-        load_checkpoint(tiny(), tmp_path / 'r50.pth')
+        load_weights(tiny(), tmp_path / 'r50.pth')
 
 
 def test_safetensors_round_trip_and_truncation(tmp_path):
     source = tiny()
     path = tmp_path / 'w.safetensors'
-    save_checkpoint_file(from_timm_state_dict(source.state_dict(), 'mmaction'), path,
+    write_checkpoint(from_timm_state_dict(source.state_dict(), 'mmaction'), path,
                          metadata={'layout': 'mmaction'})
     ckpt = read_checkpoint(path)
     assert ckpt.extras['layout'] == 'mmaction'
@@ -417,15 +417,15 @@ def test_safetensors_round_trip_and_truncation(tmp_path):
         assert torch.equal(target(clip()), source(clip()))
     (tmp_path / 'cut.safetensors').write_bytes(path.read_bytes()[:-100])
     with pytest.raises(CheckpointError, match='cut.safetensors: not a valid safetensors'):
-        load_checkpoint_file(tmp_path / 'cut.safetensors')
+        read_state_dict(tmp_path / 'cut.safetensors')
 
 
 def test_save_refuses_to_overwrite(tmp_path):
     path = tmp_path / 'w.pth'
     path.write_bytes(b'keep me')
     with pytest.raises(FileExistsError, match='refusing to overwrite'):
-        save_checkpoint_file({'w': torch.ones(1)}, path)
+        write_checkpoint({'w': torch.ones(1)}, path)
     assert path.read_bytes() == b'keep me'
-    save_checkpoint_file({'w': torch.ones(1)}, path, overwrite=True)
-    assert torch.equal(load_checkpoint_file(path)['w'], torch.ones(1))
+    write_checkpoint({'w': torch.ones(1)}, path, overwrite=True)
+    assert torch.equal(read_state_dict(path)['w'], torch.ones(1))
     assert sorted(os.listdir(tmp_path)) == ['w.pth']  # no temporary file left behind

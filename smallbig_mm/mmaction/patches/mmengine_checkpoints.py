@@ -19,7 +19,7 @@ through the package's one guarded reader, :func:`smallbig_mm.weights.read_raw_ch
 which passes ``weights_only=True`` explicitly and allows the training-checkpoint types
 only during that read (nothing is added to torch's global allow-list), and turn every
 failure into a one-line :class:`~smallbig_mm.weights.CheckpointError` naming the file.
-URLs are downloaded into torch hub's cache (:func:`smallbig_mm.weights.resolve_pretrained`).
+URLs are downloaded into torch hub's cache (:func:`smallbig_mm.weights.sources.resolve_pretrained`).
 The storage back ends ``pavi://``, ``s3://`` and ``petrel://`` keep MMEngine's loaders,
 which call ``torch.load`` with ``weights_only`` unset (safe by default on torch >= 2.6,
 not with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``).
@@ -88,7 +88,8 @@ def load_from_url(filename: str, map_location: Any = None) -> Any:
     Raises:
         CheckpointError: one line naming the URL: not downloadable, unsafe or corrupt.
     """
-    from ...weights import read_raw_checkpoint, resolve_pretrained
+    from ...weights import read_raw_checkpoint
+    from ...weights.sources import resolve_pretrained
     return read_raw_checkpoint(resolve_pretrained(_url_of(filename)), map_location=map_location)
 
 

@@ -74,7 +74,7 @@ def _timm_state(src: str, ckpt_state: Mapping[str, Tensor]) -> Dict[str, Tensor]
         layout = detect_layout(ckpt_state)
         if layout in LAYOUTS_2D:
             raise CheckpointError('a 2D ResNet: inflate it into a model first (pretrained2d / '
-                                  'load_pretrained), then save that model')
+                                  'load_weights(..., inflate_2d=True)), then save that model')
         return dict(to_timm_state_dict(ckpt_state, layout))
     except CheckpointError as err:
         raise CheckpointError(f'{src}: {err}') from None
