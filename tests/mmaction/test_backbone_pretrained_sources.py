@@ -31,8 +31,8 @@ def test_backbone_takes_a_hub_folder(tmp_path):
                                           pretrained2d=pretrained2d, **args)
         from smallbig_mm.weights import load_weights
         report = load_weights(backbone, backbone.pretrained, inflate_2d=pretrained2d, logger=Log())
-        assert "the model has no classifier: dropped the checkpoint's (fc.weight, fc.bias)" in \
-            report.line() and Log.lines[-1] == report.line()
+        assert "the model has no classifier: dropped the checkpoint's (fc." in report.line()
+        assert Log.lines[-1] == report.line()
         backbone.init_weights()
         backbone.eval()
         x = torch.randn(1, 3, 4, 32, 32)
