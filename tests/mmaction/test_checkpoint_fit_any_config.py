@@ -3,7 +3,6 @@
 project's hooks gets the fit check and the finite-values check, through this repo's tools,
 MMAction2's own tools and MMEngine's ``Runner.from_cfg`` (docs/reliability.md, "Checkpoints
 that do not fit"; smallbig_mm/mmaction/patches/checkpoint_fit.py)."""
-import logging
 from pathlib import Path
 
 import pytest

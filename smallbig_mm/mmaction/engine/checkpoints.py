@@ -25,9 +25,7 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
-from mmengine.runner.base_loop import BaseLoop
 
 from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
