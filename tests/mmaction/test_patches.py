@@ -17,7 +17,7 @@ from mmengine.runner import runner as runner_module
 
 from helpers import REPO, free_port
 from smallbig_mm.mmaction import APPLIED_PATCHES, patches
-from smallbig_mm.mmaction.patches import (atomic_checkpoints, bf16_head, cpu_amp,
+from smallbig_mm.mmaction.patches import (atomic_checkpoints, bf16_head, checkpoint_fit, cpu_amp,
                                           cpu_distributed, missing_drn, mmengine_checkpoints)
 from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
 
@@ -27,6 +27,7 @@ TARGETS = {
                         (MMDistributedDataParallel, '__init__')],
     'cpu_amp': [(AmpOptimWrapper, '__init__')],
     'atomic_checkpoints': [(runner_module, 'save_checkpoint')],
+    'checkpoint_fit': list(checkpoint_fit._TARGETS),
 }
 
 
@@ -51,7 +52,8 @@ def test_import_applies_the_fixes_whose_defect_is_present():
     assert APPLIED_PATCHES == [name for name in present
                                if getattr(patches, name).is_applied()]
     # on this stack (mmaction2 1.2.0 wheel, torch >= 2.6, numpy without bfloat16):
-    for name in ('missing_drn', 'mmengine_checkpoints', 'bf16_head', 'atomic_checkpoints'):
+    for name in ('missing_drn', 'mmengine_checkpoints', 'checkpoint_fit', 'bf16_head',
+                 'atomic_checkpoints'):
         assert name in APPLIED_PATCHES
     assert ('cpu_distributed' in APPLIED_PATCHES) == (not torch.cuda.is_available())
     assert ('cpu_amp' in APPLIED_PATCHES) == (not cpu_amp.has_accelerator())
@@ -78,7 +80,7 @@ def test_no_op_where_the_defect_is_absent(monkeypatch, name):
     elif name == 'cpu_amp':
         monkeypatch.setattr(cpu_amp, 'has_accelerator', lambda: True)
     else:
-        monkeypatch.setattr(atomic_checkpoints, 'defect_present', lambda: False)
+        monkeypatch.setattr(module, 'defect_present', lambda: False)
     assert module.apply() is False
     assert [getattr(owner, attr) for owner, attr in TARGETS[name]] == originals
 
