@@ -106,6 +106,20 @@ def test_runner_load_from_in_training_refuses_a_2d_resnet(setup, tmp_path):
     assert not list((tmp_path / 'run').glob('*.pth'))
 
 
+def test_runner_resume_is_exact_or_refused(setup, tmp_path):
+    config, folder = setup
+    state = torch.load(folder / 'good.pth')['state_dict']
+    del state['backbone.layer4.0.bn1.weight']
+    torch.save({'meta': {'epoch': 1, 'iter': 2}, 'state_dict': state, 'message_hub': {},
+                'optimizer': {}}, tmp_path / 'epoch_1.pth')
+    runner = _runner(config, tmp_path / 'run', load_from=str(tmp_path / 'epoch_1.pth'),
+                     resume=True)
+    with pytest.raises(CheckpointError, match=r'missing in the checkpoint \(1\): '
+                                              r'backbone\.layer4\.0\.bn1\.weight'):
+        runner.train()
+    assert not list((tmp_path / 'run').glob('*.pth'))
+
+
 def test_runner_loads_a_fitting_checkpoint_and_says_so_in_one_line(setup, tmp_path):
     config, folder = setup
     runner = _runner(config, tmp_path / 'run', load_from=str(folder / 'good.pth'),
