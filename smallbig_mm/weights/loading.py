@@ -114,11 +114,11 @@ def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]
     elif ckpt_fc is not None and model_fc is not None and ckpt_fc.shape != model_fc.shape:
         hints.append(f'the classifier has {ckpt_fc.shape[0]} classes in the checkpoint and '
                      f'{model_fc.shape[0]} in the model: set num_classes={ckpt_fc.shape[0]} '
-                     '(a config: model.cls_head.num_classes) to use it as it is, or fine-tune (load_from= in training, finetune=True) '
-                     'to start a fresh classifier')
+                     '(a config: model.cls_head.num_classes) to use it as it is, or fine-tune '
+                     "(load_from= in training, policy='finetune') to start a fresh classifier")
     elif model_fc is not None and ckpt_fc is None:
         hints.append('the checkpoint has no classifier (a backbone checkpoint): fine-tuning '
-                     '(load_from= in training, finetune=True) starts a fresh one')
+                     "(load_from= in training, policy='finetune') starts a fresh one")
     return hints
 
 
