@@ -163,3 +163,94 @@ def test_the_timeout_variable_must_be_a_positive_number(monkeypatch):
             download_timeout()
     monkeypatch.setenv('SMALLBIG_MM_DOWNLOAD_TIMEOUT', '2.5')
     assert download_timeout() == 2.5
+
+
+# ----------------------------------------------------------------------------- MMEngine routes
+
+MMACTION_ONLY_CONFIG = """\
+_base_ = ['mmaction::_base_/models/i3d_r50.py', 'mmaction::_base_/default_runtime.py']
+model = dict(
+    backbone=dict(_delete_=True, type='SmallBigResNet', depth=23, base_channels=8),
+    cls_head=dict(num_classes=5, in_channels=256))
+"""
+
+
+def mmaction_runner(tmp_path, **options):
+    """A runner of a config that inherits only MMAction2's own _base_ files (no hooks of ours)."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    (tmp_path / 'cfg.py').write_text(MMACTION_ONLY_CONFIG)
+    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+    cfg.merge_from_dict(dict(work_dir=str(tmp_path / 'work'), **options))
+    return Runner.from_cfg(cfg)
+
+
+def recognizer_bytes(seed: int) -> bytes:
+    """A Recognizer3D checkpoint (backbone + 5-class I3DHead) with seeded random weights."""
+    body = torch.load(io.BytesIO(checkpoint_bytes(seed)), weights_only=True)
+    generator = torch.Generator().manual_seed(seed)
+    body['state_dict'].update({'cls_head.fc_cls.weight': torch.randn(5, 256, generator=generator),
+                               'cls_head.fc_cls.bias': torch.randn(5, generator=generator)})
+    buffer = io.BytesIO()
+    torch.save(body, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize('mode', ['stall', 'html', 'cut'])
+def test_mmengine_load_from_url_uses_the_verified_downloader(bad_server, torch_home, tmp_path,
+                                                             mode):
+    url, handler = bad_server
+    good = recognizer_bytes(4)
+    handler.files['/b/epoch_3.pth'] = handler.files['/a/epoch_3.pth'] = good
+    handler.mode['/b/epoch_3.pth'] = mode
+    runner = mmaction_runner(tmp_path, load_from=f'{url}/b/epoch_3.pth')
+    with pytest.raises(DownloadError) as info:
+        runner.load_or_resume()
+    assert '\n' not in str(info.value) and str(info.value).startswith(f'{url}/b/epoch_3.pth: ')
+    assert cache_files(torch_home) == []
+
+    handler.mode['/b/epoch_3.pth'] = 'plain'
+    runner.load_or_resume()
+    expected = torch.load(io.BytesIO(good), weights_only=True)['state_dict']
+    assert torch.equal(runner.model.cls_head.fc_cls.weight, expected['cls_head.fc_cls.weight'])
+    assert len(cache_files(torch_home)) == 1
+
+
+def test_backbone_pretrained_url_in_an_mmaction_config(bad_server, torch_home, tmp_path):
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    url, handler = bad_server
+    handler.files['/a/weights.pth'] = checkpoint_bytes(5, name='')
+    handler.files['/b/weights.pth'] = checkpoint_bytes(6, name='')
+    handler.mode['/b/weights.pth'] = 'html'
+    (tmp_path / 'cfg.py').write_text(MMACTION_ONLY_CONFIG)
+    cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
+
+    def build(path):
+        cfg.model.backbone.update(pretrained=f'{url}{path}', pretrained2d=False)
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        return model
+
+    first = build('/a/weights.pth')
+    with pytest.raises(DownloadError, match='an HTML page'):
+        build('/b/weights.pth')  # same file name, another URL: not served from the cache
+    handler.mode['/b/weights.pth'] = 'plain'
+    second = build('/b/weights.pth')
+    expected = torch.load(io.BytesIO(handler.files['/b/weights.pth']), weights_only=True)
+    assert torch.equal(second.backbone.conv1.weight, expected['state_dict']['conv1.weight'])
+    assert not torch.equal(first.backbone.conv1.weight, second.backbone.conv1.weight)
+
+
+def test_train_tool_load_from_a_stalled_url_is_one_line(bad_server, torch_home, motion_data):
+    from helpers import TINY_CONFIG, data_options
+    url, handler = bad_server
+    handler.files['/w/epoch_1.pth'] = recognizer_bytes(7)
+    handler.mode['/w/epoch_1.pth'] = 'stall'
+    result = run_tool_status(
+        [PYTHON, 'tools/train.py', str(TINY_CONFIG), '--work-dir', str(torch_home.parent / 'w'),
+         '--cfg-options', f'load_from={url}/w/epoch_1.pth', *data_options(motion_data)],
+        cwd=REPO, TORCH_HOME=str(torch_home.parent.parent), SMALLBIG_MM_DOWNLOAD_TIMEOUT='1')
+    assert_one_error(result, 1, f'{url}/w/epoch_1.pth: download failed: the server sent '
+                     'nothing for 1 s')
+    assert cache_files(torch_home) == []
