@@ -34,6 +34,7 @@ from ..weights import LAYOUTS_2D, CheckpointError, detect_layout, inflate_2d_sta
 from ..weights.loading import fit_state_dict
 from ..weights.pretrained import classifier_classes
 from ..weights.sources import fetch_checkpoint
+from .hub_config import check_hub_kwargs
 
 __all__ = ['ClipPool', 'SmallBigNet', 'SmallBigResNetClassifier', 'checkpoint_filter_fn']
 
@@ -353,6 +354,7 @@ def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] 
 def _create_smallbig(variant: str, pretrained: bool = False,
                      **kwargs: Any) -> SmallBigResNetClassifier:
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
+    check_hub_kwargs(kwargs)  # a local-dir:/hf-hub: config.json, before anything is built
     overlay, path = kwargs.get('pretrained_cfg_overlay'), None
     if pretrained and overlay:
         kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(

@@ -236,7 +236,12 @@ def download_url(url: str, check_hash: bool = False, progress: bool = True) -> s
             and how to put the file there). Nothing is left in the cache.
 
     Example:
-        >>> download_url('https://example.org/missing.pth')  # doctest: +SKIP
+        >>> os.environ['HF_HUB_OFFLINE'] = '1'
+        >>> download_url('https://example.org/w.pth')  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        smallbig_mm.weights.download.DownloadError: https://example.org/w.pth: not in the torch hub cache (.../url-.../w.pth) and HF_HUB_OFFLINE is set, ...
+        >>> del os.environ['HF_HUB_OFFLINE']
     """
     path = cache_path(url, check_hash)
     if os.path.isfile(path):

@@ -21,7 +21,6 @@ there. The files are only located here; every read goes through
 :func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both). A hub folder's or Hub
 repository's ``config.json`` also names the architecture: :func:`source_config`.
 """
-import json
 import os
 import re
 from typing import Any, Dict, Optional, Tuple
@@ -31,6 +30,7 @@ import torch  # noqa: F401  (the doctest of fetch_checkpoint)
 from .download import download_url
 from .errors import CheckpointError
 from .io import Checkpoint, read_checkpoint
+from .validate import read_hub_config
 
 TORCHVISION_URLS = {
     'resnet50': 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
@@ -60,7 +60,9 @@ def source_config(source: str) -> Dict[str, Any]:
     block types...).
 
     Raises:
-        CheckpointError: a ``config.json`` that is not a JSON object.
+        MetadataError: a ``config.json`` that is too large, not JSON, or holds a value of
+            the wrong type, size or range (:func:`~.validate.read_hub_config`); one line
+            naming it. A :class:`~.errors.CheckpointError`.
 
     Example:
         >>> source_config('weights.pth')
@@ -76,15 +78,7 @@ def source_config(source: str) -> Dict[str, Any]:
         path = os.path.join(source, 'config.json')
         if not (os.path.isdir(source) and os.path.isfile(path)):
             return {}
-    try:
-        with open(path, encoding='utf-8') as f:
-            config = json.load(f)
-        if not isinstance(config, dict) or not isinstance(config.get('model_args', {}), dict):
-            raise ValueError('not a JSON object with a model_args object')
-        return config
-    except ValueError as err:
-        raise CheckpointError(f'{path}: not a hub folder config.json ({err}); write the '
-                              'folder again with smallbig-convert --to hf') from None
+    return read_hub_config(path)
 
 
 def hub_folder_weights(folder: str) -> str:
