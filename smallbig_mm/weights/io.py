@@ -166,7 +166,8 @@ def read_raw_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
 
 
 def _checked_meta(obj: Any, path: str) -> Any:
-    """``obj``, once its ``meta`` entry (if any) passed :func:`~.validate.validate_checkpoint_meta`."""
+    """``obj``, once its ``meta`` entry (if any) passed
+    :func:`~.validate.validate_checkpoint_meta`."""
     if isinstance(obj, Mapping) and 'meta' in obj:
         validate_checkpoint_meta(obj['meta'], path)
     return obj
