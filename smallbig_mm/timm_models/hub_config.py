@@ -10,8 +10,8 @@ another ``file``, ``url`` or ``hf_hub_id``) is refused in one line naming the fi
 
 timm parses ``config.json`` before the entry point runs; a file its JSON reader cannot
 take (nested thousands deep) fails there, in timm. The project's own routes
-(:func:`smallbig_mm.timm_models.build.create_with_weights`: ``hubconf.py``,
-``smallbig_mm.apis``, the exporter, the benchmark) check the file's size and depth first.
+(:func:`smallbig_mm.timm_models.build.create_with_weights`: ``hubconf.py`` and
+``smallbig_mm.apis``) check the file's size and depth first.
 """
 import os
 from typing import Any, Mapping, Optional
