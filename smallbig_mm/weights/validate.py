@@ -103,6 +103,11 @@ def check_structure(value: Any, where: str) -> None:
             raise MetadataError(f'{where}: more than {MAX_ITEMS:,} entries')
 
 
+def _points_elsewhere(where: str, key: str, value: Any) -> MetadataError:
+    return MetadataError(f'{where}: {key!r} would make timm read weights from elsewhere '
+                         f'({_short(value)}); a hub folder holds its own weights: remove it')
+
+
 def _int_in(low: int, high: int) -> Callable[[Any], bool]:
     return lambda v: _is_int(v) and low <= v <= high
 
@@ -206,14 +211,13 @@ def validate_model_args(args: Mapping[str, Any], where: str) -> None:
         ...                     'config.json: model_args')  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        smallbig_mm.weights.validate.MetadataError: config.json: model_args: base_channels=1000000000: ...
+        smallbig_mm.weights.validate.MetadataError: config.json: model_args: base_channels=10000...
     """
     if not isinstance(args, Mapping):
         raise MetadataError(f'{where}: not an object ({type(args).__name__})')
     for key in LOADING_KEYS:
         if key in args:
-            raise MetadataError(f'{where}: {key!r} would make timm read weights from '
-                                'elsewhere; a hub folder holds its own weights: remove it')
+            raise _points_elsewhere(where, key, args[key])
     _check_entries(args, MODEL_ARGS, where, known_only=True)
 
 
@@ -237,16 +241,14 @@ def validate_pretrained_cfg(cfg: Mapping[str, Any], where: str,
         ...                         'config.json: pretrained_cfg')  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        smallbig_mm.weights.validate.MetadataError: config.json: pretrained_cfg: 'url' points ...
+        smallbig_mm.weights.validate.MetadataError: config.json: pretrained_cfg: 'url' would ...
     """
     if not isinstance(cfg, Mapping):
         raise MetadataError(f'{where}: not an object ({type(cfg).__name__})')
     own = dict(own_location or {})
     for key in FILE_KEYS:
         if cfg.get(key) not in (None, '', own.get(key)):
-            raise MetadataError(f'{where}: {key!r} points timm at other '
-                                f'weights ({_short(cfg[key])}); a hub folder holds its own '
-                                'weights: remove it')
+            raise _points_elsewhere(where, key, cfg[key])
     _check_entries(cfg, PRETRAINED_CFG, where, known_only=False)
 
 
@@ -288,8 +290,7 @@ def validate_hub_config(config: Any, path: str) -> Dict[str, Any]:
             validate_pretrained_cfg(config[key], f'{path}: {key}')
     for key in FILE_KEYS:
         if key in config:
-            raise MetadataError(f'{path}: {key!r} would make timm read weights from elsewhere; '
-                                'a hub folder holds its own weights: remove it')
+            raise _points_elsewhere(path, key, config[key])
     return config
 
 
