@@ -181,3 +181,20 @@ def test_the_converter_refuses_weights_no_network_can_be_built_from(tmp_path):
                               str(tmp_path / 'out.safetensors'), '--to', 'timm'], cwd=REPO)
     assert_one_error(result, 1, 'conv.pth: the model_args', 'do not rebuild')
     assert not (tmp_path / 'out.safetensors').exists()
+
+
+def test_timm_hf_hub_checks_the_cached_config_before_building(tmp_path, hub):
+    import shutil
+    commit = 'b' * 40
+    snapshot = tmp_path / 'hf' / 'hub' / 'models--someorg--evil' / 'snapshots' / commit
+    shutil.copytree(hub[0], snapshot)
+    (snapshot.parents[1] / 'refs').mkdir()
+    (snapshot.parents[1] / 'refs' / 'main').write_text(commit)
+    (snapshot / 'config.json').write_text(edited(hub[1], 'model_args', base_channels=10 ** 9))
+    script = ('import timm, smallbig_mm\n'
+              "timm.create_model('hf-hub:someorg/evil', pretrained=True)\n")
+    result = run_tool_status([PYTHON, '-c', script], cwd=REPO, HF_HOME=str(tmp_path / 'hf'),
+                             HF_HUB_OFFLINE='1')
+    last = result.stderr.strip().splitlines()[-1]
+    assert result.returncode == 1 and last.startswith('smallbig_mm.weights.validate.MetadataError')
+    assert f'{snapshot / "config.json"}: model_args: base_channels=1000000000' in last
