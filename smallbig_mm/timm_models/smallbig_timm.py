@@ -33,6 +33,7 @@ from ..models.smallbig_resnet import NUM_STAGES
 from ..weights import CheckpointError, fetch_checkpoint, fit_weights
 from ..weights.layouts import classifier_classes
 from ..weights.pipeline import log_report
+from .hub_config import check_hub_kwargs
 
 __all__ = ['ClipPool', 'SmallBigNet', 'SmallBigResNetClassifier', 'checkpoint_filter_fn']
 
@@ -349,6 +350,7 @@ def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] 
 def _create_smallbig(variant: str, pretrained: bool = False,
                      **kwargs: Any) -> SmallBigResNetClassifier:
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
+    check_hub_kwargs(kwargs)  # a local-dir:/hf-hub: config.json, before anything is built
     overlay, path = kwargs.get('pretrained_cfg_overlay'), None
     if pretrained and overlay:
         kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(

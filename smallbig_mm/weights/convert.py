@@ -11,7 +11,8 @@ bare state dict, with the layout and any epoch in their string metadata):
 | `reference`         | ``{'epoch', 'state_dict', 'best_metric'}``, ``module.`` keys     |
 
 Training state (optimizer, schedulers, message hub) is never carried over: a converted
-checkpoint holds weights, for evaluation or fine-tuning.
+checkpoint holds weights, for evaluation or fine-tuning. Nothing is written unless a
+network built from the weights' own shapes loads them exactly.
 """
 import os
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..utils.text import preview
 from ..utils.files import check_output_path
 from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, write_checkpoint
-from .layouts import LAYOUTS, convert_state_dict, detect_layout
+from .layouts import LAYOUTS, convert_state_dict, detect_layout, to_timm_state_dict
 
 _BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
@@ -130,7 +131,9 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
             reading; a ``FileExistsError``).
         OutputPathError: if ``dst`` is ``src`` (even with ``force``) or a folder.
         CheckpointError: naming ``src`` for unreadable or unconvertible checkpoints
-            (a 2D ResNet needs a model to inflate into, so it is refused with a hint).
+            (a 2D ResNet needs a model to inflate into, so it is refused with a hint), and
+            for weights no SmallBig-ResNet can be built from: the output is built and
+            fit-checked before it is written (:func:`~.hub.model_args.check_buildable`).
 
     Example:
         >>> import os, tempfile, torch
@@ -156,6 +159,8 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
         converted = convert_state_dict(ckpt.state_dict, to, source_layout)
     except CheckpointError as err:
         raise CheckpointError(f'{src}: {err}') from None
+    from .hub.model_args import check_buildable  # the hub package imports this module
+    check_buildable(to_timm_state_dict(converted, to), src)  # before anything is written
     safetensors = dst.endswith(SAFETENSORS_SUFFIX)
     obj, metadata = _container(ckpt, converted, to, source_layout, safetensors)
     write_checkpoint(obj, dst, overwrite=force, metadata=metadata)

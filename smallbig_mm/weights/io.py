@@ -25,6 +25,7 @@ from torch import Tensor
 from ..utils.files import atomic_output
 from .allowlist import checkpoint_globals
 from .errors import CheckpointError
+from .validate import validate_checkpoint_meta
 
 CONTAINER_KEYS = ('state_dict', 'model', 'state_dict_ema', 'model_ema', 'module')
 """Keys under which training checkpoints keep the state dict, tried in this order."""
@@ -146,8 +147,9 @@ def read_raw_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
     ``.safetensors`` file gives its state dict.
 
     Raises:
-        CheckpointError: naming the file: missing, empty, truncated, not a checkpoint, or
-            a pickle that would import code.
+        CheckpointError: naming the file: missing, empty, truncated, not a checkpoint, a
+            pickle that would import code, or a ``meta`` entry of the wrong type, size or
+            range (:func:`~.validate.validate_checkpoint_meta`).
 
     Example:
         >>> import os, tempfile
@@ -160,7 +162,15 @@ def read_raw_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu'
     _check_is_file(path)
     if path.endswith(SAFETENSORS_SUFFIX):
         return _safetensors_load(path, map_location).state_dict
-    return _torch_load(path, map_location)
+    return _checked_meta(_torch_load(path, map_location), path)
+
+
+def _checked_meta(obj: Any, path: str) -> Any:
+    """``obj``, once its ``meta`` entry (if any) passed
+    :func:`~.validate.validate_checkpoint_meta`."""
+    if isinstance(obj, Mapping) and 'meta' in obj:
+        validate_checkpoint_meta(obj['meta'], path)
+    return obj
 
 
 def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') -> Checkpoint:
@@ -181,7 +191,8 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
 
     Raises:
         CheckpointError: naming the file and what went wrong: missing, empty, truncated,
-            not a checkpoint, a pickle that would import code, no state dict inside.
+            not a checkpoint, a pickle that would import code, no state dict inside, a
+            ``meta`` entry of the wrong type, size or range.
 
     Example:
         >>> import os, tempfile
@@ -195,7 +206,7 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
     _check_is_file(path)
     if path.endswith(SAFETENSORS_SUFFIX):
         return _safetensors_load(path, map_location)
-    obj = _torch_load(path, map_location)
+    obj = _checked_meta(_torch_load(path, map_location), path)
     if _is_state_dict(obj):
         return Checkpoint(path, dict(obj))
     if not isinstance(obj, Mapping):

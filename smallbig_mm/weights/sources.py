@@ -6,31 +6,31 @@ caches users already have:
 | source | file | cache |
 |---|---|---|
 | ``torchvision://resnet50`` | torchvision's ImageNet-1k V1 weights (the file MMEngine's ``torchvision://`` means) | torch hub: ``torch.hub.get_dir()/checkpoints`` |
-| ``https://...``, ``http://...`` | the URL's file name | torch hub: ``torch.hub.get_dir()/checkpoints`` |
+| ``https://...``, ``http://...`` | the URL's file (:func:`~.download.cache_path` names the entry) | torch hub: ``torch.hub.get_dir()/checkpoints`` |
 | ``hf-hub:ORG/NAME[@REV]``, ``timm/NAME`` | ``model.safetensors`` (else ``pytorch_model.bin``) of the Hub repository | Hugging Face: ``$HF_HOME/hub`` |
 | ``timm:NAME`` | the weights timm's pretrained config names (Hub repository or URL) | as above |
 | a file | itself | |
 | a folder (``local-dir:`` optional) | its ``model.safetensors`` (else ``pytorch_model.bin``): a hub folder | |
 
-A cached file is used as is; otherwise it is downloaded (``torch.hub.download_url_to_file``
-or ``huggingface_hub.hf_hub_download``, both write a temporary file and rename it). With
+A cached file is used as is; otherwise it is downloaded (:func:`~.download.download_url`,
+which verifies the file before it enters the cache, or ``huggingface_hub.hf_hub_download``;
+both write a temporary file and rename it). With
 ``HF_HUB_OFFLINE=1`` nothing is downloaded, and a file that is not cached is a one-line
 :class:`~.errors.CheckpointError` naming the URL, the cache path and how to put the file
 there. The files are only located here; every read goes through
 :func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both). A hub folder's or Hub
 repository's ``config.json`` also names the architecture: :func:`source_config`.
 """
-import json
 import os
 import re
 from typing import Any, Dict, Optional, Tuple
-from urllib.error import URLError
-from urllib.parse import urlparse
 
-import torch
+import torch  # noqa: F401  (the doctest of fetch_checkpoint)
 
+from .download import download_url
 from .errors import CheckpointError
 from .io import Checkpoint, read_checkpoint
+from .validate import read_hub_config
 
 TORCHVISION_URLS = {
     'resnet50': 'https://download.pytorch.org/models/resnet50-0676ba61.pth',
@@ -41,28 +41,6 @@ TORCHVISION_URLS = {
 
 HUB_WEIGHT_FILES = ('model.safetensors', 'pytorch_model.bin')
 """Weight files of a hub folder or Hub repository, in order of preference (timm's names)."""
-
-_HASH_IN_NAME = re.compile(r'-([a-f0-9]{8,})\.')
-_OFFLINE_VARS = ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE')
-
-
-def is_offline() -> bool:
-    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set to 1/true/yes/on.
-
-    Example:
-        >>> import os
-        >>> os.environ['HF_HUB_OFFLINE'] = '1'; is_offline()
-        True
-        >>> del os.environ['HF_HUB_OFFLINE']
-    """
-    return any(os.environ.get(var, '').strip().upper() in ('1', 'ON', 'YES', 'TRUE')
-               for var in _OFFLINE_VARS)
-
-
-def torch_hub_cache() -> str:
-    """The folder torch hub, torchvision and MMEngine download checkpoints to."""
-    return os.path.join(torch.hub.get_dir(), 'checkpoints')
-
 
 LOCAL_DIR = 'local-dir:'
 """timm's prefix for a local hub folder; optional here."""
@@ -82,7 +60,9 @@ def source_config(source: str) -> Dict[str, Any]:
     block types...).
 
     Raises:
-        CheckpointError: a ``config.json`` that is not a JSON object.
+        MetadataError: a ``config.json`` that is too large, not JSON, or holds a value of
+            the wrong type, size or range (:func:`~.validate.read_hub_config`); one line
+            naming it. A :class:`~.errors.CheckpointError`.
 
     Example:
         >>> source_config('weights.pth')
@@ -98,15 +78,7 @@ def source_config(source: str) -> Dict[str, Any]:
         path = os.path.join(source, 'config.json')
         if not (os.path.isdir(source) and os.path.isfile(path)):
             return {}
-    try:
-        with open(path, encoding='utf-8') as f:
-            config = json.load(f)
-        if not isinstance(config, dict) or not isinstance(config.get('model_args', {}), dict):
-            raise ValueError('not a JSON object with a model_args object')
-        return config
-    except ValueError as err:
-        raise CheckpointError(f'{path}: not a hub folder config.json ({err}); write the '
-                              'folder again with smallbig-convert --to hf') from None
+    return read_hub_config(path)
 
 
 def hub_folder_weights(folder: str) -> str:
@@ -122,45 +94,6 @@ def hub_folder_weights(folder: str) -> str:
     raise CheckpointError(f'{folder}: a folder, but it holds no {" or ".join(HUB_WEIGHT_FILES)} '
                           '(a hub folder written by tools/convert_checkpoint.py --to hf has both '
                           'config.json and model.safetensors)')
-
-
-def download_url(url: str, check_hash: bool = False, progress: bool = True) -> str:
-    """The torch hub cache's copy of ``url``, downloaded if missing and online.
-
-    Args:
-        url: an ``http(s)://`` URL; its file name is the cache file's name.
-        check_hash: the name carries a sha256 prefix (``NAME-<hex>.pth``) to check
-            (torchvision's convention).
-        progress: show a progress bar while downloading.
-
-    Returns:
-        ``torch.hub.get_dir()/checkpoints/<file name>``.
-
-    Raises:
-        CheckpointError: offline and not cached, or the download failed (one line, naming
-            the URL, the cache path and how to put the file there).
-    """
-    filename = os.path.basename(urlparse(url).path)
-    if not filename:
-        raise CheckpointError(f'{url}: the URL names no file')
-    path = os.path.join(torch_hub_cache(), filename)
-    if os.path.isfile(path):
-        return path
-    place = (f'download it where there is a network (e.g. curl -L -o {filename} {url}) and put '
-             f'it at {path} (or pass its path instead)')
-    if is_offline():
-        raise CheckpointError(f'{url}: not in the torch hub cache ({path}) and HF_HUB_OFFLINE is '
-                              f'set, so nothing is downloaded: {place}')
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    found = _HASH_IN_NAME.search(filename) if check_hash else None
-    try:
-        torch.hub.download_url_to_file(url, path, found.group(1) if found else None,
-                                       progress=progress)
-    except (URLError, OSError, RuntimeError) as err:  # no network, HTTP error, bad hash
-        reason = str(getattr(err, 'reason', err)).strip().splitlines()
-        raise CheckpointError(f'{url}: download failed ({type(err).__name__}: '
-                              f'{reason[0] if reason else ""}); {place}') from None
-    return path
 
 
 def _split_revision(repo: str) -> Tuple[str, Optional[str]]:

@@ -19,7 +19,9 @@ through the package's one guarded reader, :func:`smallbig_mm.weights.read_raw_ch
 which passes ``weights_only=True`` explicitly and allows the training-checkpoint types
 only during that read (nothing is added to torch's global allow-list), and turn every
 failure into a one-line :class:`~smallbig_mm.weights.CheckpointError` naming the file.
-URLs are downloaded into torch hub's cache (:func:`smallbig_mm.weights.sources.resolve_pretrained`).
+URLs are downloaded into torch hub's cache by the package's one downloader
+(:func:`smallbig_mm.weights.sources.resolve_pretrained`, :mod:`smallbig_mm.weights.download`: a
+per-URL cache entry, ``SMALLBIG_MM_DOWNLOAD_TIMEOUT``, nothing cached unless verified).
 The storage back ends ``pavi://``, ``s3://`` and ``petrel://`` keep MMEngine's loaders,
 which call ``torch.load`` with ``weights_only`` unset (safe by default on torch >= 2.6,
 not with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``).

@@ -17,6 +17,7 @@ from ..convert import parameter_count
 from ..errors import CheckpointError
 from ..io import read_checkpoint, write_checkpoint
 from ..layouts import CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, to_timm_state_dict
+from ..validate import validate_hub_config
 from .card import model_card
 from .config_text import parse_config_text, spec_from_config
 from .model_args import architecture_name, check_rebuilds, count_gmacs, infer_model_args, jsonable
@@ -205,6 +206,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
             notes=[f'training: {training}']),
         'video_input': {k: v for k, v in spec.items() if k not in PRETRAINED_CFG_KEYS},
     }
+    validate_hub_config(config, f'{src}: the config.json it gives')  # before GMACs are counted
     summary = HubFolderSummary(
         out_dir=out_dir, architecture=arch, model_args=args, args_from=args_from,
         num_parameters=parameter_count(state),

@@ -2,7 +2,9 @@
 
 :func:`infer_model_args` reads them from the weights' keys and shapes,
 :func:`architecture_name` picks the registered timm name, :func:`check_rebuilds` proves that
-the arguments rebuild the weights' network and :func:`count_gmacs` counts its cost.
+the arguments rebuild the weights' network (after :func:`~..validate.validate_model_args`
+checked their types and ranges), :func:`check_buildable` that some network takes the
+weights at all, and :func:`count_gmacs` counts its cost.
 """
 import json
 import re
@@ -13,6 +15,7 @@ from torch import Tensor
 from ...models.units import DEFAULT_BIG_KERNELS
 from ..errors import CheckpointError
 from ..layouts import CLASSIFIER_KEYS, depth_of
+from ..validate import validate_model_args
 
 ARCH_ARGS = ('depth', 'block_types', 'extra_stages', 'big_views', 'big_kernels',
              'shared_big_weights', 'base_channels', 'in_chans')
@@ -123,12 +126,18 @@ def count_gmacs(args: Mapping[str, Any], num_classes: int, input_size: List[int]
 def check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: str) -> None:
     """Builds the core network from ``args`` and loads ``state`` strictly (no classifier).
 
+    ``args`` are validated first (:func:`~..validate.validate_model_args`): a hostile
+    ``base_channels`` or ``depth`` is refused before anything is allocated.
+
     Raises:
+        MetadataError: an unknown argument, or one of the wrong type or range (one line
+            naming ``src``).
         CheckpointError: one line naming ``src``, the arguments and the first difference.
     """
     from ...models import SmallBigResNet
     from ..pipeline import load_weights
 
+    validate_model_args(args, f'{src}: model_args')
     core = _core_args(args)
     try:
         model = SmallBigResNet(in_channels=args.get('in_chans', 3), **core)
@@ -138,3 +147,50 @@ def check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: st
         raise CheckpointError(f'{src}: the model_args {json.dumps(jsonable(core))} do not '
                               f'rebuild the network of the weights ({first}); fix them with '
                               '--model-arg KEY=VALUE') from None
+
+
+def check_buildable(state: Mapping[str, Tensor], src: str) -> Dict[str, Any]:
+    """Proves that a SmallBig-ResNet takes ``state`` (timm layout): the arguments its
+    shapes imply (:func:`infer_model_args`) build a network that loads it strictly, and a
+    classifier ``fc`` fits that network's features.
+
+    Args:
+        state: a timm-layout state dict (``fc.*`` optional).
+        src: the file, for messages.
+
+    Returns:
+        The arguments (:func:`infer_model_args`, plus ``num_classes``: 0 without ``fc``).
+
+    Raises:
+        CheckpointError: one line naming ``src``: no depth, width or block structure can be
+            read from the keys, a size out of range, or a tensor no network of those
+            arguments has.
+
+    Example:
+        >>> from smallbig_mm.models import SmallBigResNet
+        >>> check_buildable(SmallBigResNet(depth=23, base_channels=8).state_dict(),
+        ...                 'w.pth')['num_classes']
+        0
+    """
+    try:
+        args = infer_model_args(state)
+    except (KeyError, IndexError, ValueError, AttributeError) as err:
+        if isinstance(err, CheckpointError):
+            raise CheckpointError(f'{src}: {err}') from None
+        raise CheckpointError(f'{src}: no SmallBig-ResNet can be built from these weights '
+                              f'(cannot read its architecture from the keys and shapes: '
+                              f'{type(err).__name__}: {err})') from None
+    check_rebuilds(state, args, src)
+    fc_weight, fc_bias = state.get('fc.weight'), state.get('fc.bias')
+    width = args['base_channels'] * 32
+    if fc_weight is None and fc_bias is None:
+        return dict(args, num_classes=0)
+    if fc_weight is None or fc_bias is None or fc_weight.dim() != 2 or \
+            fc_weight.shape[1] != width or tuple(fc_bias.shape) != (fc_weight.shape[0],):
+        shapes = {k: tuple(v.shape) for k, v in (('fc.weight', fc_weight), ('fc.bias', fc_bias))
+                  if v is not None}
+        raise CheckpointError(f'{src}: no SmallBig-ResNet can be built from these weights: '
+                              f'its classifier {shapes} does not fit the network\'s {width} '
+                              f'features (expected fc.weight (classes, {width}) and fc.bias '
+                              '(classes,))')
+    return dict(args, num_classes=int(fc_weight.shape[0]))
