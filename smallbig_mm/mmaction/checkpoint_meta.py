@@ -42,11 +42,11 @@ def _dataset_classes(runner: Runner) -> Optional[List[str]]:
     return classes_from_annotations(items)
 
 
-def runner_meta(runner: Runner, by_epoch: bool = True) -> WeightsMeta:
+def runner_meta(runner: Runner, epochs: Optional[int]) -> WeightsMeta:
     """The record of the weights ``runner`` trains, from its config and train dataset."""
     cfg = runner.cfg
     return meta_from_config(cfg, getattr(cfg, 'filename', None), _dataset_classes(runner),
-                            epochs=runner.epoch + 1 if by_epoch else runner.epoch)
+                            epochs=epochs)
 
 
 def _install() -> None:
@@ -56,9 +56,11 @@ def _install() -> None:
     def save_checkpoint(self: Runner, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
         meta = dict(bound.arguments.get('meta') or {})
-        if WEIGHTS_META_KEY not in meta:
+        if WEIGHTS_META_KEY not in meta:  # epochs as MMEngine counts them in meta['epoch']
+            by_epoch = bound.arguments.get('by_epoch', True)
+            epochs = meta.get('epoch', self.epoch + 1 if by_epoch else self.epoch)
             meta[WEIGHTS_META_KEY] = runner_meta(
-                self, bound.arguments.get('by_epoch', True)).to_dict()
+                self, epochs if isinstance(epochs, int) else None).to_dict()
         bound.arguments['meta'] = meta
         return original(*bound.args, **bound.kwargs)
 

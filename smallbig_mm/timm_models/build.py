@@ -12,7 +12,12 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 3. ``num_classes`` defaults to the checkpoint's classifier;
 4. ``timm.create_model``: an unknown name or an argument the model does not take is a
    one-line :class:`~smallbig_mm.utils.errors.UsageError`;
-5. the weights go through the one fit check: with ``finetune=True``
+5. the weights' record (:mod:`~smallbig_mm.weights.meta`: the hub folder's
+   ``weights_meta``, the checkpoint's ``meta['weights_meta']`` or its config text) sets
+   ``num_frames`` and timm's ``pretrained_cfg`` (mean, std, input size, crop, class names),
+   as timm's own ``local-dir:`` does, and is kept as ``model.weights_meta`` (None without
+   one);
+6. the weights go through the one fit check: with ``finetune=True``
    (:func:`~smallbig_mm.weights.pretrained.load_pretrained`) a classifier for another
    ``num_classes`` is dropped and logged once, a 2D ImageNet ResNet is inflated; with
    ``finetune=False`` (inference, export) the checkpoint must fit exactly. Any other misfit
@@ -22,13 +27,15 @@ Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
 """
 import logging
 import os
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import timm
 from torch import nn
 
 from ..utils.errors import UsageError
 from ..weights.loading import load_state_dict_into
+from ..weights.meta import WeightsMeta, timm_pretrained_cfg
+from ..weights.meta_files import source_meta
 from ..weights.pretrained import classifier_classes, load_pretrained
 from ..weights.sources import fetch_checkpoint, source_config
 
@@ -72,6 +79,17 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         raise UsageError(f'{name}: {err}') from None
 
 
+def _with_record(meta: WeightsMeta, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with the record's clip length and timm ``pretrained_cfg`` (the user's
+    own ``num_frames`` and ``pretrained_cfg_overlay`` entries win)."""
+    overlay = timm_pretrained_cfg(meta)
+    if meta.classes:
+        overlay['label_names'] = list(meta.classes)
+    overlay.update(kwargs.get('pretrained_cfg_overlay') or {})
+    return {**kwargs, 'num_frames': kwargs.get('num_frames', meta.input.num_frames),
+            'pretrained_cfg_overlay': overlay}
+
+
 def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = None, *,
                         finetune: bool = True, logger: Optional[logging.Logger] = None,
                         **kwargs: Any) -> nn.Module:
@@ -90,7 +108,8 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
             checkpoint's classifier classes (``None`` counts as not given).
 
     Returns:
-        The model (in training mode, as timm builds it).
+        The model (in training mode, as timm builds it), with ``weights_meta``: the
+        weights' record, or None.
 
     Raises:
         UnknownModelError, UsageError: an unknown name or argument, or weights whose
@@ -122,7 +141,11 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         classes = classifier_classes(ckpt.state_dict)
         if classes is not None:
             kwargs['num_classes'] = classes
+    meta = source_meta(config, ckpt, os.fspath(weights))
+    if meta is not None:
+        kwargs = _with_record(meta, kwargs)
     model = create_model(name, **kwargs)
+    model.weights_meta = meta
     if finetune:
         load_pretrained(model, ckpt, logger=logger or _logger)
     else:

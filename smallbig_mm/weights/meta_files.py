@@ -9,7 +9,9 @@ Where it is found, in order:
    written before the record existed or by a runner without ``smallbig_mm.mmaction``.
 """
 import datetime
+import logging
 import os
+from dataclasses import asdict, replace
 from typing import Any, Dict, List, Mapping, Optional
 
 from .io import Checkpoint
@@ -103,3 +105,21 @@ def meta_of_config_file(path: str) -> WeightsMeta:
     from .meta_config import meta_from_config
 
     return meta_from_config(Config.fromfile(path).to_dict(), path)
+
+
+def reconcile(config_meta: WeightsMeta, weights_meta: Optional[WeightsMeta], source: str,
+              logger: logging.Logger) -> WeightsMeta:
+    """The record of a config front end: the config's input (what its pipeline does), the
+    class names of the config or else of the weights, the weights' provenance.
+
+    A weights record whose input differs from the config's is reported in one line.
+    """
+    if weights_meta is None:
+        return config_meta
+    ours, theirs = asdict(config_meta.input), asdict(weights_meta.input)
+    differ = [f'{k} {ours[k]} (recorded: {theirs[k]})' for k in ours if ours[k] != theirs[k]]
+    if differ:
+        logger.warning(f'{source}: the config is used, though the weights record another '
+                       'input: ' + '; '.join(differ))
+    return replace(config_meta, classes=config_meta.classes or weights_meta.classes,
+                   provenance=weights_meta.provenance)
