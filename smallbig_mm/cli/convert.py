@@ -42,14 +42,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      metavar='KEY=VALUE', help='architecture argument overriding the '
                      'checkpoint config / state dict (JSON values), e.g. '
                      'big_kernels=[[3,3,3],[3,3,3],[null,3,3]]')
-    hub.add_argument('--config', help='the MMAction2 config the weights were trained with: '
+    record = parser.add_argument_group('the weights record (every target)')
+    record.add_argument('--config', help='the MMAction2 config the weights were trained with: '
                      'the recorded input, classes and provenance come from it (default: the '
                      "checkpoint's record, else its meta['cfg'])")
-    hub.add_argument('--input', type=key_value, action='append', default=[],
+    record.add_argument('--input', type=key_value, action='append', default=[],
                      metavar='KEY=VALUE', help='input record overrides: num_frames, '
                      'frame_interval, sampling, test_crop, train_crop, resize_short_side, mean, '
                      'std (0-255, or 0-1 when all <= 1), channel_order, test_clips, test_crops')
-    hub.add_argument('--labels', help='label map: one class name per line, in label order')
+    record.add_argument('--labels', help='label map: one class name per line, in label order')
     hub.add_argument('--license', default=None,
                      help='license of the weights (Hub identifier, e.g. apache-2.0); default: '
                      'not stated in the card')
@@ -73,8 +74,11 @@ def convert(args: argparse.Namespace) -> int:
             force=args.force)
     else:
         check_output_path(args.dst, args.force, inputs=(args.src,))
-        summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
-                                     force=args.force)
+        summary = convert_checkpoint(
+            args.src, args.dst, args.to, args.source_layout, force=args.force,
+            meta=meta_of_config_file(args.config) if args.config else None,
+            input_values=dict(args.input),
+            classes=read_label_map(args.labels) if args.labels else None)
     print(summary.summary())
     return 0
 

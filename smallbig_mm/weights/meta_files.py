@@ -123,3 +123,19 @@ def reconcile(config_meta: WeightsMeta, weights_meta: Optional[WeightsMeta], sou
                        'input: ' + '; '.join(differ))
     return replace(config_meta, classes=config_meta.classes or weights_meta.classes,
                    provenance=weights_meta.provenance)
+
+
+def resolve_meta(ckpt: Checkpoint, meta: Optional[WeightsMeta] = None,
+                 input_values: Optional[Mapping[str, Any]] = None,
+                 classes: Optional[List[str]] = None) -> WeightsMeta:
+    """The record a converter writes: ``meta`` (e.g. from ``--config``), else the
+    checkpoint's (:func:`checkpoint_meta`), else the defaults; then the flags' input
+    values and class names (validated)."""
+    from ..version import __version__
+    from .meta import Provenance, with_overrides
+
+    record = meta or checkpoint_meta(ckpt) or WeightsMeta(
+        provenance=Provenance(package_version=__version__))
+    if not input_values and classes is None:
+        return record
+    return with_overrides(record, input_values, classes, f'{ckpt.path} (--input / --labels)')

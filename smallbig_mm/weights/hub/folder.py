@@ -16,9 +16,8 @@ from ..convert import parameter_count
 from ..errors import CheckpointError
 from ..io import read_checkpoint, write_checkpoint
 from ..layouts import CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, to_timm_state_dict
-from ...version import __version__
-from ..meta import WEIGHTS_META_KEY, Provenance, WeightsMeta, timm_pretrained_cfg, with_overrides
-from ..meta_files import checkpoint_meta
+from ..meta import WEIGHTS_META_KEY, WeightsMeta, timm_pretrained_cfg
+from ..meta_files import resolve_meta
 from .card import METRIC_NAMES, model_card
 from .config_text import args_from_config, metric_types, parse_config_text
 from .model_args import architecture_name, check_rebuilds, count_gmacs, infer_model_args, jsonable
@@ -102,17 +101,6 @@ def _write_text(path: str, text: str) -> None:
         f.write(text)
 
 
-def _record(ckpt, meta_overrides: Optional[WeightsMeta],
-            input_values: Mapping[str, Any], classes: Optional[List[str]],
-            src: str) -> WeightsMeta:
-    """The record written: ``meta_overrides`` (from ``--config``), else the checkpoint's,
-    else the defaults; then the flags."""
-    record = meta_overrides or checkpoint_meta(ckpt)
-    if record is None:
-        record = WeightsMeta(provenance=Provenance(package_version=__version__))
-    return with_overrides(record, input_values, classes, f'{src} (--input / --labels)')
-
-
 def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, Any]] = None,
                      input_values: Optional[Mapping[str, Any]] = None,
                      license_id: Optional[str] = None, classes: Optional[List[str]] = None,
@@ -171,7 +159,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     state, dropped = _fit_classifier(src, state, num_classes)
     check_rebuilds(state, args, src)
 
-    record = _record(ckpt, meta, input_values or {}, classes, src)
+    record = resolve_meta(ckpt, meta, input_values, classes)
     if record.classes is not None and num_classes and len(record.classes) != num_classes:
         raise CheckpointError(f'{src}: {len(record.classes)} class names for a classifier of '
                               f'{num_classes} classes: give a label map of {num_classes} names')
