@@ -98,7 +98,8 @@ class TimmVideoClassifier(VideoClassifier):
         model: the timm model, in eval mode.
         crop: ``'center'`` or ``'three'``; default: the record's test crops (3: three),
             else center.
-        clip_len, interval: the default window; default: the record's, else 8 and 1.
+        clip_len, interval: the default window; default: the record's, else the model's
+            ``num_frames`` (8) and 1.
         size: crop size (default: ``pretrained_cfg['input_size']``).
         source: the weights, for the line that reports settings differing from the record.
     """
@@ -120,7 +121,7 @@ class TimmVideoClassifier(VideoClassifier):
             raise ValueError(f'crop must be one of {CROPS}, got {crop!r}')
         self.model = model.eval()
         self.crop = crop
-        self.clip_len = int(chosen['clip_len'] or 8)
+        self.clip_len = int(chosen['clip_len'] or getattr(model, 'num_frames', None) or 8)
         self.interval = int(chosen['interval'] or 1)
         self.segments = bool(spec and spec.sampling == 'uniform')
         self.size = int(chosen['size'] or recorded_size)

@@ -11,6 +11,7 @@ A record the caller passes in ``meta`` is kept.
 """
 import inspect
 import os
+import weakref
 from typing import Any, List, Optional
 
 from mmengine.runner import Runner
@@ -19,6 +20,9 @@ from ..weights.meta import WEIGHTS_META_KEY, WeightsMeta
 from ..weights.meta_config import classes_from_annotations, meta_from_config
 from .patches.wrapping import install, is_patched
 
+_CLASSES_SEEN: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+"""Train dataset -> its class names (or None), found once per dataset: a Kinetics list has
+240k entries, and the runner saves a checkpoint every epoch."""
 
 
 def _dataset_classes(runner: Runner) -> Optional[List[str]]:
@@ -27,6 +31,17 @@ def _dataset_classes(runner: Runner) -> Optional[List[str]]:
         dataset = runner.train_dataloader.dataset
     except Exception:  # a test-only runner has no train dataloader
         return None
+    try:
+        if dataset not in _CLASSES_SEEN:
+            _CLASSES_SEEN[dataset] = _find_classes(dataset)
+        return _CLASSES_SEEN[dataset]
+    except TypeError:  # a dataset that cannot be weakly referenced
+        return _find_classes(dataset)
+
+
+def _find_classes(dataset: Any) -> Optional[List[str]]:
+    """``metainfo['classes']`` (a list, or a label-map file MMEngine has read), else the
+    class folders of the annotation list (:func:`classes_from_annotations`), else None."""
     metainfo = getattr(dataset, 'metainfo', None) or {}
     classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
     if isinstance(classes, (list, tuple)) and classes and all(isinstance(c, str) for c in classes):

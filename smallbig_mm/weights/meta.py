@@ -177,7 +177,7 @@ def _floats(value: Any, name: str, source: str, positive: bool) -> Tuple[float, 
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and
         (v > 0 if positive else True) for v in value)
     if not ok:
-        raise WeightsMetaError(f'{source}: input.{name} must be 3 finite numbers'
+        raise WeightsMetaError(f'{source}: input.{name} must be 1 or 3 finite numbers'
                                f'{" > 0" if positive else ""}, got {value!r}')
     return tuple(float(v) for v in value)
 

@@ -65,7 +65,9 @@ def source_meta(config: Mapping[str, Any], ckpt: Checkpoint,
                 source: str = 'config.json') -> Optional[WeightsMeta]:
     """The record of weights from a hub folder (its ``config.json``) or a checkpoint."""
     if config.get(WEIGHTS_META_KEY) is not None:
-        return WeightsMeta.from_dict(config[WEIGHTS_META_KEY], f'{source} ({WEIGHTS_META_KEY})')
+        where = source if source.startswith('hf-hub:') or source.endswith('.json') else \
+            os.path.join(source, 'config.json')
+        return WeightsMeta.from_dict(config[WEIGHTS_META_KEY], f'{where} ({WEIGHTS_META_KEY})')
     return checkpoint_meta(ckpt)
 
 

@@ -36,8 +36,8 @@ def test_round_trip_and_json():
 @pytest.mark.parametrize('change, message', [
     ({'input': {'num_frames': 0}}, 'num_frames must be an integer in [1'),
     ({'input': {'num_frames': True}}, 'num_frames must be an integer'),
-    ({'input': {'std': [1, 0, 1]}}, 'std must be 3 finite numbers > 0'),
-    ({'input': {'mean': [float('nan')] * 3}}, 'mean must be 3 finite numbers'),
+    ({'input': {'std': [1, 0, 1]}}, 'std must be 1 or 3 finite numbers > 0'),
+    ({'input': {'mean': [float('nan')] * 3}}, 'mean must be 1 or 3 finite numbers'),
     ({'input': {'value_range': 100}}, 'value_range must be 1 or 255'),
     ({'input': {'sampling': 'random'}}, 'sampling must be one of'),
     ({'input': {'channel_order': 'GBR'}}, 'channel_order must be RGB or BGR'),
