@@ -152,15 +152,19 @@ def test_the_converter_carries_the_record(tmp_path, to, suffix):
 
 
 def test_the_runner_records_the_meaning_with_the_project_config(tmp_path, motion_data):
-    """``Runner.save_checkpoint`` writes the record under the project's own config, too."""
+    """``Runner.save_checkpoint`` writes the record under the project's own config, too,
+    with the class names of a label map named in the train dataset's ``metainfo``."""
     from mmengine.runner import Runner
 
     from helpers import tiny_config
 
-    runner = Runner.from_cfg(tiny_config(motion_data, tmp_path))
+    runner = Runner.from_cfg(tiny_config(  # a label map named as MMEngine reads one
+        motion_data, tmp_path, **{'train_dataloader.dataset.metainfo': dict(
+            classes=str(motion_data.label_map))}))
     runner.save_checkpoint(str(tmp_path), 'manual.pth', save_optimizer=False,
                            save_param_scheduler=False)
     meta = checkpoint_meta(read_checkpoint(str(tmp_path / 'manual.pth')))
     assert meta.input.mean == (128.,) * 3 and meta.input.test_crops == 3
     assert meta.input.test_crop == (32, 24) and meta.provenance.epochs == 1
     assert meta.provenance.config == 'tiny_smallbig_motion.py'
+    assert meta.classes == ('smooth', 'shuffled')
