@@ -10,8 +10,10 @@ bare state dict, with the layout and any epoch in their string metadata):
 | `mmaction`          | ``{'meta', 'state_dict'}`` (MMEngine's ``load_checkpoint``)      |
 | `reference`         | ``{'epoch', 'state_dict', 'best_metric', 'meta'}``, ``module.``  |
 
-Every output carries the weights record (:mod:`.meta`): ``meta['weights_meta']``, or the
-``weights_meta`` JSON string of a safetensors header.
+``meta`` holds the weights record (:mod:`.meta`), ``meta['weights_meta']``; a safetensors
+header its JSON string. A source without a record (and no ``--config``, ``--input`` or
+``--labels``) gets none: the timm and backbone ``.pth`` files are then the bare state dict
+and the reference container has no ``meta``.
 
 Training state (optimizer, schedulers, message hub) is never carried over: a converted
 checkpoint holds weights, for evaluation or fine-tuning.
@@ -97,27 +99,30 @@ def _number(value: Any, kind: type, default):
 
 
 def _container(ckpt: Checkpoint, state_dict: Dict[str, Tensor], to: str,
-               source_layout: str, safetensors: bool, record: WeightsMeta
+               source_layout: str, safetensors: bool, record: Optional[WeightsMeta]
                ) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """(object to save, safetensors metadata) for the target layout; both carry the
-    weights record (``weights_meta``)."""
+    weights record (``weights_meta``) where there is one."""
     meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
     epoch = _number(ckpt.extras.get('epoch', meta.get('epoch')), int, 0)
     best = _number(ckpt.extras.get('best_metric'), float, 0.0)
-    metadata = {'format': 'pt', 'layout': to, 'source_layout': source_layout,
-                WEIGHTS_META_KEY: record.to_json()}
+    metadata = {'format': 'pt', 'layout': to, 'source_layout': source_layout}
+    if record is not None:
+        metadata[WEIGHTS_META_KEY] = record.to_json()
     if safetensors:
         if to == 'reference':
             metadata.update(epoch=str(epoch), best_metric=repr(best))
         return state_dict, metadata
     if to == 'reference':
-        return {'epoch': epoch, 'state_dict': state_dict, 'best_metric': best,
-                'meta': meta_entries(record)}, metadata
+        return dict({'epoch': epoch, 'state_dict': state_dict, 'best_metric': best},
+                    **({'meta': meta_entries(record)} if record else {})), metadata
     if to == 'mmaction':
         new_meta = dict(meta)
         new_meta.update(converted_from=os.path.basename(ckpt.path), source_layout=source_layout,
                         **meta_entries(record))
         return {'meta': new_meta, 'state_dict': state_dict}, metadata
+    if record is None:
+        return state_dict, metadata
     return {'state_dict': state_dict, 'meta': meta_entries(record)}, metadata
 
 

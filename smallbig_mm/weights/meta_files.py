@@ -129,15 +129,18 @@ def reconcile(config_meta: WeightsMeta, weights_meta: Optional[WeightsMeta], sou
 
 def resolve_meta(ckpt: Checkpoint, meta: Optional[WeightsMeta] = None,
                  input_values: Optional[Mapping[str, Any]] = None,
-                 classes: Optional[List[str]] = None) -> WeightsMeta:
+                 classes: Optional[List[str]] = None) -> Optional[WeightsMeta]:
     """The record a converter writes: ``meta`` (e.g. from ``--config``), else the
-    checkpoint's (:func:`checkpoint_meta`), else the defaults; then the flags' input
-    values and class names (validated)."""
+    checkpoint's (:func:`checkpoint_meta`); then the flags' input values and class names
+    (validated, on the defaults where there is no record). None when there is neither a
+    record nor a flag: no record is better than a guessed one.
+    """
     from ..version import __version__
     from .meta import Provenance, with_overrides
 
-    record = meta or checkpoint_meta(ckpt) or WeightsMeta(
-        provenance=Provenance(package_version=__version__))
+    record = meta or checkpoint_meta(ckpt)
     if not input_values and classes is None:
         return record
+    if record is None:
+        record = WeightsMeta(provenance=Provenance(package_version=__version__))
     return with_overrides(record, input_values, classes, f'{ckpt.path} (--input / --labels)')

@@ -70,7 +70,8 @@ def _input_lines(meta: WeightsMeta) -> List[str]:
 
 def model_card(out_name: str, config: Mapping[str, Any], summary: 'HubFolderSummary',
                meta: WeightsMeta, license_id: Optional[str] = None,
-               base_model: Optional[str] = None, metrics: Optional[List[str]] = None) -> str:
+               base_model: Optional[str] = None, metrics: Optional[List[str]] = None,
+               recorded: bool = True) -> str:
     """The card's Markdown: front matter, training, model, input, usage and citation.
 
     Args:
@@ -81,6 +82,8 @@ def model_card(out_name: str, config: Mapping[str, Any], summary: 'HubFolderSumm
         license_id: the Hub license identifier; None leaves it out (not stated).
         base_model: the Hub id of the weights these were fine-tuned from, if any.
         metrics: Hub metric ids the weights were evaluated with.
+        recorded: False when the checkpoint records no input (``meta`` holds timm's
+            defaults, and the card says so).
     """
     from huggingface_hub import ModelCard
 
@@ -107,9 +110,13 @@ def model_card(out_name: str, config: Mapping[str, Any], summary: 'HubFolderSumm
         f'- parameters: {summary.num_parameters:,} (norm running statistics not counted)',
         f'- GMACs per clip of {spec.num_frames} x {spec.test_crop[0]} x {spec.test_crop[1]}: '
         f'{macs} (multiply-accumulates of convolutions and the classifier)', '',
-        '## Input', '', *_input_lines(meta), '',
-        'The full record is `weights_meta` in `config.json`; `pretrained_cfg` holds the '
-        "same input in timm's fields.", '',
+        '## Input', '',
+        *([] if recorded else ['The checkpoint records no input: timm\'s defaults are '
+                               'assumed below. Write the folder again with `--config CFG` '
+                               '(the training config) or `--input KEY=VALUE`.', '']),
+        *_input_lines(meta), '',
+        *(['The full record is `weights_meta` in `config.json`; `pretrained_cfg` holds the '
+           "same input in timm's fields.", ''] if recorded else []),
         '## Usage', '',
         '```python',
         'import timm, torch',

@@ -159,7 +159,8 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     state, dropped = _fit_classifier(src, state, num_classes)
     check_rebuilds(state, args, src)
 
-    record = resolve_meta(ckpt, meta, input_values, classes)
+    recorded = resolve_meta(ckpt, meta, input_values, classes)
+    record = recorded or WeightsMeta()  # timm's defaults, not written as a record
     if record.classes is not None and num_classes and len(record.classes) != num_classes:
         raise CheckpointError(f'{src}: {len(record.classes)} class names for a classifier of '
                               f'{num_classes} classes: give a label map of {num_classes} names')
@@ -181,7 +182,7 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         'model_args': args,
         'pretrained_cfg': pretrained_cfg,
         **({'label_names': list(record.classes)} if record.classes else {}),
-        WEIGHTS_META_KEY: record.to_dict(),
+        **({WEIGHTS_META_KEY: record.to_dict()} if recorded else {}),
     }
     training = '; '.join(str(v) for v in (record.provenance.config, record.provenance.dataset)
                          if v) or 'unknown'
@@ -196,9 +197,9 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         check_replaceable(out_dir)
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
                          metadata={'format': 'pt', 'layout': 'timm', 'source': src_name,
-                                   WEIGHTS_META_KEY: record.to_json()})
+                                   **({WEIGHTS_META_KEY: record.to_json()} if recorded else {})})
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
         _write_text(os.path.join(tmp_dir, 'README.md'),
                     model_card(os.path.basename(out_dir), config, summary, record, license_id,
-                               base_model, metrics))
+                               base_model, metrics, recorded is not None))
     return summary
