@@ -27,6 +27,7 @@ Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
 """
 import logging
 import os
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Union
 
 import timm
@@ -143,6 +144,8 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
             kwargs['num_classes'] = classes
     meta = source_meta(config, ckpt, os.fspath(weights))
     if meta is not None:
+        if meta.classes and len(meta.classes) != kwargs.get('num_classes'):
+            meta = replace(meta, classes=None)  # fine-tuning for other classes
         kwargs = _with_record(meta, kwargs)
     model = create_model(name, **kwargs)
     model.weights_meta = meta

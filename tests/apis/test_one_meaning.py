@@ -195,6 +195,11 @@ def test_an_explicit_setting_that_differs_is_kept_and_reported_once(trained, tmp
     assert len(lines) == 1 and 'clip_len 6 (recorded: 4)' in lines[0] and \
         'crop three (recorded: center)' in lines[0] and 'interval' not in lines[0]
 
+    from smallbig_mm.timm_models.build import create_with_weights
+    finetune = create_with_weights('smallbig_resnet23', str(hub), num_classes=5)
+    assert finetune.weights_meta.classes is None and finetune.weights_meta.input.num_frames == 4
+    assert not finetune.pretrained_cfg.get('label_names')  # not the 3 names of the weights
+
 
 def test_the_demo_names_the_classes_from_the_checkpoint(trained, capsys):
     from smallbig_mm.cli import demo
