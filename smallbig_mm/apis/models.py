@@ -6,15 +6,15 @@ Splitting the forward pass there lets one pass give both the scores and the feat
 
 - :func:`from_config`: an MMAction2 config (+ checkpoint); the config's own transforms
   prepare the frames. Needs the MMAction2 stack (see :mod:`.mmaction_model`).
-- :func:`from_timm`: a timm model name (+ weights); plain-torch preprocessing from the
-  model's ``pretrained_cfg`` (resize the short side to ``size / crop_pct``, crop, mean/std).
+- :func:`from_timm`: a timm model name (+ weights); preprocessing from the model's
+  ``pretrained_cfg`` and the weights' record (resize the short side to
+  ``size / crop_pct`` as MMAction2's ``Resize`` does, crop, mean/std).
 """
 import logging
 from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models.constants import IMAGENET_MEAN, IMAGENET_STD
@@ -86,11 +86,32 @@ def crop_views(clip: Tensor, size: Tuple[int, int], crop: str) -> Tensor:
     return torch.stack([clip[..., y:y + h, x:x + w] for y, x in offsets])
 
 
+def resize_short_side(frames: np.ndarray, short: int, at_least: int = 1) -> np.ndarray:
+    """Frames (T, H, W, 3) uint8 with the short side resized to ``short``, as MMAction2's
+    ``Resize(scale=(-1, short))`` does it (OpenCV bilinear on uint8, sizes rounded half up),
+    so that both front ends see the same pixels; each side at least ``at_least``.
+
+    Example:
+        >>> resize_short_side(np.zeros((2, 240, 320, 3), np.uint8), 64).shape
+        (2, 64, 85, 3)
+    """
+    import cv2
+
+    height, width = frames.shape[1:3]
+    scale = short / min(height, width)
+    new_h = max(at_least, int(height * scale + 0.5))
+    new_w = max(at_least, int(width * scale + 0.5))
+    if (new_h, new_w) == (height, width):
+        return frames
+    return np.stack([cv2.resize(np.ascontiguousarray(f), (new_w, new_h),
+                                interpolation=cv2.INTER_LINEAR) for f in frames])
+
+
 class TimmVideoClassifier(VideoClassifier):
     """A timm video model (``forward_features`` / ``forward_head``) with plain preprocessing.
 
-    The model's ``pretrained_cfg`` gives the crop size, the resize (``size / crop_pct``)
-    and the mean and std; its ``weights_meta`` (the weights' record, see
+    The model's ``pretrained_cfg`` gives the crop size, the resize (``size / crop_pct``,
+    done as MMAction2's ``Resize``: :func:`resize_short_side`) and the mean and std; its ``weights_meta`` (the weights' record, see
     :func:`~smallbig_mm.timm_models.build.create_with_weights`) the channel order and the
     defaults of the window and crop.
 
@@ -135,15 +156,10 @@ class TimmVideoClassifier(VideoClassifier):
         self.device = next(model.parameters()).device
 
     def preprocess(self, frames: np.ndarray) -> Tensor:
+        frames = resize_short_side(frames, self.resize, self.size)
         clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float()
         if self.bgr:
             clip = clip.flip(0)
-        height, width = clip.shape[-2:]
-        scale = self.resize / min(height, width)
-        new_size = (max(self.size, round(height * scale)), max(self.size, round(width * scale)))
-        if new_size != (height, width):
-            clip = F.interpolate(clip, size=new_size, mode='bilinear', align_corners=False,
-                                 antialias=True)  # (C, T, H, W): T acts as the batch of images
         clip = (clip / 255.0 - self.mean) / self.std
         return crop_views(clip, (self.size, self.size), self.crop)
 

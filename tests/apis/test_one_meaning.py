@@ -161,6 +161,10 @@ def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(traine
     assert hub_model.classes == CLASSES
     np.testing.assert_allclose(infer_video(hub_model, open_video(str(video_path))).video_scores,
                                expected, atol=1e-4)
+    larger = str(REPO / 'tests/assets/test.avi')  # 320 x 240: both resize as MMAction2 does
+    np.testing.assert_allclose(infer_video(hub_model, open_video(larger)).video_scores,
+                               infer_video(config_model, open_video(larger)).video_scores,
+                               atol=1e-4)
 
     hubconf = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local', weights=str(hub))
     cfg = hubconf.pretrained_cfg
