@@ -168,3 +168,13 @@ def test_the_runner_records_the_meaning_with_the_project_config(tmp_path, motion
     assert meta.input.test_crop == (32, 24) and meta.provenance.epochs == 1
     assert meta.provenance.config == 'tiny_smallbig_motion.py'
     assert meta.classes == ('smooth', 'shuffled')
+
+
+def test_the_runner_wrapper_is_installed_once():
+    from mmengine.runner import Runner
+
+    from smallbig_mm.mmaction import checkpoint_meta
+    wrapper = Runner.save_checkpoint
+    assert checkpoint_meta.is_applied() and checkpoint_meta.apply() is False
+    assert Runner.save_checkpoint is wrapper
+    assert not getattr(Runner.save_checkpoint.__wrapped__, '__smallbig_patch__', False)
