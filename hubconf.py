@@ -15,7 +15,10 @@ checkpoint file of any layout, a hub folder written by ``smallbig-convert --to h
 ``config.json`` ``model_args`` then set the architecture), an ``https://`` URL or
 ``hf-hub:ORG/NAME``. Without ``num_classes``, the model takes the checkpoint's number of
 classes; with another ``num_classes`` it keeps a fresh classifier and logs the keys it
-dropped, once (fine-tuning).
+dropped, once (fine-tuning). The weights' record (a hub folder's ``config.json``
+``weights_meta``, a checkpoint's ``meta``) sets ``model.num_frames`` and
+``model.pretrained_cfg`` (mean, std, input size, crop, ``label_names``), as timm's own
+``local-dir:`` does; it is ``model.weights_meta``.
 """
 dependencies = ['torch', 'timm']
 

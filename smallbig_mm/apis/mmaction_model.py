@@ -26,6 +26,7 @@ LOADING_STEPS = ('DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode', 'OpenCV
                  'OpenCVDecode', 'RawFrameDecode', 'ImageDecode')
 """Pipeline steps replaced by reading the video here."""
 CROP_STEPS = ('CenterCrop', 'ThreeCrop')
+_logger = logging.getLogger(__name__)
 
 
 class ConfigModelError(UserError, ValueError):
@@ -210,4 +211,19 @@ def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[st
     model, cfg = build_recognizer(config, checkpoint, cfg_options, device)
     classifier = RecognizerVideoClassifier(model, config_pipeline(cfg, pipeline), crop)
     classifier.cfg = cfg
+    classifier.weights_meta = config_weights_meta(cfg, config, checkpoint)
+    classifier.classes = list(classifier.weights_meta.classes or ()) or None
     return classifier
+
+
+def config_weights_meta(cfg, config: str, checkpoint: Optional[str]):
+    """The record of a config front end: the config's input, the checkpoint's class names
+    (where the config has none) and provenance (:func:`~smallbig_mm.weights.meta_files.
+    reconcile`; a checkpoint recording another input is reported in one line)."""
+    from ..weights.io import read_checkpoint
+    from ..weights.meta_config import meta_from_config
+    from ..weights.meta_files import checkpoint_meta, reconcile
+
+    own = meta_from_config(cfg.to_dict(), config)
+    recorded = checkpoint_meta(read_checkpoint(checkpoint)) if checkpoint else None
+    return reconcile(own, recorded, checkpoint or config, _logger)

@@ -32,9 +32,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compare', action='store_true',
                         help='also time every peer: ' + ', '.join(PEERS))
     defaults = Settings()
-    for name in ('batch', 'frames', 'size', 'threads', 'warmup', 'repeats'):
+    for name in ('batch', 'threads', 'warmup', 'repeats'):
         parser.add_argument(f'--{name}', type=int, default=getattr(defaults, name),
                             help=f'(default: {getattr(defaults, name)})')
+    parser.add_argument('--frames', type=int, help='frames T per clip (default: what the '
+                        f'subjects record: a config\'s test sampler, a hub folder\'s record; '
+                        f'else {defaults.frames})')
+    parser.add_argument('--size', type=int, help='H = W of each clip (default: the recorded '
+                        f'test crop, as for --frames; else {defaults.size})')
     parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default=defaults.dtype)
     parser.add_argument('--device', default=defaults.device, help='cpu or cuda')
     parser.add_argument('--mode', choices=['eval', 'train'], default=defaults.mode)
@@ -55,11 +60,53 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _record(subject: str):
+    """The weights record of a subject that has one: a config file, a hub folder given as
+    ``local-dir:FOLDER`` or ``hf-hub:ORG/NAME`` (timm builds those from their config.json)."""
+    from ..weights.meta import WEIGHTS_META_KEY, WeightsMeta
+    if subject.endswith('.py'):
+        import os
+        if not os.path.isfile(subject):
+            return None  # build_subject names the missing file
+        from ..weights.meta_files import meta_of_config_file
+        return meta_of_config_file(subject)
+    if subject.startswith(('local-dir:', 'hf-hub:')):
+        from ..weights.sources import source_config
+        record = source_config(subject).get(WEIGHTS_META_KEY)
+        return WeightsMeta.from_dict(record, subject) if record is not None else None
+    return None
+
+
+def recorded_clip(subjects: List[str], frames: Optional[int], size: Optional[int]):
+    """(frames, size): the given ones, else what the subjects record (all alike), else the
+    defaults; a given value that differs from a record is reported in one line.
+
+    Raises:
+        UsageError: subjects recording different clips, with neither flag given.
+    """
+    import logging
+
+    from ..weights.meta import report_overrides
+    records = {name: meta for name in subjects for meta in [_record(name)] if meta}
+    clips = {(m.input.num_frames, m.input.test_crop[0]) for m in records.values()}
+    if len(clips) > 1 and (frames is None or size is None):
+        raise UsageError('the subjects record different clips (' + ', '.join(
+            f'{n}: {m.input.num_frames} x {m.input.test_crop[0]}' for n, m in records.items())
+            + '): pass --frames and --size')
+    recorded = clips.pop() if clips else (None, None)
+    chosen = report_overrides(', '.join(records) or 'the subjects', {
+        'frames': (frames, recorded[0]), 'size': (size, recorded[1])},
+        logging.getLogger(__name__))
+    defaults = Settings()
+    return chosen['frames'] or defaults.frames, chosen['size'] or defaults.size
+
+
 def benchmark(args: argparse.Namespace) -> int:
     """Measures, prints the table and writes ``--json``."""
 
     if args.json:
         check_output_path(args.json, args.force)  # before minutes of measuring
+    args.frames, args.size = recorded_clip(args.models, args.frames, args.size)
     settings = Settings(batch=args.batch, frames=args.frames, size=args.size,
                         dtype=args.dtype, device=args.device, threads=args.threads,
                         mode=args.mode, compile=args.compile,

@@ -20,6 +20,7 @@ from typing import List, Optional
 from ..utils.files import check_output_path
 from ..weights import LAYOUTS, convert_checkpoint
 from ..weights.hub import write_hub_folder
+from ..weights.meta_files import meta_of_config_file, read_label_map
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
 
@@ -41,14 +42,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      metavar='KEY=VALUE', help='architecture argument overriding the '
                      'checkpoint config / state dict (JSON values), e.g. '
                      'big_kernels=[[3,3,3],[3,3,3],[null,3,3]]')
-    hub.add_argument('--input', type=key_value, action='append', default=[],
-                     metavar='KEY=VALUE', help='input spec: num_frames, frame_interval, '
-                     'input_size, mean, std, crop_pct, resize_short_side, test_crop')
-    hub.add_argument('--license', default='other',
-                     help='license of the weights for the model card (default: other)')
-    hub.add_argument('--training', default=None,
-                     help='how and on what the weights were trained (default: from the '
-                          'checkpoint meta, else "unknown")')
+    record = parser.add_argument_group('the weights record (every target)')
+    record.add_argument('--config', help='the MMAction2 config the weights were trained with: '
+                     'the recorded input, classes and provenance come from it (default: the '
+                     "checkpoint's record, else its meta['cfg'])")
+    record.add_argument('--input', type=key_value, action='append', default=[],
+                     metavar='KEY=VALUE', help='input record overrides: num_frames, '
+                     'frame_interval, sampling, test_crop, train_crop, resize_short_side, mean, '
+                     'std (0-255, or 0-1 when all <= 1), channel_order, test_clips, test_crops')
+    record.add_argument('--labels', help='label map: one class name per line, in label order')
+    hub.add_argument('--license', default=None,
+                     help='license of the weights (Hub identifier, e.g. apache-2.0); default: '
+                     'not stated in the card')
+    hub.add_argument('--base-model', help='Hub id of the weights these were fine-tuned from')
     parser.add_argument('--from', dest='source_layout', default='auto',
                         choices=('auto',) + LAYOUTS,
                         help='source layout (default: detected from the keys)')
@@ -61,13 +67,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def convert(args: argparse.Namespace) -> int:
     """Converts ``args.src`` as the command line says and prints what it did."""
     if args.to == 'hf':
-        summary = write_hub_folder(args.src, args.dst, dict(args.model_arg),
-                                   dict(args.input), args.license, args.training,
-                                   force=args.force)
+        summary = write_hub_folder(
+            args.src, args.dst, dict(args.model_arg), dict(args.input), args.license,
+            read_label_map(args.labels) if args.labels else None,
+            meta_of_config_file(args.config) if args.config else None, args.base_model,
+            force=args.force)
     else:
         check_output_path(args.dst, args.force, inputs=(args.src,))
-        summary = convert_checkpoint(args.src, args.dst, args.to, args.source_layout,
-                                     force=args.force)
+        summary = convert_checkpoint(
+            args.src, args.dst, args.to, args.source_layout, force=args.force,
+            meta=meta_of_config_file(args.config) if args.config else None,
+            input_values=dict(args.input),
+            classes=read_label_map(args.labels) if args.labels else None)
     print(summary.summary())
     return 0
 

@@ -10,6 +10,7 @@ Example:
         demo/demo.mp4 --labels demo/label_map_k400.txt --checkpoint CKPT --out out.gif
 """
 import argparse
+import logging
 import os
 from typing import Callable, List, Optional, Sequence
 
@@ -52,7 +53,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--checkpoint', help='trained weights; without them the model is '
                         'random and only shows that the pipeline runs')
     parser.add_argument('--labels', help='label map: one class name per line '
-                        '(e.g. demo/label_map_k400.txt); without it classes are numbers')
+                        "(e.g. demo/label_map_k400.txt); default: the class names the weights "
+                        'record, else class numbers')
     parser.add_argument('--out', help='also write the video with the predictions drawn on '
                         'it: a .mp4, .avi or .gif file (refused if it exists, unless --force)')
     parser.add_argument('--force', action='store_true', help='replace an existing --out file')
@@ -99,9 +101,15 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
     video = open_video(args.video)
     model = from_config(args.config, args.checkpoint, args.crop, args.pipeline,
                         args.cfg_options, args.device)
+    if labels is None:
+        labels = model.classes  # recorded with the weights (label map or annotation folders)
+    elif model.classes and labels != model.classes:
+        logging.getLogger(__name__).warning(
+            f'{args.labels}: used as given, though the weights record other class names '
+            f'({", ".join(model.classes[:3])}, ...)')
     if labels is not None and len(labels) != model.num_classes:
-        raise DemoError(f'the label map {args.labels} has {len(labels)} names but the model '
-                        f'predicts {model.num_classes} classes')
+        raise DemoError(f'the label map {args.labels or "(recorded)"} has {len(labels)} names '
+                        f'but the model predicts {model.num_classes} classes')
     result = infer_video(model, video, args.clip_len, args.interval, args.stride,
                          args.max_windows, show_progress=not args.no_progress)
     top = result.top_k(args.topk)

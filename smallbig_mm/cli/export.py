@@ -14,10 +14,11 @@ import argparse
 import os
 import contextlib
 import warnings
-from typing import Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
+from ..deploy.clip_models import ExportError
 from ..utils.files import check_output_path
 from ..weights.errors import CheckpointError
 from .arguments import key_value
@@ -37,10 +38,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--checkpoint', help='weights to load (any SmallBig layout: '
                         'MMAction2, timm, .pth or .safetensors); default: initial weights')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
-    parser.add_argument('--frames', type=int, default=8,
-                        help='frames T of the example clip (default 8); any T runs afterwards')
-    parser.add_argument('--size', type=int, default=224,
-                        help='height and width of the clips (default 224), fixed in the file')
+    parser.add_argument('--frames', type=int, default=None,
+                        help="frames T of the example clip (default: the weights' record, else "
+                        '8); any T runs afterwards')
+    parser.add_argument('--size', type=int, default=None,
+                        help="height and width of the clips, fixed in the file (default: the "
+                        "weights' recorded test crop, else 224)")
     parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
     parser.add_argument('--num-classes', type=int,
                         help='timm names: classes of the classifier (default: the '
@@ -53,14 +56,32 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--log-level', choices=('DEBUG', 'INFO'), default='INFO',
                         help='DEBUG shows the exporter output and tracebacks of errors')
     args = parser.parse_args(argv)
-    if args.frames < 1:
+    if args.frames is not None and args.frames < 1:
         parser.error(f'--frames must be >= 1, got {args.frames}')
-    if args.size < 32:
+    if args.size is not None and args.size < 32:
         parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')
     args.model_kwargs = dict(args.model_kwargs)
     if not args.out.endswith('.onnx'):
         parser.error(f'--out must name a .onnx file, got {args.out}')
     return args
+
+
+def recorded_shape(clip_model, frames: Optional[int], size: Optional[int], source: str
+                   ) -> Tuple[int, int]:
+    """(frames, size): the given ones, else the weights' record (frames per clip, square
+    test crop), else 8 and 224; a given value that differs is reported in one line."""
+    import logging
+
+    from ..weights.meta import report_overrides
+    meta = clip_model.weights_meta
+    crop = meta.input.test_crop if meta is not None else None
+    if crop is not None and crop[0] != crop[1] and size is None:
+        raise ExportError(f'{source}: the weights record a {crop[0]}x{crop[1]} (h x w) test '
+                          'crop; the exported file takes square clips: pass --size')
+    chosen = report_overrides(source, {
+        'frames': (frames, meta.input.num_frames if meta is not None else None),
+        'size': (size, crop[0] if crop is not None else None)}, logging.getLogger(__name__))
+    return chosen['frames'] or 8, chosen['size'] or 224
 
 
 def check_lengths(frames: int) -> List[int]:
@@ -73,14 +94,17 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     debug = args.log_level == 'DEBUG'
     with reported_errors(quiet=not debug), _quiet(not debug):
         check_output_path(args.out, args.force, inputs=(args.checkpoint, args.model))
-        if args.checkpoint is not None and not _is_file(args.checkpoint):
+        if args.checkpoint is not None and not _is_file(args.checkpoint) and \
+                not os.path.isfile(os.path.join(args.checkpoint, 'config.json')):
             raise CheckpointError(
-                f'{args.checkpoint}: a folder; give the checkpoint file in it (a hub folder '
-                'holds model.safetensors)' if os.path.isdir(args.checkpoint)
+                f'{args.checkpoint}: a folder without config.json; give the checkpoint file in '
+                'it, or a hub folder' if os.path.isdir(args.checkpoint)
                 else f'checkpoint file not found: {args.checkpoint}')
         from ..deploy import ExportError, build_clip_model, export_onnx, onnx_max_rel_diff
         clip_model = build_clip_model(args.model, args.checkpoint, args.num_classes,
                                       args.model_kwargs)
+        args.frames, args.size = recorded_shape(clip_model, args.frames, args.size,
+                                                args.checkpoint or args.model)
         torch.manual_seed(0)
         lengths = check_lengths(args.frames)
         clips = [torch.randn(2, 3, t, args.size, args.size) for t in lengths]

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ..models.constants import IMAGENET_MEAN, IMAGENET_STD
 from ..utils.errors import UsageError, UserError
+from ..weights.meta import WEIGHTS_META_KEY, WeightsMeta
 
 
 class ExportError(UserError, RuntimeError):
@@ -41,6 +42,9 @@ class ClipModel:
         pixel_range: ``'0-255'`` (MMAction2 configs) or ``'0-1'`` (timm).
         source: the config file or timm name it was built from.
         checkpoint: the weights file loaded, or None (initial weights).
+        weights_meta: the weights' record (:mod:`smallbig_mm.weights.meta`): for a config,
+            its input with the checkpoint's class names and provenance; for a timm name,
+            the weights' own record. None without one.
     """
     module: nn.Module
     scores: str
@@ -50,13 +54,22 @@ class ClipModel:
     pixel_range: str
     source: str
     checkpoint: Optional[str] = None
+    weights_meta: Optional[WeightsMeta] = None
 
     def metadata(self) -> Dict[str, str]:
-        """String key/values describing the input and output, for the ONNX file."""
-        return {'source': self.source, 'checkpoint': self.checkpoint or '(initial weights)',
-                'input': 'clips (N, 3, T, H, W), RGB, normalised: (pixel - mean) / std',
-                'pixel_range': self.pixel_range, 'mean': repr(self.mean),
-                'std': repr(self.std), 'output': f'scores (N, {self.num_classes}): {self.scores}'}
+        """String key/values describing the input and output, for the ONNX file (file
+        names only, never a local folder; the record as JSON under ``weights_meta``)."""
+        order = self.weights_meta.input.channel_order if self.weights_meta else 'RGB'
+        entries = {
+            'source': os.path.basename(self.source),
+            'checkpoint': os.path.basename(os.path.normpath(self.checkpoint))
+            if self.checkpoint else '(initial weights)',
+            'input': f'clips (N, 3, T, H, W), {order}, normalised: (pixel - mean) / std',
+            'pixel_range': self.pixel_range, 'mean': repr(self.mean),
+            'std': repr(self.std), 'output': f'scores (N, {self.num_classes}): {self.scores}'}
+        if self.weights_meta is not None:
+            entries[WEIGHTS_META_KEY] = self.weights_meta.to_json()
+        return entries
 
 
 class RecognizerScores(nn.Module):
@@ -104,7 +117,7 @@ def build_clip_model(source: str, checkpoint: Optional[str] = None,
         source: an MMAction2 config file (``.py``) or a timm model name.
         checkpoint: a weights file of any SmallBig layout (read by the guarded reader); for
             timm names also a hub folder, URL or ``hf-hub:`` name (the export tool takes
-            files only).
+            files and hub folders).
         num_classes: timm names only: the classifier width; default: the checkpoint's
             classifier, else the model's default.
         model_kwargs: timm names only: more arguments of ``timm.create_model``
@@ -130,7 +143,8 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
 
     from mmengine.config import Config
 
-    from ..apis.mmaction_model import ConfigModelError, RandomWeightsWarning, build_recognizer
+    from ..apis.mmaction_model import (ConfigModelError, RandomWeightsWarning, build_recognizer,
+                                       config_weights_meta)
     model_cfg = Config.fromfile(path).get('model')
     if model_cfg is None or model_cfg.get('type') != 'Recognizer3D' or \
             model_cfg.get('cls_head') is None:
@@ -143,7 +157,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
     try:
         with warnings.catch_warnings():  # the caller says when the weights are initial
             warnings.simplefilter('ignore', RandomWeightsWarning)
-            recognizer, _ = build_recognizer(path, checkpoint)
+            recognizer, cfg = build_recognizer(path, checkpoint)
     except ConfigModelError as err:
         raise ExportError(str(err)) from None
     head = recognizer.cls_head
@@ -151,7 +165,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
     return ClipModel(RecognizerScores(recognizer).eval(), scores, head.num_classes,
                      [float(v) for v in preprocessor.get('mean', (0., 0., 0.))],
                      [float(v) for v in preprocessor.get('std', (1., 1., 1.))],
-                     '0-255', path, checkpoint)
+                     '0-255', path, checkpoint, config_weights_meta(cfg, path, checkpoint))
 
 
 def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
@@ -177,4 +191,4 @@ def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
     return ClipModel(model.eval(), 'logits', model.num_classes,
                      [float(v) for v in cfg.get('mean', IMAGENET_MEAN)],
                      [float(v) for v in cfg.get('std', IMAGENET_STD)],
-                     '0-1', name, checkpoint)
+                     '0-1', name, checkpoint, getattr(model, 'weights_meta', None))

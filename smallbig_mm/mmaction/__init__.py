@@ -10,12 +10,17 @@ Importing it:
 2. registers the ``SmallBigResNet`` backbone (:mod:`.backbone`), the reliability hooks and
    the resumable loop (:mod:`.engine`), and ``RobustVideoDataset`` / ``SafeDecordInit``
    (:mod:`.datasets`) and ``SafeDumpResults`` (:mod:`.evaluation`) in MMAction2's
-   registries.
+   registries;
+3. makes every checkpoint a runner saves record its weights' meaning
+   (:mod:`.checkpoint_meta`, ``meta['weights_meta']``).
 """
 from .patches import apply_all
 
 APPLIED_PATCHES = apply_all()
 """Names of the stack fixes in place after the import (those whose defect is present)."""
+
+from . import checkpoint_meta  # noqa: E402
+checkpoint_meta.apply()  # training checkpoints record their weights' meaning
 
 from . import datasets, engine, evaluation  # noqa: E402,F401  (register)
 from .backbone import SmallBigResNet, SmallBigResNetBackbone  # noqa: E402  (registers)

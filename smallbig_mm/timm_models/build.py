@@ -12,7 +12,12 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 3. ``num_classes`` defaults to the checkpoint's classifier;
 4. ``timm.create_model``: an unknown name or an argument the model does not take is a
    one-line :class:`~smallbig_mm.utils.errors.UsageError`;
-5. the weights go through the weights chain (:func:`~smallbig_mm.weights.load_weights`):
+5. the weights' record (:mod:`~smallbig_mm.weights.meta`: the hub folder's
+   ``weights_meta``, the checkpoint's ``meta['weights_meta']`` or its config text) sets
+   ``num_frames`` and timm's ``pretrained_cfg`` (mean, std, input size, crop, class names),
+   as timm's own ``local-dir:`` does, and is kept as ``model.weights_meta`` (None without
+   one);
+6. the weights go through the weights chain (:func:`~smallbig_mm.weights.load_weights`):
    with ``finetune=True`` a classifier for another
    ``num_classes`` is dropped and logged once, a 2D ImageNet ResNet is inflated; with
    ``finetune=False`` (inference, export) the checkpoint must fit exactly. Any other misfit
@@ -22,7 +27,8 @@ Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
 """
 import logging
 import os
-from typing import Any, List, Optional, Union
+from dataclasses import replace
+from typing import Any, Dict, List, Optional, Union
 
 import timm
 from torch import nn
@@ -30,6 +36,8 @@ from torch import nn
 from ..utils.errors import UsageError
 from ..weights import fetch_checkpoint, load_weights
 from ..weights.layouts import classifier_classes
+from ..weights.meta import WeightsMeta, timm_pretrained_cfg
+from ..weights.meta_files import source_meta
 from ..weights.sources import source_config
 
 _logger = logging.getLogger(__name__)
@@ -72,6 +80,17 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         raise UsageError(f'{name}: {err}') from None
 
 
+def _with_record(meta: WeightsMeta, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` with the record's clip length and timm ``pretrained_cfg`` (the user's
+    own ``num_frames`` and ``pretrained_cfg_overlay`` entries win)."""
+    overlay = timm_pretrained_cfg(meta)
+    if meta.classes:
+        overlay['label_names'] = list(meta.classes)
+    overlay.update(kwargs.get('pretrained_cfg_overlay') or {})
+    return {**kwargs, 'num_frames': kwargs.get('num_frames', meta.input.num_frames),
+            'pretrained_cfg_overlay': overlay}
+
+
 def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = None, *,
                         finetune: bool = True, logger: Optional[logging.Logger] = None,
                         **kwargs: Any) -> nn.Module:
@@ -90,7 +109,8 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
             checkpoint's classifier classes (``None`` counts as not given).
 
     Returns:
-        The model (in training mode, as timm builds it).
+        The model (in training mode, as timm builds it), with ``weights_meta``: the
+        weights' record, or None.
 
     Raises:
         UnknownModelError, UsageError: an unknown name or argument, or weights whose
@@ -122,7 +142,13 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         classes = classifier_classes(ckpt.state_dict)
         if classes is not None:
             kwargs['num_classes'] = classes
+    meta = source_meta(config, ckpt, os.fspath(weights))
+    if meta is not None:
+        if meta.classes and len(meta.classes) != kwargs.get('num_classes'):
+            meta = replace(meta, classes=None)  # fine-tuning for other classes
+        kwargs = _with_record(meta, kwargs)
     model = create_model(name, **kwargs)
+    model.weights_meta = meta
     load_weights(model, ckpt, policy='finetune' if finetune else 'exact', inflate_2d=finetune,
                  logger=logger or _logger)
     return model

@@ -5,10 +5,15 @@ bare state dict, with the layout and any epoch in their string metadata):
 
 | layout              | ``.pth`` content                                                 |
 |---------------------|------------------------------------------------------------------|
-| `timm`              | the state dict (timm's ``load_checkpoint`` / ``pretrained_cfg``) |
-| `mmaction_backbone` | the state dict                                                   |
+| `timm`              | ``{'state_dict', 'meta'}`` (timm's ``load_checkpoint`` reads it) |
+| `mmaction_backbone` | ``{'state_dict', 'meta'}``                                       |
 | `mmaction`          | ``{'meta', 'state_dict'}`` (MMEngine's ``load_checkpoint``)      |
-| `reference`         | ``{'epoch', 'state_dict', 'best_metric'}``, ``module.`` keys     |
+| `reference`         | ``{'epoch', 'state_dict', 'best_metric', 'meta'}``, ``module.``  |
+
+``meta`` holds the weights record (:mod:`.meta`), ``meta['weights_meta']``; a safetensors
+header its JSON string. A source without a record (and no ``--config``, ``--input`` or
+``--labels``) gets none: the timm and backbone ``.pth`` files are then the bare state dict
+and the reference container has no ``meta``.
 
 Training state (optimizer, schedulers, message hub) is never carried over: a converted
 checkpoint holds weights, for evaluation or fine-tuning. Nothing is written unless a
@@ -25,6 +30,8 @@ from ..utils.files import check_output_path
 from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, write_checkpoint
 from .layouts import LAYOUTS, convert_state_dict, detect_layout, to_timm_state_dict
+from .meta import WEIGHTS_META_KEY, WeightsMeta
+from .meta_files import meta_entries, resolve_meta
 
 _BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
@@ -93,27 +100,37 @@ def _number(value: Any, kind: type, default):
 
 
 def _container(ckpt: Checkpoint, state_dict: Dict[str, Tensor], to: str,
-               source_layout: str, safetensors: bool) -> Tuple[Dict[str, Any], Dict[str, str]]:
-    """(object to save, safetensors metadata) for the target layout."""
+               source_layout: str, safetensors: bool, record: Optional[WeightsMeta]
+               ) -> Tuple[Dict[str, Any], Dict[str, str]]:
+    """(object to save, safetensors metadata) for the target layout; both carry the
+    weights record (``weights_meta``) where there is one."""
     meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
     epoch = _number(ckpt.extras.get('epoch', meta.get('epoch')), int, 0)
     best = _number(ckpt.extras.get('best_metric'), float, 0.0)
     metadata = {'format': 'pt', 'layout': to, 'source_layout': source_layout}
+    if record is not None:
+        metadata[WEIGHTS_META_KEY] = record.to_json()
     if safetensors:
         if to == 'reference':
             metadata.update(epoch=str(epoch), best_metric=repr(best))
         return state_dict, metadata
     if to == 'reference':
-        return {'epoch': epoch, 'state_dict': state_dict, 'best_metric': best}, metadata
+        return dict({'epoch': epoch, 'state_dict': state_dict, 'best_metric': best},
+                    **({'meta': meta_entries(record)} if record else {})), metadata
     if to == 'mmaction':
         new_meta = dict(meta)
-        new_meta.update(converted_from=os.path.basename(ckpt.path), source_layout=source_layout)
+        new_meta.update(converted_from=os.path.basename(ckpt.path), source_layout=source_layout,
+                        **meta_entries(record))
         return {'meta': new_meta, 'state_dict': state_dict}, metadata
-    return state_dict, metadata
+    if record is None:
+        return state_dict, metadata
+    return {'state_dict': state_dict, 'meta': meta_entries(record)}, metadata
 
 
 def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str] = None,
-                       force: bool = False) -> ConversionSummary:
+                       force: bool = False, meta: Optional[WeightsMeta] = None,
+                       input_values: Optional[Mapping[str, Any]] = None,
+                       classes: Optional[List[str]] = None) -> ConversionSummary:
     """Converts a checkpoint file to another layout and writes it (``.pth`` or ``.safetensors``).
 
     Args:
@@ -122,6 +139,8 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
         to: the target layout, one of :data:`~.layouts.LAYOUTS`.
         source_layout: the source layout; None or ``'auto'`` detects it.
         force: overwrite an existing ``dst``.
+        meta, input_values, classes: the weights record to write (default: the source's,
+            see :func:`~.meta_files.resolve_meta`) and overrides of its input and classes.
 
     Returns:
         A :class:`ConversionSummary`.
@@ -162,7 +181,8 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
     from .hub.model_args import check_buildable  # the hub package imports this module
     check_buildable(to_timm_state_dict(converted, to), src)  # before anything is written
     safetensors = dst.endswith(SAFETENSORS_SUFFIX)
-    obj, metadata = _container(ckpt, converted, to, source_layout, safetensors)
+    record = resolve_meta(ckpt, meta, input_values, classes)
+    obj, metadata = _container(ckpt, converted, to, source_layout, safetensors, record)
     write_checkpoint(obj, dst, overwrite=force, metadata=metadata)
 
     source_ids = {id(v): k for k, v in ckpt.state_dict.items()}

@@ -1,5 +1,6 @@
 """What a hub folder reads from a checkpoint's config text (``meta['cfg']``), never running it."""
-from smallbig_mm.weights.hub import parse_config_text, spec_from_config
+from smallbig_mm.weights.hub import args_from_config, parse_config_text
+from smallbig_mm.weights.meta_config import meta_from_config
 
 
 def test_config_text_is_read_without_running_it():
@@ -9,15 +10,15 @@ def test_config_text_is_read_without_running_it():
     assert parse_config_text('model = dict(') == {}  # not Python: nothing
 
 
-def test_spec_reads_every_frame_sampler_and_the_crop():
+def test_record_reads_every_frame_sampler_and_the_crop():
     cfg = parse_config_text(
         "test_pipeline = [dict(type='DecordInit'),\n"
         "    dict(type='DenseSampleFrames', clip_len=16, frame_interval=2, num_clips=4),\n"
         "    dict(type='Resize', scale=(-1, 128)), dict(type='ThreeCrop', crop_size=112)]\n"
         "train_cfg = dict(max_epochs=3)\n")
-    args, spec, notes = spec_from_config(cfg)
-    assert args == {} and notes == ['schedule: 3 epochs']
-    assert spec == {'num_frames': 16, 'frame_interval': 2, 'test_num_clips': 4,
-                    'input_size': [3, 112, 112], 'test_crop': 'ThreeCrop',
-                    'resize_short_side': 128}
-
+    assert args_from_config(cfg) == {}
+    meta = meta_from_config(cfg)
+    assert (meta.input.num_frames, meta.input.frame_interval, meta.input.test_clips,
+            meta.input.test_crop, meta.input.test_crops, meta.input.resize_short_side) == \
+        (16, 2, 4, (112, 112), 3, 128)
+    assert meta.provenance.max_epochs == 3

@@ -146,12 +146,12 @@ def test_to_hf_round_trip_config_card_and_timm_local_dir(tmp_path, caplog):
     assert config['model_args']['num_frames'] == 4
     assert config['pretrained_cfg']['input_size'] == [3, 32, 32]
     assert config['pretrained_cfg']['mean'] == [0.485, 0.456, 0.406]
-    assert config['video_input']['frame_interval'] == 2
+    assert config['weights_meta']['input']['frame_interval'] == 2
     card = (out / 'README.md').read_text()
-    assert card.startswith('---\nlibrary_name: timm\nlicense: apache-2.0\n')
+    assert card.startswith('---\n') and '\nlibrary_name: timm\nlicense: apache-2.0\n' in card
     assert '- video-classification' in card and '2006.14582' in card
-    assert 'motion_train.txt' in card and '3 epochs' in card and 'GMACs' in card
-    assert 'frame interval: 2' in card and 'ThreeCrop' in card
+    assert 'dataset: motion_train.txt' in card and 'epochs: 3 of 3' in card and 'GMACs' in card
+    assert '4 frames, 2 apart' in card and '10 clip(s) x 3 crop(s)' in card
 
     loaded = timm.create_model(f'local-dir:{out}', pretrained=True).eval()
     assert torch.equal(loaded(clip()), model(clip()))
@@ -185,7 +185,7 @@ def test_to_hf_infers_the_architecture_and_says_training_is_unknown(tmp_path):
     finally:
         os.umask(umask)
     assert summary.args_from == 'the state dict shapes'
-    assert 'unknown — converted from bare.pth' in (tmp_path / 'hub' / 'README.md').read_text()
+    assert '- config: unknown' in (tmp_path / 'hub' / 'README.md').read_text()
     for name in ('config.json', 'model.safetensors', 'README.md'):
         assert os.stat(tmp_path / 'hub' / name).st_mode & 0o777 == 0o640
     loaded = timm.create_model(f'local-dir:{tmp_path / "hub"}', pretrained=True).eval()

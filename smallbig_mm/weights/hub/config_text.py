@@ -1,13 +1,12 @@
 """Reading what an MMEngine config says about a model, from its text (never running it).
 
 An MMEngine checkpoint keeps its config as text in ``meta['cfg']``; :func:`parse_config_text`
-evaluates its literals with :mod:`ast` and :func:`spec_from_config` picks the architecture
-arguments, the input spec and the training facts a hub folder records.
+evaluates its literals with :mod:`ast`, :func:`args_from_config` picks the architecture
+arguments and :func:`metric_types` the evaluators.
 """
 import ast
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping
 
-from ...utils.pipelines import FRAME_SAMPLERS
 from .model_args import ARCH_ARGS
 
 
@@ -50,25 +49,17 @@ def parse_config_text(text: str) -> Dict[str, Any]:
     return names
 
 
-def _find(pipeline: Any, *kinds: str) -> Dict[str, Any]:
-    """The first step of ``pipeline`` whose type is one of ``kinds`` (in their order), or {}."""
-    steps = [s for s in (pipeline if isinstance(pipeline, list) else []) if isinstance(s, dict)]
-    for kind in kinds:
-        for step in steps:
-            if step.get('type') == kind:
-                return step
-    return {}
+def args_from_config(cfg: Mapping[str, Any]) -> Dict[str, Any]:
+    """The architecture arguments (timm ``model_args``) a parsed MMAction2 config names.
 
-
-def spec_from_config(cfg: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any], List[str]]:
-    """(model_args, pretrained_cfg entries, training notes) from a parsed MMAction2 config.
+    The input, classes and provenance are the weights record's
+    (:func:`smallbig_mm.weights.meta_config.meta_from_config`).
 
     Example:
         >>> cfg = parse_config_text(
-        ...     "model = dict(backbone=dict(depth=23), cls_head=dict(num_classes=5))\\n"
-        ...     "test_pipeline = [dict(type='SampleFrames', clip_len=8, frame_interval=4)]")
-        >>> spec_from_config(cfg)
-        ({'depth': 23, 'num_classes': 5}, {'num_frames': 8, 'frame_interval': 4}, [])
+        ...     "model = dict(backbone=dict(depth=23), cls_head=dict(num_classes=5))")
+        >>> args_from_config(cfg)
+        {'depth': 23, 'num_classes': 5}
     """
     model = cfg.get('model') if isinstance(cfg.get('model'), dict) else {}
     backbone = model.get('backbone') if isinstance(model.get('backbone'), dict) else {}
@@ -78,37 +69,21 @@ def spec_from_config(cfg: Mapping[str, Any]) -> Tuple[Dict[str, Any], Dict[str, 
     head = model.get('cls_head') if isinstance(model.get('cls_head'), dict) else {}
     if 'num_classes' in head:
         args['num_classes'] = head['num_classes']
-    spec: Dict[str, Any] = {}
-    pre = model.get('data_preprocessor') if isinstance(model.get('data_preprocessor'), dict) \
-        else {}
-    if pre.get('mean') and pre.get('std'):
-        scale = 255. if max(pre['mean']) > 1 else 1.
-        spec['mean'] = [round(m / scale, 6) for m in pre['mean']]
-        spec['std'] = [round(s / scale, 6) for s in pre['std']]
-    pipeline = cfg.get('test_pipeline') or cfg.get('val_pipeline')
-    frames = _find(pipeline, *FRAME_SAMPLERS)
-    if frames.get('clip_len'):
-        spec['num_frames'] = frames['clip_len']
-    if frames.get('frame_interval'):
-        spec['frame_interval'] = frames['frame_interval']
-    if frames.get('num_clips'):
-        spec['test_num_clips'] = frames['num_clips']
-    for crop_type in ('CenterCrop', 'ThreeCrop', 'TenCrop'):
-        crop = _find(pipeline, crop_type)
-        if crop.get('crop_size'):
-            size = crop['crop_size']
-            spec['input_size'] = [3] + ([size, size] if isinstance(size, int) else list(size))
-            spec['test_crop'] = crop_type
-    resize = _find(pipeline, 'Resize')
-    if isinstance(resize.get('scale'), list) and -1 in resize['scale']:
-        spec['resize_short_side'] = max(resize['scale'])
-    notes = []
-    train = cfg.get('train_dataloader', {}).get('dataset', {}) \
-        if isinstance(cfg.get('train_dataloader'), dict) else {}
-    if isinstance(train, dict) and train:
-        notes.append(f"training data: {train.get('type', 'dataset')} with annotations "
-                     f"{train.get('ann_file', 'unknown')}")
-    train_cfg = cfg.get('train_cfg') if isinstance(cfg.get('train_cfg'), dict) else {}
-    if train_cfg.get('max_epochs'):
-        notes.append(f"schedule: {train_cfg['max_epochs']} epochs")
-    return args, spec, notes
+    return args
+
+
+def metric_types(cfg: Mapping[str, Any]) -> List[str]:
+    """The ``type`` of each evaluator of ``val_evaluator`` / ``test_evaluator``.
+
+    Example:
+        >>> metric_types({'val_evaluator': {'type': 'AccMetric'}})
+        ['AccMetric']
+    """
+    found: List[str] = []
+    for key in ('val_evaluator', 'test_evaluator'):
+        value = cfg.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get('type'), str) and \
+                    item['type'] not in found:
+                found.append(item['type'])
+    return found

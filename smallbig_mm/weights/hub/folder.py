@@ -10,20 +10,19 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from ...models.constants import IMAGENET_MEAN, IMAGENET_STD
 from ...utils.files import OutputPathError, atomic_folder
 from ...utils.text import preview
 from ..convert import parameter_count
 from ..errors import CheckpointError
 from ..io import read_checkpoint, write_checkpoint
 from ..layouts import CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, to_timm_state_dict
+from ..meta import WEIGHTS_META_KEY, WeightsMeta, timm_pretrained_cfg
+from ..meta_files import resolve_meta
 from ..validate import validate_hub_config
-from .card import model_card
-from .config_text import parse_config_text, spec_from_config
+from .card import METRIC_NAMES, model_card
+from .config_text import args_from_config, metric_types, parse_config_text
 from .model_args import architecture_name, check_rebuilds, count_gmacs, infer_model_args, jsonable
 
-PRETRAINED_CFG_KEYS = ('input_size', 'mean', 'std', 'crop_pct', 'interpolation', 'crop_mode')
-"""Input entries that go into timm's ``pretrained_cfg``; the video ones go to ``video_input``."""
 HUB_FILES = ('README.md', 'config.json', 'model.safetensors')
 """What :func:`write_hub_folder` writes, and all that a folder it may replace can hold."""
 
@@ -98,40 +97,15 @@ def _fit_classifier(src: str, state: Dict[str, Tensor], num_classes: int
     return state, []
 
 
-def _input_spec(spec: Dict[str, Any], overrides: Mapping[str, Any], in_chans: int,
-                num_frames: int) -> Dict[str, Any]:
-    """The input spec: the config's, the flags' ``overrides``, then timm's defaults."""
-    spec.update(jsonable(dict(overrides)))
-    spec.setdefault('input_size', [in_chans, 224, 224])
-    spec.setdefault('mean', list(IMAGENET_MEAN))
-    spec.setdefault('std', list(IMAGENET_STD))
-    spec.setdefault('num_frames', num_frames)
-    if spec.get('resize_short_side'):
-        spec.setdefault('crop_pct', round(spec['input_size'][1] / spec['resize_short_side'], 6))
-    spec.setdefault('crop_pct', 0.875)
-    spec.setdefault('interpolation', 'bilinear')
-    return spec
-
-
-def _training_text(meta: Mapping[str, Any], notes: List[str], src_name: str) -> str:
-    """How the weights were trained, as far as the checkpoint's config and meta say."""
-    facts = [f"experiment {meta['experiment_name']}"] if meta.get('experiment_name') else []
-    if meta.get('epoch'):
-        facts.append(f"saved at epoch {meta['epoch']}")
-    if notes:  # the config names the data and schedule
-        return '; '.join(notes + facts) + f' (from the checkpoint meta of {src_name})'
-    return f'unknown — converted from {src_name}' + (
-        f" (its meta records only: {'; '.join(facts)})" if facts else '')
-
-
 def _write_text(path: str, text: str) -> None:
     with open(path, 'w', encoding='utf-8') as f:
         f.write(text)
 
 
 def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, Any]] = None,
-                     pretrained_cfg: Optional[Mapping[str, Any]] = None,
-                     license_id: str = 'other', training: Optional[str] = None,
+                     input_values: Optional[Mapping[str, Any]] = None,
+                     license_id: Optional[str] = None, classes: Optional[List[str]] = None,
+                     meta: Optional[WeightsMeta] = None, base_model: Optional[str] = None,
                      force: bool = False) -> HubFolderSummary:
     """Writes ``src`` as a Hugging Face Hub style folder (config.json, safetensors, card).
 
@@ -140,11 +114,13 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         out_dir: the folder to create.
         model_args: overrides of the architecture arguments (``depth``, ``block_types``,
             ``big_kernels``, ``num_classes``, ...), applied last.
-        pretrained_cfg: overrides of the input spec (``num_frames``, ``frame_interval``,
-            ``input_size``, ``mean``, ``std``, ...).
-        license_id: the card's license (Hub identifier); ``'other'`` when unknown.
-        training: how and on what the weights were trained, for the card; default: what
-            the checkpoint's meta says, else "unknown".
+        input_values: overrides of the record's input (:class:`~..meta.InputSpec` fields:
+            ``num_frames``, ``frame_interval``, ``test_crop``, ``mean``, ``std``, ...).
+        license_id: the card's license (Hub identifier); None: not stated.
+        classes: the class names (overriding the record's).
+        meta: the record to write (e.g. from the training config); default: the
+            checkpoint's record, else the one its ``meta['cfg']`` implies, else defaults.
+        base_model: the Hub id the weights were fine-tuned from, for the card.
         force: replace an existing non-empty ``out_dir``.
 
     Returns:
@@ -152,8 +128,8 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
 
     Raises:
         OutputExistsError: ``out_dir`` exists, is not empty and ``force`` is False.
-        CheckpointError: unreadable ``src``, a 2D ResNet, or ``model_args`` that do not
-            rebuild the network of the weights.
+        CheckpointError: unreadable ``src``, a 2D ResNet, ``model_args`` that do not
+            rebuild the network of the weights, or a record of wrong types.
 
     Example:
         >>> import os, tempfile, torch
@@ -167,9 +143,9 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     out_dir = os.path.abspath(os.fspath(out_dir))
     ckpt = read_checkpoint(src)
     state = _timm_state(src, ckpt.state_dict)
-    meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
-    cfg = parse_config_text(meta['cfg']) if isinstance(meta.get('cfg'), str) else {}
-    cfg_args, spec, notes = spec_from_config(cfg)
+    ckpt_meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
+    cfg = parse_config_text(ckpt_meta['cfg']) if isinstance(ckpt_meta.get('cfg'), str) else {}
+    cfg_args = args_from_config(cfg)
     args = infer_model_args(state)
     args_from = 'the state dict shapes'
     if cfg_args:
@@ -184,40 +160,48 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     state, dropped = _fit_classifier(src, state, num_classes)
     check_rebuilds(state, args, src)
 
-    spec = _input_spec(spec, pretrained_cfg or {}, args.get('in_chans', 3),
-                       args.get('num_frames', 8))
-    args['num_frames'] = int(spec['num_frames'])
+    recorded = resolve_meta(ckpt, meta, input_values, classes)
+    record = recorded or WeightsMeta()  # timm's defaults, not written as a record
+    if record.classes is not None and num_classes and len(record.classes) != num_classes:
+        raise CheckpointError(f'{src}: {len(record.classes)} class names for a classifier of '
+                              f'{num_classes} classes: give a label map of {num_classes} names')
+    args['num_frames'] = record.input.num_frames
     src_name = os.path.basename(src)
-    if training is None:
-        training = _training_text(meta, notes, src_name)
     arch = architecture_name(args)
+    pretrained_cfg = dict(
+        timm_pretrained_cfg(record, num_classes), classifier='fc', first_conv='conv1',
+        paper_ids='arXiv:2006.14582',
+        paper_name='SmallBigNet: Integrating Core and Contextual Views for Video '
+                   'Classification',
+        description=f'converted from {src_name}')
+    if license_id:
+        pretrained_cfg['license'] = license_id
     config = {
         'architecture': arch,
         'num_classes': num_classes,
         'num_features': args['base_channels'] * 32,
         'model_args': args,
-        'pretrained_cfg': dict(
-            {k: spec[k] for k in PRETRAINED_CFG_KEYS if k in spec},
-            num_classes=num_classes, classifier='fc', first_conv='conv1',
-            paper_ids='arXiv:2006.14582',
-            paper_name='SmallBigNet: Integrating Core and Contextual Views for Video '
-                       'Classification',
-            license=license_id, description=f'converted from {src_name}',
-            notes=[f'training: {training}']),
-        'video_input': {k: v for k, v in spec.items() if k not in PRETRAINED_CFG_KEYS},
+        'pretrained_cfg': pretrained_cfg,
+        **({'label_names': list(record.classes)} if record.classes else {}),
+        **({WEIGHTS_META_KEY: record.to_dict()} if recorded else {}),
     }
     validate_hub_config(config, f'{src}: the config.json it gives')  # before GMACs are counted
+    training = '; '.join(str(v) for v in (record.provenance.config, record.provenance.dataset)
+                         if v) or 'unknown'
     summary = HubFolderSummary(
         out_dir=out_dir, architecture=arch, model_args=args, args_from=args_from,
         num_parameters=parameter_count(state),
-        gmacs=count_gmacs(args, num_classes, spec['input_size'], spec['num_frames']),
+        gmacs=count_gmacs(args, num_classes, [3, *record.input.test_crop],
+                          record.input.num_frames),
         training=training, dropped=dropped)
+    metrics = sorted({METRIC_NAMES[t] for t in metric_types(cfg) if t in METRIC_NAMES})
     with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
         check_replaceable(out_dir)
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
-                         metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
+                         metadata={'format': 'pt', 'layout': 'timm', 'source': src_name,
+                                   **({WEIGHTS_META_KEY: record.to_json()} if recorded else {})})
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
         _write_text(os.path.join(tmp_dir, 'README.md'),
-                    model_card(os.path.basename(out_dir), config, summary, license_id,
-                               src_name))
+                    model_card(os.path.basename(out_dir), config, summary, record, license_id,
+                               base_model, metrics, recorded is not None))
     return summary
