@@ -4,8 +4,6 @@ fine-tune with another class count drops the classifier and says so; a resume is
 refused (docs/reliability.md, "Checkpoints that do not fit")."""
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
