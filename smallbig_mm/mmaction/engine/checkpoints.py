@@ -29,6 +29,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmengine.runner.base_loop import BaseLoop
 
+from ...compat.mmengine import (runner_load_from, runner_resumes, runner_train_loop,
+                                set_runner_load_from)
 from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
 from ...weights.loading import fit_state_dict
@@ -155,9 +157,9 @@ class ResumeGuardHook(Hook):
     def before_run(self, runner) -> None:
         if is_main_process():
             _remove_stale_temporaries(runner.work_dir)
-        resume, load_from = getattr(runner, '_resume', False), runner._load_from
+        resume, load_from = runner_resumes(runner), runner_load_from(runner)
         if resume and load_from is None:
-            runner._load_from = auto_resume_target(runner.work_dir)
+            set_runner_load_from(runner, auto_resume_target(runner.work_dir))
         elif load_from is not None and '://' not in load_from:  # local files only
             self._check_explicit(load_from, 'resume from' if resume else 'load')
 
@@ -188,11 +190,11 @@ class ResumeGuardHook(Hook):
         ``allow_partial_load=True`` in the config loads whatever fits. Raises a one-line
         :class:`CheckpointError` otherwise; nothing is loaded or written then.
         """
-        resume = getattr(runner, '_resume', False)
-        source = runner._load_from or 'the checkpoint'
+        resume = runner_resumes(runner)
+        source = runner_load_from(runner) or 'the checkpoint'
         if resume:
             check_training_state(checkpoint, source, bool(runner.param_schedulers))
-        training = isinstance(runner._train_loop, BaseLoop)
+        training = isinstance(runner_train_loop(runner), BaseLoop)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         state = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
