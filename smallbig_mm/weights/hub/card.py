@@ -1,9 +1,16 @@
 """The model card (``README.md`` with Hub YAML front matter) of a hub folder."""
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Dict, Mapping, Optional, Protocol
 
-if TYPE_CHECKING:  # only for the annotation: folder.py imports this module
-    from .folder import HubFolderSummary
+
+class HubFolderFacts(Protocol):
+    """What the card reads of the writer's summary (folder.py's ``HubFolderSummary``)."""
+    architecture: str
+    model_args: Dict[str, Any]
+    args_from: str
+    num_parameters: int
+    gmacs: Optional[float]
+    training: str
 
 CITATION = '''@inproceedings{li2020smallbignet,
   title     = {SmallBigNet: Integrating Core and Contextual Views for Video Classification},
@@ -15,7 +22,7 @@ CITATION = '''@inproceedings{li2020smallbignet,
 """The paper's BibTeX entry, quoted in every card."""
 
 
-def model_card(out_name: str, config: Mapping[str, Any], summary: 'HubFolderSummary',
+def model_card(out_name: str, config: Mapping[str, Any], summary: HubFolderFacts,
                license_id: str, src_name: str) -> str:
     """The card's Markdown: front matter, training, model, input, usage and citation.
 
