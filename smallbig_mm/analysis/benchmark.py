@@ -35,7 +35,7 @@ from .complexity import count_macs
 
 PEERS: Dict[str, dict] = {
     'smallbig_r50_reference': dict(
-        type='SmallBigResNet', depth=50, fused=False),
+        type='SmallBigResNet', depth=50, fast_path=False),
     'c2d_r50': dict(type='SmallBigResNet', depth=50, block_types=('2d',) * 4),
     'mmaction_slowonly_r50': dict(
         type='ResNet3dSlowOnly', depth=50, lateral=False, conv1_kernel=(1, 7, 7),
