@@ -109,7 +109,7 @@ def help_text(tool: str) -> str:
     return out.getvalue()
 
 
-NEEDS_STACK = {'train', 'test'}  # their parsers import the MMAction2 side
+NEEDS_STACK = {'train', 'test', 'demo', 'extract_features'}  # parsers that import MMEngine
 
 
 def tool_params():
