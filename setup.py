@@ -39,6 +39,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.9',
     packages=find_packages(include=['smallbig_mm', 'smallbig_mm.*']),
+    package_data={'smallbig_mm': ['py.typed']},  # typed (PEP 561)
     install_requires=['torch>=2.1', 'numpy', 'opencv-python'],
     extras_require={
         'mmaction': MMACTION_STACK,
@@ -48,6 +49,7 @@ setup(
         'deploy': DEPLOY,
         'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'] + DEPLOY,
         'tests': ['pytest>=7'] + DEPLOY,
+        'lint': ['ruff==0.17.6', 'mypy==2.4.1', 'pre-commit'],  # tools/lint.sh
     },
     entry_points={
         'console_scripts': [

@@ -1,4 +1,8 @@
-"""Fixtures shared by every test folder (helpers live in tests/helpers.py)."""
+"""Fixtures shared by every test folder (helpers live in tests/helpers.py).
+
+Imports torch only: the MMAction2 side is imported by tests/mmaction/conftest.py and,
+for tests marked ``mmaction`` elsewhere, by the repository's conftest.py.
+"""
 import functools
 import http.server
 import threading
@@ -6,7 +10,6 @@ import threading
 import pytest
 import torch
 
-import smallbig_mm.mmaction  # noqa: F401  (stack fixes and registration before any test)
 from smallbig_mm.data.motion import MotionSettings, generate_motion_dataset
 
 collect_ignore = ['configs', 'assets']  # MMEngine config files and test data, not test modules

@@ -10,14 +10,16 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import pytest
 import torch
-from mmengine.config import Config
 from torch import nn
 
 from smallbig_mm.models import SmallBigResNet
+
+if TYPE_CHECKING:  # MMEngine only for the tests marked mmaction
+    from mmengine.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / 'tests' / 'configs' / 'tiny_smallbig_motion.py'
@@ -113,11 +115,12 @@ class WarningRecords(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def tiny_config(data, work_dir: Path, config: Path = TINY_CONFIG, **options) -> Config:
+def tiny_config(data, work_dir: Path, config: Path = TINY_CONFIG, **options) -> 'Config':
     """The tiny config on ``data`` for an in-process ``Runner.from_cfg`` (quiet, seed 0).
 
     ``options`` are ``--cfg-options``-style overrides, e.g. ``{'train_cfg.max_epochs': 1}``.
     """
+    from mmengine.config import Config
     cfg = Config.fromfile(config)
     overrides = dict(option.split('=', 1) for option in data_options(data))
     overrides.update(work_dir=str(work_dir), log_level='WARNING', randomness=dict(seed=0),

@@ -3,8 +3,15 @@
 # docs/installation.md, then this package in editable mode) and activates it. A second
 # run finds the stamp and only activates. Override the location with SMALLBIG_VENV.
 # Sourced by tools/quickstart.sh and tools/run_tests.sh, which run under `set -e`.
+# SMALLBIG_TORCH_ONLY=1: the environment without MMEngine, MMAction2 and MMCV (.venv-torch),
+# where `pytest -m "not mmaction"` runs (tools/run_tests.sh --torch-only).
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${SMALLBIG_VENV:-$ROOT/.venv}"
+TORCH_ONLY="${SMALLBIG_TORCH_ONLY:-0}"
+if [ "$TORCH_ONLY" = 1 ]; then
+    VENV="${SMALLBIG_VENV:-$ROOT/.venv-torch}"
+else
+    VENV="${SMALLBIG_VENV:-$ROOT/.venv}"
+fi
 STAMP="$VENV/.smallbig-mm-installed"
 WANT="$(cat "$ROOT/setup.py" "$ROOT/tools/setup_env.sh" | sha256sum | cut -d' ' -f1)"
 
@@ -14,11 +21,17 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     # shellcheck disable=SC1091
     . "$VENV/bin/activate"
     pip install -q torch==2.14.1 torchvision==0.29.1
-    pip install -q "setuptools<81" mmengine==0.10.7 mmcv-lite==2.1.0
-    pip install -q --no-deps mmaction2==1.2.0
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
-    pip install -q -e "$ROOT[all,tests]"
+    if [ "$TORCH_ONLY" = 1 ]; then
+        pip install -q decord av  # the video readers of smallbig_mm.apis
+        pip install -q -e "$ROOT[hub,tests]"
+    else
+        pip install -q "setuptools<81" mmengine==0.10.7 mmcv-lite==2.1.0
+        pip install -q --no-deps mmaction2==1.2.0
+        pip install -q ruff==0.17.6 mypy==2.4.1  # tools/lint.sh
+        pip install -q -e "$ROOT[all,tests]"
+    fi
     echo "$WANT" > "$STAMP"
 else
     # shellcheck disable=SC1091

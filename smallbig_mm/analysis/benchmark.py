@@ -14,6 +14,7 @@ rows of one run are the figures to trust: timings drift between runs.
 """
 import contextlib
 import datetime
+import functools
 import json
 import multiprocessing
 import os
@@ -34,7 +35,7 @@ from .complexity import count_macs
 
 PEERS: Dict[str, dict] = {
     'smallbig_r50_reference': dict(
-        type='SmallBigResNet', depth=50, fused=False),
+        type='SmallBigResNet', depth=50, fast_path=False),
     'c2d_r50': dict(type='SmallBigResNet', depth=50, block_types=('2d',) * 4),
     'mmaction_slowonly_r50': dict(
         type='ResNet3dSlowOnly', depth=50, lateral=False, conv1_kernel=(1, 7, 7),
@@ -360,7 +361,7 @@ def _measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optiona
     rss_before = _peak_rss_mib()
     subjects = [Subject(name, settings, model_kwargs) for name in names]
     cuda = settings.device.startswith('cuda')
-    sync = (lambda: _sync(settings.device))
+    sync = functools.partial(_sync, settings.device)
     warmup_times: Dict[str, List[float]] = {}
     if cuda:  # warm up apart, so that the memory peak is that of the timed steps
         time_interleaved(subjects, settings.warmup, 0, sync=sync, warmup_times=warmup_times)

@@ -77,7 +77,7 @@ def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = 
     """Scores ``video`` window by window.
 
     Args:
-        model: from :func:`~.models.from_config` or :func:`~.models.from_timm`.
+        model: from :func:`~smallbig_mm.apis.from_config` or :func:`~.models.from_timm`.
         video: from :func:`~.video.open_video`.
         clip_len, interval: the window (default: the model's, i.e. the config's sampler).
         stride: frames between window starts; ``None`` spreads at most ``max_windows``

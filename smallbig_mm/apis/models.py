@@ -4,8 +4,8 @@ A :class:`VideoClassifier` turns a window's frames into crop views, the views in
 backbone features (the classifier's input, "pre-logits") and the features into logits.
 Splitting the forward pass there lets one pass give both the scores and the features.
 
-- :func:`from_config`: an MMAction2 config (+ checkpoint); the config's own transforms
-  prepare the frames. Needs the MMAction2 stack (see :mod:`.mmaction_model`).
+- :func:`smallbig_mm.apis.from_config` (:mod:`.mmaction_model`): an MMAction2 config
+  (+ checkpoint); the config's own transforms prepare the frames. Needs the MMAction2 stack.
 - :func:`from_timm`: a timm model name (+ weights); preprocessing from the model's
   ``pretrained_cfg`` and the weights' record (resize the short side to
   ``size / crop_pct`` as MMAction2's ``Resize`` does, crop, mean/std).
@@ -199,13 +199,4 @@ def from_timm(name: str, weights: Optional[str] = None, crop: Optional[str] = No
     model = create_with_weights(name, weights, finetune=False, **model_args)
     return TimmVideoClassifier(model.to(device), crop, clip_len, interval,
                                source=str(weights) if weights is not None else name)
-
-
-def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[str] = None,
-                pipeline: str = 'val', cfg_options: Optional[dict] = None,
-                device: str = 'cpu'):
-    """An MMAction2 recognizer from a config (+ checkpoint); see :mod:`.mmaction_model`."""
-    from .mmaction_model import from_config as build
-
-    return build(config, checkpoint, crop, pipeline, cfg_options, device)
 

@@ -126,7 +126,9 @@ def _write_to_log_files(message: str) -> None:
     if 'mmengine.logging' not in sys.modules:
         return
     from mmengine.logging import MMLogger
-    if not MMLogger._instance_dict:
+
+    from ..compat.mmengine import logger_instances
+    if not logger_instances():
         return
     logger = MMLogger.get_current_instance()
     record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, message, None, None)

@@ -22,8 +22,8 @@ from mmcv.cnn.bricks.wrappers import Conv3d as MMCVConv3d
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
 
+from ..compat.torch import BatchNormBase
 from ..models import DEFAULT_BIG_KERNELS
 from ..models import SmallBigResNet as CoreSmallBigResNet
 from ..models.fastpath.inference import register_fusable_conv
@@ -174,7 +174,7 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         self._freeze_stages()
         if mode and self.norm_eval:
             for module in self.modules():
-                if isinstance(module, _BatchNorm):
+                if isinstance(module, BatchNormBase):
                     module.eval()
         return self
 

@@ -25,6 +25,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 
+from ..compat.mmengine import runner_train_loop
 from ..data.annotations import check_video_annotations
 from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
 from ..utils.errors import UserError
@@ -249,6 +250,6 @@ class ConfigCheckHook(Hook):
 
     def before_run(self, runner) -> None:
         from mmengine.runner import BaseLoop
-        training = isinstance(getattr(runner, '_train_loop', None), BaseLoop)
+        training = isinstance(runner_train_loop(runner), BaseLoop)
         check_config(runner.cfg, ('train', 'val') if training else ('test',),
                      self.check_files)

@@ -180,10 +180,9 @@ def quiet_console(level: Union[int, str] = 'INFO') -> bool:
     for category, message in NOISY_WARNINGS:
         warnings.filterwarnings('ignore', message=message, category=category)
     os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's AV_LOG_QUIET
-    from mmengine.logging import MMLogger
-
+    from ..compat.mmengine import logger_instances
     from .patches import new_logger_callback
     new_logger_callback.apply(_add_filter)  # loggers created from now on
-    for instance in list(MMLogger._instance_dict.values()):
+    for instance in list(logger_instances().values()):
         _add_filter(instance)
     return True

@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..compat.torch import BatchNormBase
 from .fastpath.frame_conv import conv_for_training
 from .fastpath.inference import (can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit,
                                  runs_as_written)
@@ -41,7 +42,7 @@ def add_into_norm_output(out: Tensor, other: Tensor, norm: nn.Module) -> Tensor:
     tensor the size of the unit's output. Out of place for any other norm, or where the
     sum would need another dtype or shape than ``out``'s (autocast, broadcasting).
     """
-    if (isinstance(norm, nn.modules.batchnorm._BatchNorm)
+    if (isinstance(norm, BatchNormBase)
             and torch.result_type(out, other) == out.dtype
             and torch.broadcast_shapes(out.shape, other.shape) == out.shape):
         return out.add_(other)
@@ -75,6 +76,9 @@ class Bottleneck(nn.Module):
     """
 
     expansion = 4
+    big1: Optional[BigView]  # set in __init__ by setattr (one per conv)
+    big2: Optional[BigView]
+    big3: Optional[BigView]
 
     def __init__(self, in_channels: int, planes: int, stride: int = 1,
                  block_type: str = 'smallbig',
@@ -121,7 +125,7 @@ class Bottleneck(nn.Module):
                 view = BigView(check_big_kernel(kernel), norm_layer(channels), own_conv)
             setattr(self, f'big{i}', view)
 
-        self.downsample: Optional[nn.Module] = None
+        self.downsample: Optional[nn.Sequential] = None
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(
                 conv_layer(in_channels, out_channels, kernel_size=1, stride=(1, stride, stride),
@@ -158,7 +162,7 @@ class Bottleneck(nn.Module):
         if self.downsample is None:
             return x
         conv, norm = self.downsample
-        if not (self.fused and can_fuse(conv)):
+        if not (self.fused and isinstance(conv, nn.Conv3d) and can_fuse(conv)):
             return self.downsample(x)
         if can_fold(norm):
             return fused_conv_norm(x, conv, norm)
@@ -175,7 +179,7 @@ class Bottleneck(nn.Module):
         if self.fused and not runs_as_written() and out.dtype == identity.dtype and (
                 not torch.is_grad_enabled() or (
                 isinstance(self.drop_path, nn.Identity)
-                and isinstance(self.bn3, nn.modules.batchnorm._BatchNorm))):
+                and isinstance(self.bn3, BatchNormBase))):
             # no new tensor: in inference, and in training, where the last unit's output
             # (a BatchNorm's output or a sum) is kept by no backward function
             return self.act(out.add_(identity))

@@ -6,13 +6,13 @@ temporal stride anywhere: T frames in, T frames out. By default res2 uses 2D blo
 res3-res5 SmallBig blocks (the paper's network).
 """
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import torch
 from torch import Tensor, nn
-from torch.fx._symbolic_trace import is_fx_symbolic_tracing
 from torch.utils.checkpoint import checkpoint
 
+from ..compat.torch import NormBase, is_fx_symbolic_tracing
 from .bottleneck import Bottleneck, check_block_type
 from .units import DEFAULT_BIG_KERNELS, ActLayer, BigKernel, ConvLayer, NormLayer, inplace_relu
 
@@ -153,7 +153,7 @@ class SmallBigResNet(nn.Module):
     @property
     def stages(self) -> List[nn.Sequential]:
         """``[layer1, layer2, layer3, layer4]`` (res2..res5)."""
-        return [self.layer1, self.layer2, self.layer3, self.layer4]
+        return [cast(nn.Sequential, getattr(self, f'layer{i}')) for i in range(1, 5)]
 
     def reset_parameters(self) -> None:
         """Kaiming-normal convs (fan_out, relu); norms 1/0; big-view and extra-unit norms 0/0.
@@ -166,7 +166,7 @@ class SmallBigResNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)):
+            elif isinstance(m, (NormBase, nn.GroupNorm, nn.LayerNorm)):
                 if m.weight is not None:
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
@@ -179,15 +179,16 @@ class SmallBigResNet(nn.Module):
             if self.zero_init_residual:
                 zero.append(block.bn3)
             for norm in zero:
-                if getattr(norm, 'weight', None) is not None:
-                    nn.init.zeros_(norm.weight)
-                    nn.init.zeros_(norm.bias)
+                weight, bias = getattr(norm, 'weight', None), getattr(norm, 'bias', None)
+                if isinstance(weight, Tensor) and isinstance(bias, Tensor):
+                    nn.init.zeros_(weight)
+                    nn.init.zeros_(bias)
 
     def set_fast_path(self, enable: bool = True) -> None:
         """Switches every block between the fast path and the reference units."""
         for stage in self.stages:
             for block in stage:
-                block.fused = enable
+                cast(Bottleneck, block).fused = enable
 
     set_fused = set_fast_path  # the first name, kept for code that calls it
 

@@ -10,7 +10,7 @@ the very same ``W``), followed by its own BatchNorm. Both views are summed::
 
 Plain PyTorch: no registry, no weight I/O.
 """
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple, cast
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +56,7 @@ def check_big_kernel(kernel: Sequence[Optional[int]], name: str = 'big_kernels')
             raise ValueError(
                 f'{name}: window sizes must be odd positive ints (so the pooled view keeps the '
                 f'input shape), and t may be None for all frames; got {tuple(kernel)!r}')
-    return (t, h, w)
+    return cast(BigKernel, (t, h, w))
 
 
 def big_view_pool(x: Tensor, kernel_size: BigKernel) -> Tensor:

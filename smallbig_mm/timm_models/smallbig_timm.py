@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.models import build_model_with_cfg, generate_default_cfgs, register_model
-from timm.models._features import feature_take_indices
 from torch import Tensor, nn
 
+from ..compat.timm import feature_take_indices
 from ..models import SmallBigResNet
 from ..models.smallbig_resnet import NUM_STAGES
 from ..weights import CheckpointError, fetch_checkpoint, fit_weights

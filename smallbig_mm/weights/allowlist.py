@@ -26,7 +26,8 @@ def history_buffer_getattr(owner: type, name: str) -> Any:
     """
     from mmengine.logging import HistoryBuffer
 
-    allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+    from ..compat.mmengine import history_statistics
+    allowed = {'min', 'max', 'current', 'mean', *history_statistics()}
     if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(

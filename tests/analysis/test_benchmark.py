@@ -17,6 +17,7 @@ def results():
     return settings, measure_all(['smallbig_resnet23', *PEERS], settings, TINY)
 
 
+@pytest.mark.mmaction
 def test_measure_reports_macs_times_and_memory(results):
     _, rows = results
     assert [r.name for r in rows] == ['smallbig_resnet23', *PEERS]
@@ -35,6 +36,7 @@ def test_measure_reports_macs_times_and_memory(results):
     assert by_name['smallbig_r50_reference'].peak_mib > by_name['c2d_r50'].peak_mib
 
 
+@pytest.mark.mmaction
 def test_table_has_a_row_per_model_and_speed_ups(results):
     settings, rows = results
     table = format_table(rows, settings, baseline='c2d_r50')
@@ -43,6 +45,7 @@ def test_table_has_a_row_per_model_and_speed_ups(results):
     assert '| smallbig_resnet23 |' in table and baseline_row.endswith('| 1.00x | 1.00 |')
 
 
+@pytest.mark.mmaction
 def test_json_is_written_once(results, tmp_path):
     settings, rows = results
     path = tmp_path / 'bench.json'
@@ -71,6 +74,7 @@ def test_unknown_model_names_the_choices():
         measure('resnet_does_not_exist', Settings(frames=4, size=32, repeats=1))
 
 
+@pytest.mark.mmaction
 def test_plot_tool_draws_the_json_files_and_never_overwrites(results, tmp_path):
     settings, rows = results
     plot_benchmarks = load_tool('plot_benchmarks')
@@ -135,6 +139,7 @@ def test_the_first_warm_up_step_is_kept_apart_from_the_timed_ones():
     assert torch.get_num_threads() == threads  # measuring leaves the caller's setting alone
 
 
+@pytest.mark.mmaction
 def test_compiled_tables_show_the_first_step_which_includes_compiling(results):
     settings, rows = results
     compiled = Settings(**{**settings.__dict__, 'compile': True})

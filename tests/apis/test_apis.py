@@ -20,6 +20,7 @@ def test_windows_slide_by_stride_and_loop_past_a_short_video():
 
 
 @pytest.mark.parametrize('total', [9, 17, 280])
+@pytest.mark.mmaction
 def test_segments_are_mmaction2_uniform_sample_in_test_mode(total):
     from mmaction.datasets.transforms import UniformSample
     expected = UniformSample(clip_len=8, test_mode=True)(
@@ -28,6 +29,7 @@ def test_segments_are_mmaction2_uniform_sample_in_test_mode(total):
 
 
 @pytest.mark.parametrize('shape', [(8, 16), (16, 8)])  # ThreeCrop: crop = short side
+@pytest.mark.mmaction
 def test_three_crop_places_views_as_mmaction2(shape):
     from mmaction.datasets.transforms import ThreeCrop
     frames = [np.random.default_rng(i).integers(0, 255, shape + (3,), np.uint8)

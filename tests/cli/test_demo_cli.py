@@ -15,6 +15,8 @@ from smallbig_mm.apis.mmaction_model import (ConfigModelError, RandomWeightsWarn
 from smallbig_mm.apis.windows import spread_starts
 from smallbig_mm.cli import demo
 
+pytestmark = pytest.mark.mmaction
+
 REPO = Path(__file__).resolve().parents[2]
 VIDEO = REPO / 'demo' / 'demo.mp4'
 LABELS = REPO / 'demo' / 'label_map_k400.txt'

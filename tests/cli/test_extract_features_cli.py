@@ -12,6 +12,8 @@ from smallbig_mm.apis import open_video
 from smallbig_mm.apis.mmaction_model import build_recognizer, split_pipeline
 from smallbig_mm.data.motion import MotionSettings, make_clip, write_mp4
 
+pytestmark = pytest.mark.mmaction
+
 TOOL = str(REPO / 'tools' / 'misc' / 'extract_features.py')
 
 

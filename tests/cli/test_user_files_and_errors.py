@@ -147,6 +147,7 @@ def test_benchmark_checks_its_output_before_measuring(tmp_path):
 
 
 # -- train and test --------------------------------------------------------------------
+@pytest.mark.mmaction
 def test_train_usage_mistakes_are_one_line(motion_data, tmp_path):
     base = [PYTHON, TRAIN, str(TINY_CONFIG)]
     blocker = tmp_path / 'a_file'
@@ -174,6 +175,7 @@ def test_train_usage_mistakes_are_one_line(motion_data, tmp_path):
     assert not (tmp_path / 'work_dirs').exists()
 
 
+@pytest.mark.mmaction
 def test_test_dump_is_checked_first_and_never_overwritten(motion_data, tiny_checkpoint,
                                                           tmp_path):
     dump = tmp_path / 'preds.pkl'

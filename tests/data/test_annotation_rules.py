@@ -14,6 +14,8 @@ import pytest
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, data_options, run_tool_status
 from smallbig_mm.data.annotations import check_video_annotations
 
+pytestmark = pytest.mark.mmaction
+
 TRAIN = str(REPO / 'tools' / 'train.py')
 TEST = str(REPO / 'tools' / 'test.py')
 MMACTION_TRAIN = Path(mmaction.__file__).parent / '.mim' / 'tools' / 'train.py'

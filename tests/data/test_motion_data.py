@@ -146,6 +146,7 @@ def test_every_reader_gets_the_rendered_frames(read, dataset):
                                    square_centres(frames, floor=30), atol=0.5)
 
 
+@pytest.mark.mmaction
 def test_mmaction_video_dataset_reads_the_lists(dataset):
     pytest.importorskip('mmaction')
     import smallbig_mm.mmaction  # noqa: F401  (stack fixes)

@@ -105,6 +105,7 @@ def test_failed_check_and_existing_file_leave_files_alone(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['model.onnx']
 
 
+@pytest.mark.mmaction
 def test_config_scores_are_the_recognizers_prediction():
     """The exported module gives what Recognizer3D.predict gives for one clip (softmax)."""
     from mmaction.structures import ActionDataSample
@@ -135,6 +136,7 @@ def build_recognizer_of(clip_model):
     return recognizer.eval()
 
 
+@pytest.mark.mmaction
 def test_tool_exports_a_config_and_a_timm_name(tmp_path, model):
     ckpt = tmp_path / 'tiny.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)

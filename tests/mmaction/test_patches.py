@@ -2,7 +2,6 @@
 import io
 import json
 import os
-import pickle
 import subprocess
 import sys
 
@@ -17,8 +16,8 @@ from mmengine.runner import runner as runner_module
 
 from helpers import REPO, free_port
 from smallbig_mm.mmaction import APPLIED_PATCHES, patches
-from smallbig_mm.mmaction.patches import (atomic_checkpoints, bf16_head, checkpoint_fit, cpu_amp,
-                                          cpu_distributed, missing_drn, mmengine_checkpoints)
+from smallbig_mm.mmaction.patches import (bf16_head, checkpoint_fit, cpu_amp,
+                                          missing_drn, mmengine_checkpoints)
 from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
 
 # (module, owner, attribute) that each patch replaces

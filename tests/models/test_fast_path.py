@@ -246,6 +246,7 @@ def test_empty_batches_run_as_in_the_reference(training):
         assert x.grad.shape == x.shape
 
 
+@pytest.mark.mmaction
 def test_flop_counters_see_the_same_convolutions_as_in_the_reference():
     # MMEngine's FlopAnalyzer (MMAction2's get_flops) traces the model with torch.jit
     from mmengine.analysis import FlopAnalyzer

@@ -499,6 +499,7 @@ def _logits(recognizer: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return recognizer(x.unsqueeze(1), mode='tensor', stage='head')
 
 
+@pytest.mark.mmaction
 def test_trains_as_a_timm_backbone_under_recognizer3d_with_the_runner(tmp_path):
     pytest.importorskip('mmaction')
     from mmengine.config import Config
@@ -537,6 +538,7 @@ def test_trains_as_a_timm_backbone_under_recognizer3d_with_the_runner(tmp_path):
         assert torch.equal(model(x), _logits(recognizer, x))
 
 
+@pytest.mark.mmaction
 def test_round_trip_mmaction_to_timm_to_mmaction(tmp_path):
     pytest.importorskip('mmaction')
     from mmaction.registry import MODELS

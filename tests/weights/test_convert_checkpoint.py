@@ -140,6 +140,7 @@ def test_output_containers(tmp_path, capsys):
     assert 'parameters: ' in out and 'renamed keys: ' in out
 
 
+@pytest.mark.mmaction
 def test_mmengine_and_timm_read_the_outputs(tmp_path):
     from mmengine.runner import load_checkpoint as mmengine_load_checkpoint
     from timm.models import load_checkpoint as timm_load_checkpoint

@@ -137,6 +137,7 @@ def test_reference_layout_refuses_unshared_big_views():
         from_timm_state_dict(tiny(shared_big_weights=False).state_dict(), 'reference')
 
 
+@pytest.mark.mmaction
 def test_real_timm_model_and_mmaction2_recognizer_take_the_layouts():
     import mmaction.models  # noqa: F401  (registers Recognizer3D, I3DHead, the preprocessor)
     import timm
@@ -308,6 +309,7 @@ def test_reference_training_checkpoint_loads(tmp_path):
         assert torch.equal(target(clip()), source(clip()))
 
 
+@pytest.mark.mmaction
 def test_mmengine_training_checkpoint_loads_with_weights_only(tmp_path):
     import numpy as np
     from mmengine.logging import HistoryBuffer, MessageHub

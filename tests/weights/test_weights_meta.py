@@ -11,7 +11,7 @@ from smallbig_mm.weights import convert_checkpoint
 from smallbig_mm.weights.io import read_checkpoint
 from smallbig_mm.weights.meta import (WEIGHTS_META_KEY, InputSpec, WeightsMeta, WeightsMetaError,
                                       report_overrides, timm_pretrained_cfg, with_overrides)
-from smallbig_mm.weights.meta_config import classes_from_annotations, meta_from_config
+from smallbig_mm.weights.meta_config import classes_from_annotations
 from smallbig_mm.weights.meta_files import checkpoint_meta, meta_of_config_file
 
 REPO = Path(__file__).resolve().parents[2]

@@ -27,7 +27,7 @@ def load(paths: Sequence[str]) -> List[dict]:
         try:
             run = json.loads(Path(path).read_text(encoding='utf-8'))
         except (OSError, ValueError) as error:
-            raise SystemExit(f'error: cannot read benchmark file {path}: {error}')
+            raise SystemExit(f'error: cannot read benchmark file {path}: {error}') from None
         if not isinstance(run, dict) or not {'settings', 'results'} <= run.keys():
             raise SystemExit(f'error: {path} is not a tools/benchmark.py --json file '
                              '(no settings/results)')

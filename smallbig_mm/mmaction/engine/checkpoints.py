@@ -27,6 +27,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
+from ...compat.mmengine import (runner_load_from, runner_resumes, set_runner_load_from)
 from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
 from ...weights.loading import fit_state_dict
@@ -149,9 +150,9 @@ class ResumeGuardHook(Hook):
     def before_run(self, runner) -> None:
         if is_main_process():
             _remove_stale_temporaries(runner.work_dir)
-        resume, load_from = getattr(runner, '_resume', False), runner._load_from
+        resume, load_from = runner_resumes(runner), runner_load_from(runner)
         if resume and load_from is None:
-            runner._load_from = auto_resume_target(runner.work_dir)
+            set_runner_load_from(runner, auto_resume_target(runner.work_dir))
         elif load_from is not None and '://' not in load_from:  # local files only
             self._check_explicit(load_from, 'resume from' if resume else 'load')
 
@@ -181,9 +182,9 @@ class ResumeGuardHook(Hook):
         The weights themselves are fitted when MMEngine loads them
         (:mod:`smallbig_mm.mmaction.patches.checkpoint_fit`).
         """
-        if not getattr(runner, '_resume', False):
+        if not runner_resumes(runner):
             return
-        source = runner._load_from or 'the checkpoint'
+        source = runner_load_from(runner) or 'the checkpoint'
         check_training_state(checkpoint, source, bool(runner.param_schedulers))
         check_optimizer_state(checkpoint['optimizer'], runner.optim_wrapper, source)
         loop = runner.train_loop

@@ -20,8 +20,8 @@ from typing import Iterator
 
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
-from torch.utils.data.dataloader import _SingleProcessDataLoaderIter
 
+from ...compat.torch import SingleProcessDataLoaderIter, next_batch_indices
 from ..config_checks import check_before_build
 from .rng_state import RNGStateHook, restore_rng_state
 
@@ -33,9 +33,9 @@ def skip_batches(batches: Iterator, count: int) -> None:
     a multi-process one has already sent indices to its workers, so the batches are
     loaded and dropped (the workers' random streams then also match the first run).
     """
-    if isinstance(batches, _SingleProcessDataLoaderIter):
+    if isinstance(batches, SingleProcessDataLoaderIter):
         for _ in range(count):
-            batches._next_index()  # the batch sampler's next indices, without loading
+            next_batch_indices(batches)  # the batch sampler's next indices, without loading
         return
     for _ in range(count):
         next(batches)

@@ -32,6 +32,8 @@ from mmengine.dist import all_gather_object, get_rank, get_world_size
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 
+from ...compat.mmengine import runner_resumes
+
 RNGState = Dict[str, Any]
 CHECKPOINT_KEY = 'rng_state'
 
@@ -143,7 +145,7 @@ class RNGStateHook(Hook):
 
     # -- resuming -------------------------------------------------------------------
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if not getattr(runner, '_resume', False):
+        if not runner_resumes(runner):
             return  # load_from (fine-tuning, testing): keep this run's own random stream
         _use_checkpoint_seed(runner, checkpoint.get('meta', {}).get('seed'))
         saved = checkpoint.get(CHECKPOINT_KEY)

@@ -17,6 +17,7 @@ import torch.distributed as torch_dist
 from mmengine.dist import utils as dist_utils
 from mmengine.model.wrappers import MMDistributedDataParallel
 
+from ...compat.mmengine import INIT_DIST_PYTORCH
 from .wrapping import apply_once, install, is_patched
 
 ISSUE = ('none upstream; mmengine/dist/utils.py _init_dist_pytorch and Runner.wrap_model '
@@ -31,11 +32,11 @@ def defect_present() -> bool:
 
 def is_applied() -> bool:
     """Whether MMEngine's ``_init_dist_pytorch`` is this module's."""
-    return is_patched(dist_utils, '_init_dist_pytorch')
+    return is_patched(dist_utils, INIT_DIST_PYTORCH)
 
 
 def _install() -> None:
-    original_init_dist = dist_utils._init_dist_pytorch
+    original_init_dist = getattr(dist_utils, INIT_DIST_PYTORCH)
 
     def init_dist_pytorch_cpu(backend: str, init_backend: str = 'torch', **kwargs) -> None:
         if init_backend != 'torch':
@@ -53,7 +54,7 @@ def _install() -> None:
             kwargs['device_ids'] = None
         original_ddp_init(self, module, *args, **kwargs)
 
-    install(dist_utils, '_init_dist_pytorch', init_dist_pytorch_cpu)
+    install(dist_utils, INIT_DIST_PYTORCH, init_dist_pytorch_cpu)
     install(MMDistributedDataParallel, '__init__', ddp_init_cpu)
 
 

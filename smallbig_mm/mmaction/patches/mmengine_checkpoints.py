@@ -31,6 +31,8 @@ import os
 import os.path as osp
 from typing import Any
 
+from ...compat.mmengine import checkpoint_schemes
+
 ISSUE = 'open-mmlab/mmengine#1655'
 
 
@@ -104,9 +106,9 @@ def is_applied() -> bool:
     """Whether local paths and URLs are read by :func:`load_from_local` / :func:`load_from_url`."""
     if not defect_present():
         return False
-    from mmengine.runner.checkpoint import CheckpointLoader
-    return CheckpointLoader._schemes.get('') is load_from_local and all(
-        CheckpointLoader._schemes.get(prefix) is load_from_url for prefix in URL_SCHEMES)
+    schemes = checkpoint_schemes()
+    return schemes.get('') is load_from_local and all(
+        schemes.get(prefix) is load_from_url for prefix in URL_SCHEMES)
 
 
 def apply() -> bool:

@@ -6,14 +6,14 @@ there a 1x1x1 conv is computed as batched matrix products, forward and backward;
 single-frame input runs as a 2D conv. Elsewhere these are plain ``F.conv3d`` calls.
 """
 import functools
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-ConvGeometry = Tuple[Tuple[int, ...], Tuple[int, ...], Tuple[int, ...], int]
+ConvGeometry = Tuple[Tuple[int, ...], Union[str, Tuple[int, ...]], Tuple[int, ...], int]
 """``(stride, padding, dilation, groups)`` of a 3D conv."""
 
 Grads = Tuple[Optional[Tensor], Optional[Tensor]]

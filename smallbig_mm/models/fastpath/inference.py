@@ -19,12 +19,12 @@ temporal kernel and stride of 1 (every SmallBig conv) are fused; the caller fall
 to the reference otherwise, and whenever :func:`runs_as_written` says so (tracing,
 export, FLOP counting, compiled training steps).
 """
-from typing import Set, Tuple, Type
+from typing import Set, Tuple, Type, cast
 
 import torch
 from torch import Tensor, nn
-from torch.fx._symbolic_trace import is_fx_symbolic_tracing
-from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
+from ...compat.torch import (BatchNormBase, dispatch_modes, dispatch_stack_depth,
+                             is_fx_symbolic_tracing)
 
 from .frame_conv import add_pointwise_, conv_geometry, frame_conv, runs_as_product
 from .pooling import separable_max_pool
@@ -48,14 +48,16 @@ def register_fusable_conv(conv_class: Type[nn.Module]) -> Type[nn.Module]:
 
 def can_fold(norm: nn.Module) -> bool:
     """True for a BatchNorm in eval mode with running statistics and affine parameters."""
-    return (isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training
+    return (isinstance(norm, BatchNormBase) and not norm.training
             and norm.running_mean is not None and norm.weight is not None)
 
 
-def folded_scale_shift(norm: nn.modules.batchnorm._BatchNorm) -> Tuple[Tensor, Tensor]:
-    """``(a, b)`` with ``norm(y) == a * y + b`` per channel, in eval mode."""
-    scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-    return scale, norm.bias - norm.running_mean * scale
+def folded_scale_shift(norm: nn.Module) -> Tuple[Tensor, Tensor]:
+    """``(a, b)`` with ``norm(y) == a * y + b`` per channel, for a norm :func:`can_fold`."""
+    weight, bias, mean, var = (cast(Tensor, getattr(norm, name)) for name in
+                               ('weight', 'bias', 'running_mean', 'running_var'))
+    scale = weight * torch.rsqrt(var + cast(float, norm.eps))
+    return scale, bias - mean * scale
 
 
 def _per_out_channel(scale: Tensor) -> Tensor:
@@ -68,10 +70,10 @@ def is_counting_flops() -> bool:
     The counter is a dispatch mode that counts ops by name; in-place accumulating
     products (``baddbmm_``) are not among them. Never true while torch.compile traces.
     """
-    if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() == 0:
+    if torch.compiler.is_compiling() or dispatch_stack_depth() == 0:
         return False
     return any(type(mode).__module__ == 'torch.utils.flop_counter'
-               for mode in _get_current_dispatch_mode_stack())
+               for mode in dispatch_modes())
 
 
 def runs_as_written() -> bool:
@@ -96,9 +98,11 @@ def runs_as_written() -> bool:
 def can_fuse(conv: nn.Module) -> bool:
     """True for a plain frame-wise conv (temporal kernel and stride 1, one group), unless
     the units run as written (:func:`runs_as_written`)."""
-    return (type(conv) in FUSABLE_CONVS and conv.kernel_size[0] == 1 and conv.stride[0] == 1
-            and conv.padding[0] == 0 and conv.groups == 1 and conv.padding_mode == 'zeros'
-            and not runs_as_written())
+    if type(conv) not in FUSABLE_CONVS:
+        return False
+    conv3d = cast(nn.Conv3d, conv)
+    return (conv3d.kernel_size[0] == 1 and conv3d.stride[0] == 1 and conv3d.padding[0] == 0
+            and conv3d.groups == 1 and conv3d.padding_mode == 'zeros' and not runs_as_written())
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:

@@ -55,6 +55,7 @@ class _PooledConv(torch.autograd.Function):
         del pooled
         grad_x = None
         if needs_x:
+            assert grad_pooled is not None  # asked for with needs_x
             grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
             del frames, indices, grad_pooled
             if t is None:  # as amax's own backward: split evenly between tied maxima

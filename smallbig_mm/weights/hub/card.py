@@ -8,13 +8,19 @@ back. There is no ``pipeline_tag``: the Hub's ``video-classification`` pipeline 
 local path appears: files are named by their base name.
 """
 import json
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Protocol
 
 from ..errors import CheckpointError
 from ..meta import WeightsMeta
 
-if TYPE_CHECKING:  # only for the annotation: folder.py imports this module
-    from .folder import HubFolderSummary
+
+class HubFolderFacts(Protocol):
+    """What the card reads of the writer's summary (folder.py's ``HubFolderSummary``)."""
+    architecture: str
+    model_args: Dict[str, Any]
+    args_from: str
+    num_parameters: int
+    gmacs: Optional[float]
 
 CITATION = '''@inproceedings{li2020smallbignet,
   title     = {SmallBigNet: Integrating Core and Contextual Views for Video Classification},
@@ -68,7 +74,7 @@ def _input_lines(meta: WeightsMeta) -> List[str]:
     ]
 
 
-def model_card(out_name: str, config: Mapping[str, Any], summary: 'HubFolderSummary',
+def model_card(out_name: str, config: Mapping[str, Any], summary: HubFolderFacts,
                meta: WeightsMeta, license_id: Optional[str] = None,
                base_model: Optional[str] = None, metrics: Optional[List[str]] = None,
                recorded: bool = True) -> str:

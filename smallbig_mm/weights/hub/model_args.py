@@ -110,7 +110,7 @@ def count_gmacs(args: Mapping[str, Any], num_classes: int, input_size: List[int]
                 frames: int) -> Optional[float]:
     """Multiply-accumulates (x 1e9) of one clip ``(1, C, frames, H, W)`` through the network
     ``args`` build and a ``num_classes`` classifier; None where the input does not fit."""
-    from ...analysis.complexity import count_macs
+    from ...models.complexity import count_macs
     from ...models import SmallBigResNet
 
     core = _core_args(args)

@@ -1,0 +1,59 @@
+"""The private names of MMEngine (and MMAction2) that the package uses.
+
+Tested with mmengine 0.10.7 and mmaction2 1.2.0 (the stack of ``tools/setup_env.sh``).
+MMEngine is imported inside the functions, so that importing this module needs torch
+only (``cli`` and ``weights`` call them only where MMEngine is installed).
+MMAction2: the package uses no private name of it.
+"""
+from typing import Any, Dict, Optional
+
+TESTED_WITH = 'mmengine 0.10.7, mmaction2 1.2.0'
+PRIVATE_NAMES = (
+    'mmengine.dist.utils._init_dist_pytorch',  # replaced by patches/cpu_distributed.py
+    'mmengine.logging.MMLogger._instance_dict',  # every logger made so far
+    'mmengine.logging.HistoryBuffer._statistics_methods',  # names in a checkpoint's history
+    'mmengine.runner.CheckpointLoader._schemes',  # the reader per path prefix
+    'mmengine.runner.Runner._load_from',  # the checkpoint a run starts from
+    'mmengine.runner.Runner._resume',  # whether that start is a resume
+    'mmengine.runner.Runner._train_loop',  # the loop or its config, before it is built
+)
+INIT_DIST_PYTORCH = '_init_dist_pytorch'
+"""The name of the function in ``mmengine.dist.utils`` that ``--launcher pytorch`` calls."""
+
+
+def runner_load_from(runner: Any) -> Optional[str]:
+    """The checkpoint the runner will load or resume from (``load_from``, ``--resume PATH``)."""
+    return runner._load_from
+
+
+def set_runner_load_from(runner: Any, path: Optional[str]) -> None:
+    """Makes the runner start from ``path`` (before it loads or resumes)."""
+    runner._load_from = path
+
+
+def runner_resumes(runner: Any) -> bool:
+    """Whether the runner resumes training (``--resume``) rather than only loading weights."""
+    return bool(getattr(runner, '_resume', False))
+
+
+def runner_train_loop(runner: Any) -> Any:
+    """The runner's training loop: built, a config dict, or None for a test-only runner."""
+    return getattr(runner, '_train_loop', None)
+
+
+def logger_instances() -> Dict[str, Any]:
+    """Every MMLogger made so far, by name (MMEngine's registry of instances)."""
+    from mmengine.logging import MMLogger
+    return MMLogger._instance_dict
+
+
+def history_statistics() -> Any:
+    """The statistics a HistoryBuffer records, whose names its checkpoints carry."""
+    from mmengine.logging import HistoryBuffer
+    return HistoryBuffer._statistics_methods
+
+
+def checkpoint_schemes() -> Dict[str, Any]:
+    """MMEngine's checkpoint readers by path prefix ('' for local files)."""
+    from mmengine.runner import CheckpointLoader
+    return CheckpointLoader._schemes
