@@ -18,7 +18,8 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q --no-deps mmaction2==1.2.0
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
-    pip install -q -e "$ROOT[all,tests]"
+    # --no-build-isolation: setup.py builds the native pooling against this torch
+    pip install -q --no-build-isolation -e "$ROOT[all,tests]"
     echo "$WANT" > "$STAMP"
 else
     # shellcheck disable=SC1091
