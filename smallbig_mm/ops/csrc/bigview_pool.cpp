@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace smallbig_mm {
@@ -118,29 +119,32 @@ void temporal_max(const T* in, T* out, int64_t t, int64_t hw) {
   }
 }
 
-// Pools one plane of `g` (already reduced to one frame if global): `work` holds 2 planes.
+// Pools one plane of `g` (already reduced to one frame if global) into `out`; `work`
+// holds 2 planes. The last pass writes straight into `out`.
 template <typename T>
 void pool_plane(const T* in, T* out, T* work, const Geometry& g) {
   const int64_t n = g.t * g.h * g.w;
+  const int passes = (g.rw > 0) + (g.rh > 0) + (g.rt > 0);
+  if (passes == 0) {
+    std::copy(in, in + n, out);
+    return;
+  }
   const T* src = in;
-  T* buffers[2] = {work, work + n};
-  int next = 0;
-  auto target = [&]() { return buffers[next]; };
+  int done = 0;
+  auto target = [&]() { return ++done == passes ? out : work + (done % 2) * n; };
   if (g.rw > 0) {
-    pass_w<T, false>(src, target(), nullptr, g.t * g.h, g.w, g.rw);
-    src = target();
-    next ^= 1;
+    T* dst = target();
+    pass_w<T, false>(src, dst, nullptr, g.t * g.h, g.w, g.rw);
+    src = dst;
   }
   if (g.rh > 0) {
-    pass_outer<T, false>(src, target(), nullptr, nullptr, g.t, g.h, g.w, g.rh);
-    src = target();
-    next ^= 1;
+    T* dst = target();
+    pass_outer<T, false>(src, dst, nullptr, nullptr, g.t, g.h, g.w, g.rh);
+    src = dst;
   }
   if (g.rt > 0) {
     pass_outer<T, false>(src, target(), nullptr, nullptr, 1, g.t, g.h * g.w, g.rt);
-    src = target();
   }
-  std::copy(src, src + n, out);
 }
 
 // The flat index (within the plane) of the element max_pool3d picks for each output.
@@ -212,16 +216,22 @@ void forward_kernel(const at::Tensor& x, at::Tensor& out, const Geometry& g,
   const int64_t planes = x.size(0) * x.size(1);
   at::parallel_for(0, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(in_plane, 1)),
                    [&](int64_t begin, int64_t end) {
-    std::vector<C> source(in_plane), reduced(plane), pooled(plane), work(2 * plane);
+    constexpr bool kSame = std::is_same<C, T>::value;  // bfloat16 is pooled as float
+    std::vector<C> source(kSame ? 0 : in_plane), reduced(global_temporal ? plane : 0);
+    std::vector<C> pooled(kSame ? 0 : plane), work(2 * plane);
     for (int64_t p = begin; p < end; ++p) {
-      std::copy(in + p * in_plane, in + (p + 1) * in_plane, source.begin());
-      const C* plane_in = source.data();
+      const C* plane_in = reinterpret_cast<const C*>(in + p * in_plane);
+      if (!kSame) {
+        std::copy(in + p * in_plane, in + (p + 1) * in_plane, source.begin());
+        plane_in = source.data();
+      }
       if (global_temporal) {
-        temporal_max(source.data(), reduced.data(), frames, hw);
+        temporal_max(plane_in, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
-      pool_plane<C>(plane_in, pooled.data(), work.data(), g);
-      std::copy(pooled.begin(), pooled.end(), result + p * plane);
+      C* plane_out = kSame ? reinterpret_cast<C*>(result + p * plane) : pooled.data();
+      pool_plane<C>(plane_in, plane_out, work.data(), g);
+      if (!kSame) std::copy(pooled.begin(), pooled.end(), result + p * plane);
     }
   });
 }
@@ -239,14 +249,20 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
   const int64_t planes = x.size(0) * x.size(1);
   at::parallel_for(0, planes, std::max<int64_t>(1, 8192 / std::max<int64_t>(in_plane, 1)),
                    [&](int64_t begin, int64_t end) {
-    std::vector<C> source(in_plane), reduced(plane), values(plane), work(plane);
+    constexpr bool kSame = std::is_same<C, T>::value;  // bfloat16 is compared as float
+    std::vector<C> source(kSame ? 0 : in_plane), reduced(global_temporal ? plane : 0);
+    std::vector<C> values(plane), work(plane);
     std::vector<int32_t> index(plane), index_work(plane);
-    std::vector<T> pooled_grad(plane);
+    std::vector<T> pooled_grad(global_temporal ? plane : 0);
     for (int64_t p = begin; p < end; ++p) {
-      std::copy(in + p * in_plane, in + (p + 1) * in_plane, source.begin());
-      const C* plane_in = source.data();
+      const C* x_plane = reinterpret_cast<const C*>(in + p * in_plane);
+      if (!kSame) {
+        std::copy(in + p * in_plane, in + (p + 1) * in_plane, source.begin());
+        x_plane = source.data();
+      }
+      const C* plane_in = x_plane;
       if (global_temporal) {
-        temporal_max(source.data(), reduced.data(), frames, hw);
+        temporal_max(x_plane, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
       const T* g_out = grad_out + p * plane;
@@ -266,12 +282,12 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
       const C* m = reduced.data();
       for (int64_t e = 0; e < hw; ++e) {
         int64_t ties = 0;
-        for (int64_t f = 0; f < frames; ++f) ties += source[f * hw + e] == m[e];
+        for (int64_t f = 0; f < frames; ++f) ties += x_plane[f * hw + e] == m[e];
         const T share = static_cast<T>(static_cast<C>(pooled_grad[e]) /
                                        static_cast<C>(static_cast<T>(ties)));
         const T none = static_cast<T>(static_cast<C>(share) * C(0));
         for (int64_t f = 0; f < frames; ++f) {
-          g_x[f * hw + e] = source[f * hw + e] == m[e] ? share : none;
+          g_x[f * hw + e] = x_plane[f * hw + e] == m[e] ? share : none;
         }
       }
     }
