@@ -25,6 +25,16 @@
 #include <type_traits>
 #include <vector>
 
+// The passes are inlined into per-ISA clones (AVX-512, AVX2, baseline), chosen when the
+// library loads, so that one build vectorises as wide as each CPU allows.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define SMALLBIG_INLINE inline __attribute__((always_inline))
+#define SMALLBIG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SMALLBIG_INLINE inline
+#define SMALLBIG_CLONES
+#endif
+
 namespace smallbig_mm {
 namespace {
 
@@ -34,13 +44,13 @@ struct Geometry {
 };
 
 template <typename T>
-inline bool takes(T value, T best) {
+SMALLBIG_INLINE bool takes(T value, T best) {
   return value > best || value != value;  // max_pool3d's rule: first maximum, last NaN
 }
 
 // W pass: best value (and its w) over each window along the contiguous axis.
 template <typename T, bool kIndex>
-void pass_w(const T* in, T* out, int32_t* index, int64_t rows, int64_t w, int64_t r) {
+SMALLBIG_INLINE void pass_w(const T* in, T* out, int32_t* index, int64_t rows, int64_t w, int64_t r) {
   for (int64_t row = 0; row < rows; ++row) {
     const T* x = in + row * w;
     T* y = out + row * w;
@@ -83,7 +93,7 @@ void pass_w(const T* in, T* out, int32_t* index, int64_t rows, int64_t w, int64_
 // With kIndex, `index_in` holds each input element's flat index, and `index_out` gets
 // the winner's; `line_offset` * line number is added when index_in is null (first pass).
 template <typename T, bool kIndex>
-void pass_outer(const T* in, T* out, const int32_t* index_in, int32_t* index_out,
+SMALLBIG_INLINE void pass_outer(const T* in, T* out, const int32_t* index_in, int32_t* index_out,
                 int64_t blocks, int64_t lines, int64_t line, int64_t r) {
   for (int64_t b = 0; b < blocks; ++b) {
     const T* x = in + b * lines * line;
@@ -111,7 +121,7 @@ void pass_outer(const T* in, T* out, const int32_t* index_in, int32_t* index_out
 
 // The temporal maximum of a plane (t frames of hw elements) into `out` (hw elements).
 template <typename T>
-void temporal_max(const T* in, T* out, int64_t t, int64_t hw) {
+SMALLBIG_INLINE void temporal_max(const T* in, T* out, int64_t t, int64_t hw) {
   std::copy(in, in + hw, out);
   for (int64_t f = 1; f < t; ++f) {
     const T* x = in + f * hw;
@@ -122,7 +132,7 @@ void temporal_max(const T* in, T* out, int64_t t, int64_t hw) {
 // Pools one plane of `g` (already reduced to one frame if global) into `out`; `work`
 // holds 2 planes. The last pass writes straight into `out`.
 template <typename T>
-void pool_plane(const T* in, T* out, T* work, const Geometry& g) {
+SMALLBIG_INLINE void pool_plane(const T* in, T* out, T* work, const Geometry& g) {
   const int64_t n = g.t * g.h * g.w;
   const int passes = (g.rw > 0) + (g.rh > 0) + (g.rt > 0);
   if (passes == 0) {
@@ -150,7 +160,7 @@ void pool_plane(const T* in, T* out, T* work, const Geometry& g) {
 // The flat index (within the plane) of the element max_pool3d picks for each output.
 // `values` and `work` hold a plane of T each, `index` and `index_work` of int32 each.
 template <typename T>
-const int32_t* argmax_plane(const T* in, T* values, T* work, int32_t* index,
+SMALLBIG_INLINE const int32_t* argmax_plane(const T* in, T* values, T* work, int32_t* index,
                             int32_t* index_work, const Geometry& g) {
   const int64_t n = g.t * g.h * g.w, hw = g.h * g.w;
   // every element starts as its own winner
@@ -184,6 +194,52 @@ const int32_t* argmax_plane(const T* in, T* values, T* work, int32_t* index,
     ksrc = kdst;
   }
   return ksrc;
+}
+
+// The per-ISA entry points of the passes, for float and double.
+SMALLBIG_CLONES void temporal_max_f(const float* in, float* out, int64_t t, int64_t hw) {
+  temporal_max<float>(in, out, t, hw);
+}
+SMALLBIG_CLONES void temporal_max_d(const double* in, double* out, int64_t t, int64_t hw) {
+  temporal_max<double>(in, out, t, hw);
+}
+SMALLBIG_CLONES void pool_plane_f(const float* in, float* out, float* work, const Geometry& g) {
+  pool_plane<float>(in, out, work, g);
+}
+SMALLBIG_CLONES void pool_plane_d(const double* in, double* out, double* work,
+                                  const Geometry& g) {
+  pool_plane<double>(in, out, work, g);
+}
+SMALLBIG_CLONES const int32_t* argmax_plane_f(const float* in, float* values, float* work,
+                                              int32_t* index, int32_t* index_work,
+                                              const Geometry& g) {
+  return argmax_plane<float>(in, values, work, index, index_work, g);
+}
+SMALLBIG_CLONES const int32_t* argmax_plane_d(const double* in, double* values, double* work,
+                                              int32_t* index, int32_t* index_work,
+                                              const Geometry& g) {
+  return argmax_plane<double>(in, values, work, index, index_work, g);
+}
+
+void temporal_max_any(const float* in, float* out, int64_t t, int64_t hw) {
+  temporal_max_f(in, out, t, hw);
+}
+void temporal_max_any(const double* in, double* out, int64_t t, int64_t hw) {
+  temporal_max_d(in, out, t, hw);
+}
+void pool_plane_any(const float* in, float* out, float* work, const Geometry& g) {
+  pool_plane_f(in, out, work, g);
+}
+void pool_plane_any(const double* in, double* out, double* work, const Geometry& g) {
+  pool_plane_d(in, out, work, g);
+}
+const int32_t* argmax_plane_any(const float* in, float* values, float* work, int32_t* index,
+                                int32_t* index_work, const Geometry& g) {
+  return argmax_plane_f(in, values, work, index, index_work, g);
+}
+const int32_t* argmax_plane_any(const double* in, double* values, double* work,
+                                int32_t* index, int32_t* index_work, const Geometry& g) {
+  return argmax_plane_d(in, values, work, index, index_work, g);
 }
 
 // Plain values for the kernels: float for bfloat16 (exact), the type itself otherwise.
@@ -226,11 +282,11 @@ void forward_kernel(const at::Tensor& x, at::Tensor& out, const Geometry& g,
         plane_in = source.data();
       }
       if (global_temporal) {
-        temporal_max(plane_in, reduced.data(), frames, hw);
+        temporal_max_any(plane_in, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
       C* plane_out = kSame ? reinterpret_cast<C*>(result + p * plane) : pooled.data();
-      pool_plane<C>(plane_in, plane_out, work.data(), g);
+      pool_plane_any(plane_in, plane_out, work.data(), g);
       if (!kSame) std::copy(pooled.begin(), pooled.end(), result + p * plane);
     }
   });
@@ -262,14 +318,14 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
       }
       const C* plane_in = x_plane;
       if (global_temporal) {
-        temporal_max(x_plane, reduced.data(), frames, hw);
+        temporal_max_any(x_plane, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
       const T* g_out = grad_out + p * plane;
       // the gradient w.r.t. the (reduced) plane: max_pool3d's backward, or the identity
       T* g_in = global_temporal ? pooled_grad.data() : result + p * plane;
       if (pools) {
-        const int32_t* winner = argmax_plane<C>(plane_in, values.data(), work.data(),
+        const int32_t* winner = argmax_plane_any(plane_in, values.data(), work.data(),
                                                 index.data(), index_work.data(), g);
         std::fill(g_in, g_in + plane, T(0));
         for (int64_t o = 0; o < plane; ++o) g_in[winner[o]] += g_out[o];
