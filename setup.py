@@ -1,5 +1,7 @@
 """smallbig-mm: SmallBigNet (CVPR 2020) video backbones for MMAction2 and timm."""
+import os
 import os.path as osp
+import sys
 
 from setuptools import find_packages, setup
 
@@ -29,6 +31,37 @@ DEPLOY = [
     # onnxruntime 1.32.0 and onnxscript 0.7.2 on torch 2.14.1
     'onnx>=1.17', 'onnxruntime>=1.20', 'onnxscript>=0.5',
 ]
+
+def native_extension() -> dict:
+    """The optional C++ extension ``smallbig_mm._native`` (the big views' pooling on CPUs).
+
+    Built when torch is importable at build time (``pip install --no-build-isolation``)
+    and ``SMALLBIG_MM_BUILD_EXT`` is not ``0``. A failed build leaves the pure-PyTorch
+    route (docs/installation.md): it warns and never fails the install.
+    """
+    if os.environ.get('SMALLBIG_MM_BUILD_EXT', '1') == '0':
+        return {}
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        print('smallbig-mm: torch is not importable at build time, so the native pooling '
+              'is not built (the pure-PyTorch route runs)', file=sys.stderr)
+        return {}
+
+    class OptionalBuildExtension(BuildExtension):
+        def build_extensions(self) -> None:
+            try:
+                super().build_extensions()
+            except Exception as err:  # no compiler, a compile error: the pure route
+                print(f'smallbig-mm: the native pooling was not built ({err}); the '
+                      'pure-PyTorch route runs', file=sys.stderr)
+
+    source = osp.join('smallbig_mm', 'ops', 'csrc', 'bigview_pool.cpp')
+    extension = CppExtension('smallbig_mm._native', [source], optional=True,
+                             extra_compile_args=['-O3'])
+    return dict(ext_modules=[extension],
+                cmdclass={'build_ext': OptionalBuildExtension.with_options(use_ninja=True)})
+
 
 setup(
     name='smallbig-mm',
@@ -63,6 +96,7 @@ setup(
             'smallbig-export=smallbig_mm.cli.export:main',
         ],
     },
+    **native_extension(),
     classifiers=[
         'Programming Language :: Python :: 3',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',

@@ -1,47 +1,71 @@
 #!/usr/bin/env bash
-# One prepared GPU check: the CUDA fast-path tests, then the --compare benchmark on CUDA
-# (fp32, bf16, bf16 + channels_last_3d; eval and train; without and with torch.compile).
+# One prepared GPU check (issues 14 and 22): builds the native extension, runs the CUDA
+# tests (the native route's, Triton kernels against max_pool3d; the fast path's where
+# MMAction2 is installed), then times SmallBig-R50 against C2D-R50 on CUDA, interleaved,
+# on the native and on the pure-PyTorch pooling route.
 #
 #   bash tools/gpu_check.sh [OUT_DIR]        # default: $OUT, else work_dirs/gpu_check
 #
-# Writes OUT_DIR/tests.txt, OUT_DIR/<mode>_<dtype>[_cl][_compiled].json and a log per run.
-# Each step has its own time limit, so one slow step cannot eat the others' time; a
-# failed step is reported and the script goes on. Budget: about 10 minutes on one GPU.
-set -u
+# Writes at most 7 files: OUT_DIR/gpu_check.log (device, build, tests, every table) and
+# OUT_DIR/<mode>_<dtype>_<route>.json per benchmark. Each step has its own time limit
+# (usually about 6 minutes in all on one GPU, 10 at most); a failed step is reported and the script goes on.
+# Needs torch (and Triton for the native CUDA route); the benchmark needs timm.
+set -u -o pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR=${1:-${OUT:-work_dirs/gpu_check}}
 mkdir -p "$OUT_DIR"
+exec > >(tee "$OUT_DIR/gpu_check.log") 2>&1
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-PY=${PYTHON:-python}
+PY=${PYTHON:-$(command -v python3 || command -v python)}
 status=0
+has() { $PY -c "import $1" >/dev/null 2>&1; }
 
 if ! $PY -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
     echo "error: no CUDA device visible to torch" >&2
     exit 1
 fi
-$PY -c 'import torch; print(torch.__version__, torch.cuda.get_device_name())' | tee "$OUT_DIR/device.txt"
+$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
+for module in triton pytest timm mmaction; do has $module && echo "$module: yes" || echo "$module: no"; done
 
-echo '== CUDA fast-path tests'
-timeout 300 $PY -m pytest tests/models/test_fast_path_cuda.py -q -p no:cacheprovider \
-    2>&1 | tee "$OUT_DIR/tests.txt" || status=1
+echo "== build the extension ($(date -u +%T))"
+start=$(date +%s)
+SMALLBIG_MM_BUILD_EXT=1 MAX_JOBS=8 timeout 180 $PY setup.py build_ext --inplace 2>&1 | tail -n 5
+echo "build took $(( $(date +%s) - start )) s"
+$PY -c 'from smallbig_mm.ops import bigview_pool as n; print("route on cuda:", n.route_name("cuda")); print("load error:", n.LOAD_ERROR)' \
+    || status=1
 
-bench() {  # bench NAME LIMIT_S ARGS...
-    local name=$1 limit=$2
-    shift 2
-    echo "== benchmark $name"
-    rm -f "$OUT_DIR/$name.json"
-    timeout "$limit" $PY tools/benchmark.py smallbig_resnet50 --compare --device cuda \
-        --baseline c2d_r50 --json "$OUT_DIR/$name.json" "$@" \
-        > "$OUT_DIR/$name.log" 2>&1 || { echo "failed: $name (see $name.log)"; status=1; }
-    tail -n 8 "$OUT_DIR/$name.log"
+echo "== CUDA tests ($(date -u +%T))"
+if has pytest && has mmaction; then  # tests/conftest.py loads the MMAction2 side
+    timeout 180 $PY -m pytest tests/models/test_native_pooling_cuda.py \
+        tests/models/test_fast_path_cuda.py -q -p no:cacheprovider 2>&1 | tail -n 25 || status=1
+elif has pytest; then  # the self-contained CUDA tests only
+    timeout 180 $PY -m pytest --noconftest tests/models/test_native_pooling_cuda.py -q \
+        -p no:cacheprovider 2>&1 | tail -n 25 || status=1
+else
+    timeout 180 $PY tests/models/test_native_pooling_cuda.py 2>&1 | tail -n 5 || status=1
+fi
+
+bench() {  # bench NAME ROUTE(1 native, 0 pure) LIMIT_S ARGS...
+    local name=$1 route=$2 limit=$3
+    shift 3
+    echo "== benchmark $name ($(date -u +%T))"
+    SMALLBIG_MM_NATIVE=$route timeout "$limit" $PY tools/benchmark.py smallbig_resnet50 \
+        smallbig_c2d_resnet50 --device cuda --baseline smallbig_c2d_resnet50 \
+        --json "$OUT_DIR/$name.json" --force "$@" 2>&1 | tail -n 6 \
+        || { echo "failed: $name"; status=1; }
 }
 
-COMMON="--batch 8 --warmup 3 --repeats 10"
-bench eval_fp32 120 --mode eval $COMMON
-bench eval_bf16_cl 120 --mode eval $COMMON --dtype bf16 --channels-last
-bench train_fp32 150 --mode train $COMMON
-bench train_bf16 150 --mode train $COMMON --dtype bf16
-bench train_bf16_cl 150 --mode train $COMMON --dtype bf16 --channels-last
-bench eval_bf16_cl_compiled 300 --mode eval $COMMON --dtype bf16 --channels-last --compile
-bench train_bf16_compiled 300 --mode train $COMMON --dtype bf16 --compile
+if has timm; then
+    COMMON="--batch 8 --warmup 2 --repeats 5"
+    bench train_fp32_native 1 45 --mode train $COMMON
+    bench train_fp32_pure 0 45 --mode train $COMMON
+    bench train_bf16_native 1 45 --mode train $COMMON --dtype bf16
+    bench train_bf16_pure 0 45 --mode train $COMMON --dtype bf16
+    bench eval_bf16_native 1 35 --mode eval $COMMON --dtype bf16
+    bench eval_fp32_native 1 35 --mode eval $COMMON
+else
+    echo "skipped the benchmark: it builds smallbig_resnet50 and smallbig_c2d_resnet50 with timm"
+    status=1
+fi
+echo "== done ($(date -u +%T)), status $status"
 exit $status

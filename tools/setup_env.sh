@@ -23,14 +23,15 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q torch==2.14.1 torchvision==0.29.1
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
+    # --no-build-isolation: setup.py builds the native pooling against this torch
     if [ "$TORCH_ONLY" = 1 ]; then
         pip install -q decord av  # the video readers of smallbig_mm.apis
-        pip install -q -e "$ROOT[hub,tests]"
+        pip install -q --no-build-isolation -e "$ROOT[hub,tests]"
     else
         pip install -q "setuptools<81" mmengine==0.10.7 mmcv-lite==2.1.0
         pip install -q --no-deps mmaction2==1.2.0
         pip install -q ruff==0.17.6 mypy==2.4.1  # tools/lint.sh
-        pip install -q -e "$ROOT[all,tests]"
+        pip install -q --no-build-isolation -e "$ROOT[all,tests]"
     fi
     echo "$WANT" > "$STAMP"
 else

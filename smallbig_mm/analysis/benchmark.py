@@ -29,9 +29,14 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..ops.bigview_pool import route_name
 from ..utils.errors import UsageError
 from ..utils.files import atomic_output
 from .complexity import count_macs
+
+ISA_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16')
+"""The CPU features (as /proc/cpuinfo names them) that decide the speed of the convs and
+the pooling: AVX2, AVX-512, AVX512-BF16 and AMX."""
 
 PEERS: Dict[str, dict] = {
     'smallbig_r50_reference': dict(
@@ -432,7 +437,8 @@ def format_table(results: Sequence[Result], settings: Settings,
              f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
              f'{", compiled" if settings.compile else ""}'
              f'{", channels_last_3d" if settings.channels_last else ""}'
-             f', median of {settings.repeats}', '', header,
+             f', median of {settings.repeats}, big-view pooling: '
+             f'{route_name(torch.device(settings.device).type)}', '', header,
              '|' + '---|' * (header.count('|') - 1)]
     for r in results:
         row = (f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
@@ -447,8 +453,25 @@ def format_table(results: Sequence[Result], settings: Settings,
     return '\n'.join(lines)
 
 
+def cpu_isa_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[List[str]]:
+    """Which of :data:`ISA_FLAGS` the CPU has (None where ``cpuinfo`` cannot be read).
+
+    Example:
+        >>> isinstance(cpu_isa_flags(), (list, type(None)))
+        True
+    """
+    try:
+        with open(cpuinfo, encoding='utf-8') as f:
+            flags = next((line.split(':', 1)[1].split() for line in f
+                          if line.startswith('flags')), [])
+    except OSError:
+        return None
+    return [flag for flag in ISA_FLAGS if flag in flags]
+
+
 def environment(settings: Settings) -> dict:
-    """What the figures depend on: CPU model, threads, library versions, dtype, date."""
+    """What the figures depend on: CPU model and features, threads, library versions,
+    dtype, date, load, and the route of the big views' pooling."""
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo', encoding='utf-8') as f:
@@ -461,7 +484,9 @@ def environment(settings: Settings) -> dict:
                dtype=settings.dtype, device=settings.device,
                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
-               method='interleaved round-robin repeats')
+               method='interleaved round-robin repeats', cpu_isa=cpu_isa_flags(),
+               torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+               pooling_route=route_name(torch.device(settings.device).type))
     if settings.device.startswith('cuda') and torch.cuda.is_available():
         env['gpu'] = torch.cuda.get_device_name(settings.device)
     return env

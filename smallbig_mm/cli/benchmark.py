@@ -14,6 +14,7 @@ written atomically with the umask's modes. Errors end in one ``error: ...`` line
 status 1; 2 for usage), with the traceback under ``--log-level DEBUG``.
 """
 import argparse
+import logging
 from typing import List, Optional
 
 from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, measure_isolated,
@@ -103,7 +104,13 @@ def recorded_clip(subjects: List[str], frames: Optional[int], size: Optional[int
 
 def benchmark(args: argparse.Namespace) -> int:
     """Measures, prints the table and writes ``--json``."""
-
+    if args.log_level == 'DEBUG':  # this package's debug lines: which pooling route ran
+        package_logger = logging.getLogger('smallbig_mm')
+        package_logger.setLevel(logging.DEBUG)
+        if not package_logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter('%(levelname)s %(name)s: %(message)s'))
+            package_logger.addHandler(handler)
     if args.json:
         check_output_path(args.json, args.force)  # before minutes of measuring
     args.frames, args.size = recorded_clip(args.models, args.frames, args.size)

@@ -55,6 +55,9 @@ def test_json_is_written_once(results, tmp_path):
     env = payload['environment']
     assert env['torch'] and env['cpu_model'] and env['date'] and env['threads'] >= 1
     assert env['dtype'] == 'fp32' and env['method'].startswith('interleaved')
+    assert env['pooling_route'] in format_table(rows, settings)  # and which route ran
+    assert env['pooling_route'].startswith(('native', 'pure PyTorch'))
+    assert set(env['cpu_isa']) <= {'avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16'}
     with pytest.raises(FileExistsError, match='exists'):
         write_json(str(path), rows, settings)
 

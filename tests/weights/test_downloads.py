@@ -19,7 +19,8 @@ from helpers import PYTHON, REPO, assert_one_error, run_tool_status
 
 import smallbig_mm.mmaction  # noqa: F401  (routes MMEngine's URL loads, registers the backbone)
 from smallbig_mm.models import SmallBigResNet
-from smallbig_mm.weights import CheckpointError, resolve_pretrained
+from smallbig_mm.weights import CheckpointError
+from smallbig_mm.weights.sources import resolve_pretrained
 from smallbig_mm.weights.download import DownloadError, cache_path, download_timeout
 
 torch.set_num_threads(1)

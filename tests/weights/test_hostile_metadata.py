@@ -111,7 +111,7 @@ def test_the_good_folder_still_loads_and_the_names_are_timms(hub):
 # ----------------------------------------------------------------------------- checkpoint meta
 
 def mmaction_checkpoint(path, meta):
-    from smallbig_mm.weights import from_timm_state_dict
+    from smallbig_mm.weights.layouts import from_timm_state_dict
     model = timm.create_model('smallbig_resnet23', **ARGS)
     torch.save({'meta': meta, 'state_dict': from_timm_state_dict(model.state_dict(), 'mmaction')},
                path)

@@ -134,7 +134,7 @@ def test_a_checkpoint_without_a_record_gets_one_from_its_config_text():
                                         ('mmaction', '.pth'), ('reference', '.pth')])
 def test_the_converter_carries_the_record(tmp_path, to, suffix):
     from smallbig_mm.models import SmallBigResNet
-    from smallbig_mm.weights import from_timm_state_dict
+    from smallbig_mm.weights.layouts import from_timm_state_dict
 
     meta = record()
     state = from_timm_state_dict(SmallBigResNet(depth=23, base_channels=8).state_dict(),

@@ -10,11 +10,18 @@ convolutions of the network together. Two exact replacements:
 * :func:`pool_with_indices` and :func:`pool_backward`, for the backward pass, which
   needs the reference's argmax: the same kernel, on a channels-last copy on CPUs, where
   it runs 3-6x faster (forward and backward) with the same first-maximum rule.
+
+Where the optional native operator is there (:mod:`smallbig_mm.ops.bigview_pool`: C++ on
+CPUs, Triton on CUDA), :func:`separable_max_pool` and :func:`pool_with_backward` take it
+instead, with bitwise the same outputs and gradients; otherwise, or with
+``SMALLBIG_MM_NATIVE=0``, these pure-PyTorch routes run.
 """
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from torch import Tensor
+
+from ...ops.bigview_pool import bigview_pool, bigview_pool_backward, native_route
 
 Window = List[int]
 """A frame-wise pooling window ``[t, h, w]`` (odd sizes), after any global temporal max."""
@@ -62,6 +69,8 @@ def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -
         True
     """
     t, h, w = kernel_size
+    if (t is None or (t, h, w) != (1, 1, 1)) and native_route(x):
+        return bigview_pool(x, kernel_size)
     if t is None:
         x, t = x.amax(dim=2, keepdim=True), 1
     for dim, size in ((4, w), (3, h), (2, t)):
@@ -95,3 +104,43 @@ def pool_backward(grad: Tensor, frames: Tensor, window: Window,
     return torch.ops.aten.max_pool3d_with_indices_backward(
         grad, frames, window, [1, 1, 1], [size // 2 for size in window], [1, 1, 1], False,
         indices)
+
+
+def pool_with_backward(x: Tensor, kernel_size: Tuple[Optional[int], int, int]
+                       ) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
+    """The big view's pooling of ``x`` again, for a backward pass: the pooled map and a
+    function from its gradient to ``x``'s.
+
+    The gradient goes to the element ``max_pool3d`` picks (its argmax), and that of a
+    global temporal maximum (``t=None``) is split evenly between tied frames, as
+    ``amax``'s backward does: exactly the reference's gradients. Native route: the
+    operator's backward, from ``x`` alone. Pure route: ``max_pool3d`` with its indices,
+    on a channels-last copy on CPUs; drop the function once used, to free them.
+
+    Example:
+        >>> x = torch.randn(2, 4, 8, 7, 7)
+        >>> pooled, backward = pool_with_backward(x, (None, 3, 3))
+        >>> pooled.shape, backward(torch.ones_like(pooled)).shape
+        (torch.Size([2, 4, 1, 7, 7]), torch.Size([2, 4, 8, 7, 7]))
+    """
+    t, h, w = kernel_size
+    if (t, h, w) == (1, 1, 1):
+        return x, lambda grad: grad.to(x.dtype)
+    if native_route(x):
+        return (bigview_pool(x, kernel_size),
+                lambda grad: bigview_pool_backward(grad.to(x.dtype), x, kernel_size))
+    frames = x
+    if t is None:  # the global temporal max (one frame)
+        frames = temporal_max = x.amax(dim=2, keepdim=True)
+    window = [1 if t is None else t, h, w]
+    if window != [1, 1, 1]:
+        frames = channels_last_on_cpu(frames)
+    pooled, indices = pool_with_indices(frames, window)
+
+    def backward(grad: Tensor) -> Tensor:
+        grad_x = pool_backward(grad.to(x.dtype), frames, window, indices)
+        if t is None:  # as amax's own backward: split evenly between tied maxima
+            ties = x == temporal_max  # made here: not held through the caller's work
+            grad_x = grad_x / ties.sum(dim=2, keepdim=True) * ties
+        return grad_x
+    return pooled, backward

@@ -3,9 +3,10 @@
 The reference (:meth:`~.bottleneck.Bottleneck.reference_unit`) keeps, for each big view,
 the pooled map (for its conv's weight gradient) and the pooling's int64 argmax indices
 (twice the map's bytes). :func:`big_view_lean` keeps neither: only the unit input,
-which the small view's conv keeps anyway. Its backward pass pools again with the
-reference pooling (on channels-last copies on CPUs, see :mod:`.pooling`) and routes the
-gradient through it, so gradients are exactly the reference's.
+which the small view's conv keeps anyway. Its backward pass pools again
+(:func:`~.pooling.pool_with_backward`: the native operator, or the reference pooling on
+channels-last copies on CPUs) and routes the gradient through it, so gradients are
+exactly the reference's.
 
 Stacking both views into one conv call was measured no faster on CPU and kept more
 memory (the stacked input), so it is not done.
@@ -19,7 +20,7 @@ from torch.autograd.function import once_differentiable
 from .frame_conv import (ConvGeometry, conv_geometry, first_order_only, frame_conv,
                          frame_conv_backward)
 from .inference import can_fuse
-from .pooling import channels_last_on_cpu, pool_backward, pool_with_indices, separable_max_pool
+from .pooling import pool_with_backward, separable_max_pool
 from ..units import BigKernel, BigView
 
 
@@ -39,15 +40,8 @@ class _PooledConv(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
         x, weight = ctx.saved_tensors
         needs_x, needs_weight = ctx.needs_input_grad[:2]
-        t, h, w = ctx.kernel_size
-        frames = x.detach()
-        if t is None:  # the global temporal max (one frame)
-            frames = temporal_max = frames.amax(dim=2, keepdim=True)
-        window = [1 if t is None else t, h, w]
-        # the reference's max pooling again, with its argmax indices, for this step only
-        if window != [1, 1, 1]:
-            frames = channels_last_on_cpu(frames)
-        pooled, indices = pool_with_indices(frames, window)
+        # the pooling again, for this step only, with the way back to x's gradient
+        pooled, pool_gradient = pool_with_backward(x.detach(), ctx.kernel_size)
         # under autocast the forward conv ran in a lower precision: so does its gradient
         grad_pooled, grad_weight = frame_conv_backward(
             grad, pooled.to(grad.dtype), weight.to(grad.dtype), ctx.geometry,
@@ -55,13 +49,8 @@ class _PooledConv(torch.autograd.Function):
         del pooled
         grad_x = None
         if needs_x:
-            assert grad_pooled is not None  # asked for with needs_x
-            grad_x = pool_backward(grad_pooled.to(x.dtype), frames, window, indices)
-            del frames, indices, grad_pooled
-            if t is None:  # as amax's own backward: split evenly between tied maxima
-                ties = x == temporal_max  # made here: not held through the conv backward
-                grad_x = grad_x / ties.sum(dim=2, keepdim=True) * ties
-            grad_x = grad_x.contiguous()
+            grad_x = pool_gradient(grad_pooled).contiguous()
+        del pool_gradient, grad_pooled
         if grad_weight is not None:
             grad_weight = grad_weight.to(weight.dtype).contiguous()
         return grad_x, grad_weight, None, None
