@@ -88,7 +88,7 @@ def test_rerun_skips_finished_videos_and_unreadable_ones_are_named(inputs):
                                                      'clip2.npy']
     before = (out / 'clip0.npy').stat().st_mtime_ns
     again = extract(root, checkpoint, root / 'videos.txt', out, '--no-progress')
-    assert 'skipping 2 finished video(s)' in again.stderr
+    assert 'skipping 2 finished video(s)' in again.stderr, again.stderr
     assert (out / 'clip0.npy').stat().st_mtime_ns == before and (out / 'clip1.npy').exists()
 
 
@@ -97,7 +97,7 @@ def test_bad_inputs_are_one_line(inputs, tmp_path):
     (tmp_path / 'a').mkdir()
     (tmp_path / 'b').mkdir()
     listed = tmp_path / 'dup.txt'
-    listed.write_text('a/x.mp4\nb/x.mp4\n')
+    listed.write_text('a/x.mp4\nb/../a/x.mp4\n')
     for videos, message in ((listed, 'would both write x.npy'),
                             (tmp_path / 'none.txt', 'video list not found')):
         result = extract(root, checkpoint, videos, tmp_path / 'out', ok=False)
