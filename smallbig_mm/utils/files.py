@@ -51,10 +51,8 @@ def disk_full_error(err: OSError, path: str, kept: bool) -> DiskFullError:
         'no space left on device'
     state = f'the previous {os.path.basename(path)} is kept unchanged' if kept else \
         'nothing was written'
-    done = DiskFullError(f'{path}: {what} while writing it; {state} (the partial temporary '
+    return DiskFullError(f'{path}: {what} while writing it; {state} (the partial temporary '
                          'file is removed): free some space or choose another disk')
-    done.errno, done.filename = err.errno, None
-    return done
 
 
 def check_output_path(path: PathLike, force: bool = False,

@@ -35,10 +35,12 @@ def test_two_trainings_into_one_work_dir(motion_data, tmp_path):
     work = tmp_path / 'work'
     base = [PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(work), '--cfg-options',
             *data_options(motion_data)]
+    log = open(tmp_path / 'first.log', 'w')
     first = subprocess.Popen(base + ['train_cfg.max_epochs=1000'], cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: (work / LOCK_NAME).exists())
+        wait_for(lambda: (work / LOCK_NAME).exists() or first.poll() is not None)
+        assert first.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
         second = run_tool_status(base + ['train_cfg.max_epochs=1'], tmp_path)
         assert_one_error(second, 1, f'work dir {work} is in use by another run',
                          f'pid {first.pid}', 'train.py')
