@@ -41,7 +41,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='frames T of the example clip (default 8); any T runs afterwards')
     parser.add_argument('--size', type=int, default=224,
                         help='height and width of the clips (default 224), fixed in the file')
-    parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
+    parser.add_argument('--opset', type=int, default=18,
+                        help='ONNX opset, 18 or newer (default 18; the file is checked to have it)')
     parser.add_argument('--num-classes', type=int,
                         help='timm names: classes of the classifier (default: the '
                         "checkpoint's, else 400)")
@@ -53,8 +54,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--log-level', choices=('DEBUG', 'INFO'), default='INFO',
                         help='DEBUG shows the exporter output and tracebacks of errors')
     args = parser.parse_args(argv)
-    if args.frames < 1:
-        parser.error(f'--frames must be >= 1, got {args.frames}')
+    if not 2 <= args.frames <= 256:
+        parser.error(f'--frames must be 2..256, got {args.frames} (the example clip only: '
+                     'torch.export would fix a dimension whose example is 1; any T runs '
+                     'afterwards, 1 included)')
+    if args.size > 1024:
+        parser.error(f'--size must be at most 1024, got {args.size}')
+    if args.opset < 18:
+        parser.error(f'--opset {args.opset}: torch\'s exporter writes opset 18 and newer; '
+                     'use --opset 18 or above')
     if args.size < 32:
         parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')
     args.model_kwargs = dict(args.model_kwargs)

@@ -211,3 +211,25 @@ def test_tool_debug_keeps_the_traceback(capsys):
     assert exit_info.value.code == 1
     assert 'Traceback' in err and 'ExportError' in err
     assert err.strip().splitlines()[-1].startswith("error: 'no_such_model' is neither a .py config")
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--opset', '13'], 'opset 18 and newer'),
+    (['--frames', '1'], '--frames must be 2..256'),
+    (['--size', '100000'], '--size must be at most 1024'),
+])
+def test_flags_that_cannot_work_are_refused_when_parsed(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        export_cli.parse_args(['smallbig_resnet23', '--out', 'x.onnx'] + argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_file_has_the_opset_asked_for(tmp_path):
+    from smallbig_mm.deploy.onnx_export import opset_of
+    path = tmp_path / 'opset20.onnx'
+    export_onnx(MeanOverClip().eval(), str(path), frames=4, size=SIZE, opset=20)
+    assert opset_of(onnx.load(str(path))) == 20
+    with pytest.raises(ExportError, match='asked for opset 17, but the exporter wrote opset 18'):
+        export_onnx(MeanOverClip().eval(), str(tmp_path / 'opset17.onnx'), frames=4, size=SIZE,
+                    opset=17)
+    assert not (tmp_path / 'opset17.onnx').exists()
