@@ -65,6 +65,24 @@ def progress(items: Sequence, description: str, enabled: bool) -> Iterator:
         print(f'\r{description} {total}/{total}', file=sys.stderr, flush=True)
 
 
+def check_window_arguments(**values: Optional[int]) -> None:
+    """Raises ``ValueError`` naming the first argument that is not ``None`` or an int >= 1.
+
+    Example:
+        >>> check_window_arguments(clip_len=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: clip_len must be an int of at least 1 (or None for the model's), got 0
+    """
+    for name, value in values.items():
+        if value is None and name not in ('max_windows', 'batch'):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            default = " (or None for the model's)" if name in ('clip_len', 'interval') else \
+                ' (or None)' if name == 'stride' else ''
+            raise ValueError(f'{name} must be an int of at least 1{default}, got {value!r}')
+
+
 def _batches(windows: List[Window], size: int) -> List[List[Window]]:
     return [windows[i:i + size] for i in range(0, len(windows), size)]
 
@@ -95,13 +113,15 @@ def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = 
     Raises:
         VideoReadError: the video fails to decode.
     """
+    check_window_arguments(clip_len=clip_len, interval=interval, stride=stride,
+                           max_windows=max_windows, batch=batch)
     if segments is None:
         segments = model.segments and clip_len is None and interval is None and stride is None
     windows = plan_windows(video.num_frames, clip_len or model.clip_len,
                            interval or (1 if model.segments else model.interval), stride,
                            max_windows, segments)
     scores, features = [], []
-    for group in progress(_batches(windows, max(1, batch)), 'windows',
+    for group in progress(_batches(windows, batch), 'windows',
                           show_progress and len(windows) > batch):
         views = [model.preprocess(video.frames(w.frame_inds)) for w in group]
         per_window = views[0].shape[0]

@@ -1,6 +1,7 @@
 """tools/demo.py (smallbig_mm.cli.demo over smallbig_mm.apis) on the committed demo clip, with a
 narrow model; refusals and mid-decode failures as one line."""
 import argparse
+import os
 import warnings
 from pathlib import Path
 
@@ -102,24 +103,26 @@ def test_segment_sampling_config_scores_one_window_and_writes_mp4(tmp_path, caps
     assert [p.name for p in tmp_path.iterdir()] == ['out.mp4']  # no temp file left
 
 
-def main_error(capsys, argv) -> str:
-    """Runs the demo expecting a user error: exit 1 and one ``error:`` line on stderr."""
+def main_error(capsys, argv, status: int = 1) -> str:
+    """Runs the demo expecting a user error: exit ``status`` (2: usage) and one ``error:``
+    line on stderr."""
     with pytest.raises(SystemExit) as exit_info:
         demo.main(argv)
     err = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 1 and err[-1].startswith('error: '), err
+    assert exit_info.value.code == status and err[-1].startswith('error: '), err
     return err[-1]
 
 
-@pytest.mark.parametrize('make_input, message', [
-    (lambda tmp: tmp / 'missing.mp4', 'video not found'),
-    (lambda tmp: tmp, 'is a directory'),
+@pytest.mark.parametrize('make_input, message, status', [
+    (lambda tmp: tmp / 'missing.mp4', 'video not found', 2),
+    (lambda tmp: tmp, 'is a directory', 1),
+    (lambda tmp: os.mkfifo(tmp / 'pipe.mp4') or tmp / 'pipe.mp4', 'is a FIFO (named pipe)', 1),
     (lambda tmp: (tmp / 'broken.mp4').write_bytes(b'not a video') and tmp / 'broken.mp4',
-     'cannot read video'),
-], ids=['missing', 'directory', 'unreadable'])
-def test_bad_video_is_a_clear_error(tmp_path, capsys, make_input, message):
+     'cannot read video', 1),
+], ids=['missing', 'directory', 'fifo', 'unreadable'])
+def test_bad_video_is_a_clear_error(tmp_path, capsys, make_input, message, status):
     video = make_input(tmp_path)
-    assert message in main_error(capsys, [str(K400), str(video)])
+    assert message in main_error(capsys, [str(K400), str(video)], status)
 
 
 def test_bad_label_map_and_checkpoint_are_clear_errors(tmp_path, capsys):
@@ -131,9 +134,11 @@ def test_bad_label_map_and_checkpoint_are_clear_errors(tmp_path, capsys):
     assert 'label map not found' in main_error(
         capsys, [str(K400), str(VIDEO), '--labels', str(tmp_path / 'none.txt')])
     assert 'checkpoint file not found' in main_error(
-        capsys, [str(K400), str(VIDEO), '--checkpoint', str(tmp_path / 'none.pth')])
+        capsys, [str(K400), str(VIDEO), '--checkpoint', str(tmp_path / 'none.pth')], 2)
+    assert 'config file not found' in main_error(
+        capsys, [str(tmp_path / 'none.py'), str(VIDEO)], 2)
     assert 'use a .mp4, .avi or .gif' in main_error(
-        capsys, [str(K400), str(VIDEO), '--out', str(tmp_path / 'x.webm')])
+        capsys, [str(K400), str(VIDEO), '--out', str(tmp_path / 'x.webm')], 2)
 
 
 def test_out_refuses_an_existing_file_and_the_input_video(tmp_path, capsys):
@@ -146,7 +151,7 @@ def test_out_refuses_an_existing_file_and_the_input_video(tmp_path, capsys):
     copy.write_bytes(VIDEO.read_bytes())
     for extra in ([], ['--force']):  # never onto the input, even with --force
         assert 'would overwrite the input' in main_error(
-            capsys, [str(K400), str(copy), '--out', str(copy), *extra])
+            capsys, [str(K400), str(copy), '--out', str(copy), *extra], 2)
     assert copy.read_bytes() == VIDEO.read_bytes()
 
 
@@ -181,12 +186,22 @@ class FailingReader:
 @pytest.mark.parametrize('good', [100, 250], ids=['while-scoring', 'while-writing'])
 def test_a_video_failing_mid_decode_is_one_line_and_keeps_the_old_output(
         tmp_path, capsys, monkeypatch, good):
-    """decord opens the file (its index is intact) but fails on a later frame: one line
-    naming the video, and the previous --out file is left as it was."""
+    """decord opens the file (its index is intact) but fails on a later frame, and so does
+    PyAV (tried before the file is called damaged): one line naming the video, and the
+    previous --out file is left as it was."""
     import decord
+
+    from smallbig_mm.apis import video as video_module
     real = decord.VideoReader
     monkeypatch.setattr(decord, 'VideoReader',
                         lambda path, **kw: FailingReader(real(path, **kw), good))
+    tried = []
+
+    class FailingPyAV(video_module.PyAVReader):
+        def get_batch(self, indices):
+            tried.append(indices)
+            raise RuntimeError('PyAV fails too')
+    monkeypatch.setattr(video_module, 'PyAVReader', FailingPyAV)
     out = tmp_path / 'out.mp4'
     out.write_bytes(b'previous result')
     with pytest.warns(RandomWeightsWarning):
@@ -194,7 +209,7 @@ def test_a_video_failing_mid_decode_is_one_line_and_keeps_the_old_output(
                                    '--no-progress', '--max-windows', '2',
                                    '--cfg-options', *TINY])
     assert line.startswith(f'error: cannot decode video {VIDEO} (frames ') and \
-        'truncated or damaged' in line
+        'truncated or damaged' in line and 'with decord or PyAV' in line and tried
     assert out.read_bytes() == b'previous result'
     assert [p.name for p in tmp_path.iterdir()] == ['out.mp4']  # no temp file left
 

@@ -98,7 +98,7 @@ def test_bad_inputs_are_one_line(inputs, tmp_path):
     (tmp_path / 'b').mkdir()
     listed = tmp_path / 'dup.txt'
     listed.write_text('a/x.mp4\nb/../a/x.mp4\n')
-    for videos, message in ((listed, 'would both write x.npy'),
+    for videos, message in ((listed, 'would both write a/x.npy'),
                             (tmp_path / 'none.txt', 'video list not found')):
         result = extract(root, checkpoint, videos, tmp_path / 'out', ok=False)
         assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(
