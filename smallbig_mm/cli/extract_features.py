@@ -194,12 +194,12 @@ def extract_one(model, entry: VideoEntry, out_dir: str, args: argparse.Namespace
     try:
         result = infer_video(model, video, clip_len, interval, stride, batch=args.batch,
                              with_features=True)
+        with atomic_output(features_path, force=True, inputs=(entry.path,)) as tmp:
+            np.save(tmp, result.features.astype(np.float32))
     except BaseException:
         if not os.path.exists(features_path):  # nothing of ours left to claim
             os.remove(index_path)
         raise
-    with atomic_output(features_path, force=True, inputs=(entry.path,)) as tmp:
-        np.save(tmp, result.features.astype(np.float32))
     write_index(index_path, dict(
         tool=TOOL, complete=True, features=os.path.basename(features_path),
         features_sha256=sha256_file(features_path), provenance=record, **result.index(),

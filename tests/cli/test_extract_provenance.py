@@ -163,3 +163,33 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
     for name in ('a', 'b'):
         np.testing.assert_allclose(np.load(tmp_path / 'frames' / f'{name}.npy'),
                                    np.load(plain / name / 'clip.npy'), rtol=1e-5, atol=1e-6)
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_what_was_kept(inputs, tmp_path, capsys,
+                                                                   monkeypatch):
+    import errno
+
+    from smallbig_mm.cli import extract_features
+    root = inputs
+    out = tmp_path / 'full'
+    real_save, saved = np.save, []
+
+    def save(path, array):  # the second video's features hit a full disk
+        if saved:
+            with open(path, 'wb') as f:
+                f.write(b'partial')
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        saved.append(path)
+        real_save(path, array)
+    monkeypatch.setattr(np, 'save', save)
+    with pytest.raises(SystemExit) as done:
+        extract_features.main([str(TINY_CONFIG), str(root / 'tiny.pth'), str(root / 'both.txt'),
+                               '--out', str(out), '--stride', '8', '--no-progress'])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert done.value.code == 1 and err[-1] == (
+        f'error: {out / "b" / "clip.npy"}: no space left on device while writing it; nothing '
+        'was written (the partial temporary file is removed): free some space or choose '
+        f'another disk; the features of 1 finished video(s) in {out} are kept, a rerun '
+        'continues with the rest'), err
+    assert sorted(p.name for p in (out / 'b').iterdir()) == []  # no partial file, no index
+    assert json.loads((out / 'a' / 'clip.json').read_text())['complete'] is True
