@@ -7,13 +7,13 @@ Example:
     >>> result.windows[0].start, result.clip_scores.shape  # doctest: +SKIP
     (0, (12, 400))
 """
-import sys
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from ..utils.progress import progress
 from .models import VideoClassifier
 from .video import Video
 from .windows import Window, plan_windows
@@ -52,17 +52,6 @@ class VideoResult:
         """The windows and frame rate as plain JSON (what the feature extractor writes)."""
         return dict(video=self.path, fps=self.fps, num_frames=self.num_frames,
                     windows=[w.to_json() for w in self.windows])
-
-
-def progress(items: Sequence, description: str, enabled: bool) -> Iterator:
-    """Yields ``items``, drawing ``description i/n`` on stderr when ``enabled``."""
-    total = len(items)
-    for i, item in enumerate(items):
-        if enabled:
-            print(f'\r{description} {i}/{total}', end='', file=sys.stderr, flush=True)
-        yield item
-    if enabled:
-        print(f'\r{description} {total}/{total}', file=sys.stderr, flush=True)
 
 
 def check_window_arguments(**values: Optional[int]) -> None:

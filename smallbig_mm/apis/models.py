@@ -149,7 +149,10 @@ def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[st
                 pipeline: str = 'val', cfg_options: Optional[dict] = None,
                 device: str = 'cpu'):
     """An MMAction2 recognizer from a config (+ checkpoint); see :mod:`.mmaction_model`."""
-    from .mmaction_model import from_config as build
+    from ..utils.noise import quiet_imports
+
+    with quiet_imports():  # mmcv-lite's MultiScaleDeformableAttention notice, on import
+        from .mmaction_model import from_config as build
 
     return build(config, checkpoint, crop, pipeline, cfg_options, device)
 

@@ -18,6 +18,7 @@ import torch
 from ..apis.video_lists import read_lines
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_output_path
+from ..utils.noise import ignore_noisy_warnings
 from .arguments import positive
 from .errors import reported_errors
 
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry: prints the top-k classes; one line on stderr for a bad input."""
     args = parse_args(argv)
+    ignore_noisy_warnings(args.log_level)
     with reported_errors(quiet=args.log_level != 'DEBUG'):
         run(args)
 

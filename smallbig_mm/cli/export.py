@@ -103,7 +103,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     f' (max relative difference, limit {TOLERANCE:g}); {args.out} not written')
 
         export_onnx(clip_model.module, args.out, frames=args.frames, size=args.size,
-                    opset=args.opset, force=args.force, metadata=clip_model.metadata(),
+                    opset=args.opset, force=args.force,
+                    metadata=dict(clip_model.metadata(), provenance=export_provenance(args)),
                     verify=verify)
     print(f'wrote {args.out}: clips (N, 3, T, {args.size}, {args.size}) -> scores '
           f'(N, {clip_model.num_classes}) {clip_model.scores}; N and T dynamic; opset '
@@ -114,6 +115,22 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print('note: no --checkpoint: the file holds initial (untrained) weights')
     print(f'onnxruntime vs PyTorch: max relative difference {_diffs(lengths, diffs)} '
           f'(limit {TOLERANCE:g})')
+
+
+def export_provenance(args: argparse.Namespace) -> str:
+    """The file's provenance as JSON (``metadata_props['provenance']``): the checkpoint's
+    SHA-256, the config's (or the timm name) and every option that changes the file."""
+    import json
+
+    from ..utils.provenance import file_identity, make_provenance
+
+    inputs = dict(model=file_identity(args.model, content=True) if os.path.isfile(args.model)
+                  else args.model)
+    if args.checkpoint is not None:
+        inputs['checkpoint'] = file_identity(args.checkpoint, content=True)
+    return json.dumps(make_provenance('smallbig-export', inputs, dict(
+        frames=args.frames, size=args.size, opset=args.opset, num_classes=args.num_classes,
+        model_kwargs=args.model_kwargs)))
 
 
 def _diffs(lengths: Sequence[int], diffs: Sequence[float]) -> str:

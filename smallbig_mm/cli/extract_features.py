@@ -45,6 +45,7 @@ import numpy as np
 from ..apis.video_lists import VideoEntry, read_video_list
 from ..utils.errors import UsageError, UserError
 from ..utils.files import DiskFullError, atomic_output
+from ..utils.noise import ignore_noisy_warnings
 from ..utils.provenance import differences, file_identity, make_provenance, sha256_file, \
     text_digest
 from .arguments import positive
@@ -277,7 +278,7 @@ def plan(args: argparse.Namespace, cfg) -> Tuple[List[VideoEntry], Dict[str, Lis
 def run(args: argparse.Namespace) -> int:
     """Extracts every video of this process's shard; returns the failures of all ranks."""
     from ..apis import VideoReadError, from_config
-    from ..apis.inference import progress
+    from ..utils.progress import progress
 
     rank, world = _dist()
     cfg = load_config(args)
@@ -298,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
     if mine:
         model = from_config(args.config, args.checkpoint, args.crop, args.pipeline,
                             args.cfg_options, args.device)
-        for entry, record in progress(mine, f'[rank {rank}] videos', not args.no_progress):
+        for entry, record in progress(mine, 'videos', not args.no_progress):
             try:
                 extract_one(model, entry, args.out, args, record)
                 finished += 1
@@ -318,6 +319,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry; exit 1 if any video failed, one ``error:`` line per problem."""
     args = parse_args(argv)
+    ignore_noisy_warnings(args.log_level)
     with reported_errors(quiet=args.log_level != 'DEBUG'):
         failed = run(args)
     if failed:

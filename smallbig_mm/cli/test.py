@@ -10,7 +10,9 @@ from typing import Optional, Sequence
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 from ..mmaction.config_checks import ConfigError, ConfigProblem
 from ..utils.errors import UsageError
+from ..utils.progress import is_rank_zero
 from ..utils.files import check_output_path
+from ..utils.provenance import file_identity, make_provenance, text_digest
 from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
                      run_config, set_local_rank, set_work_dir)
 
@@ -57,6 +59,12 @@ def merge_args(cfg, args: argparse.Namespace):
                                                 force=args.force, inputs=inputs)]
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    if args.dump is not None:
+        cfg.test_evaluator[-1]['provenance'] = make_provenance(
+            'smallbig-test', dict(checkpoint=file_identity(args.checkpoint, content=True),
+                                  config=dict(path=osp.abspath(args.config),
+                                              digest=text_digest(cfg.to_dict()))),
+            dict(cfg_options=args.cfg_options))
     set_work_dir(cfg, args)
     apply_console_options(cfg, args)
     cfg.load_from = args.checkpoint
@@ -66,6 +74,8 @@ def merge_args(cfg, args: argparse.Namespace):
 def main(argv: Optional[Sequence[str]] = None) -> None:
     metrics = run_config(parse_args(argv), merge_args, lambda cfg: ('test',),
                          lambda runner: runner.test())
+    if not is_rank_zero():
+        return  # under torchrun every process has the metrics: rank 0 prints them once
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

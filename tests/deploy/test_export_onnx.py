@@ -145,6 +145,12 @@ def test_tool_exports_a_config_and_a_timm_name(tmp_path, model):
     assert 'max relative difference' in result.stdout and 'at T=2' in result.stdout
     assert '(N, 5) logits' in result.stdout  # classes from the checkpoint
     assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[2].dim_param
+    import json
+    from smallbig_mm.utils.provenance import sha256_file
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    record = json.loads(props['provenance'])  # where the file came from
+    assert record['inputs']['checkpoint']['sha256'] == sha256_file(ckpt)
+    assert record['settings']['frames'] == 4 and record['inputs']['model'] == 'smallbig_resnet23'
 
     out = tmp_path / 'config.onnx'
     result = run_tool([sys.executable, TOOL, str(TINY_CONFIG), '--out', str(out),
