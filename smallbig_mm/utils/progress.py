@@ -1,7 +1,7 @@
 """Progress for people and for log files, from one process of a run.
 
 On a terminal a ``tqdm`` bar (redrawn in place); when the output is a file or a pipe,
-plain lines (``videos 3/10``) at most every :data:`PLAIN_INTERVAL` seconds and at the
+plain lines (``videos: 3/10``) at most every :data:`PLAIN_INTERVAL` seconds and at the
 end, never ``\\r``. Only rank 0 of a distributed run (``RANK``) shows progress. Without
 tqdm installed, terminals get the plain lines too.
 
@@ -11,7 +11,7 @@ Example:
     >>> for _ in progress(range(3), 'videos', stream=stream):
     ...     pass
     >>> stream.getvalue()
-    'videos 3/3\\n'
+    'videos: 3/3\\n'
 """
 import os
 import sys
@@ -68,7 +68,7 @@ class Progress:
             Progress.active = self
         elif self.enabled and (done >= self.total or
                                time.monotonic() - self.last >= PLAIN_INTERVAL):
-            self.stream.write(f'{self.label} {done}/{self.total}'
+            self.stream.write(f'{self.label}: {done}/{self.total}'
                               + (f' {suffix}' if suffix else '') + '\n')
             self.stream.flush()
             self.last = time.monotonic()

@@ -46,7 +46,7 @@ def test_features_are_the_classifier_input_of_each_window(inputs):
     out = root / 'single'
     result = extract(root, checkpoint, root / 'videos.txt', out)
     assert 'features of 3 of 3 video(s)' in result.stdout
-    assert 'videos 3/3' in result.stderr  # the progress line
+    assert 'videos: 3/3' in result.stderr  # the progress line
     features = np.load(out / 'clip1.npy')
     index = json.loads((out / 'clip1.json').read_text())
     # 20 frames, windows of 8 consecutive frames every 4: starts 0, 4, 8, 12

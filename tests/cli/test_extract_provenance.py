@@ -62,7 +62,7 @@ def test_same_stems_do_not_collide_and_other_inputs_are_named(inputs):
     console = (root / 'console.log').read_text()
     assert done.returncode == 0, console[-3000:]
     assert '\r' not in console and 'Warning' not in console, console  # no bar, no noise
-    assert console.splitlines() == ['videos 2/2', f'features of 2 of 2 video(s) in {out}']
+    assert console.splitlines() == ['videos: 2/2', f'features of 2 of 2 video(s) in {out}']
     a, b = np.load(out / 'a' / 'clip.npy'), np.load(out / 'b' / 'clip.npy')
     assert a.shape == b.shape and not np.allclose(a, b)
     # a single video writes <stem>.npy; b/clip.mp4 after a/clip.mp4 is another input

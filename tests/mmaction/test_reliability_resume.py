@@ -179,7 +179,8 @@ def test_console_is_quiet_and_the_log_file_keeps_everything(uninterrupted):
                   'pkg_resources', 'Warning'):
         assert noise not in output, noise
     assert len(output.splitlines()) < 30, output
-    assert 'train 2/2 [' in output and '2/2 eta' in output  # --progress on
+    # --progress on, output to a pipe: plain lines, no \r
+    assert 'train 2/2: 2/2 loss' in output and 'val: 1/1' in output and '\r' not in output
     log = latest_log(work_dir).read_text()
     for kept in ('System environment', 'Config:', 'Hooks will be executed'):
         assert kept in log
