@@ -8,7 +8,7 @@ Example:
     (0, (12, 400))
 """
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
