@@ -22,6 +22,7 @@ from ..utils.errors import UsageError
 from ..utils.files import check_output_path
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
+from .numbers import int_range
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,8 +33,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compare', action='store_true',
                         help='also time every peer: ' + ', '.join(PEERS))
     defaults = Settings()
-    for name in ('batch', 'frames', 'size', 'threads', 'warmup', 'repeats'):
-        parser.add_argument(f'--{name}', type=int, default=getattr(defaults, name),
+    for name, low, high in (('batch', 1, 4096), ('frames', 1, 1024), ('size', 32, 2048),
+                            ('threads', 1, 1024), ('warmup', 0, 100000), ('repeats', 1, 100000)):
+        parser.add_argument(f'--{name}', type=int_range(low, high),
+                            default=getattr(defaults, name),
                             help=f'(default: {getattr(defaults, name)})')
     parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default=defaults.dtype)
     parser.add_argument('--device', default=defaults.device, help='cpu or cuda')

@@ -21,6 +21,7 @@ import torch
 from ..utils.files import check_output_path
 from ..weights.errors import CheckpointError
 from .arguments import key_value
+from .numbers import int_range
 from .errors import reported_errors
 
 TOLERANCE = 1e-4
@@ -43,7 +44,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='height and width of the clips (default 224), fixed in the file')
     parser.add_argument('--opset', type=int, default=18,
                         help='ONNX opset, 18 or newer (default 18; the file is checked to have it)')
-    parser.add_argument('--num-classes', type=int,
+    parser.add_argument('--num-classes', type=int_range(1, 100000),
                         help='timm names: classes of the classifier (default: the '
                         "checkpoint's, else 400)")
     parser.add_argument('--model-kwargs', nargs='+', type=key_value, default=[],

@@ -15,6 +15,7 @@ from ..utils.files import check_output_path
 from ..utils.provenance import file_identity, make_provenance, text_digest
 from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
                      run_config, set_local_rank, set_work_dir)
+from .numbers import float_range, int_range
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -28,8 +29,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-dir', help='write visualisations into this directory '
                         '(under the work directory)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
-    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
-    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown sample')
+    parser.add_argument('--interval', type=int_range(1), default=1,
+                        help='visualise every N samples')
+    parser.add_argument('--wait-time', type=float_range(0), default=2,
+                        help='seconds per shown sample')
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     set_local_rank(args)

@@ -40,3 +40,18 @@ def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
     broken.write_text(f"_base_ = ['{TINY_CONFIG}']\nx = 1\nmodel = dict(depth=undefined_name)\n")
     assert_one_error(run_tool_status([PYTHON, TRAIN, str(broken)], tmp_path), 1,
                      f'{broken}, line 3: the config fails to evaluate', 'NameError')
+
+
+@pytest.mark.parametrize('tool, argv, message', [
+    ('benchmark', ['smallbig_resnet23', '--batch', '0'], '--batch: must be an int in 1..4096'),
+    ('benchmark', ['smallbig_resnet23', '--size', '100000'], '--size: must be an int in 32..2048'),
+    ('test', ['c.py', 'k.pth', '--interval', '0'], '--interval: must be an int of at least 1'),
+    ('test', ['c.py', 'k.pth', '--wait-time', 'nan'], '--wait-time: must be a number in 0..inf'),
+    ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
+])
+def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
+    import importlib
+    module = importlib.import_module(f'smallbig_mm.cli.{tool}')
+    with pytest.raises(SystemExit) as done:
+        module.parse_args(argv)
+    assert done.value.code == 2 and message in capsys.readouterr().err
