@@ -20,6 +20,7 @@ from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, me
                                   write_json)
 from ..utils.errors import UsageError
 from ..utils.files import check_output_path
+from ..utils.noise import ignore_noisy_warnings
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
 from .numbers import int_range
@@ -98,5 +99,8 @@ def benchmark(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
-    return tool_main(benchmark, parse_args, argv)
+    def quiet_benchmark(args: argparse.Namespace) -> int:
+        ignore_noisy_warnings(args.log_level)  # the stack's import notices (config models)
+        return benchmark(args)
+    return tool_main(quiet_benchmark, parse_args, argv)
 
