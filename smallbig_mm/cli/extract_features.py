@@ -233,12 +233,11 @@ def _failures_everywhere(failed: int, world: int) -> int:
 
 
 def load_config(args: argparse.Namespace):
-    """The config with ``--cfg-options`` merged (its digest is part of the provenance)."""
-    from mmengine.config import Config
+    """The config with ``--cfg-options`` merged (its digest is part of the provenance); a
+    missing config is a usage error, one that fails to evaluate names file and line."""
+    from .common import load_config as read_config
 
-    if not os.path.isfile(args.config):
-        raise UsageError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    cfg = read_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
