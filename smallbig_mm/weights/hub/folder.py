@@ -213,9 +213,21 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
         check_replaceable(out_dir)
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
-                         metadata={'format': 'pt', 'layout': 'timm', 'source': src_name})
+                         metadata=dict({'format': 'pt', 'layout': 'timm', 'source': src_name},
+                                       **_source_identity(src)))
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
         _write_text(os.path.join(tmp_dir, 'README.md'),
                     model_card(os.path.basename(out_dir), config, summary, license_id,
                                src_name))
     return summary
+
+
+def _source_identity(src: str) -> Dict[str, str]:
+    """The source checkpoint's SHA-256 and size, stored in the safetensors metadata so that
+    a hub folder records which file it was made from."""
+    from ...utils.provenance import file_identity
+
+    if not os.path.isfile(src):
+        return {}
+    identity = file_identity(src, content=True)
+    return {'source_sha256': identity['sha256'], 'source_size': str(identity['size'])}
