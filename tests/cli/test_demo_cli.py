@@ -49,7 +49,7 @@ def test_cli_prints_top5_and_writes_a_gif(tmp_path):
     scores = [float(line.split()[-1]) for line in ranked]
     assert scores == sorted(scores, reverse=True)
     assert 'RandomWeightsWarning' in result.stderr and 'random weights' in result.stderr
-    assert 'windows 2/2' in result.stderr  # the progress line (2 windows)
+    assert 'windows: 2/2' in result.stderr and '\r' not in result.stderr  # plain progress in a pipe
     from PIL import Image
 
     with Image.open(out) as gif:  # 280 frames at 28 fps, every 4th: about 8 fps
