@@ -39,6 +39,9 @@ def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[st
 
     Imports the MMAction2 stack only when called.
     """
-    from .mmaction_model import from_config as build
+    from ..utils.noise import quiet_imports
+
+    with quiet_imports():  # mmcv-lite's MultiScaleDeformableAttention notice, on import
+        from .mmaction_model import from_config as build
 
     return build(config, checkpoint, crop, pipeline, cfg_options, device)

@@ -7,13 +7,13 @@ Example:
     >>> result.windows[0].start, result.clip_scores.shape  # doctest: +SKIP
     (0, (12, 400))
 """
-import sys
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
 
+from ..utils.progress import progress
 from .models import VideoClassifier
 from .video import Video
 from .windows import Window, plan_windows
@@ -54,15 +54,22 @@ class VideoResult:
                     windows=[w.to_json() for w in self.windows])
 
 
-def progress(items: Sequence, description: str, enabled: bool) -> Iterator:
-    """Yields ``items``, drawing ``description i/n`` on stderr when ``enabled``."""
-    total = len(items)
-    for i, item in enumerate(items):
-        if enabled:
-            print(f'\r{description} {i}/{total}', end='', file=sys.stderr, flush=True)
-        yield item
-    if enabled:
-        print(f'\r{description} {total}/{total}', file=sys.stderr, flush=True)
+def check_window_arguments(**values: Optional[int]) -> None:
+    """Raises ``ValueError`` naming the first argument that is not ``None`` or an int >= 1.
+
+    Example:
+        >>> check_window_arguments(clip_len=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: clip_len must be an int of at least 1 (or None for the model's), got 0
+    """
+    for name, value in values.items():
+        if value is None and name not in ('max_windows', 'batch'):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            default = " (or None for the model's)" if name in ('clip_len', 'interval') else \
+                ' (or None)' if name == 'stride' else ''
+            raise ValueError(f'{name} must be an int of at least 1{default}, got {value!r}')
 
 
 def _batches(windows: List[Window], size: int) -> List[List[Window]]:
@@ -95,13 +102,15 @@ def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = 
     Raises:
         VideoReadError: the video fails to decode.
     """
+    check_window_arguments(clip_len=clip_len, interval=interval, stride=stride,
+                           max_windows=max_windows, batch=batch)
     if segments is None:
         segments = model.segments and clip_len is None and interval is None and stride is None
     windows = plan_windows(video.num_frames, clip_len or model.clip_len,
                            interval or (1 if model.segments else model.interval), stride,
                            max_windows, segments)
     scores, features = [], []
-    for group in progress(_batches(windows, max(1, batch)), 'windows',
+    for group in progress(_batches(windows, batch), 'windows',
                           show_progress and len(windows) > batch):
         views = [model.preprocess(video.frames(w.frame_inds)) for w in group]
         per_window = views[0].shape[0]

@@ -10,7 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..utils.files import atomic_output
-from .inference import progress
+from ..utils.progress import progress
 from .video import Video
 
 WRITERS = {'.mp4': 'mp4v', '.avi': 'MJPG'}

@@ -21,8 +21,10 @@ from ..analysis.benchmark import (PEERS, Settings, format_table, measure_all, me
                                   write_json)
 from ..utils.errors import UsageError
 from ..utils.files import check_output_path
+from ..utils.noise import ignore_noisy_warnings
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
+from .numbers import int_range
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -33,13 +35,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compare', action='store_true',
                         help='also time every peer: ' + ', '.join(PEERS))
     defaults = Settings()
-    for name in ('batch', 'threads', 'warmup', 'repeats'):
-        parser.add_argument(f'--{name}', type=int, default=getattr(defaults, name),
+    for name, low, high in (('batch', 1, 4096), ('threads', 1, 1024), ('warmup', 0, 100000),
+                            ('repeats', 1, 100000)):
+        parser.add_argument(f'--{name}', type=int_range(low, high),
+                            default=getattr(defaults, name),
                             help=f'(default: {getattr(defaults, name)})')
-    parser.add_argument('--frames', type=int, help='frames T per clip (default: what the '
+    parser.add_argument('--frames', type=int_range(1, 1024), help='frames T per clip (default: what the '
                         f'subjects record: a config\'s test sampler, a hub folder\'s record; '
                         f'else {defaults.frames})')
-    parser.add_argument('--size', type=int, help='H = W of each clip (default: the recorded '
+    parser.add_argument('--size', type=int_range(32, 2048), help='H = W of each clip (default: the recorded '
                         f'test crop, as for --frames; else {defaults.size})')
     parser.add_argument('--dtype', choices=['fp32', 'bf16', 'fp16'], default=defaults.dtype)
     parser.add_argument('--device', default=defaults.device, help='cpu or cuda')
@@ -149,5 +153,8 @@ def benchmark(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
-    return tool_main(benchmark, parse_args, argv)
+    def quiet_benchmark(args: argparse.Namespace) -> int:
+        ignore_noisy_warnings(args.log_level)  # the stack's import notices (config models)
+        return benchmark(args)
+    return tool_main(quiet_benchmark, parse_args, argv)
 

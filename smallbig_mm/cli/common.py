@@ -13,6 +13,7 @@ from ..mmaction.config_checks import check_config
 from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_folder_writable
+from .cfg_options import check_cfg_options
 from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
 from .process_group import leave_process_group
 
@@ -88,12 +89,36 @@ def load_config(path: str) -> Config:
         name = err.filename if err.filename and not err.filename.startswith('<') else path
         raise ConfigFileError(f'{name}, line {err.lineno}: invalid Python in the config: '
                               f'{err.msg}') from err
+    except Exception as err:  # noqa: BLE001  (only errors raised by the config's own code)
+        where = config_frame(err)
+        if where is None:
+            raise
+        raise ConfigFileError(f'{where[0]}, line {where[1]}: the config fails to evaluate: '
+                              f'{type(err).__name__}: {err}') from err
+
+
+def config_frame(err: BaseException):
+    """``(file, line)`` of the deepest traceback frame in a config file (a ``.py`` outside
+    the installed packages and this package), or None: the error is not the config's."""
+    import site
+    import traceback
+
+    import smallbig_mm
+
+    libraries = [osp.dirname(osp.abspath(smallbig_mm.__file__))] + site.getsitepackages() + [
+        osp.dirname(osp.abspath(os.__file__))]
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.endswith('.py')
+              and not any(osp.abspath(f.filename).startswith(lib) for lib in libraries)]
+    return (frames[-1].filename, frames[-1].lineno) if frames else None
 
 
 def merge_cfg_options(cfg: Config, options) -> None:
-    """``--cfg-options`` into ``cfg``; a key path that cannot be set is a usage error."""
+    """``--cfg-options`` into ``cfg``, checked first (:mod:`.cfg_options`: unknown keys and
+    wrong types are usage errors; ``+key=value`` adds a key); a key path that cannot be set
+    is a usage error."""
     if options is None:
         return
+    options = check_cfg_options(cfg, options)
     try:
         cfg.merge_from_dict(options)
     except (KeyError, TypeError, AttributeError, ValueError) as err:

@@ -16,14 +16,20 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 
-from ..utils.errors import UserError
+from ..apis.video_lists import read_lines
+from ..utils.errors import UsageError, UserError
 from ..utils.files import check_output_path
+from ..utils.noise import ignore_noisy_warnings
 from .arguments import positive
 from .errors import reported_errors
 
 
 class DemoError(UserError, RuntimeError):
     """A problem with the demo's inputs, with a message saying what to do."""
+
+
+class DemoUsageError(UsageError):
+    """A command-line argument of the demo that cannot work (exit status 2)."""
 
 
 def load_labels(path: str) -> List[str]:
@@ -35,8 +41,7 @@ def load_labels(path: str) -> List[str]:
     if not os.path.isfile(path):
         raise DemoError(f'label map not found: {path} (a text file with one class name per '
                         'line, e.g. demo/label_map_k400.txt)')
-    with open(path, encoding='utf-8') as f:
-        labels = [line.strip() for line in f if line.strip()]
+    labels = [line.strip() for line in read_lines(path) if line.strip()]
     if not labels:
         raise DemoError(f'label map {path} is empty: it needs one class name per line')
     return labels
@@ -91,12 +96,20 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
     from ..apis import from_config, infer_video, open_video
     from ..apis.render import caption_lines, output_suffix, write_video
 
+    if not os.path.isfile(args.config):
+        raise DemoUsageError(f'config file not found: {args.config}')
+    if not os.path.lexists(args.video):
+        raise DemoUsageError(f'video not found: {args.video}')
+    if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
+        raise DemoUsageError(f'checkpoint file not found: {args.checkpoint}')
     if args.out:
         try:
             output_suffix(args.out)
             check_output_path(args.out, args.force, inputs=(args.video,))
-        except ValueError as err:  # a bad suffix, the input itself, a folder
-            raise DemoError(str(err)) from None
+        except UserError:
+            raise
+        except ValueError as err:  # a bad suffix
+            raise DemoUsageError(str(err)) from None
     labels = load_labels(args.labels) if args.labels else None
     video = open_video(args.video)
     model = from_config(args.config, args.checkpoint, args.crop, args.pipeline,
@@ -130,6 +143,7 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print):
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry: prints the top-k classes; one line on stderr for a bad input."""
     args = parse_args(argv)
+    ignore_noisy_warnings(args.log_level)
     with reported_errors(quiet=args.log_level != 'DEBUG'):
         run(args)
 

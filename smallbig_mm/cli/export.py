@@ -22,6 +22,7 @@ from ..deploy.clip_models import ExportError
 from ..utils.files import check_output_path
 from ..weights.errors import CheckpointError
 from .arguments import key_value
+from .numbers import int_range
 from .errors import reported_errors
 
 TOLERANCE = 1e-4
@@ -44,8 +45,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, default=None,
                         help="height and width of the clips, fixed in the file (default: the "
                         "weights' recorded test crop, else 224)")
-    parser.add_argument('--opset', type=int, default=18, help='ONNX opset (default 18)')
-    parser.add_argument('--num-classes', type=int,
+    parser.add_argument('--opset', type=int, default=18,
+                        help='ONNX opset, 18 or newer (default 18; the file is checked to have it)')
+    parser.add_argument('--num-classes', type=int_range(1, 100000),
                         help='timm names: classes of the classifier (default: the '
                         "checkpoint's, else 400)")
     parser.add_argument('--model-kwargs', nargs='+', type=key_value, default=[],
@@ -56,8 +58,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--log-level', choices=('DEBUG', 'INFO'), default='INFO',
                         help='DEBUG shows the exporter output and tracebacks of errors')
     args = parser.parse_args(argv)
-    if args.frames is not None and args.frames < 1:
-        parser.error(f'--frames must be >= 1, got {args.frames}')
+    if args.frames is not None and not 2 <= args.frames <= 256:
+        parser.error(f'--frames must be 2..256, got {args.frames} (the example clip only: '
+                     'torch.export would fix a dimension whose example is 1; any T runs '
+                     'afterwards, 1 included)')
+    if args.size is not None and args.size > 1024:
+        parser.error(f'--size must be at most 1024, got {args.size}')
+    if args.opset < 18:
+        parser.error(f'--opset {args.opset}: torch\'s exporter writes opset 18 and newer; '
+                     'use --opset 18 or above')
     if args.size is not None and args.size < 32:
         parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')
     args.model_kwargs = dict(args.model_kwargs)
@@ -119,7 +128,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     f' (max relative difference, limit {TOLERANCE:g}); {args.out} not written')
 
         export_onnx(clip_model.module, args.out, frames=args.frames, size=args.size,
-                    opset=args.opset, force=args.force, metadata=clip_model.metadata(),
+                    opset=args.opset, force=args.force,
+                    metadata=dict(clip_model.metadata(), provenance=export_provenance(args)),
                     verify=verify)
     print(f'wrote {args.out}: clips (N, 3, T, {args.size}, {args.size}) -> scores '
           f'(N, {clip_model.num_classes}) {clip_model.scores}; N and T dynamic; opset '
@@ -130,6 +140,22 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         print('note: no --checkpoint: the file holds initial (untrained) weights')
     print(f'onnxruntime vs PyTorch: max relative difference {_diffs(lengths, diffs)} '
           f'(limit {TOLERANCE:g})')
+
+
+def export_provenance(args: argparse.Namespace) -> str:
+    """The file's provenance as JSON (``metadata_props['provenance']``): the checkpoint's
+    SHA-256, the config's (or the timm name) and every option that changes the file."""
+    import json
+
+    from ..utils.provenance import file_identity, make_provenance
+
+    inputs = dict(model=file_identity(args.model, content=True) if os.path.isfile(args.model)
+                  else args.model)
+    if args.checkpoint is not None:
+        inputs['checkpoint'] = file_identity(args.checkpoint, content=True)
+    return json.dumps(make_provenance('smallbig-export', inputs, dict(
+        frames=args.frames, size=args.size, opset=args.opset, num_classes=args.num_classes,
+        model_kwargs=args.model_kwargs)))
 
 
 def _diffs(lengths: Sequence[int], diffs: Sequence[float]) -> str:

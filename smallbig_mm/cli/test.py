@@ -10,9 +10,12 @@ from typing import Optional, Sequence
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 from ..mmaction.config_checks import ConfigError, ConfigProblem
 from ..utils.errors import UsageError
+from ..utils.progress import is_rank_zero
 from ..utils.files import check_output_path
+from ..utils.provenance import file_identity, make_provenance, text_digest
 from .common import (add_common_arguments, apply_console_options, merge_cfg_options,
                      run_config, set_local_rank, set_work_dir)
+from .numbers import float_range, int_range
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -26,8 +29,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-dir', help='write visualisations into this directory '
                         '(under the work directory)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
-    parser.add_argument('--interval', type=int, default=1, help='visualise every N samples')
-    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown sample')
+    parser.add_argument('--interval', type=int_range(1), default=1,
+                        help='visualise every N samples')
+    parser.add_argument('--wait-time', type=float_range(0), default=2,
+                        help='seconds per shown sample')
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     set_local_rank(args)
@@ -57,6 +62,12 @@ def merge_args(cfg, args: argparse.Namespace):
                                                 force=args.force, inputs=inputs)]
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    if args.dump is not None:
+        cfg.test_evaluator[-1]['provenance'] = make_provenance(
+            'smallbig-test', dict(checkpoint=file_identity(args.checkpoint, content=True),
+                                  config=dict(path=osp.abspath(args.config),
+                                              digest=text_digest(cfg.to_dict()))),
+            dict(cfg_options=args.cfg_options))
     set_work_dir(cfg, args)
     apply_console_options(cfg, args)
     cfg.load_from = args.checkpoint
@@ -66,6 +77,8 @@ def merge_args(cfg, args: argparse.Namespace):
 def main(argv: Optional[Sequence[str]] = None) -> None:
     metrics = run_config(parse_args(argv), merge_args, lambda cfg: ('test',),
                          lambda runner: runner.test())
+    if not is_rank_zero():
+        return  # under torchrun every process has the metrics: rank 0 prints them once
     print('test metrics: ' + ', '.join(f'{name}={value:.4f}' if isinstance(value, float)
                                        else f'{name}={value}' for name, value in metrics.items()))
 

@@ -86,8 +86,13 @@ def parse_video_annotations(ann_file: str, data_prefix: Optional[str] = None,
         ('a.mp4', 0, 2)
     """
     entries, problems = [], []
-    with open(ann_file) as f:
-        lines = f.read().splitlines()
+    with open(ann_file, encoding='utf-8', errors='replace') as f:
+        lines = f.read().splitlines()  # CRLF too: MMAction2 strips the CR with the line
+    if lines and lines[0].startswith('\ufeff'):
+        problems.append(AnnotationProblem(ann_file, 1, (
+            'the file starts with a UTF-8 byte-order mark, which MMAction2 reads as part of '
+            'the first path; save it without one (e.g. sed -i "1s/^\\xEF\\xBB\\xBF//" FILE)')))
+        lines[0] = lines[0][1:]
     last = max((n for n, text in enumerate(lines, start=1) if text.strip()), default=0)
     for number, text in enumerate(lines, start=1):
         fields = text.strip().split(delimiter)

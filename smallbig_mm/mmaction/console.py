@@ -15,27 +15,19 @@ initialisation log. :func:`quiet_console`, called by the package's tools:
 - silences FFmpeg's messages inside OpenCV (bad videos are reported by
   :class:`~smallbig_mm.mmaction.datasets.robust_video.RobustVideoDataset`, with their names).
 
-At ``DEBUG`` (``--log-level DEBUG``) nothing is filtered. :class:`ConsoleBar` draws the
-one-line progress bar of :class:`~smallbig_mm.mmaction.engine.progress.ProgressBarHook`; the
-console filter clears it before a log line is printed, so the two never mix.
+At ``DEBUG`` (``--log-level DEBUG``) nothing is filtered. The console filter clears the
+progress bar (:class:`smallbig_mm.utils.progress.Progress`, drawn by
+:class:`~smallbig_mm.mmaction.engine.progress.ProgressBarHook`) before a log line is
+printed, so the two never mix.
 """
 import logging
 import os
 import re
-import sys
-import time
-import warnings
-from typing import Optional, TextIO, Tuple, Union
+from typing import Optional, Union
 
-NOISY_WARNINGS: Tuple[Tuple[type, str], ...] = (
-    (UserWarning, r'Fail to import ``MultiScaleDeformableAttention``'),
-    (Warning, r'pkg_resources is deprecated'),
-    (FutureWarning, r'`broadcast_buffers` is deprecated'),
-    (UserWarning, r'Setting (MKL|OMP)_NUM_THREADS environment variable'),
-    (UserWarning, r'Grad strides do not match bucket view strides'),
-    (Warning, r'torch\.cuda\.amp\.(GradScaler|autocast)\(args\.\.\.\)` is deprecated'),
-)
-"""(category, message regex) of Python warnings that carry no information for a run."""
+from ..utils.progress import Progress
+
+from ..utils.noise import NOISY_WARNINGS, ignore_noisy_warnings  # noqa: E402,F401
 
 NOISY_RECORDS = re.compile(
     r'^(\n-{60}\nSystem environment:'      # Runner: environment dump
@@ -46,62 +38,6 @@ NOISY_RECORDS = re.compile(
     r'|\n\S+ - torch\.Size\(\[)',         # BaseModule: one init record per parameter
     re.S)
 """MMLogger messages kept off the console (they stay in the log file)."""
-
-
-class ConsoleBar:
-    """A one-line progress bar on a console stream, redrawn in place.
-
-    Args:
-        stream: where to draw (default ``sys.stdout``, where MMLogger prints).
-        width: characters of the bar itself.
-
-    Example:
-        >>> import io
-        >>> bar = ConsoleBar(io.StringIO())
-        >>> bar.update('test', 3, 4)
-        >>> bar.stream.getvalue().split('\\r')[-1].split(']')[0]
-        'test [###############     '
-    """
-
-    active: Optional['ConsoleBar'] = None
-    """The bar currently on screen, if any (cleared before each console log line)."""
-
-    def __init__(self, stream: Optional[TextIO] = None, width: int = 20) -> None:
-        self.stream = stream if stream is not None else sys.stdout
-        self.width = width
-        self._start: Optional[float] = None
-        self._line = ''
-
-    def update(self, label: str, done: int, total: int, suffix: str = '') -> None:
-        """Draws ``label [####    ] done/total eta H:MM:SS suffix``."""
-        if self._start is None or done <= 0:
-            self._start = time.monotonic()
-        filled = int(self.width * done / total) if total else self.width
-        elapsed = time.monotonic() - self._start
-        eta = elapsed / done * (total - done) if done and total else 0.
-        line = (f'{label} [{"#" * filled}{" " * (self.width - filled)}] {done}/{total} '
-                f'eta {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}'
-                + (f' {suffix}' if suffix else ''))
-        self._line = line
-        self.stream.write('\r' + line + '\x1b[K')
-        self.stream.flush()
-        ConsoleBar.active = self
-
-    def clear(self) -> None:
-        """Erases the bar's line (the next update draws it again)."""
-        if self._line:
-            self.stream.write('\r\x1b[K')
-            self.stream.flush()
-        self._line = ''
-        ConsoleBar.active = None
-
-    def finish(self) -> None:
-        """Leaves the last drawn state on its own line and starts afresh."""
-        if self._line:
-            self.stream.write('\n')
-            self.stream.flush()
-        self._line, self._start = '', None
-        ConsoleBar.active = None
 
 
 ENVIRONMENT_DUMP = re.compile(r'^\n-{60}\nSystem environment:')
@@ -142,8 +78,8 @@ class QuietConsoleFilter(logging.Filter):
                 self.handler.handle(logging.makeLogRecord(
                     dict(record.__dict__, msg=environment_summary(message), args=None)))
             return False
-        if ConsoleBar.active is not None:
-            ConsoleBar.active.clear()
+        if Progress.active is not None:
+            Progress.active.clear()
         return True
 
 
@@ -177,8 +113,7 @@ def quiet_console(level: Union[int, str] = 'INFO') -> bool:
         raise ValueError(f'unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR')
     if level <= logging.DEBUG:
         return False
-    for category, message in NOISY_WARNINGS:
-        warnings.filterwarnings('ignore', message=message, category=category)
+    ignore_noisy_warnings()
     os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's AV_LOG_QUIET
     from ..compat.mmengine import logger_instances
     from .patches import new_logger_callback

@@ -32,6 +32,29 @@ class FolderNotWritableError(UserError, OSError):
     """A folder the run must write into cannot be created or written."""
 
 
+class DiskFullError(UserError, OSError):
+    """The disk (or quota) filled up while a file was written; the message names the file
+    and what was kept."""
+
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_error(err: OSError, path: str, kept: bool) -> DiskFullError:
+    """A :class:`DiskFullError` for ``err`` (ENOSPC or EDQUOT) raised while writing ``path``.
+
+    Example:
+        >>> str(disk_full_error(OSError(errno.ENOSPC, 'No space left on device'), 'a.npy', False))
+        'a.npy: no space left on device while writing it; nothing was written (the partial temporary file is removed): free some space or choose another disk'
+    """
+    what = 'the disk quota is exhausted' if err.errno == errno.EDQUOT else \
+        'no space left on device'
+    state = f'the previous {os.path.basename(path)} is kept unchanged' if kept else \
+        'nothing was written'
+    return DiskFullError(f'{path}: {what} while writing it; {state} (the partial temporary '
+                         'file is removed): free some space or choose another disk')
+
+
 def check_output_path(path: PathLike, force: bool = False,
                       inputs: tuple = ()) -> str:
     """Checks that ``path`` may be written, before any work is done.
@@ -158,9 +181,14 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
     tmp = os.path.join(folder, f'.{name}{TMP_MARK}{os.getpid()}{suffix}')
     os.close(os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o666))
     try:
-        yield tmp
-        with open(tmp, 'rb+') as f:
-            os.fsync(f.fileno())
+        try:
+            yield tmp
+            with open(tmp, 'rb+') as f:
+                os.fsync(f.fileno())
+        except OSError as err:
+            if err.errno not in FULL_DISK or isinstance(err, UserError):
+                raise
+            raise disk_full_error(err, path, os.path.exists(path)) from err
         os.chmod(tmp, umask_mode())  # writers that replace the file (safetensors) reset it
         if os.path.exists(path) and not force:  # appeared while we were writing
             raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')

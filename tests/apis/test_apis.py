@@ -1,9 +1,10 @@
 """smallbig_mm.apis: windows, crops and the timm route against independent references."""
+import os
 import numpy as np
 import pytest
 import torch
 
-from smallbig_mm.apis import from_timm, infer_video, open_video, plan_windows
+from smallbig_mm.apis import VideoReadError, from_timm, infer_video, open_video, plan_windows
 from smallbig_mm.apis.models import crop_views
 from smallbig_mm.apis.windows import segment_window
 from smallbig_mm.data.motion import MotionSettings, make_clip, write_mp4
@@ -61,3 +62,26 @@ def test_timm_route_scores_and_features_are_the_models(tmp_path):
     np.testing.assert_allclose(result.clip_scores[1], probs.mean(0).numpy(), rtol=1e-5,
                                atol=1e-7)
     np.testing.assert_allclose(result.video_scores, result.clip_scores.mean(0), rtol=1e-6)
+
+
+def test_argument_ranges_and_video_reading_fallbacks(tmp_path, monkeypatch):
+    frames, _ = make_clip(MotionSettings(num_frames=12, step=0.03, size=32), 'val', 0)
+    write_mp4(tmp_path / 'v.mp4', frames, fps=8)
+    model = from_timm('smallbig_resnet23', None, clip_len=4, base_channels=8, num_classes=3)
+    video = open_video(str(tmp_path / 'v.mp4'))
+    for argument, value in (('clip_len', 0), ('interval', -1), ('stride', 0), ('batch', 0),
+                            ('max_windows', 0), ('clip_len', 2.5)):
+        with pytest.raises(ValueError, match=f'^{argument} must be an int of at least 1'):
+            infer_video(model, video, **{argument: value})
+    os.mkfifo(tmp_path / 'pipe.mp4')
+    with pytest.raises(VideoReadError, match='is a FIFO'):
+        open_video(str(tmp_path / 'pipe.mp4'))
+    # decord refuses the file: PyAV reads the same frames before the file is called damaged
+    import decord
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError('decord cannot open it')
+    monkeypatch.setattr(decord, 'VideoReader', refuse)
+    fallback = open_video(str(tmp_path / 'v.mp4'))
+    assert len(fallback) == len(video) == 12
+    np.testing.assert_array_equal(fallback.frames([0, 5, 11]), video.frames([0, 5, 11]))

@@ -1,6 +1,7 @@
 """tools/demo.py (smallbig_mm.cli.demo over smallbig_mm.apis) on the committed demo clip, with a
 narrow model; refusals and mid-decode failures as one line."""
 import argparse
+import os
 import warnings
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def test_cli_prints_top5_and_writes_a_gif(tmp_path):
     scores = [float(line.split()[-1]) for line in ranked]
     assert scores == sorted(scores, reverse=True)
     assert 'RandomWeightsWarning' in result.stderr and 'random weights' in result.stderr
-    assert 'windows 2/2' in result.stderr  # the progress line (2 windows)
+    assert 'windows: 2/2' in result.stderr and '\r' not in result.stderr  # plain progress in a pipe
     from PIL import Image
 
     with Image.open(out) as gif:  # 280 frames at 28 fps, every 4th: about 8 fps
@@ -104,24 +105,26 @@ def test_segment_sampling_config_scores_one_window_and_writes_mp4(tmp_path, caps
     assert [p.name for p in tmp_path.iterdir()] == ['out.mp4']  # no temp file left
 
 
-def main_error(capsys, argv) -> str:
-    """Runs the demo expecting a user error: exit 1 and one ``error:`` line on stderr."""
+def main_error(capsys, argv, status: int = 1) -> str:
+    """Runs the demo expecting a user error: exit ``status`` (2: usage) and one ``error:``
+    line on stderr."""
     with pytest.raises(SystemExit) as exit_info:
         demo.main(argv)
     err = capsys.readouterr().err.strip().splitlines()
-    assert exit_info.value.code == 1 and err[-1].startswith('error: '), err
+    assert exit_info.value.code == status and err[-1].startswith('error: '), err
     return err[-1]
 
 
-@pytest.mark.parametrize('make_input, message', [
-    (lambda tmp: tmp / 'missing.mp4', 'video not found'),
-    (lambda tmp: tmp, 'is a directory'),
+@pytest.mark.parametrize('make_input, message, status', [
+    (lambda tmp: tmp / 'missing.mp4', 'video not found', 2),
+    (lambda tmp: tmp, 'is a directory', 1),
+    (lambda tmp: os.mkfifo(tmp / 'pipe.mp4') or tmp / 'pipe.mp4', 'is a FIFO (named pipe)', 1),
     (lambda tmp: (tmp / 'broken.mp4').write_bytes(b'not a video') and tmp / 'broken.mp4',
-     'cannot read video'),
-], ids=['missing', 'directory', 'unreadable'])
-def test_bad_video_is_a_clear_error(tmp_path, capsys, make_input, message):
+     'cannot read video', 1),
+], ids=['missing', 'directory', 'fifo', 'unreadable'])
+def test_bad_video_is_a_clear_error(tmp_path, capsys, make_input, message, status):
     video = make_input(tmp_path)
-    assert message in main_error(capsys, [str(K400), str(video)])
+    assert message in main_error(capsys, [str(K400), str(video)], status)
 
 
 def test_bad_label_map_and_checkpoint_are_clear_errors(tmp_path, capsys):
@@ -133,9 +136,11 @@ def test_bad_label_map_and_checkpoint_are_clear_errors(tmp_path, capsys):
     assert 'label map not found' in main_error(
         capsys, [str(K400), str(VIDEO), '--labels', str(tmp_path / 'none.txt')])
     assert 'checkpoint file not found' in main_error(
-        capsys, [str(K400), str(VIDEO), '--checkpoint', str(tmp_path / 'none.pth')])
+        capsys, [str(K400), str(VIDEO), '--checkpoint', str(tmp_path / 'none.pth')], 2)
+    assert 'config file not found' in main_error(
+        capsys, [str(tmp_path / 'none.py'), str(VIDEO)], 2)
     assert 'use a .mp4, .avi or .gif' in main_error(
-        capsys, [str(K400), str(VIDEO), '--out', str(tmp_path / 'x.webm')])
+        capsys, [str(K400), str(VIDEO), '--out', str(tmp_path / 'x.webm')], 2)
 
 
 def test_out_refuses_an_existing_file_and_the_input_video(tmp_path, capsys):
@@ -148,7 +153,7 @@ def test_out_refuses_an_existing_file_and_the_input_video(tmp_path, capsys):
     copy.write_bytes(VIDEO.read_bytes())
     for extra in ([], ['--force']):  # never onto the input, even with --force
         assert 'would overwrite the input' in main_error(
-            capsys, [str(K400), str(copy), '--out', str(copy), *extra])
+            capsys, [str(K400), str(copy), '--out', str(copy), *extra], 2)
     assert copy.read_bytes() == VIDEO.read_bytes()
 
 
@@ -183,12 +188,22 @@ class FailingReader:
 @pytest.mark.parametrize('good', [100, 250], ids=['while-scoring', 'while-writing'])
 def test_a_video_failing_mid_decode_is_one_line_and_keeps_the_old_output(
         tmp_path, capsys, monkeypatch, good):
-    """decord opens the file (its index is intact) but fails on a later frame: one line
-    naming the video, and the previous --out file is left as it was."""
+    """decord opens the file (its index is intact) but fails on a later frame, and so does
+    PyAV (tried before the file is called damaged): one line naming the video, and the
+    previous --out file is left as it was."""
     import decord
+
+    from smallbig_mm.apis import video as video_module
     real = decord.VideoReader
     monkeypatch.setattr(decord, 'VideoReader',
                         lambda path, **kw: FailingReader(real(path, **kw), good))
+    tried = []
+
+    class FailingPyAV(video_module.PyAVReader):
+        def get_batch(self, indices):
+            tried.append(indices)
+            raise RuntimeError('PyAV fails too')
+    monkeypatch.setattr(video_module, 'PyAVReader', FailingPyAV)
     out = tmp_path / 'out.mp4'
     out.write_bytes(b'previous result')
     with pytest.warns(RandomWeightsWarning):
@@ -196,7 +211,7 @@ def test_a_video_failing_mid_decode_is_one_line_and_keeps_the_old_output(
                                    '--no-progress', '--max-windows', '2',
                                    '--cfg-options', *TINY])
     assert line.startswith(f'error: cannot decode video {VIDEO} (frames ') and \
-        'truncated or damaged' in line
+        'truncated or damaged' in line and 'with decord or PyAV' in line and tried
     assert out.read_bytes() == b'previous result'
     assert [p.name for p in tmp_path.iterdir()] == ['out.mp4']  # no temp file left
 

@@ -48,7 +48,7 @@ def test_features_are_the_classifier_input_of_each_window(inputs):
     out = root / 'single'
     result = extract(root, checkpoint, root / 'videos.txt', out)
     assert 'features of 3 of 3 video(s)' in result.stdout
-    assert 'videos 3/3' in result.stderr  # the progress line
+    assert 'videos: 3/3' in result.stderr  # the progress line
     features = np.load(out / 'clip1.npy')
     index = json.loads((out / 'clip1.json').read_text())
     # 20 frames, windows of 8 consecutive frames every 4: starts 0, 4, 8, 12
@@ -90,7 +90,7 @@ def test_rerun_skips_finished_videos_and_unreadable_ones_are_named(inputs):
                                                      'clip2.npy']
     before = (out / 'clip0.npy').stat().st_mtime_ns
     again = extract(root, checkpoint, root / 'videos.txt', out, '--no-progress')
-    assert 'skipping 2 finished video(s)' in again.stderr
+    assert 'skipping 2 finished video(s)' in again.stderr, again.stderr
     assert (out / 'clip0.npy').stat().st_mtime_ns == before and (out / 'clip1.npy').exists()
 
 
@@ -99,8 +99,8 @@ def test_bad_inputs_are_one_line(inputs, tmp_path):
     (tmp_path / 'a').mkdir()
     (tmp_path / 'b').mkdir()
     listed = tmp_path / 'dup.txt'
-    listed.write_text('a/x.mp4\nb/x.mp4\n')
-    for videos, message in ((listed, 'would both write x.npy'),
+    listed.write_text('a/x.mp4\nb/../a/x.mp4\n')
+    for videos, message in ((listed, 'would both write a/x.npy'),
                             (tmp_path / 'none.txt', 'video list not found')):
         result = extract(root, checkpoint, videos, tmp_path / 'out', ok=False)
         assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(

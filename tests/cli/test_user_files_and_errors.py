@@ -191,4 +191,10 @@ def test_test_dump_is_checked_first_and_never_overwritten(motion_data, tiny_chec
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'test metrics: acc/top1=' in result.stdout
     assert dump.read_bytes()[:1] == b'\x80' and mode(dump) == 0o600  # a pickle, umask modes
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['preds.pkl', 'work']
+    assert 'prefix is not set' not in result.stdout + result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['preds.pkl',
+                                                          'preds.pkl.provenance.json', 'work']
+    import json
+    from smallbig_mm.utils.provenance import sha256_file
+    record = json.loads((tmp_path / 'preds.pkl.provenance.json').read_text())
+    assert record['inputs']['checkpoint']['sha256'] == sha256_file(tiny_checkpoint)

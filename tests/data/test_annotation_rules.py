@@ -83,3 +83,13 @@ def test_mmaction_tools_train_names_the_empty_list(motion_data, lists, tmp_path)
     assert f'{empty}: the file lists no videos' in output  # not numpy's "need at least one"
     assert 'need at least one array' not in output
     assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+def test_a_byte_order_mark_is_named_and_crlf_lines_are_read(tmp_path):
+    ann = tmp_path / 'bom.txt'
+    ann.write_bytes(b'\xef\xbb\xbfa.mp4 0\r\nb.mp4 1\r\n')
+    problems = check_video_annotations(str(ann), num_classes=2, check_files=False)
+    assert [(p.line, 'byte-order mark' in p.reason) for p in problems] == [(1, True)]
+    crlf = tmp_path / 'crlf.txt'
+    crlf.write_bytes(b'a.mp4 0\r\nb.mp4 1\r\n')
+    assert check_video_annotations(str(crlf), num_classes=2, check_files=False) == []

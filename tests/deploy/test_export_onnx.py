@@ -147,6 +147,12 @@ def test_tool_exports_a_config_and_a_timm_name(tmp_path, model):
     assert 'max relative difference' in result.stdout and 'at T=2' in result.stdout
     assert '(N, 5) logits' in result.stdout  # classes from the checkpoint
     assert onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim[2].dim_param
+    import json
+    from smallbig_mm.utils.provenance import sha256_file
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    record = json.loads(props['provenance'])  # where the file came from
+    assert record['inputs']['checkpoint']['sha256'] == sha256_file(ckpt)
+    assert record['settings']['frames'] == 4 and record['inputs']['model'] == 'smallbig_resnet23'
 
     out = tmp_path / 'config.onnx'
     result = run_tool([sys.executable, TOOL, str(TINY_CONFIG), '--out', str(out),
@@ -213,3 +219,25 @@ def test_tool_debug_keeps_the_traceback(capsys):
     assert exit_info.value.code == 1
     assert 'Traceback' in err and 'ExportError' in err
     assert err.strip().splitlines()[-1].startswith("error: 'no_such_model' is neither a .py config")
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--opset', '13'], 'opset 18 and newer'),
+    (['--frames', '1'], '--frames must be 2..256'),
+    (['--size', '100000'], '--size must be at most 1024'),
+])
+def test_flags_that_cannot_work_are_refused_when_parsed(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        export_cli.parse_args(['smallbig_resnet23', '--out', 'x.onnx'] + argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_file_has_the_opset_asked_for(tmp_path):
+    from smallbig_mm.deploy.onnx_export import opset_of
+    path = tmp_path / 'opset20.onnx'
+    export_onnx(MeanOverClip().eval(), str(path), frames=4, size=SIZE, opset=20)
+    assert opset_of(onnx.load(str(path))) == 20
+    with pytest.raises(ExportError, match='asked for opset 17, but the exporter wrote opset 18'):
+        export_onnx(MeanOverClip().eval(), str(tmp_path / 'opset17.onnx'), frames=4, size=SIZE,
+                    opset=17)
+    assert not (tmp_path / 'opset17.onnx').exists()

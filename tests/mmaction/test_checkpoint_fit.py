@@ -107,7 +107,7 @@ def test_resume_refuses_another_optimizer(trained, motion_data, tmp_path):
     shutil.copytree(trained, work_dir)
     result = _tool(TRAIN, work_dir, motion_data, '--resume', 'auto',
                    options=['optim_wrapper.optimizer.type=SGD',
-                            'optim_wrapper.optimizer.momentum=0.9'])
+                            '+optim_wrapper.optimizer.momentum=0.9'])
     assert_one_line_error(result, 'saved by another optimizer than the configured SGD',
                           'betas', 'momentum')
     assert _checkpoints(work_dir) == ['epoch_1.pth']
@@ -146,15 +146,15 @@ def test_init_cfg_pretrained_goes_through_the_guarded_reader(foreign, motion_dat
     marker = tmp_path / 'code-ran'
     evil = tmp_path / 'evil.pth'
     torch.save({'state_dict': _recognizer_state(), 'x': _RunsCode(str(marker))}, evil)
-    init = ['model.backbone.init_cfg.type=Pretrained', 'model.backbone.pretrained=None']
+    init = ['+model.backbone.init_cfg.type=Pretrained', 'model.backbone.pretrained=None']
     result = _tool(TRAIN, tmp_path / 'evil', motion_data,
-                   options=[*init, f'model.backbone.init_cfg.checkpoint={evil}'],
+                   options=[*init, f'+model.backbone.init_cfg.checkpoint={evil}'],
                    TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
     assert_one_line_error(result, f'{evil}: refused to load', 'posix.system')
     assert not marker.exists()
     result = _tool(TRAIN, tmp_path / 'deep', motion_data,
-                   options=[*init, f'model.backbone.init_cfg.checkpoint={foreign / "depth50.pth"}',
-                            'model.backbone.init_cfg.prefix=backbone.'])
+                   options=[*init, f'+model.backbone.init_cfg.checkpoint={foreign / "depth50.pth"}',
+                            '+model.backbone.init_cfg.prefix=backbone.'])
     assert_one_line_error(result, str(foreign / 'depth50.pth'), 'has depth 50')
     assert _checkpoints(tmp_path / 'deep') == []
 

@@ -14,7 +14,7 @@ SIGKILL_STATUS = -9
 def _train(work_dir, data, *args, options=(), check=True):
     command = [PYTHON, TRAIN, str(FAULTS_CONFIG), '--work-dir', str(work_dir), '--deterministic',
                *args, '--cfg-options', 'train_cfg.max_epochs=2', 'train_cfg.val_begin=3',
-               'default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.interval=1',
+               '+default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.interval=1',
                'default_hooks.checkpoint.max_keep_ckpts=-1', *options, *data_options(data)]
     runner = run_tool if check else run_tool_status
     return runner(command, cwd=work_dir.parent, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / 'tests')]))
@@ -23,7 +23,7 @@ def _train(work_dir, data, *args, options=(), check=True):
 def test_a_kill_inside_a_save_leaves_a_temporary_that_resume_removes(motion_data, tmp_path):
     work_dir = tmp_path / 'run'
     first = _train(work_dir, motion_data, '--seed', '0',
-                   options=[f'{FAULT}.kill_in_save_iter=3'], check=False)
+                   options=[f'+{FAULT}.kill_in_save_iter=3'], check=False)
     assert first.returncode == SIGKILL_STATUS, first.stderr[-2000:]
     temporaries = list(work_dir.glob('.iter_3.pth.tmp-*'))
     assert len(temporaries) == 1 and temporaries[0].stat().st_size > 0  # killed mid-save

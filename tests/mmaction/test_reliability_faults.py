@@ -100,9 +100,9 @@ def test_a_killed_rank_ends_the_distributed_run_with_rank_0_saying_so(motion_dat
     # rank 1's loss is NaN at iteration 1 (both ranks skip that step), then rank 1 is
     # killed after iteration 2; 8 clips, batch 4 per rank: one iteration per epoch
     options = ['--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=4',
-               'custom_hooks.2.action=skip', 'custom_hooks.4.nan_iters=[1]',
-               'custom_hooks.4.nan_rank=1', 'custom_hooks.4.kill_after_iter=2',
-               'custom_hooks.4.kill_rank=1', *data_options(motion_data)]
+               'custom_hooks.2.action=skip', '+custom_hooks.4.nan_iters=[1]',
+               '+custom_hooks.4.nan_rank=1', '+custom_hooks.4.kill_after_iter=2',
+               '+custom_hooks.4.kill_rank=1', *data_options(motion_data)]
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', NNODES='2',
                MASTER_ADDR='127.0.0.1', PORT=str(free_port()), PYTHONPATH=os.pathsep.join(
                    [str(REPO / 'tests'), os.environ.get('PYTHONPATH', '')]))

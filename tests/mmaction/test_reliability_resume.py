@@ -6,6 +6,7 @@ with bit-identical weights. A kill inside epoch 2 with epoch checkpoints re-runs
 from epoch_1.pth, and the re-run gives the losses of the first attempt; with iteration
 checkpoints the run continues after the last saved iteration.
 """
+import os
 import shutil
 
 import pytest
@@ -22,7 +23,7 @@ from smallbig_mm.weights import CheckpointError
 
 TRAIN = str(REPO / 'tools' / 'train.py')
 FAULTS_CONFIG = REPO / 'tests' / 'configs' / 'tiny_smallbig_faults.py'
-PLUGIN_PATH = str(REPO / 'tests')
+PLUGIN_PATH = os.pathsep.join([str(REPO / 'tests'), str(REPO)])  # the plugin, and this checkout
 FAULT = 'custom_hooks.4'  # the FaultInjectionHook of tiny_smallbig_faults.py
 SIGKILL_STATUS = -9
 
@@ -53,7 +54,7 @@ def killed(motion_data, tmp_path_factory):
     """Killed with SIGKILL after iteration 3 (inside epoch 2), then resumed with --resume."""
     work_dir = tmp_path_factory.mktemp('killed') / 'run'
     first = train(work_dir, motion_data, '--seed', '0', '--deterministic',
-                  options=[f'{FAULT}.kill_after_iter=3'], check=False)
+                  options=[f'+{FAULT}.kill_after_iter=3'], check=False)
     first_losses = logged(work_dir)
     saved = sorted(p.name for p in work_dir.glob('*.pth'))
     resumed = train(work_dir, motion_data, '--resume', '--deterministic')  # no --seed
@@ -88,9 +89,9 @@ def test_two_runs_with_the_same_seed_give_identical_losses(uninterrupted, killed
 @pytest.fixture(scope='module')
 def killed_with_iteration_checkpoints(motion_data, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('iter_ckpt') / 'run'
-    options = ['default_hooks.checkpoint.by_epoch=False']
+    options = ['+default_hooks.checkpoint.by_epoch=False']
     first = train(work_dir, motion_data, '--seed', '0', '--deterministic',
-                  options=options + [f'{FAULT}.kill_after_iter=3'], check=False)
+                  options=options + [f'+{FAULT}.kill_after_iter=3'], check=False)
     assert first.returncode == SIGKILL_STATUS
     resumed = train(work_dir, motion_data, '--resume', 'auto', '--deterministic',
                     options=options)
@@ -179,7 +180,8 @@ def test_console_is_quiet_and_the_log_file_keeps_everything(uninterrupted):
                   'pkg_resources', 'Warning'):
         assert noise not in output, noise
     assert len(output.splitlines()) < 30, output
-    assert 'train 2/2 [' in output and '2/2 eta' in output  # --progress on
+    # --progress on, output to a pipe: plain lines, no \r
+    assert 'train 2/2: 2/2 loss' in output and 'val: 1/1' in output and '\r' not in output
     log = latest_log(work_dir).read_text()
     for kept in ('System environment', 'Config:', 'Hooks will be executed'):
         assert kept in log

@@ -190,6 +190,10 @@ def test_to_hf_infers_the_architecture_and_says_training_is_unknown(tmp_path):
         assert os.stat(tmp_path / 'hub' / name).st_mode & 0o777 == 0o640
     loaded = timm.create_model(f'local-dir:{tmp_path / "hub"}', pretrained=True).eval()
     assert torch.equal(loaded(clip()), model(clip()))
+    from safetensors import safe_open
+    from smallbig_mm.utils.provenance import sha256_file
+    with safe_open(str(tmp_path / 'hub' / 'model.safetensors'), 'pt') as f:  # its source
+        assert f.metadata()['source_sha256'] == sha256_file(tmp_path / 'bare.pth')
     with pytest.raises(CheckpointError, match='do not rebuild'):
         write_hub_folder(str(tmp_path / 'bare.pth'), str(tmp_path / 'bad'),
                          model_args=dict(shared_big_weights=True))

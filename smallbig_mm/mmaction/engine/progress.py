@@ -1,19 +1,22 @@
 """A progress bar for training, validation and testing in the console.
 
 MMEngine logs a line every ``LoggerHook.interval`` iterations; between those lines a
-long epoch or test run shows nothing. :class:`ProgressBarHook` redraws one line after
-every iteration (``train 3/100 [#####     ] 120/400 eta 0:03:12 loss 0.6931``) on rank
-0. The package's tools add it when the console is a terminal (``--progress on`` forces
-it, ``--progress off`` leaves it out); log lines clear it before they print
+long epoch or test run shows nothing. :class:`ProgressBarHook` shows the progress of each
+training epoch, validation and test run on rank 0 through
+:class:`smallbig_mm.utils.progress.Progress`: a tqdm bar on a terminal (``train 3/100:
+30%|###  | 120/400 [00:41<01:32, loss 0.6931]``), plain periodic lines in a log file. The
+package's tools add it when the console is a terminal (``--progress on`` forces it,
+``--progress off`` leaves it out); log lines clear the bar before they print
 (:class:`~smallbig_mm.mmaction.console.QuietConsoleFilter`).
 """
+import sys
 from typing import Optional
 
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
-from ..console import ConsoleBar
+from ...utils.progress import Progress
 
 
 class ProgressBarHook(Hook):
@@ -27,18 +30,22 @@ class ProgressBarHook(Hook):
     priority = 'LOWEST'  # after LoggerHook has printed this iteration's line
 
     def __init__(self) -> None:
-        self.bar: Optional[ConsoleBar] = None
+        self.bar: Optional[Progress] = None
+        self.main = True
 
     def before_run(self, runner) -> None:
-        self.bar = ConsoleBar() if is_main_process() else None
+        self.main = is_main_process()
 
     def _draw(self, label: str, done: int, total: int, suffix: str = '') -> None:
-        if self.bar is not None:
-            self.bar.update(label, done, total, suffix)
+        if self.bar is None or self.bar.label != label:
+            self._finish()
+            self.bar = Progress(label, total, sys.stdout, enabled=self.main)
+        self.bar.update(done, suffix)
 
     def _finish(self) -> None:
         if self.bar is not None:
-            self.bar.finish()
+            self.bar.close()
+        self.bar = None
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         loss = (outputs or {}).get('loss')

@@ -5,12 +5,17 @@ existing file is replaced without a word, and a failure while writing leaves hal
 pickle. :class:`SafeDumpResults` writes through
 :func:`smallbig_mm.utils.files.atomic_output`.
 
+With ``provenance`` (``smallbig-test --dump`` passes the checkpoint's SHA-256, the merged
+config's digest and the options), ``<file>.provenance.json`` beside the dump records
+where the predictions came from (:mod:`smallbig_mm.utils.provenance`).
+
 Example config (``smallbig-test --dump FILE [--force]`` adds it)::
 
     test_evaluator = [dict(type='AccMetric'),
                       dict(type='SafeDumpResults', out_file_path='preds.pkl')]
 """
-from typing import Sequence
+import json
+from typing import Optional, Sequence
 
 from mmaction.registry import METRICS
 from mmengine.evaluator import DumpResults
@@ -31,10 +36,13 @@ class SafeDumpResults(DumpResults):
         collect_device, collect_dir: as for MMEngine's ``DumpResults``.
     """
 
+    default_prefix = 'dump'  # it returns no metrics; MMEngine warns about a metric without one
+
     def __init__(self, out_file_path: str, force: bool = False, inputs: Sequence[str] = (),
-                 **kwargs) -> None:
+                 provenance: Optional[dict] = None, **kwargs) -> None:
         super().__init__(out_file_path, **kwargs)
         self.force = force
+        self.provenance = provenance
         self.inputs = tuple(inputs)
         check_output_path(out_file_path, force, self.inputs)  # before any sample is run
 
@@ -42,5 +50,9 @@ class SafeDumpResults(DumpResults):
         """Writes the predictions atomically (rank 0 only, as MMEngine calls it)."""
         with atomic_output(self.out_file_path, force=self.force, inputs=self.inputs) as tmp:
             dump(results, tmp, file_format='pkl')
+        if self.provenance is not None:
+            with atomic_output(f'{self.out_file_path}.provenance.json', force=True) as tmp:
+                with open(tmp, 'w', encoding='utf-8') as f:
+                    json.dump(self.provenance, f, indent=1)
         print_log(f'Results have been saved to {self.out_file_path}.', logger='current')
         return {}

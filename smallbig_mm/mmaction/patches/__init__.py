@@ -17,16 +17,17 @@ module                     defect
 :mod:`.cpu_amp`            ``AmpOptimWrapper`` asserts an accelerator
 :mod:`.bf16_head`          heads call ``.numpy()`` on bfloat16 scores
 :mod:`.atomic_checkpoints` (added) checkpoints written in place, not atomically
+:mod:`.work_dir_lock`      (added) two runs can share a work_dir
 :mod:`.new_logger_callback`  (added, by the tools only) console filter on new MMLoggers
 =========================  ===========================================================
 """
 from typing import List
 
 from . import (atomic_checkpoints, bf16_head, checkpoint_fit, cpu_amp, cpu_distributed,
-               missing_drn, mmengine_checkpoints, new_logger_callback)
+               missing_drn, mmengine_checkpoints, new_logger_callback, work_dir_lock)
 
 STACK_FIXES = (missing_drn, mmengine_checkpoints, checkpoint_fit, cpu_distributed, cpu_amp,
-               bf16_head, atomic_checkpoints)
+               bf16_head, atomic_checkpoints, work_dir_lock)
 """The patches :func:`apply_all` applies, in order (``missing_drn`` before anything
 imports ``mmaction.models``)."""
 
@@ -50,4 +51,4 @@ def apply_all() -> List[str]:
 
 __all__ = ['STACK_FIXES', 'apply_all', 'patch_name', 'atomic_checkpoints', 'bf16_head',
            'checkpoint_fit', 'cpu_amp', 'cpu_distributed', 'missing_drn', 'mmengine_checkpoints',
-           'new_logger_callback']
+           'new_logger_callback', 'work_dir_lock']

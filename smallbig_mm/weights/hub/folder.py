@@ -199,9 +199,21 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         check_replaceable(out_dir)
         write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
                          metadata={'format': 'pt', 'layout': 'timm', 'source': src_name,
-                                   **({WEIGHTS_META_KEY: record.to_json()} if recorded else {})})
+                                   **({WEIGHTS_META_KEY: record.to_json()} if recorded else {}),
+                                   **_source_identity(src)})
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
         _write_text(os.path.join(tmp_dir, 'README.md'),
                     model_card(os.path.basename(out_dir), config, summary, record, license_id,
                                base_model, metrics, recorded is not None))
     return summary
+
+
+def _source_identity(src: str) -> Dict[str, str]:
+    """The source checkpoint's SHA-256 and size, stored in the safetensors metadata so that
+    a hub folder records which file it was made from."""
+    from ...utils.provenance import file_identity
+
+    if not os.path.isfile(src):
+        return {}
+    identity = file_identity(src, content=True)
+    return {'source_sha256': identity['sha256'], 'source_size': str(identity['size'])}

@@ -1,0 +1,127 @@
+"""Checked ``--cfg-options``: unknown keys and wrong types are one line, before any work.
+
+MMEngine's ``merge_from_dict`` adds a misspelt key silently (``train_cfgg.max_epochs=1``
+trains 20 epochs) and fails with a traceback on a nested one (``optimizer.lrr`` under a
+list) or a value of the wrong type (``batch_size=abc`` fails inside the dataloader).
+:func:`check_cfg_options` refuses each with a :class:`~smallbig_mm.utils.errors.UsageError`
+naming the key and the closest existing key (``difflib``), or the type the config has.
+
+A key the config does not have is added on purpose with a ``+`` prefix, as in Hydra:
+``--cfg-options +model.backbone.with_cp=True``.
+
+Example:
+    >>> from mmengine.config import Config
+    >>> cfg = Config(dict(train_cfg=dict(max_epochs=20)))
+    >>> check_cfg_options(cfg, {'train_cfgg.max_epochs': 1})
+    Traceback (most recent call last):
+    ...
+    smallbig_mm.utils.errors.UsageError: --cfg-options train_cfgg.max_epochs=1: the config has no key train_cfgg (did you mean train_cfg.max_epochs?); to add a new key on purpose, write +train_cfgg.max_epochs=1
+    >>> check_cfg_options(cfg, {'+train_cfg.new_key': 1})
+    {'train_cfg.new_key': 1}
+"""
+import difflib
+from typing import Any, Dict, Iterator, Mapping, Optional
+
+from ..utils.errors import UsageError
+
+ADD_PREFIX = '+'
+"""Marks a ``--cfg-options`` key that the config does not have yet and is added on purpose."""
+
+
+def _paths(node: Any, prefix: str = '', depth: int = 0) -> Iterator[str]:
+    items = node.items() if isinstance(node, Mapping) else \
+        enumerate(node) if isinstance(node, (list, tuple)) else ()
+    for key, value in items:
+        path = f'{prefix}.{key}' if prefix else str(key)
+        yield path
+        if depth < 8:
+            yield from _paths(value, path, depth + 1)
+
+
+def closest_key(cfg: Mapping, key: str) -> Optional[str]:
+    """The existing key path most like ``key`` (``difflib``), or None."""
+    found = difflib.get_close_matches(key, list(_paths(cfg)), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return 'a section (dict)'
+    if isinstance(value, (list, tuple)):
+        return 'a list'
+    return {bool: 'a bool', int: 'an int', float: 'a number', str: 'a string'}.get(
+        type(value), type(value).__name__)
+
+
+def type_problem(existing: Any, value: Any) -> Optional[str]:
+    """Why ``value`` cannot replace ``existing``, or None if it can.
+
+    ``None`` on either side, an int for a float, and a list for a list (or tuple) are
+    accepted.
+
+    Example:
+        >>> type_problem(16, 'abc'), type_problem(0.1, 1), type_problem(None, 'x')
+        ('expected an int (the config has 16), got a string', None, None)
+    """
+    if existing is None or value is None:
+        return None
+    same = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+    }
+    check = same.get(type(existing))
+    if isinstance(existing, Mapping):
+        check = lambda v: isinstance(v, Mapping)  # noqa: E731
+    elif isinstance(existing, (list, tuple)):
+        check = lambda v: isinstance(v, (list, tuple))  # noqa: E731
+    if check is None or check(value):
+        return None
+    return f'expected {_kind(existing)} (the config has {existing!r}), got {_kind(value)}'
+
+
+def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """Checks every ``KEY=VALUE`` against ``cfg``; returns them without ``+`` prefixes.
+
+    Raises:
+        UsageError: a key the config does not have (at any depth; not ``+``-prefixed), an
+            index past a list's end, a key below a value that is not a section, or a value
+            of another type than the config's.
+    """
+    cfg = getattr(cfg, '_cfg_dict', cfg)  # an MMEngine Config holds its ConfigDict there
+    checked: Dict[str, Any] = {}
+    for key, value in (options or {}).items():
+        add = key.startswith(ADD_PREFIX)
+        path = key[len(ADD_PREFIX):] if add else key
+        shown = f'--cfg-options {key}={value!r}'.replace("='", '=').rstrip("'") \
+            if isinstance(value, str) else f'--cfg-options {key}={value!r}'
+        node: Any = cfg
+        parts = path.split('.')
+        for depth, part in enumerate(parts):
+            here = '.'.join(parts[:depth + 1])
+            if isinstance(node, Mapping):
+                if part in node:
+                    node = node[part]
+                    continue
+                if add:
+                    break
+                near = closest_key(cfg, path) or closest_key(cfg, here)
+                raise UsageError(f'{shown}: the config has no key {here}'
+                                 + (f' (did you mean {near}?)' if near else '')
+                                 + f'; to add a new key on purpose, write {ADD_PREFIX}{path}='
+                                 + (value if isinstance(value, str) else repr(value)))
+            if isinstance(node, (list, tuple)) and part.isdigit():
+                if int(part) >= len(node):
+                    raise UsageError(f'{shown}: {".".join(parts[:depth]) or "the config"} is a '
+                                     f'list of {len(node)} item(s); index {part} is past its end')
+                node = node[int(part)]
+                continue
+            raise UsageError(f'{shown}: {".".join(parts[:depth])} is {_kind(node)} '
+                             f'({node!r}), not a section: it has no key {part}')
+        else:
+            problem = type_problem(node, value)
+            if problem is not None:
+                raise UsageError(f'{shown}: {path}: {problem}')
+        checked[path] = value
+    return checked
