@@ -30,6 +30,21 @@ DEPLOY = [
     'onnx>=1.17', 'onnxruntime>=1.20', 'onnxscript>=0.5',
 ]
 
+# --- Files shipped besides the code (keep these lines apart from the build settings) ---
+# smallbig_mm/.mim holds links to the repository's configs/, model-index.yml, CITATION.cff
+# and CHANGELOG.md: the wheel copies the files, so `_base_ = ['smallbig_mm::...']` finds
+# the text configs as MMEngine looks for them (<package>/.mim/configs). smallbig_mm/configs
+# is their generated pure-Python form (tools/misc/generate_python_configs.py). MANIFEST.in
+# lists the same files for the sdist; LICENSE goes into the wheel's metadata.
+PACKAGE_DATA = {
+    'smallbig_mm': [
+        '.mim/model-index.yml', '.mim/CITATION.cff', '.mim/CHANGELOG.md',
+        '.mim/configs/**/*.py', '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
+        'configs/**/*.py',
+    ],
+}
+LICENSE_FILES = ['LICENSE']
+
 setup(
     name='smallbig-mm',
     version=read_version(),
@@ -37,8 +52,10 @@ setup(
     long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
+    license_files=LICENSE_FILES,
     python_requires='>=3.9',
     packages=find_packages(include=['smallbig_mm', 'smallbig_mm.*']),
+    package_data=PACKAGE_DATA,
     install_requires=['torch>=2.1', 'numpy', 'opencv-python'],
     extras_require={
         'mmaction': MMACTION_STACK,
