@@ -66,7 +66,7 @@ setup(
         'hub': ['huggingface_hub', 'safetensors'],
         'deploy': DEPLOY,
         'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'] + DEPLOY,
-        'tests': ['pytest>=7'] + DEPLOY,
+        'tests': ['pytest>=7', 'tensorboard'] + DEPLOY,
     },
     entry_points={
         'console_scripts': [

@@ -18,6 +18,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q --no-deps mmaction2==1.2.0
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
+    pip install -q tensorboard==2.21.0  # the experiment-tracking test (tests extra)
     pip install -q -e "$ROOT[all,tests]"
     echo "$WANT" > "$STAMP"
 else

@@ -208,7 +208,7 @@ def check_vis_backends(cfg: Config) -> List[ConfigProblem]:
     backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
     problems = []
     for backend in backends if isinstance(backends, (list, tuple)) else [backends]:
-        name = backend.get('type')
+        name = backend.get('type') if isinstance(backend, dict) else None
         name = name if isinstance(name, str) else getattr(name, '__name__', '')
         module, package = VIS_BACKEND_PACKAGES.get(name, (None, None))
         if module is not None and importlib.util.find_spec(module) is None:
