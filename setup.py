@@ -70,14 +70,14 @@ setup(
     },
     entry_points={
         'console_scripts': [
-            'smallbig-train=smallbig_mm.cli.train:main',
-            'smallbig-test=smallbig_mm.cli.test:main',
-            'smallbig-demo=smallbig_mm.cli.demo:main',
-            'smallbig-extract-features=smallbig_mm.cli.extract_features:main',
-            'smallbig-convert=smallbig_mm.cli.convert:main',
-            'smallbig-generate-motion=smallbig_mm.cli.generate_motion:main',
-            'smallbig-benchmark=smallbig_mm.cli.benchmark:main',
-            'smallbig-export=smallbig_mm.cli.export:main',
+            'smallbig-train=smallbig_mm.cli.launcher:main_train',
+            'smallbig-test=smallbig_mm.cli.launcher:main_test',
+            'smallbig-demo=smallbig_mm.cli.launcher:main_demo',
+            'smallbig-extract-features=smallbig_mm.cli.launcher:main_extract_features',
+            'smallbig-convert=smallbig_mm.cli.launcher:main_convert',
+            'smallbig-generate-motion=smallbig_mm.cli.launcher:main_generate_motion',
+            'smallbig-benchmark=smallbig_mm.cli.launcher:main_benchmark',
+            'smallbig-export=smallbig_mm.cli.launcher:main_export',
         ],
     },
     classifiers=[
