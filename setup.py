@@ -56,9 +56,10 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['smallbig_mm', 'smallbig_mm.*']),
     package_data=PACKAGE_DATA,
-    # torch 2.7: the first with torch.compiler.is_exporting (the fast path calls it); checked
-    # by tools/check_torch_floor.sh (docs/installation.md, "The torch floor")
-    install_requires=['torch>=2.7', 'numpy', 'opencv-python'],
+    # torch 2.9: the first with torch.fx._symbolic_trace.is_fx_symbolic_tracing (2.7 added
+    # torch.compiler.is_exporting); both are called by the model. Checked by
+    # tools/check_torch_floor.sh (docs/installation.md, "The torch floor")
+    install_requires=['torch>=2.9', 'numpy', 'opencv-python'],
     extras_require={
         'mmaction': MMACTION_STACK,
         'timm': ['timm>=1.0.20,<1.1'],  # brings huggingface_hub and safetensors
