@@ -63,6 +63,21 @@ def native_extension() -> dict:
                 cmdclass={'build_ext': OptionalBuildExtension.with_options(use_ninja=True)})
 
 
+# --- Files shipped besides the code (keep these lines apart from the build settings) ---
+# smallbig_mm/.mim holds links to the repository's configs/, model-index.yml, CITATION.cff
+# and CHANGELOG.md: the wheel copies the files, so `_base_ = ['smallbig_mm::...']` finds
+# the text configs as MMEngine looks for them (<package>/.mim/configs). smallbig_mm/configs
+# is their generated pure-Python form (tools/misc/generate_python_configs.py). MANIFEST.in
+# lists the same files for the sdist; LICENSE goes into the wheel's metadata.
+PACKAGE_DATA = {
+    'smallbig_mm': [
+        '.mim/model-index.yml', '.mim/CITATION.cff', '.mim/CHANGELOG.md',
+        '.mim/configs/**/*.py', '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
+        'configs/**/*.py', 'py.typed',  # typed (PEP 561)
+    ],
+}
+LICENSE_FILES = ['LICENSE']
+
 setup(
     name='smallbig-mm',
     version=read_version(),
@@ -70,10 +85,14 @@ setup(
     long_description=open(osp.join(HERE, 'README.md'), encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
+    license_files=LICENSE_FILES,
     python_requires='>=3.9',
     packages=find_packages(include=['smallbig_mm', 'smallbig_mm.*']),
-    package_data={'smallbig_mm': ['py.typed']},  # typed (PEP 561)
-    install_requires=['torch>=2.1', 'numpy', 'opencv-python'],
+    package_data=PACKAGE_DATA,
+    # torch 2.9: the first with torch.fx._symbolic_trace.is_fx_symbolic_tracing (2.7 added
+    # torch.compiler.is_exporting); both are called by the model. Checked by
+    # tools/check_torch_floor.sh (docs/installation.md, "The torch floor")
+    install_requires=['torch>=2.9', 'numpy', 'opencv-python'],
     extras_require={
         'mmaction': MMACTION_STACK,
         'timm': ['timm>=1.0.20,<1.1'],  # brings huggingface_hub and safetensors
@@ -81,19 +100,19 @@ setup(
         'hub': ['huggingface_hub', 'safetensors'],
         'deploy': DEPLOY,
         'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'] + DEPLOY,
-        'tests': ['pytest>=7'] + DEPLOY,
+        'tests': ['pytest>=7', 'tensorboard'] + DEPLOY,
         'lint': ['ruff==0.17.6', 'mypy==2.4.1', 'pre-commit'],  # tools/lint.sh
     },
     entry_points={
         'console_scripts': [
-            'smallbig-train=smallbig_mm.cli.train:main',
-            'smallbig-test=smallbig_mm.cli.test:main',
-            'smallbig-demo=smallbig_mm.cli.demo:main',
-            'smallbig-extract-features=smallbig_mm.cli.extract_features:main',
-            'smallbig-convert=smallbig_mm.cli.convert:main',
-            'smallbig-generate-motion=smallbig_mm.cli.generate_motion:main',
-            'smallbig-benchmark=smallbig_mm.cli.benchmark:main',
-            'smallbig-export=smallbig_mm.cli.export:main',
+            'smallbig-train=smallbig_mm.cli.launcher:main_train',
+            'smallbig-test=smallbig_mm.cli.launcher:main_test',
+            'smallbig-demo=smallbig_mm.cli.launcher:main_demo',
+            'smallbig-extract-features=smallbig_mm.cli.launcher:main_extract_features',
+            'smallbig-convert=smallbig_mm.cli.launcher:main_convert',
+            'smallbig-generate-motion=smallbig_mm.cli.launcher:main_generate_motion',
+            'smallbig-benchmark=smallbig_mm.cli.launcher:main_benchmark',
+            'smallbig-export=smallbig_mm.cli.launcher:main_export',
         ],
     },
     **native_extension(),

@@ -4,7 +4,9 @@ Example:
     python tools/demo.py CONFIG demo/demo.mp4 --labels demo/label_map_k400.txt \\
         [--checkpoint CHECKPOINT] [--out out.gif]
 """
-from smallbig_mm.cli.demo import main
+import sys
+
+from smallbig_mm.cli.launcher import main_demo as main  # --version, missing extras
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

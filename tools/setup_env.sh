@@ -23,6 +23,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q torch==2.14.1 torchvision==0.29.1
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
+    pip install -q tensorboard==2.21.0  # the experiment-tracking test (tests extra)
     # --no-build-isolation: setup.py builds the native pooling against this torch
     if [ "$TORCH_ONLY" = 1 ]; then
         pip install -q decord av  # the video readers of smallbig_mm.apis

@@ -3,6 +3,10 @@
 #   [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] [SRUN_ARGS=...] \
 #       bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]
 set -euo pipefail
+# One rendezvous port per job, as MMAction2's scripts choose it (12000-31999, at random),
+# so two jobs on one node do not collide; a MASTER_PORT you export is kept. MMEngine's
+# slurm launcher reads it (its default, 29500, would be the same for every job).
+export MASTER_PORT=${MASTER_PORT:-$((12000 + RANDOM % 20000))}
 if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py options]" >&2
     exit 2

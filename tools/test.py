@@ -1,5 +1,7 @@
 """Test a checkpoint; same arguments as MMAction2's tools/test.py (see ``--help``)."""
-from smallbig_mm.cli.test import main
+import sys
+
+from smallbig_mm.cli.launcher import main_test as main  # --version, missing extras
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,5 +1,7 @@
 """Train with a config; same arguments as MMAction2's tools/train.py (see ``--help``)."""
-from smallbig_mm.cli.train import main
+import sys
+
+from smallbig_mm.cli.launcher import main_train as main  # --version, missing extras
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -146,10 +146,11 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         return MODELS.build({**PEERS[name], **kwargs})
     if name.endswith('.py'):
         from mmaction.registry import MODELS
-        from mmengine.config import Config
+
+        from ..mmaction.config_scope import read_config
         if not os.path.isfile(name):
             raise UsageError(f'config file not found: {name}')
-        backbone = Config.fromfile(name).model.backbone
+        backbone = read_config(name).model.backbone
         backbone.update(pretrained=None, **kwargs)
         return MODELS.build(backbone)
     from ..timm_models.build import UnknownModelError, create_model

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
+from ..mmaction.config_scope import read_config
 from ..utils.errors import UserError
 from ..utils.pipelines import FRAME_SAMPLERS, WINDOW_SAMPLERS
 from .models import CROPS, VideoClassifier
@@ -150,7 +151,6 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
         ConfigModelError: a missing config or checkpoint file.
         smallbig_mm.weights.CheckpointError: a checkpoint that cannot be loaded.
     """
-    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmaction.registry import MODELS
 
@@ -160,7 +160,7 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
         raise ConfigModelError(f'config file not found: {config}')
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise ConfigModelError(f'checkpoint file not found: {checkpoint}')
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmaction'))

@@ -10,6 +10,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..mmaction.config_checks import check_config
+from ..mmaction.config_scope import read_config
 from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_folder_writable
@@ -84,7 +85,7 @@ def load_config(path: str) -> Config:
         raise UsageError(f'config file not found: {path} (give the path of a config .py '
                          f'file, e.g. one under configs/recognition/smallbig/)')
     try:
-        return Config.fromfile(path)
+        return read_config(path)  # knows _base_ = ['smallbig_mm::...']
     except SyntaxError as err:
         name = err.filename if err.filename and not err.filename.startswith('<') else path
         raise ConfigFileError(f'{name}, line {err.lineno}: invalid Python in the config: '

@@ -141,11 +141,10 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
         raise ExportError(f'config file not found: {path}')
     import warnings
 
-    from mmengine.config import Config
-
     from ..apis.mmaction_model import (ConfigModelError, RandomWeightsWarning, build_recognizer,
                                        config_weights_meta)
-    model_cfg = Config.fromfile(path).get('model')
+    from ..mmaction.config_scope import read_config
+    model_cfg = read_config(path).get('model')
     if model_cfg is None or model_cfg.get('type') != 'Recognizer3D' or \
             model_cfg.get('cls_head') is None:
         raise ExportError(f'{path}: export needs a Recognizer3D with a cls_head, got model '

@@ -12,11 +12,14 @@ first drawn. :func:`check_config` finds them from the config alone:
 - ``num_classes`` of a dataset against ``model.cls_head.num_classes``;
 - every annotation line of the ``VideoDataset`` / ``RobustVideoDataset`` lists:
   missing videos, labels outside ``model.cls_head.num_classes`` (``file, line N``);
-- ``optim_wrapper.dtype`` of an ``AmpOptimWrapper`` on a machine without a GPU.
+- ``optim_wrapper.dtype`` of an ``AmpOptimWrapper`` on a machine without a GPU;
+- ``visualizer.vis_backends`` whose package is not installed (TensorBoard, W&B, ...):
+  MMEngine would fail with a traceback at the first logged value.
 
 The command-line tools call it before building the runner; :class:`ConfigCheckHook`
 (in ``default_runtime.py``) runs it at ``before_run`` for other tools, e.g. MMAction2's.
 """
+import importlib.util
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -31,6 +34,16 @@ from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
 from ..utils.errors import UserError
 
 VIDEO_DATASETS = ('VideoDataset', 'RobustVideoDataset')
+VIS_BACKEND_PACKAGES = {
+    'TensorboardVisBackend': ('tensorboard', 'tensorboard'),
+    'WandbVisBackend': ('wandb', 'wandb'),
+    'MLflowVisBackend': ('mlflow', 'mlflow'),
+    'ClearMLVisBackend': ('clearml', 'clearml'),
+    'NeptuneVisBackend': ('neptune', 'neptune'),
+    'DVCLiveVisBackend': ('dvclive', 'dvclive'),
+    'AimVisBackend': ('aim', 'aim'),
+}
+"""MMEngine's experiment-tracking backends: (module it imports, pip package)."""
 WRAPPER_KEYS = ('dataset', 'datasets')
 """Keys of dataset wrappers (RepeatDataset, ConcatDataset, ...) that hold datasets."""
 
@@ -185,6 +198,28 @@ def check_optim_wrapper(cfg: Config) -> List[ConfigProblem]:
     return []
 
 
+def check_vis_backends(cfg: Config) -> List[ConfigProblem]:
+    """Backends of ``visualizer.vis_backends`` whose package is not installed.
+
+    Example:
+        >>> cfg = Config(dict(visualizer=dict(vis_backends=[dict(type='NoSuchVisBackend')])))
+        >>> check_vis_backends(cfg)
+        []
+    """
+    backends = (cfg.get('visualizer') or {}).get('vis_backends') or []
+    problems = []
+    for backend in backends if isinstance(backends, (list, tuple)) else [backends]:
+        name = backend.get('type') if isinstance(backend, dict) else None
+        name = name if isinstance(name, str) else getattr(name, '__name__', '')
+        module, package = VIS_BACKEND_PACKAGES.get(name, (None, None))
+        if module is not None and importlib.util.find_spec(module) is None:
+            problems.append(ConfigProblem(
+                'visualizer.vis_backends',
+                f'{name} needs the {package} package, which is not installed: '
+                f'pip install {package}'))
+    return problems
+
+
 def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val'),
                  check_files: Optional[bool] = None) -> None:
     """Raises :class:`ConfigError` listing every mistake found (see the module docstring).
@@ -206,7 +241,7 @@ def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val'),
         model.cls_head.in_channels
     """
     problems = check_model(cfg) + check_data(cfg, splits, check_files) + \
-        check_optim_wrapper(cfg)
+        check_optim_wrapper(cfg) + check_vis_backends(cfg)
     if problems:
         raise ConfigError(problems)
 

@@ -17,7 +17,8 @@ ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
 SOURCES = REPO / 'docs' / 'model_zoo'  # model_zoo.yml, complexity.json, the plot
 BASES = REPO / 'configs' / '_base_'
 CONFIGS = sorted(p for p in ZOO.rglob('*.py'))
-NUM_CLASSES = {'kinetics400': 400, 'sthv1': 174, 'sthv2': 174, 'motion': 2}
+NUM_CLASSES = {'kinetics400': 400, 'sthv1': 174, 'sthv2': 174, 'motion': 2, 'ucf101': 101,
+               'hmdb51': 51}  # by dataset, without the split (ucf101-split1)
 BASELINE_BLOCKS = {'c2d': ('2d', '2d', '2d', '2d'), 'slowonly': ('2d', '2d', '3d', '3d')}
 TINY_WIDTH = 4
 
@@ -80,7 +81,7 @@ def test_config_name_matches_its_contents(path):
     assert cfg.train_dataloader.batch_size == name.batch
     assert cfg.auto_scale_lr.base_batch_size == name.gpus * name.batch
     assert cfg.train_cfg.max_epochs == name.epochs
-    assert cfg.model.cls_head.num_classes == NUM_CLASSES[name.dataset]
+    assert cfg.model.cls_head.num_classes == NUM_CLASSES[name.dataset.split('-')[0]]
     for split in ('train', 'val', 'test'):
         sampler = sampler_of(cfg[f'{split}_dataloader'].dataset.pipeline)
         if name.sampling.startswith('u'):
@@ -136,6 +137,10 @@ def tiny_datasets(tmp_path_factory):
     ('smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv2-rgb.py',
      {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (6, 8, 256)}),
     ('smallbig_imagenet-pretrained-r50_8xb8-u16-100e_sthv2-rgb.py', {'train': (1, 16, 224)}),
+    ('smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_ucf101-split1-rgb.py',
+     {'train': (1, 8, 224), 'test': (30, 8, 256)}),
+    ('smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_hmdb51-split3-rgb.py',
+     {'val': (1, 8, 224)}),
 ])
 def test_dataset_pipelines_load_real_data(tiny_datasets, name, splits):
     """Each split's dataset and pipeline turn a real clip into (views, 3, T, crop, crop)."""
@@ -169,10 +174,28 @@ def _levels(path: Path) -> int:
 
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
 def test_config_inherits_at_most_three_levels(path):
+    """Three levels; four for the split-2 and split-3 children of the UCF101 and HMDB51
+    split-1 configs (whose dataset bases take Kinetics-400's pipelines)."""
     bases = _bases(path)
     assert bases, f'{path.name} inherits nothing'
     assert all(base.is_file() for base in bases)
-    assert _levels(path) <= 3, f'{path.name}: {_levels(path)} levels of inheritance'
+    split_child = re.search(r'-split[23]-', path.name) is not None
+    assert _levels(path) <= 3 + split_child, f'{path.name}: {_levels(path)} levels of inheritance'
+
+
+@pytest.mark.parametrize('dataset, classes', [('ucf101', 101), ('hmdb51', 51)])
+def test_ucf101_hmdb51_fine_tune_kinetics400_on_each_split(dataset, classes):
+    """Split N reads split N's files (MMAction2's names), from the Kinetics-400 model."""
+    for split in (1, 2, 3):
+        path, = ZOO.glob(f'smallbig_kinetics400-pretrained-*_{dataset}-split{split}-rgb.py')
+        cfg = Config.fromfile(str(path))
+        assert cfg.model.cls_head.num_classes == classes
+        assert 'kinetics400-rgb' in cfg.load_from and cfg.model.backbone.pretrained is None
+        files = {cfg[f'{s}_dataloader'].dataset.ann_file for s in ('train', 'val', 'test')}
+        assert files == {f'data/{dataset}/{dataset}_train_split_{split}_videos.txt',
+                         f'data/{dataset}/{dataset}_val_split_{split}_videos.txt'}
+        assert cfg.train_dataloader.dataset.data_prefix.video == f'data/{dataset}/videos'
+        assert cfg.test_dataloader.batch_size == 1
 
 
 def _family(path: Path) -> str:

@@ -38,7 +38,8 @@ REPORTED = 'reported by the paper'
 NAME_PATTERN = re.compile(
     r'^(?P<algo>[\w-]+?)_(?:(?P<pretrain>[a-z0-9]+-pretrained)-)?(?P<backbone>r\d+[\w-]*)_'
     r'(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<sampling>\d+x\d+x\d+|u\d+)-(?P<epochs>\d+)e_'
-    r'(?P<dataset>[a-z0-9]+)-(?P<modality>[a-z]+)$')
+    r'(?P<dataset>[a-z0-9]+(?:-split\d)?)-(?P<modality>[a-z]+)$')
+PRETRAINED_NAMES = {'imagenet-pretrained': 'ImageNet', 'kinetics400-pretrained': 'Kinetics-400'}
 CROPS_PER_VIEW = {'CenterCrop': 1, 'ThreeCrop': 3, 'TenCrop': 10}
 HEADER = ['frame sampling', 'resolution', 'gpus', 'backbone', 'pretrain', 'top1 acc',
           'top5 acc', 'testing protocol', 'FLOPs (measured)', 'params (measured)', 'config',
@@ -66,8 +67,8 @@ class NameFields:
 
     @property
     def pretrained(self) -> str:
-        """``ImageNet`` or ``None``, as MMAction2's metafiles write it."""
-        return 'ImageNet' if self.pretrain == 'imagenet-pretrained' else 'None'
+        """``ImageNet``, ``Kinetics-400`` or ``None``, as MMAction2's metafiles write it."""
+        return PRETRAINED_NAMES.get(self.pretrain, 'None')
 
 
 def parse_name(config: str) -> NameFields:

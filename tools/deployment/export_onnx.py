@@ -1,5 +1,7 @@
 """Export a clip classifier (config or timm name) to ONNX; see ``--help``."""
-from smallbig_mm.cli.export import main
+import sys
+
+from smallbig_mm.cli.launcher import main_export as main  # --version, missing extras
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

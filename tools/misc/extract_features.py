@@ -3,7 +3,9 @@
 Example:
     python tools/misc/extract_features.py CONFIG CKPT videos.txt --out features/
 """
-from smallbig_mm.cli.extract_features import main
+import sys
+
+from smallbig_mm.cli.launcher import main_extract_features as main  # --version, missing extras
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The ``smallbig_mm::`` config scope: ``_base_ = ['smallbig_mm::recognition/...py']``.
+
+MMEngine resolves ``package::path`` in ``_base_`` only for the packages of its table
+``mmengine.config.utils.MODULE2PACKAGE``, and does so before a config's ``custom_imports``
+run, so a config cannot add this package itself. This project's tools call
+:func:`register_config_scope` before they read a config; MMEngine then reads the text
+configs from ``<installed smallbig_mm>/.mim/configs`` (a wheel install; the wheel copies
+the repository's ``configs/`` there). Any MMEngine tool, MMAction2's ``tools/train.py``
+included, can instead inherit the pure-Python form ``smallbig_mm.configs`` with
+``read_base()`` (docs/installation.md, "Configs from the installed package").
+"""
+
+SCOPE = 'smallbig_mm'
+DISTRIBUTION = 'smallbig-mm'
+
+
+def register_config_scope() -> None:
+    """Adds ``smallbig_mm`` to MMEngine's table of config scopes (once; no other change).
+
+    Example:
+        >>> from mmengine.config.utils import MODULE2PACKAGE
+        >>> register_config_scope()
+        >>> MODULE2PACKAGE['smallbig_mm']
+        'smallbig-mm'
+    """
+    from mmengine.config.utils import MODULE2PACKAGE
+
+    MODULE2PACKAGE.setdefault(SCOPE, DISTRIBUTION)
+
+
+def read_config(path: str):
+    """``mmengine.config.Config.fromfile(path)`` with the ``smallbig_mm::`` scope known: the
+    configs it names read as if they were given by path.
+
+    Every config this package reads goes through here, so a user config inheriting
+    ``smallbig_mm::...`` works in every tool and API.
+
+    Example:
+        ``read_config('my_config.py')`` on a file holding
+        ``_base_ = ['smallbig_mm::recognition/smallbig/smallbig_r23-w16_1xb16-8x1x1-20e_motion-rgb.py']``
+        gives that config, as ``Config.fromfile`` would give the file in ``configs/``.
+    """
+    from mmengine.config import Config
+
+    register_config_scope()
+    cfg = Config.fromfile(path)
+    _drop_scope_marks(cfg._cfg_dict)
+    return cfg
+
+
+def _drop_scope_marks(node) -> None:
+    """Removes the ``_scope_='smallbig_mm'`` MMEngine adds to every typed dict of a
+    ``smallbig_mm::`` base: no registry has that scope, and this package's configs build in
+    MMAction2's (``default_scope = 'mmaction'``), as they do when read from ``configs/``."""
+    if isinstance(node, dict):
+        if node.get('_scope_') == SCOPE:
+            del node['_scope_']
+        children = node.values()
+    elif isinstance(node, (list, tuple)):
+        children = node
+    else:
+        return
+    for child in children:
+        _drop_scope_marks(child)
