@@ -14,6 +14,7 @@ Where the stack is not installed, a package module that cannot be imported witho
 is not collected for its docstring examples (every such module is checked: one that
 fails for another reason still fails).
 """
+
 import importlib
 import importlib.util
 from pathlib import Path
@@ -64,8 +65,10 @@ def pytest_ignore_collect(collection_path: Path, config):
 
 
 def _needs_stack(path: Path) -> bool:
-    return (any(folder in path.parents for folder in MMACTION_FOLDERS)
-            or path.relative_to(ROOT).as_posix() in MMACTION_DOCTESTS)
+    return (
+        any(folder in path.parents for folder in MMACTION_FOLDERS)
+        or path.relative_to(ROOT).as_posix() in MMACTION_DOCTESTS
+    )
 
 
 def pytest_collection_modifyitems(config, items):

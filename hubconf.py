@@ -20,6 +20,7 @@ dropped, once (fine-tuning). The weights' record (a hub folder's ``config.json``
 ``model.pretrained_cfg`` (mean, std, input size, crop, ``label_names``), as timm's own
 ``local-dir:`` does; it is ``model.weights_meta``.
 """
+
 dependencies = ['torch', 'timm']
 
 
@@ -29,11 +30,15 @@ def _entry(name: str):
 
         from smallbig_mm.timm_models.build import create_with_weights
 
-        return create_with_weights(name, weights, logger=logging.getLogger('smallbig_mm.hubconf'),
-                                   **kwargs)
+        return create_with_weights(
+            name, weights, logger=logging.getLogger('smallbig_mm.hubconf'), **kwargs
+        )
+
     entry.__name__ = name
-    entry.__doc__ = (f'``timm.create_model({name!r}, **kwargs)``; random init, or ``weights``: '
-                     'a checkpoint file, a hub folder, a URL or hf-hub:ORG/NAME.')
+    entry.__doc__ = (
+        f'``timm.create_model({name!r}, **kwargs)``; random init, or ``weights``: '
+        'a checkpoint file, a hub folder, a URL or hf-hub:ORG/NAME.'
+    )
     return entry
 
 

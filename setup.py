@@ -1,4 +1,5 @@
 """smallbig-mm: SmallBigNet (CVPR 2020) video backbones for MMAction2 and timm."""
+
 import os
 import os.path as osp
 import sys
@@ -12,7 +13,7 @@ def read_version() -> str:
     with open(osp.join(HERE, 'smallbig_mm', 'version.py'), encoding='utf-8') as f:
         for line in f:
             if line.startswith('__version__'):
-                return line.split('=')[1].strip().strip("'\"")
+                return line.split('=')[1].strip().strip('\'"')
     raise RuntimeError('__version__ not found in smallbig_mm/version.py')
 
 
@@ -23,14 +24,21 @@ MMACTION_STACK = [
     'mmengine>=0.10.4,<0.11',
     'mmcv-lite>=2.0.0rc4,<2.2.0',  # mmaction2 1.2.0 asserts mmcv < 2.2.0
     'setuptools<81',  # mmengine 0.10.x imports pkg_resources
-    'importlib-metadata', 'einops', 'scipy', 'decord', 'av',
+    'importlib-metadata',
+    'einops',
+    'scipy',
+    'decord',
+    'av',
 ]
 
 DEPLOY = [
     # torch.onnx.export(dynamo=True) needs onnxscript; tested with onnx 1.23.2,
     # onnxruntime 1.32.0 and onnxscript 0.7.2 on torch 2.14.1
-    'onnx>=1.17', 'onnxruntime>=1.20', 'onnxscript>=0.5',
+    'onnx>=1.17',
+    'onnxruntime>=1.20',
+    'onnxscript>=0.5',
 ]
+
 
 def native_extension() -> dict:
     """The optional C++ extension ``smallbig_mm._native`` (the big views' pooling on CPUs).
@@ -44,8 +52,11 @@ def native_extension() -> dict:
     try:
         from torch.utils.cpp_extension import BuildExtension, CppExtension
     except ImportError:
-        print('smallbig-mm: torch is not importable at build time, so the native pooling '
-              'is not built (the pure-PyTorch route runs)', file=sys.stderr)
+        print(
+            'smallbig-mm: torch is not importable at build time, so the native pooling '
+            'is not built (the pure-PyTorch route runs)',
+            file=sys.stderr,
+        )
         return {}
 
     class OptionalBuildExtension(BuildExtension):
@@ -53,14 +64,20 @@ def native_extension() -> dict:
             try:
                 super().build_extensions()
             except Exception as err:  # no compiler, a compile error: the pure route
-                print(f'smallbig-mm: the native pooling was not built ({err}); the '
-                      'pure-PyTorch route runs', file=sys.stderr)
+                print(
+                    f'smallbig-mm: the native pooling was not built ({err}); the '
+                    'pure-PyTorch route runs',
+                    file=sys.stderr,
+                )
 
     source = osp.join('smallbig_mm', 'ops', 'csrc', 'bigview_pool.cpp')
-    extension = CppExtension('smallbig_mm._native', [source], optional=True,
-                             extra_compile_args=['-O3'])
-    return dict(ext_modules=[extension],
-                cmdclass={'build_ext': OptionalBuildExtension.with_options(use_ninja=True)})
+    extension = CppExtension(
+        'smallbig_mm._native', [source], optional=True, extra_compile_args=['-O3']
+    )
+    return dict(
+        ext_modules=[extension],
+        cmdclass={'build_ext': OptionalBuildExtension.with_options(use_ninja=True)},
+    )
 
 
 # --- Files shipped besides the code (keep these lines apart from the build settings) ---
@@ -71,9 +88,14 @@ def native_extension() -> dict:
 # lists the same files for the sdist; LICENSE goes into the wheel's metadata.
 PACKAGE_DATA = {
     'smallbig_mm': [
-        '.mim/model-index.yml', '.mim/CITATION.cff', '.mim/CHANGELOG.md',
-        '.mim/configs/**/*.py', '.mim/configs/**/*.yml', '.mim/configs/**/*.md',
-        'configs/**/*.py', 'py.typed',  # typed (PEP 561)
+        '.mim/model-index.yml',
+        '.mim/CITATION.cff',
+        '.mim/CHANGELOG.md',
+        '.mim/configs/**/*.py',
+        '.mim/configs/**/*.yml',
+        '.mim/configs/**/*.md',
+        'configs/**/*.py',
+        'py.typed',  # typed (PEP 561)
     ],
 }
 LICENSE_FILES = ['LICENSE']

@@ -9,6 +9,7 @@ Two entry points:
   (each naming its upstream issue) and registers the backbone, hooks, loop and
   datasets. Configs load it with ``custom_imports``.
 """
+
 import importlib.util
 
 from .models import SmallBigResNet

@@ -3,6 +3,7 @@
 Imports torch only: the MMAction2 side is imported by tests/mmaction/conftest.py and,
 for tests marked ``mmaction`` elsewhere, by the repository's conftest.py.
 """
+
 import functools
 import http.server
 import threading
@@ -22,8 +23,9 @@ torch.set_num_threads(1)
 @pytest.fixture(scope='session')
 def motion_data(tmp_path_factory):
     """8 training and 4 validation clips of 8 frames at 32x32, with annotation lists."""
-    return generate_motion_dataset(tmp_path_factory.mktemp('motion') / 'data',
-                                   MotionSettings(num_train=8, num_val=4))
+    return generate_motion_dataset(
+        tmp_path_factory.mktemp('motion') / 'data', MotionSettings(num_train=8, num_val=4)
+    )
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -36,8 +38,9 @@ def server(tmp_path):
     """Serves ``tmp_path / 'www'`` on 127.0.0.1; yields (base URL, folder, stop)."""
     root = tmp_path / 'www'
     root.mkdir()
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                            functools.partial(_Quiet, directory=str(root)))
+    httpd = http.server.ThreadingHTTPServer(
+        ('127.0.0.1', 0), functools.partial(_Quiet, directory=str(root))
+    )
     httpd.timeout = 5
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -47,6 +50,7 @@ def server(tmp_path):
             httpd.shutdown()
             httpd.server_close()
             thread.join(5)
+
     yield f'http://127.0.0.1:{httpd.server_address[1]}', root, stop
     stop()
 

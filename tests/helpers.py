@@ -2,9 +2,10 @@
 
 Imported as ``from helpers import ...`` (pytest.ini puts tests/ on sys.path).
 """
+
+import importlib.util
 import json
 import logging
-import importlib.util
 import os
 import socket
 import subprocess
@@ -29,8 +30,10 @@ def data_options(data) -> List[str]:
     """``--cfg-options`` pointing the tiny config's three dataloaders at ``data``."""
     options = []
     for split, ann in (('train', data.train_ann), ('val', data.val_ann), ('test', data.val_ann)):
-        options += [f'{split}_dataloader.dataset.ann_file={ann}',
-                    f'{split}_dataloader.dataset.data_prefix.video={data.root}']
+        options += [
+            f'{split}_dataloader.dataset.ann_file={ann}',
+            f'{split}_dataloader.dataset.data_prefix.video={data.root}',
+        ]
     return options
 
 
@@ -41,28 +44,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_tool(args: Sequence[str], cwd: Path, timeout: float = 300,
-             **env_vars: str) -> subprocess.CompletedProcess:
+def run_tool(
+    args: Sequence[str], cwd: Path, timeout: float = 300, **env_vars: str
+) -> subprocess.CompletedProcess:
     """Runs a command as a user would, failing the test with its output if it fails."""
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **env_vars)
-    result = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run(
+        list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     if result.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, args))} exited {result.returncode}\n'
-                    f'--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}')
+        pytest.fail(
+            f'{" ".join(map(str, args))} exited {result.returncode}\n'
+            f'--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}'
+        )
     return result
 
 
-def run_tool_status(args: Sequence[str], cwd: Path, timeout: float = 300,
-                    umask: Optional[int] = None, **env_vars: str) -> subprocess.CompletedProcess:
+def run_tool_status(
+    args: Sequence[str],
+    cwd: Path,
+    timeout: float = 300,
+    umask: Optional[int] = None,
+    **env_vars: str,
+) -> subprocess.CompletedProcess:
     """Runs a command as a user would and returns its result, whatever its exit status.
 
     ``umask``: the umask the command runs under (default: this process's).
     """
     env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **env_vars)
     preexec = None if umask is None else (lambda: os.umask(umask))
-    return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=preexec)
+    return subprocess.run(
+        list(args),
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
 
 
 def assert_one_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> str:
@@ -75,7 +94,7 @@ def assert_one_error(result: subprocess.CompletedProcess, status: int, *fragment
     lines = [line for line in result.stderr.splitlines() if 'error:' in line]
     assert len(lines) == 1, result.stderr[-3000:]
     assert 'Traceback' not in output, output[-3000:]
-    message = result.stderr[result.stderr.index(lines[0]):]
+    message = result.stderr[result.stderr.index(lines[0]) :]
     for fragment in fragments:
         assert fragment in message, message
     return message
@@ -121,10 +140,15 @@ def tiny_config(data, work_dir: Path, config: Path = TINY_CONFIG, **options) -> 
     ``options`` are ``--cfg-options``-style overrides, e.g. ``{'train_cfg.max_epochs': 1}``.
     """
     from mmengine.config import Config
+
     cfg = Config.fromfile(config)
     overrides = dict(option.split('=', 1) for option in data_options(data))
-    overrides.update(work_dir=str(work_dir), log_level='WARNING', randomness=dict(seed=0),
-                     experiment_name=f'{Path(work_dir).name}-{id(work_dir)}')
+    overrides.update(
+        work_dir=str(work_dir),
+        log_level='WARNING',
+        randomness=dict(seed=0),
+        experiment_name=f'{Path(work_dir).name}-{id(work_dir)}',
+    )
     overrides.update(options)
     cfg.merge_from_dict(overrides)
     return cfg
@@ -139,6 +163,7 @@ def load_tool(name: str, folder: str = 'analysis_tools'):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
 
 # The paper's parameter and MAC table (docs/architecture.md; arXiv 2006.14582): 400
 # classes, input 1x3xTx224x224, MACs of conv + linear. (variant, T) -> (parameters, GMACs)
@@ -155,6 +180,7 @@ PAPER_COUNTS = {
     ('r101', 32): (43_414_992, 416.36),
 }
 SMALLBIG_MD = PAPER_COUNTS  # the first name, for tests that import it
+
 
 def tiny(**kwargs) -> SmallBigResNet:
     """A SmallBig-R23 at width 8 (the paper's structure, ~100x fewer MACs than R50)."""

@@ -4,6 +4,7 @@ Loaded into training subprocesses with ``custom_imports`` (``PYTHONPATH=tests``)
 ``tests/configs/tiny_smallbig_faults.py``, or imported by in-process tests. Not part
 of the package: nothing here belongs in a real run.
 """
+
 import os
 import signal
 from typing import Sequence
@@ -31,9 +32,14 @@ class FaultInjectionHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, kill_after_iter: int = 0, kill_rank: int = -1,
-                 nan_iters: Sequence[int] = (), nan_rank: int = -1,
-                 kill_in_save_iter: int = 0) -> None:
+    def __init__(
+        self,
+        kill_after_iter: int = 0,
+        kill_rank: int = -1,
+        nan_iters: Sequence[int] = (),
+        nan_rank: int = -1,
+        kill_in_save_iter: int = 0,
+    ) -> None:
         self.kill_after_iter = kill_after_iter
         self.kill_rank = kill_rank
         self.nan_iters = set(nan_iters)
@@ -50,7 +56,8 @@ class FaultInjectionHook(Hook):
         if runner.iter + 1 in self.nan_iters and self._mine(self.nan_rank):
             model = getattr(runner.model, 'module', runner.model)
             self._handle = model.cls_head.fc_cls.register_forward_hook(
-                lambda module, args, output: output * torch.tensor(float('nan')))
+                lambda module, args, output: output * torch.tensor(float('nan'))
+            )
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self._handle is not None:
@@ -64,6 +71,7 @@ def _kill_inside_save(name: str) -> None:
     """Makes the runner's atomic save of ``name`` die after writing its temporary file."""
     from smallbig_mm.mmaction.patches import atomic_checkpoints
     from smallbig_mm.utils.files import atomic_output
+
     original = atomic_checkpoints.atomic_torch_save
 
     def save(obj, path: str) -> None:

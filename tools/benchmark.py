@@ -1,4 +1,5 @@
 """Benchmark models; the arguments of ``smallbig-benchmark`` (see ``--help``)."""
+
 import sys
 
 from smallbig_mm.cli.launcher import main_benchmark as main  # --version, missing extras

@@ -1,4 +1,5 @@
 """Convert a checkpoint between layouts; the arguments of ``smallbig-convert`` (see ``--help``)."""
+
 import sys
 
 from smallbig_mm.cli.launcher import main_convert as main  # --version, missing extras

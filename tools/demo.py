@@ -4,6 +4,7 @@ Example:
     python tools/demo.py CONFIG demo/demo.mp4 --labels demo/label_map_k400.txt \\
         [--checkpoint CHECKPOINT] [--out out.gif]
 """
+
 import sys
 
 from smallbig_mm.cli.launcher import main_demo as main  # --version, missing extras

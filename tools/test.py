@@ -1,4 +1,5 @@
 """Test a checkpoint; same arguments as MMAction2's tools/test.py (see ``--help``)."""
+
 import sys
 
 from smallbig_mm.cli.launcher import main_test as main  # --version, missing extras

@@ -1,4 +1,5 @@
 """Train with a config; same arguments as MMAction2's tools/train.py (see ``--help``)."""
+
 import sys
 
 from smallbig_mm.cli.launcher import main_train as main  # --version, missing extras

@@ -10,7 +10,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, save_best='auto', max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    sync_buffers=dict(type='SyncBuffersHook'))
+    sync_buffers=dict(type='SyncBuffersHook'),
+)
 # Checkpoints are written atomically (smallbig_mm.mmaction.engine). For checkpoints inside long
 # epochs: checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000); the
 # schedules use ResumableEpochBasedTrainLoop, which resumes such a checkpoint mid-epoch.
@@ -29,7 +30,8 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
+    dist_cfg=dict(backend='nccl'),
+)
 
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=True)
 vis_backends = [dict(type='LocalVisBackend')]

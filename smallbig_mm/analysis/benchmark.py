@@ -12,6 +12,7 @@ repeats with its spread; MACs come from :func:`smallbig_mm.analysis.complexity.c
 (conv + linear multiply-adds), so the table also gives MACs per second. Ratios between
 rows of one run are the figures to trust: timings drift between runs.
 """
+
 import contextlib
 import datetime
 import functools
@@ -39,16 +40,27 @@ ISA_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'amx_tile', 'amx_bf16')
 the pooling: AVX2, AVX-512, AVX512-BF16 and AMX."""
 
 PEERS: Dict[str, dict] = {
-    'smallbig_r50_reference': dict(
-        type='SmallBigResNet', depth=50, fast_path=False),
+    'smallbig_r50_reference': dict(type='SmallBigResNet', depth=50, fast_path=False),
     'c2d_r50': dict(type='SmallBigResNet', depth=50, block_types=('2d',) * 4),
     'mmaction_slowonly_r50': dict(
-        type='ResNet3dSlowOnly', depth=50, lateral=False, conv1_kernel=(1, 7, 7),
-        conv1_stride_t=1, pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False),
+        type='ResNet3dSlowOnly',
+        depth=50,
+        lateral=False,
+        conv1_kernel=(1, 7, 7),
+        conv1_stride_t=1,
+        pool1_stride_t=1,
+        inflate=(0, 0, 1, 1),
+        norm_eval=False,
+    ),
     'mmaction_i3d_r50': dict(
-        type='ResNet3d', depth=50, conv1_kernel=(5, 7, 7), conv1_stride_t=2, pool1_stride_t=2,
+        type='ResNet3d',
+        depth=50,
+        conv1_kernel=(5, 7, 7),
+        conv1_stride_t=2,
+        pool1_stride_t=2,
         inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
-        zero_init_residual=False),
+        zero_init_residual=False,
+    ),
 }
 """MMAction2 backbone configs of the models ``--compare`` times beside the subject."""
 
@@ -93,14 +105,15 @@ class Settings:
         if self.compile and self.warmup < 1:
             raise UsageError('--compile needs --warmup 1 or more: the first step compiles')
         if self.dtype not in ('fp32', 'bf16', 'fp16'):
-            raise UsageError(f"dtype must be fp32, bf16 or fp16, got {self.dtype!r}")
+            raise UsageError(f'dtype must be fp32, bf16 or fp16, got {self.dtype!r}')
         if self.mode not in ('eval', 'train'):
             raise UsageError(f"mode must be 'eval' or 'train', got {self.mode!r}")
         try:
             torch.device(self.device)
         except RuntimeError:
-            raise UsageError(f"device must be 'cpu', 'cuda' or 'cuda:N', got "
-                             f'{self.device!r}') from None
+            raise UsageError(
+                f"device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}"
+            ) from None
         if self.device.startswith('cuda') and not torch.cuda.is_available():
             raise UsageError('device cuda was asked for, but CUDA is not available')
         if self.dtype == 'fp16' and not self.device.startswith('cuda'):
@@ -143,11 +156,13 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         import smallbig_mm.mmaction  # noqa: F401  (registers the backbone)
     if name in PEERS:
         from mmaction.registry import MODELS
+
         return MODELS.build({**PEERS[name], **kwargs})
     if name.endswith('.py'):
         from mmaction.registry import MODELS
 
         from ..mmaction.config_scope import read_config
+
         if not os.path.isfile(name):
             raise UsageError(f'config file not found: {name}')
         backbone = read_config(name).model.backbone
@@ -155,6 +170,7 @@ def build_subject(name: str, **kwargs) -> nn.Module:
         return MODELS.build(backbone)
     from ..timm_models.build import UnknownModelError, create_model
     from ..timm_models.smallbig_timm import SmallBigResNetClassifier
+
     try:
         model = create_model(name, pretrained=False, **kwargs)
     except UnknownModelError as err:
@@ -162,9 +178,11 @@ def build_subject(name: str, **kwargs) -> nn.Module:
     except UsageError as err:  # a --model-kwargs key the model does not take
         raise UsageError(f'{err} (check --model-kwargs)') from None
     if not isinstance(model, SmallBigResNetClassifier):
-        raise UsageError(f'{name!r} builds a {type(model).__name__}, not a video model taking '
-                         'clips (N, 3, T, H, W): give a smallbig_* name, a config .py file, or '
-                         f'one of {sorted(PEERS)}')
+        raise UsageError(
+            f'{name!r} builds a {type(model).__name__}, not a video model taking '
+            'clips (N, 3, T, H, W): give a smallbig_* name, a config .py file, or '
+            f'one of {sorted(PEERS)}'
+        )
     return model
 
 
@@ -216,12 +234,17 @@ def _cpu_step_tensor_peak(step: Callable[[], None]) -> Optional[int]:
     """
     from torch.profiler import ProfilerActivity, profile
 
-    with quiet_native_output(), profile(activities=[ProfilerActivity.CPU],
-                                        profile_memory=True) as prof:
+    with (
+        quiet_native_output(),
+        profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
+    ):
         step()
     try:
-        events = [(e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
-                  if e.name() == '[memory]']
+        events = [
+            (e.start_ns(), e.nbytes())
+            for e in prof.profiler.kineto_results.events()
+            if e.name() == '[memory]'
+        ]
     except AttributeError:
         return None
     current = peak = 0
@@ -245,8 +268,7 @@ class Subject:
         model_kwargs: backbone overrides.
     """
 
-    def __init__(self, name: str, settings: Settings,
-                 model_kwargs: Optional[dict] = None) -> None:
+    def __init__(self, name: str, settings: Settings, model_kwargs: Optional[dict] = None) -> None:
         self.name = name
         self.settings = settings
         self.device = torch.device(settings.device)
@@ -264,16 +286,18 @@ class Subject:
         model.train(settings.mode == 'train')  # not chained: MMAction2's train() returns None
         self.model, self.x = model, x
         self.step_model = torch.compile(model) if settings.compile else model
-        self.optimizer = (torch.optim.SGD(model.parameters(), lr=1e-4)
-                          if settings.mode == 'train' else None)
+        self.optimizer = (
+            torch.optim.SGD(model.parameters(), lr=1e-4) if settings.mode == 'train' else None
+        )
         self.amp_dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(settings.dtype)
 
     def step(self) -> None:
         """One inference pass, or one training step (forward, backward, SGD)."""
         if self.optimizer is not None:  # before the forward pass: no stale gradients held
             self.optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, dtype=self.amp_dtype,
-                            enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        ):
             if self.optimizer is None:
                 with torch.no_grad():
                     self.step_model(self.x)
@@ -293,11 +317,14 @@ class Subject:
         return held
 
 
-def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
-                     clock: Callable[[], float] = time.perf_counter,
-                     sync: Callable[[], None] = lambda: None,
-                     warmup_times: Optional[Dict[str, List[float]]] = None
-                     ) -> Dict[str, List[float]]:
+def time_interleaved(
+    subjects: Sequence,
+    warmup: int,
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+    sync: Callable[[], None] = lambda: None,
+    warmup_times: Optional[Dict[str, List[float]]] = None,
+) -> Dict[str, List[float]]:
     """Times ``repeats`` steps of every subject, round-robin: repeat r of each, then r + 1.
 
     Each subject's warm-up steps run first (compilation, caches, allocator); then for each
@@ -322,6 +349,7 @@ def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
         >>> len(time_interleaved([Noop()], warmup=0, repeats=3)['noop'])
         3
     """
+
     def timed_step(subject) -> float:
         sync()
         start = clock()
@@ -340,8 +368,12 @@ def time_interleaved(subjects: Sequence, warmup: int, repeats: int,
     return times
 
 
-def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional[dict] = None,
-                fresh_process: bool = False) -> List[Result]:
+def measure_all(
+    names: Sequence[str],
+    settings: Settings,
+    model_kwargs: Optional[dict] = None,
+    fresh_process: bool = False,
+) -> List[Result]:
     """Builds every subject, times them interleaved, then measures each one's memory.
 
     Memory (:class:`Result`): on CUDA, the peak of allocated memory over the timed steps
@@ -362,8 +394,9 @@ def measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional
         return _measure_all(names, settings, model_kwargs, fresh_process)
 
 
-def _measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optional[dict],
-                 fresh_process: bool) -> List[Result]:
+def _measure_all(
+    names: Sequence[str], settings: Settings, model_kwargs: Optional[dict], fresh_process: bool
+) -> List[Result]:
     rss_before = _peak_rss_mib()
     subjects = [Subject(name, settings, model_kwargs) for name in names]
     cuda = settings.device.startswith('cuda')
@@ -372,14 +405,22 @@ def _measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optiona
     if cuda:  # warm up apart, so that the memory peak is that of the timed steps
         time_interleaved(subjects, settings.warmup, 0, sync=sync, warmup_times=warmup_times)
         torch.cuda.reset_peak_memory_stats(settings.device)
-    times = time_interleaved(subjects, 0 if cuda else settings.warmup, settings.repeats,
-                             sync=sync, warmup_times=None if cuda else warmup_times)
+    times = time_interleaved(
+        subjects,
+        0 if cuda else settings.warmup,
+        settings.repeats,
+        sync=sync,
+        warmup_times=None if cuda else warmup_times,
+    )
     results = []
     for subject in subjects:
         peak_rss = peak = None
         if cuda:
-            peak = (torch.cuda.max_memory_allocated(settings.device) / 2**20
-                    if len(subjects) == 1 else None)
+            peak = (
+                torch.cuda.max_memory_allocated(settings.device) / 2**20
+                if len(subjects) == 1
+                else None
+            )
         else:
             peak_rss = _peak_rss_mib() - rss_before if fresh_process else None
             held = _tensor_bytes(subject.held_tensors())  # when the profiled step starts
@@ -390,26 +431,40 @@ def _measure_all(names: Sequence[str], settings: Settings, model_kwargs: Optiona
     return results
 
 
-def _result(subject: Subject, times: List[float], peak: Optional[float],
-            peak_rss: Optional[float], first_step: Optional[float] = None) -> Result:
+def _result(
+    subject: Subject,
+    times: List[float],
+    peak: Optional[float],
+    peak_rss: Optional[float],
+    first_step: Optional[float] = None,
+) -> Result:
     settings = subject.settings
     median = statistics.median(times)
     gmacs = subject.macs_per_clip / 1e9
     work = 3 if settings.mode == 'train' else 1  # backward costs about two forwards
-    return Result(name=subject.name, gmacs=gmacs, median_s=median, min_s=min(times),
-                  max_s=max(times), clips_per_s=settings.batch / median,
-                  gmacs_per_s=work * gmacs * settings.batch / median, peak_mib=peak,
-                  peak_rss_mib=peak_rss, times_s=times, first_step_s=first_step)
+    return Result(
+        name=subject.name,
+        gmacs=gmacs,
+        median_s=median,
+        min_s=min(times),
+        max_s=max(times),
+        clips_per_s=settings.batch / median,
+        gmacs_per_s=work * gmacs * settings.batch / median,
+        peak_mib=peak,
+        peak_rss_mib=peak_rss,
+        times_s=times,
+        first_step_s=first_step,
+    )
 
 
-def measure(name: str, settings: Settings, model_kwargs: Optional[dict] = None,
-            fresh_process: bool = False) -> Result:
+def measure(
+    name: str, settings: Settings, model_kwargs: Optional[dict] = None, fresh_process: bool = False
+) -> Result:
     """:func:`measure_all` of one subject."""
     return measure_all([name], settings, model_kwargs, fresh_process)[0]
 
 
-def measure_isolated(name: str, settings: Settings,
-                     model_kwargs: Optional[dict] = None) -> Result:
+def measure_isolated(name: str, settings: Settings, model_kwargs: Optional[dict] = None) -> Result:
     """:func:`measure` in a fresh process, so that CPU peak memory is the subject's own.
 
     Subjects measured this way are timed one after the other, not interleaved.
@@ -423,28 +478,37 @@ def _mib(value: Optional[float]) -> str:
     return '' if value is None else f'{value:.0f}'
 
 
-def format_table(results: Sequence[Result], settings: Settings,
-                 baseline: Optional[str] = None) -> str:
+def format_table(
+    results: Sequence[Result], settings: Settings, baseline: Optional[str] = None
+) -> str:
     """A Markdown table; ``baseline`` adds speed-ups and MAC efficiencies relative to that row.
 
     MAC efficiency is MACs per second relative to the baseline's: (GMACs / s) / (GMACs_b / s_b).
     """
     base = next((r for r in results if r.name == baseline), None)
-    header = ('| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
-              'GMAC/s | peak MiB | peak RSS MiB |'
-              + (' first step s (compiling) |' if settings.compile else '')
-              + (f' speed-up vs {baseline} | MAC efficiency vs {baseline} |' if base else ''))
-    lines = [f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
-             f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
-             f'{", compiled" if settings.compile else ""}'
-             f'{", channels_last_3d" if settings.channels_last else ""}'
-             f', median of {settings.repeats}, big-view pooling: '
-             f'{route_name(torch.device(settings.device).type)}', '', header,
-             '|' + '---|' * (header.count('|') - 1)]
+    header = (
+        '| model | GMACs/clip | median s/step | spread (min-max) | clips/s | '
+        'GMAC/s | peak MiB | peak RSS MiB |'
+        + (' first step s (compiling) |' if settings.compile else '')
+        + (f' speed-up vs {baseline} | MAC efficiency vs {baseline} |' if base else '')
+    )
+    lines = [
+        f'{settings.mode}, batch {settings.batch}, {settings.frames}x{settings.size}x'
+        f'{settings.size}, {settings.dtype}, {settings.device}, threads {settings.threads}'
+        f'{", compiled" if settings.compile else ""}'
+        f'{", channels_last_3d" if settings.channels_last else ""}'
+        f', median of {settings.repeats}, big-view pooling: '
+        f'{route_name(torch.device(settings.device).type)}',
+        '',
+        header,
+        '|' + '---|' * (header.count('|') - 1),
+    ]
     for r in results:
-        row = (f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
-               f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
-               f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |')
+        row = (
+            f'| {r.name} | {r.gmacs:.2f} | {r.median_s:.3f} | {r.min_s:.3f}-{r.max_s:.3f} | '
+            f'{r.clips_per_s:.2f} | {r.gmacs_per_s:.1f} | '
+            f'{_mib(r.peak_mib)} | {_mib(r.peak_rss_mib)} |'
+        )
         if settings.compile:
             row += ' |' if r.first_step_s is None else f' {r.first_step_s:.1f} |'
         if base:
@@ -463,8 +527,9 @@ def cpu_isa_flags(cpuinfo: str = '/proc/cpuinfo') -> Optional[List[str]]:
     """
     try:
         with open(cpuinfo, encoding='utf-8') as f:
-            flags = next((line.split(':', 1)[1].split() for line in f
-                          if line.startswith('flags')), [])
+            flags = next(
+                (line.split(':', 1)[1].split() for line in f if line.startswith('flags')), []
+            )
     except OSError:
         return None
     return [flag for flag in ISA_FLAGS if flag in flags]
@@ -476,32 +541,43 @@ def environment(settings: Settings) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo', encoding='utf-8') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f
-                       if line.startswith('model name'))
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
     except (OSError, StopIteration):
         pass
-    env = dict(cpu_model=cpu, cpu_count=os.cpu_count(), threads=torch.get_num_threads(),
-               torch=torch.__version__, python=platform.python_version(),
-               dtype=settings.dtype, device=settings.device,
-               date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-               load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
-               method='interleaved round-robin repeats', cpu_isa=cpu_isa_flags(),
-               torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
-               pooling_route=route_name(torch.device(settings.device).type))
+    env = dict(
+        cpu_model=cpu,
+        cpu_count=os.cpu_count(),
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        dtype=settings.dtype,
+        device=settings.device,
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+        load_average=list(os.getloadavg()) if hasattr(os, 'getloadavg') else None,
+        method='interleaved round-robin repeats',
+        cpu_isa=cpu_isa_flags(),
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        pooling_route=route_name(torch.device(settings.device).type),
+    )
     if settings.device.startswith('cuda') and torch.cuda.is_available():
         env['gpu'] = torch.cuda.get_device_name(settings.device)
     return env
 
 
-def write_json(path: str, results: Sequence[Result], settings: Settings,
-               force: bool = False) -> None:
+def write_json(
+    path: str, results: Sequence[Result], settings: Settings, force: bool = False
+) -> None:
     """Writes settings, environment and results atomically; an existing file needs ``force``.
 
     Raises:
         OutputExistsError: ``path`` exists and ``force`` is False (a ``FileExistsError``).
     """
-    payload = dict(settings=asdict(settings), environment=environment(settings),
-                   torch=torch.__version__, cpu_count=os.cpu_count(),
-                   results=[asdict(r) for r in results])
+    payload = dict(
+        settings=asdict(settings),
+        environment=environment(settings),
+        torch=torch.__version__,
+        cpu_count=os.cpu_count(),
+        results=[asdict(r) for r in results],
+    )
     with atomic_output(path, force=force) as tmp, open(tmp, 'w', encoding='utf-8') as f:
         json.dump(payload, f, indent=2)

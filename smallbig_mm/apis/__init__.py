@@ -21,6 +21,7 @@ Example:
     >>> result.clip_scores.shape, result.video_scores.shape  # doctest: +SKIP
     ((8, 400), (400,))
 """
+
 from typing import Optional
 
 from .inference import VideoResult, infer_video
@@ -28,13 +29,29 @@ from .models import CROPS, VideoClassifier, from_timm
 from .video import Video, VideoReadError, open_video
 from .windows import Window, plan_windows
 
-__all__ = ['CROPS', 'Video', 'VideoClassifier', 'VideoReadError', 'VideoResult', 'Window',
-           'from_config', 'from_timm', 'infer_video', 'open_video', 'plan_windows']
+__all__ = [
+    'CROPS',
+    'Video',
+    'VideoClassifier',
+    'VideoReadError',
+    'VideoResult',
+    'Window',
+    'from_config',
+    'from_timm',
+    'infer_video',
+    'open_video',
+    'plan_windows',
+]
 
 
-def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[str] = None,
-                pipeline: str = 'val', cfg_options: Optional[dict] = None,
-                device: str = 'cpu') -> VideoClassifier:
+def from_config(
+    config: str,
+    checkpoint: Optional[str] = None,
+    crop: Optional[str] = None,
+    pipeline: str = 'val',
+    cfg_options: Optional[dict] = None,
+    device: str = 'cpu',
+) -> VideoClassifier:
     """An MMAction2 recognizer from a config (+ checkpoint); see :mod:`.mmaction_model`.
 
     Imports the MMAction2 stack only when called.

@@ -7,6 +7,7 @@ Example:
     >>> result.windows[0].start, result.clip_scores.shape  # doctest: +SKIP
     (0, (12, 400))
 """
+
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -35,6 +36,7 @@ class VideoResult:
         features: (windows, feature width): pooled backbone features (the classifier's
             input) averaged over the crop views; ``None`` unless asked for.
     """
+
     path: str
     fps: float
     num_frames: int
@@ -50,8 +52,12 @@ class VideoResult:
 
     def index(self) -> dict:
         """The windows and frame rate as plain JSON (what the feature extractor writes)."""
-        return dict(video=self.path, fps=self.fps, num_frames=self.num_frames,
-                    windows=[w.to_json() for w in self.windows])
+        return dict(
+            video=self.path,
+            fps=self.fps,
+            num_frames=self.num_frames,
+            windows=[w.to_json() for w in self.windows],
+        )
 
 
 def check_window_arguments(**values: Optional[int]) -> None:
@@ -67,20 +73,33 @@ def check_window_arguments(**values: Optional[int]) -> None:
         if value is None and name not in ('max_windows', 'batch'):
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            default = " (or None for the model's)" if name in ('clip_len', 'interval') else \
-                ' (or None)' if name == 'stride' else ''
+            default = (
+                " (or None for the model's)"
+                if name in ('clip_len', 'interval')
+                else ' (or None)'
+                if name == 'stride'
+                else ''
+            )
             raise ValueError(f'{name} must be an int of at least 1{default}, got {value!r}')
 
 
 def _batches(windows: List[Window], size: int) -> List[List[Window]]:
-    return [windows[i:i + size] for i in range(0, len(windows), size)]
+    return [windows[i : i + size] for i in range(0, len(windows), size)]
 
 
 @torch.no_grad()
-def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = None,
-                interval: Optional[int] = None, stride: Optional[int] = None,
-                max_windows: int = 10, segments: Optional[bool] = None, batch: int = 1,
-                with_features: bool = False, show_progress: bool = False) -> VideoResult:
+def infer_video(
+    model: VideoClassifier,
+    video: Video,
+    clip_len: Optional[int] = None,
+    interval: Optional[int] = None,
+    stride: Optional[int] = None,
+    max_windows: int = 10,
+    segments: Optional[bool] = None,
+    batch: int = 1,
+    with_features: bool = False,
+    show_progress: bool = False,
+) -> VideoResult:
     """Scores ``video`` window by window.
 
     Args:
@@ -102,16 +121,23 @@ def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = 
     Raises:
         VideoReadError: the video fails to decode.
     """
-    check_window_arguments(clip_len=clip_len, interval=interval, stride=stride,
-                           max_windows=max_windows, batch=batch)
+    check_window_arguments(
+        clip_len=clip_len, interval=interval, stride=stride, max_windows=max_windows, batch=batch
+    )
     if segments is None:
         segments = model.segments and clip_len is None and interval is None and stride is None
-    windows = plan_windows(video.num_frames, clip_len or model.clip_len,
-                           interval or (1 if model.segments else model.interval), stride,
-                           max_windows, segments)
+    windows = plan_windows(
+        video.num_frames,
+        clip_len or model.clip_len,
+        interval or (1 if model.segments else model.interval),
+        stride,
+        max_windows,
+        segments,
+    )
     scores, features = [], []
-    for group in progress(_batches(windows, batch), 'windows',
-                          show_progress and len(windows) > batch):
+    for group in progress(
+        _batches(windows, batch), 'windows', show_progress and len(windows) > batch
+    ):
         views = [model.preprocess(video.frames(w.frame_inds)) for w in group]
         per_window = views[0].shape[0]
         inputs = torch.cat(views).to(model.device)
@@ -121,6 +147,12 @@ def infer_video(model: VideoClassifier, video: Video, clip_len: Optional[int] = 
         if with_features:
             features.append(pooled.float().view(len(group), per_window, -1).mean(1).cpu())
     clip_scores = torch.cat(scores).numpy()
-    return VideoResult(video.path, video.fps, video.num_frames, windows, clip_scores,
-                       clip_scores.mean(0), torch.cat(features).numpy() if with_features
-                       else None)
+    return VideoResult(
+        video.path,
+        video.fps,
+        video.num_frames,
+        windows,
+        clip_scores,
+        clip_scores.mean(0),
+        torch.cat(features).numpy() if with_features else None,
+    )

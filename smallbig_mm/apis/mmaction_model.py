@@ -8,6 +8,7 @@ for a ``CenterCrop`` or ``ThreeCrop`` of the same size. The recognizer's data
 preprocessor normalises; the backbone's map is pooled by the head's ``avg_pool`` (the
 pre-logits) and classified by its ``fc_cls`` (heads with both: ``I3DHead`` and kin).
 """
+
 import logging
 import os
 import warnings
@@ -18,13 +19,22 @@ import torch
 from torch import Tensor, nn
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
+
 from ..mmaction.config_scope import read_config
 from ..utils.errors import UserError
 from ..utils.pipelines import FRAME_SAMPLERS, WINDOW_SAMPLERS
 from .models import CROPS, VideoClassifier
 
-LOADING_STEPS = ('DecordInit', 'DecordDecode', 'PyAVInit', 'PyAVDecode', 'OpenCVInit',
-                 'OpenCVDecode', 'RawFrameDecode', 'ImageDecode')
+LOADING_STEPS = (
+    'DecordInit',
+    'DecordDecode',
+    'PyAVInit',
+    'PyAVDecode',
+    'OpenCVInit',
+    'OpenCVDecode',
+    'RawFrameDecode',
+    'ImageDecode',
+)
 """Pipeline steps replaced by reading the video here."""
 CROP_STEPS = ('CenterCrop', 'ThreeCrop')
 _logger = logging.getLogger(__name__)
@@ -38,8 +48,7 @@ class RandomWeightsWarning(UserWarning):
     """The recognizer has no trained weights: its predictions are meaningless."""
 
 
-def split_pipeline(pipeline: Sequence[dict], crop: Optional[str] = None
-                   ) -> Tuple[dict, List[dict]]:
+def split_pipeline(pipeline: Sequence[dict], crop: Optional[str] = None) -> Tuple[dict, List[dict]]:
     """Splits a config pipeline into its frame sampler and the steps after decoding.
 
     ``crop`` (``'center'`` or ``'three'``) replaces the crop step, keeping its size.
@@ -53,9 +62,13 @@ def split_pipeline(pipeline: Sequence[dict], crop: Optional[str] = None
     if len(samplers) != 1 or samplers[0]['type'] not in WINDOW_SAMPLERS:
         raise ConfigModelError(
             f'the pipeline needs exactly one frame sampler, one of {", ".join(WINDOW_SAMPLERS)} '
-            f'(whose windows are rebuilt here); found {[s["type"] for s in samplers]}')
-    steps = [dict(step) for step in pipeline
-             if step['type'] not in FRAME_SAMPLERS and step['type'] not in LOADING_STEPS]
+            f'(whose windows are rebuilt here); found {[s["type"] for s in samplers]}'
+        )
+    steps = [
+        dict(step)
+        for step in pipeline
+        if step['type'] not in FRAME_SAMPLERS and step['type'] not in LOADING_STEPS
+    ]
     if crop is not None:
         if crop not in CROPS:
             raise ConfigModelError(f'crop must be one of {CROPS}, got {crop!r}')
@@ -63,10 +76,12 @@ def split_pipeline(pipeline: Sequence[dict], crop: Optional[str] = None
         if not crops:
             raise ConfigModelError(
                 f'crop={crop!r}: the pipeline has no CenterCrop or ThreeCrop step whose size '
-                'to use; leave the crop to the pipeline, or pick the other pipeline')
+                'to use; leave the crop to the pipeline, or pick the other pipeline'
+            )
         size = steps[crops[0]]['crop_size']
-        steps[crops[0]] = dict(type='CenterCrop' if crop == 'center' else 'ThreeCrop',
-                               crop_size=size)
+        steps[crops[0]] = dict(
+            type='CenterCrop' if crop == 'center' else 'ThreeCrop', crop_size=size
+        )
     return dict(samplers[0]), steps
 
 
@@ -79,8 +94,9 @@ class RecognizerVideoClassifier(VideoClassifier):
         crop: replace the pipeline's crop (see :func:`split_pipeline`).
     """
 
-    def __init__(self, model: nn.Module, pipeline: Sequence[dict],
-                 crop: Optional[str] = None) -> None:
+    def __init__(
+        self, model: nn.Module, pipeline: Sequence[dict], crop: Optional[str] = None
+    ) -> None:
         from mmaction.registry import TRANSFORMS
         from mmengine.dataset import Compose
 
@@ -89,10 +105,10 @@ class RecognizerVideoClassifier(VideoClassifier):
             raise ConfigModelError(
                 f'whole-video inference needs a head that pools and classifies '
                 f'(avg_pool, fc_cls; e.g. I3DHead); this config has '
-                f'{type(head).__name__}')
+                f'{type(head).__name__}'
+            )
         if getattr(model, 'neck', None) is not None:
-            raise ConfigModelError('whole-video inference does not support recognizers with a '
-                                   'neck')
+            raise ConfigModelError('whole-video inference does not support recognizers with a neck')
         sampler, steps = split_pipeline(pipeline, crop)
         self.model = model.eval()
         self.transforms = Compose([TRANSFORMS.build(step) for step in steps])
@@ -105,12 +121,21 @@ class RecognizerVideoClassifier(VideoClassifier):
     def preprocess(self, frames: np.ndarray) -> Tensor:
         frames = list(frames)
         shape = frames[0].shape[:2]
-        results = dict(imgs=frames, original_shape=shape, img_shape=shape, modality='RGB',
-                       num_clips=1, clip_len=len(frames), frame_interval=self.interval,
-                       frame_inds=np.arange(len(frames)), label=-1)
+        results = dict(
+            imgs=frames,
+            original_shape=shape,
+            img_shape=shape,
+            modality='RGB',
+            num_clips=1,
+            clip_len=len(frames),
+            frame_interval=self.interval,
+            frame_inds=np.arange(len(frames)),
+            label=-1,
+        )
         packed = self.transforms(results)
         data = self.model.data_preprocessor(
-            dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]), False)
+            dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]), False
+        )
         inputs = data['inputs']  # (1, V, C, T, H, W)
         return inputs.reshape((-1,) + inputs.shape[2:])
 
@@ -135,8 +160,12 @@ def _quiet_init_weights(model: nn.Module) -> None:
         logger.setLevel(level)
 
 
-def build_recognizer(config: str, checkpoint: Optional[str] = None,
-                     cfg_options: Optional[dict] = None, device: str = 'cpu'):
+def build_recognizer(
+    config: str,
+    checkpoint: Optional[str] = None,
+    cfg_options: Optional[dict] = None,
+    device: str = 'cpu',
+):
     """Builds the config's recognizer in eval mode, with the checkpoint's weights.
 
     Without a checkpoint the weights are random (the config's initialisation, seeded) and
@@ -151,8 +180,8 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
         ConfigModelError: a missing config or checkpoint file.
         smallbig_mm.weights.CheckpointError: a checkpoint that cannot be loaded.
     """
-    from mmengine.registry import init_default_scope
     from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
 
     from ..weights import load_weights
 
@@ -172,10 +201,13 @@ def build_recognizer(config: str, checkpoint: Optional[str] = None,
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         _quiet_init_weights(model)
-        warnings.warn('no checkpoint given: the recognizer has random weights, so its '
-                      'predictions are meaningless (this only checks that the model runs); '
-                      'pass --checkpoint FILE for real predictions', RandomWeightsWarning,
-                      stacklevel=2)
+        warnings.warn(
+            'no checkpoint given: the recognizer has random weights, so its '
+            'predictions are meaningless (this only checks that the model runs); '
+            'pass --checkpoint FILE for real predictions',
+            RandomWeightsWarning,
+            stacklevel=2,
+        )
     else:
         load_weights(model, checkpoint)
     return model.to(device).eval(), cfg
@@ -189,9 +221,14 @@ def config_pipeline(cfg, which: str = 'val') -> List[dict]:
     return list(cfg.get(f'{which}_pipeline') or cfg[f'{which}_dataloader'].dataset.pipeline)
 
 
-def from_config(config: str, checkpoint: Optional[str] = None, crop: Optional[str] = None,
-                pipeline: str = 'val', cfg_options: Optional[dict] = None,
-                device: str = 'cpu') -> RecognizerVideoClassifier:
+def from_config(
+    config: str,
+    checkpoint: Optional[str] = None,
+    crop: Optional[str] = None,
+    pipeline: str = 'val',
+    cfg_options: Optional[dict] = None,
+    device: str = 'cpu',
+) -> RecognizerVideoClassifier:
     """A recognizer from an MMAction2 config and checkpoint, ready for :func:`infer_video`.
 
     Args:

@@ -10,6 +10,7 @@ Splitting the forward pass there lets one pass give both the scores and the feat
   ``pretrained_cfg`` and the weights' record (resize the short side to
   ``size / crop_pct`` as MMAction2's ``Resize`` does, crop, mean/std).
 """
+
 import logging
 from typing import List, Optional, Tuple
 
@@ -38,6 +39,7 @@ class VideoClassifier:
         classes: the class names the weights record, or None.
         weights_meta: the weights' record (:mod:`smallbig_mm.weights.meta`), or None.
     """
+
     clip_len: int = 8
     interval: int = 1
     segments: bool = False
@@ -83,7 +85,7 @@ def crop_views(clip: Tensor, size: Tuple[int, int], crop: str) -> Tensor:
             offsets = [(0, left), (2 * top, left), (top, left)]
     else:
         raise ValueError(f'crop must be one of {CROPS}, got {crop!r}')
-    return torch.stack([clip[..., y:y + h, x:x + w] for y, x in offsets])
+    return torch.stack([clip[..., y : y + h, x : x + w] for y, x in offsets])
 
 
 def resize_short_side(frames: np.ndarray, short: int, at_least: int = 1) -> np.ndarray:
@@ -103,8 +105,12 @@ def resize_short_side(frames: np.ndarray, short: int, at_least: int = 1) -> np.n
     new_w = max(at_least, int(width * scale + 0.5))
     if (new_h, new_w) == (height, width):
         return frames
-    return np.stack([cv2.resize(np.ascontiguousarray(f), (new_w, new_h),
-                                interpolation=cv2.INTER_LINEAR) for f in frames])
+    return np.stack(
+        [
+            cv2.resize(np.ascontiguousarray(f), (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+            for f in frames
+        ]
+    )
 
 
 class TimmVideoClassifier(VideoClassifier):
@@ -125,18 +131,29 @@ class TimmVideoClassifier(VideoClassifier):
         source: the weights, for the line that reports settings differing from the record.
     """
 
-    def __init__(self, model: nn.Module, crop: Optional[str] = None,
-                 clip_len: Optional[int] = None, interval: Optional[int] = None,
-                 size: Optional[int] = None, source: str = 'the weights') -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        crop: Optional[str] = None,
+        clip_len: Optional[int] = None,
+        interval: Optional[int] = None,
+        size: Optional[int] = None,
+        source: str = 'the weights',
+    ) -> None:
         cfg = dict(getattr(model, 'pretrained_cfg', None) or {})
         meta: Optional[WeightsMeta] = getattr(model, 'weights_meta', None)
         spec = meta.input if meta is not None else None
         recorded_size = int(cfg.get('input_size', (3, 224, 224))[-1])
-        chosen = report_overrides(source, {
-            'clip_len': (clip_len, spec.num_frames if spec else None),
-            'interval': (interval, spec.frame_interval if spec else None),
-            'crop': (crop, ('three' if spec.test_crops == 3 else 'center') if spec else None),
-            'size': (size, recorded_size if spec else None)}, _logger)
+        chosen = report_overrides(
+            source,
+            {
+                'clip_len': (clip_len, spec.num_frames if spec else None),
+                'interval': (interval, spec.frame_interval if spec else None),
+                'crop': (crop, ('three' if spec.test_crops == 3 else 'center') if spec else None),
+                'size': (size, recorded_size if spec else None),
+            },
+            _logger,
+        )
         crop = chosen['crop'] or 'center'
         if crop not in CROPS:
             raise ValueError(f'crop must be one of {CROPS}, got {crop!r}')
@@ -170,9 +187,15 @@ class TimmVideoClassifier(VideoClassifier):
         return self.model.get_classifier()(features)
 
 
-def from_timm(name: str, weights: Optional[str] = None, crop: Optional[str] = None,
-              clip_len: Optional[int] = None, interval: Optional[int] = None,
-              device: str = 'cpu', **model_args) -> TimmVideoClassifier:
+def from_timm(
+    name: str,
+    weights: Optional[str] = None,
+    crop: Optional[str] = None,
+    clip_len: Optional[int] = None,
+    interval: Optional[int] = None,
+    device: str = 'cpu',
+    **model_args,
+) -> TimmVideoClassifier:
     """A timm model by name, with weights (read by the guarded reader), for inference.
 
     The weights' record (hub folder ``config.json``, checkpoint ``meta``) sets the
@@ -197,6 +220,10 @@ def from_timm(name: str, weights: Optional[str] = None, crop: Optional[str] = No
     from ..timm_models.build import create_with_weights
 
     model = create_with_weights(name, weights, finetune=False, **model_args)
-    return TimmVideoClassifier(model.to(device), crop, clip_len, interval,
-                               source=str(weights) if weights is not None else name)
-
+    return TimmVideoClassifier(
+        model.to(device),
+        crop,
+        clip_len,
+        interval,
+        source=str(weights) if weights is not None else name,
+    )

@@ -4,6 +4,7 @@ need Pillow).
 The output is written atomically (:func:`smallbig_mm.utils.files.atomic_output`): a
 decode failure half-way leaves the previous file, or none, never a partial one.
 """
+
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -28,8 +29,7 @@ def output_suffix(path: str) -> str:
     return suffix
 
 
-def caption_lines(top: Sequence[Tuple[int, float]], labels: Optional[Sequence[str]]
-                  ) -> List[str]:
+def caption_lines(top: Sequence[Tuple[int, float]], labels: Optional[Sequence[str]]) -> List[str]:
     """``'<name or index>: <score>'`` for each prediction."""
     return [f'{labels[i] if labels else f"class {i}"}: {score:.3f}' for i, score in top]
 
@@ -45,14 +45,23 @@ def draw_caption(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     for line in lines:
         (w, h), base = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         cv2.rectangle(out, (0, y), (w + 8, y + h + base + 6), (0, 0, 0), -1)
-        cv2.putText(out, line, (4, y + h + 3), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), thickness, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            line,
+            (4, y + h + 3),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            thickness,
+            cv2.LINE_AA,
+        )
         y += h + base + 6
     return out
 
 
-def write_video(video: Video, path: str, lines: Sequence[str], force: bool = False,
-                show_progress: bool = True) -> None:
+def write_video(
+    video: Video, path: str, lines: Sequence[str], force: bool = False, show_progress: bool = True
+) -> None:
     """Writes ``video`` to ``path`` (.mp4, .avi or .gif) with ``lines`` on every frame.
 
     A GIF is reduced to about 8 frames per second and 320 pixels wide.
@@ -67,7 +76,7 @@ def write_video(video: Video, path: str, lines: Sequence[str], force: bool = Fal
     suffix = output_suffix(path)
     step = max(1, round(video.fps / GIF_FPS)) if suffix == '.gif' else 1
     indices = list(range(0, video.num_frames, step))
-    chunks = [indices[i:i + DECODE_CHUNK] for i in range(0, len(indices), DECODE_CHUNK)]
+    chunks = [indices[i : i + DECODE_CHUNK] for i in range(0, len(indices), DECODE_CHUNK)]
     with atomic_output(path, force=force, inputs=(video.path,)) as tmp:
         gif_frames: List[np.ndarray] = []
         writer = None
@@ -76,17 +85,18 @@ def write_video(video: Video, path: str, lines: Sequence[str], force: bool = Fal
                 for frame in video.frames(chunk):
                     if suffix == '.gif':
                         height = round(frame.shape[0] * GIF_WIDTH / frame.shape[1])
-                        frame = cv2.resize(frame, (GIF_WIDTH, height),
-                                           interpolation=cv2.INTER_AREA)
+                        frame = cv2.resize(frame, (GIF_WIDTH, height), interpolation=cv2.INTER_AREA)
                         gif_frames.append(draw_caption(frame, lines))
                         continue
                     if writer is None:
                         writer = cv2.VideoWriter(
-                            tmp, cv2.VideoWriter_fourcc(*WRITERS[suffix]), video.fps,
-                            (frame.shape[1], frame.shape[0]))
+                            tmp,
+                            cv2.VideoWriter_fourcc(*WRITERS[suffix]),
+                            video.fps,
+                            (frame.shape[1], frame.shape[0]),
+                        )
                         if not writer.isOpened():
-                            raise OSError(f'OpenCV cannot write {path} '
-                                          f'(codec {WRITERS[suffix]})')
+                            raise OSError(f'OpenCV cannot write {path} (codec {WRITERS[suffix]})')
                     writer.write(cv2.cvtColor(draw_caption(frame, lines), cv2.COLOR_RGB2BGR))
         finally:
             if writer is not None:
@@ -95,5 +105,11 @@ def write_video(video: Video, path: str, lines: Sequence[str], force: bool = Fal
             from PIL import Image
 
             images = [Image.fromarray(f) for f in gif_frames]
-            images[0].save(tmp, format='GIF', save_all=True, append_images=images[1:],
-                           duration=int(1000 * step / video.fps), loop=0)
+            images[0].save(
+                tmp,
+                format='GIF',
+                save_all=True,
+                append_images=images[1:],
+                duration=int(1000 * step / video.fps),
+                loop=0,
+            )

@@ -7,6 +7,7 @@ raises :class:`VideoReadError`, whose message names the file and what it is. A f
 frames (MMAction2's ``RawframeDataset`` layout, ``img_00001.jpg``...) is opened with
 :func:`open_frame_folder`.
 """
+
 import os
 import stat
 from typing import Optional, Sequence
@@ -15,11 +16,17 @@ import numpy as np
 
 from ..utils.errors import UserError
 
-REPAIR_HINT = ('give a video file FFmpeg can decode (mp4, avi, webm, mkv, ...); a damaged '
-               'file can often be repaired with `ffmpeg -i in.mp4 out.mp4`')
-FILE_KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISFIFO, 'a FIFO (named pipe)'),
-              (stat.S_ISSOCK, 'a socket'), (stat.S_ISCHR, 'a character device'),
-              (stat.S_ISBLK, 'a block device'))
+REPAIR_HINT = (
+    'give a video file FFmpeg can decode (mp4, avi, webm, mkv, ...); a damaged '
+    'file can often be repaired with `ffmpeg -i in.mp4 out.mp4`'
+)
+FILE_KINDS = (
+    (stat.S_ISDIR, 'a directory'),
+    (stat.S_ISFIFO, 'a FIFO (named pipe)'),
+    (stat.S_ISSOCK, 'a socket'),
+    (stat.S_ISCHR, 'a character device'),
+    (stat.S_ISBLK, 'a block device'),
+)
 """What a path that is not a regular file is called in messages."""
 
 
@@ -41,8 +48,11 @@ def not_regular_kind(path: str) -> Optional[str]:
         'a directory'
     """
     mode = os.stat(path).st_mode
-    return next((name for test, name in FILE_KINDS if test(mode)), None) \
-        if not stat.S_ISREG(mode) else None
+    return (
+        next((name for test, name in FILE_KINDS if test(mode)), None)
+        if not stat.S_ISREG(mode)
+        else None
+    )
 
 
 class PyAVReader:
@@ -124,7 +134,8 @@ class Video:
             raise VideoReadError(
                 f'cannot decode video {self.path} (frames {min(indices)}-{max(indices)} of '
                 f'{self.num_frames}) with decord or PyAV: {_reason(err)}. The file is '
-                f'probably truncated or damaged; {REPAIR_HINT}') from None
+                f'probably truncated or damaged; {REPAIR_HINT}'
+            ) from None
 
     def __len__(self) -> int:
         return self.num_frames
@@ -140,8 +151,13 @@ class FrameFolder(Video):
         start_index: the number of the first frame (MMAction2's default: 1).
     """
 
-    def __init__(self, path: str, total_frames: int, filename_tmpl: str = 'img_{:05}.jpg',
-                 start_index: int = 1) -> None:
+    def __init__(
+        self,
+        path: str,
+        total_frames: int,
+        filename_tmpl: str = 'img_{:05}.jpg',
+        start_index: int = 1,
+    ) -> None:
         self.path, self.reader, self.fps = path, None, None
         self.num_frames = total_frames
         self.filename_tmpl, self.start_index = filename_tmpl, start_index
@@ -154,15 +170,18 @@ class FrameFolder(Video):
             name = os.path.join(self.path, self.filename_tmpl.format(int(index) + self.start_index))
             image = cv2.imread(name, cv2.IMREAD_COLOR)
             if image is None:
-                raise VideoReadError(f'cannot read frame {int(index)} of {self.path}: {name} is '
-                                     'missing or not an image (check total_frames and '
-                                     'filename_tmpl)')
+                raise VideoReadError(
+                    f'cannot read frame {int(index)} of {self.path}: {name} is '
+                    'missing or not an image (check total_frames and '
+                    'filename_tmpl)'
+                )
             images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         return np.stack(images)
 
 
-def open_frame_folder(path: str, total_frames: int, filename_tmpl: str = 'img_{:05}.jpg',
-                      start_index: int = 1) -> FrameFolder:
+def open_frame_folder(
+    path: str, total_frames: int, filename_tmpl: str = 'img_{:05}.jpg', start_index: int = 1
+) -> FrameFolder:
     """Opens a folder of frames (see :class:`FrameFolder`).
 
     Raises:
@@ -170,8 +189,11 @@ def open_frame_folder(path: str, total_frames: int, filename_tmpl: str = 'img_{:
     """
     path = os.fspath(path)
     if not os.path.isdir(path):
-        raise VideoReadError(f'frame folder not found: {path}' if not os.path.exists(path)
-                             else f'not a frame folder: {path} is a file')
+        raise VideoReadError(
+            f'frame folder not found: {path}'
+            if not os.path.exists(path)
+            else f'not a frame folder: {path} is a file'
+        )
     if total_frames < 1:
         raise VideoReadError(f'{path}: total_frames must be at least 1, got {total_frames}')
     return FrameFolder(path, total_frames, filename_tmpl, start_index)
@@ -203,9 +225,10 @@ def open_video(path: str) -> Video:
         try:
             reader = PyAVReader(path)
         except Exception:  # noqa: BLE001
-            raise VideoReadError(f'cannot read video {path} with decord or PyAV: '
-                                 f'{_reason(err)}. {REPAIR_HINT[0].upper()}{REPAIR_HINT[1:]}'
-                                 ) from None
+            raise VideoReadError(
+                f'cannot read video {path} with decord or PyAV: '
+                f'{_reason(err)}. {REPAIR_HINT[0].upper()}{REPAIR_HINT[1:]}'
+            ) from None
     if len(reader) == 0:
         raise VideoReadError(f'cannot read video {path}: it has no frames')
     return Video(path, reader)

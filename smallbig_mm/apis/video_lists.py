@@ -24,6 +24,7 @@ Example:
     ...                                  dict(type='VideoDataset', data_prefix=dict(video=folder)))]
     ['a/clip', 'b/clip']
 """
+
 import os
 from dataclasses import dataclass
 from typing import List, Optional
@@ -49,6 +50,7 @@ class VideoEntry:
         total_frames: frames of a frame folder; ``None`` for a video file.
         filename_tmpl, start_index: how a frame folder's images are named.
     """
+
     path: str
     name: str
     total_frames: Optional[int] = None
@@ -97,20 +99,30 @@ def read_video_list(source: str, dataset: Optional[dict] = None) -> List[VideoEn
         return [VideoEntry(source, _name(source, os.path.dirname(os.path.abspath(source))))]
     if not os.path.isfile(source):
         raise VideoListError(f'video list not found: {source}')
-    numbered = [(n, line.strip()) for n, line in enumerate(read_lines(source), start=1)
-                if line.strip()]
+    numbered = [
+        (n, line.strip()) for n, line in enumerate(read_lines(source), start=1) if line.strip()
+    ]
     if not numbered:
         raise VideoListError(f'video list {source} is empty: it needs one video per line')
     annotated = all(len(text.split()) >= 2 and _is_int(text.split()[-1]) for _, text in numbered)
-    entries = _annotation_entries(source, numbered, dataset or {}) if annotated else [
-        VideoEntry(os.path.join(os.path.dirname(source), text),
-                   _name(os.path.join(os.path.dirname(source), text), os.path.dirname(source)))
-        for _, text in numbered]
+    entries = (
+        _annotation_entries(source, numbered, dataset or {})
+        if annotated
+        else [
+            VideoEntry(
+                os.path.join(os.path.dirname(source), text),
+                _name(os.path.join(os.path.dirname(source), text), os.path.dirname(source)),
+            )
+            for _, text in numbered
+        ]
+    )
     seen = {}
     for entry in entries:
         if entry.name in seen:
-            raise VideoListError(f'{source}: {seen[entry.name]} and {entry.path} would both '
-                                 f'write {entry.name}.npy; list each video once, or rename one')
+            raise VideoListError(
+                f'{source}: {seen[entry.name]} and {entry.path} would both '
+                f'write {entry.name}.npy; list each video once, or rename one'
+            )
         seen[entry.name] = entry.path
     return entries
 
@@ -128,12 +140,20 @@ def _annotation_entries(source: str, numbered, dataset: dict) -> List[VideoEntry
             continue
         at = 2 if dataset.get('with_offset') else 1
         if len(fields) < at + 2 or not _is_int(fields[at]):
-            raise VideoListError(f'{source}, line {number}: expected "<frame folder> '
-                                 f'{"<offset> " if at == 2 else ""}<total frames> <label>" '
-                                 f'(RawframeDataset), got {text!r}')
+            raise VideoListError(
+                f'{source}, line {number}: expected "<frame folder> '
+                f'{"<offset> " if at == 2 else ""}<total frames> <label>" '
+                f'(RawframeDataset), got {text!r}'
+            )
         offset = int(fields[1]) if at == 2 else 0
         name = _name(path, root, strip_suffix=False) + (f'@{offset}' if at == 2 else '')
-        entries.append(VideoEntry(path, name, int(fields[at]),
-                                  dataset.get('filename_tmpl', 'img_{:05}.jpg'),
-                                  int(dataset.get('start_index', 1)) + offset))
+        entries.append(
+            VideoEntry(
+                path,
+                name,
+                int(fields[at]),
+                dataset.get('filename_tmpl', 'img_{:05}.jpg'),
+                int(dataset.get('start_index', 1)) + offset,
+            )
+        )
     return entries

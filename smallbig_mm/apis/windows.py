@@ -4,6 +4,7 @@ A window is one clip: ``clip_len`` frames, ``interval`` frames apart, so it span
 ``clip_len * interval`` frames. Past the end of a short video the indices loop, as
 MMAction2's ``SampleFrames`` does (``out_of_bound_opt='loop'``).
 """
+
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -19,14 +20,14 @@ class Window:
         end: one past the last frame of the span (at most the video's length).
         frame_inds: the frames the clip holds, shape (clip_len,).
     """
+
     start: int
     end: int
     frame_inds: np.ndarray
 
     def to_json(self) -> dict:
         """``{'start', 'end', 'frames'}`` with plain ints."""
-        return dict(start=self.start, end=self.end,
-                    frames=[int(i) for i in self.frame_inds])
+        return dict(start=self.start, end=self.end, frames=[int(i) for i in self.frame_inds])
 
 
 def _clip(total: int, start: int, clip_len: int, interval: int) -> Window:
@@ -67,8 +68,14 @@ def segment_window(total: int, clip_len: int) -> Window:
     return Window(0, total, np.array(inds))
 
 
-def plan_windows(total: int, clip_len: int, interval: int = 1, stride: Optional[int] = None,
-                 max_windows: int = 10, segments: bool = False) -> List[Window]:
+def plan_windows(
+    total: int,
+    clip_len: int,
+    interval: int = 1,
+    stride: Optional[int] = None,
+    max_windows: int = 10,
+    segments: bool = False,
+) -> List[Window]:
     """The windows a video of ``total`` frames is scored on.
 
     Args:
@@ -87,8 +94,9 @@ def plan_windows(total: int, clip_len: int, interval: int = 1, stride: Optional[
         [(0, 8), (4, 12), (8, 16), (12, 20)]
     """
     if total < 1 or clip_len < 1 or interval < 1:
-        raise ValueError(f'need total, clip_len and interval >= 1, got {total}, {clip_len}, '
-                         f'{interval}')
+        raise ValueError(
+            f'need total, clip_len and interval >= 1, got {total}, {clip_len}, {interval}'
+        )
     if segments:
         return [segment_window(total, clip_len)]
     span = clip_len * interval

@@ -1,4 +1,5 @@
 """argparse value types shared by the command-line tools (standard library only)."""
+
 import argparse
 import ast
 import json

@@ -19,6 +19,7 @@ Example:
     >>> check_cfg_options(cfg, {'+train_cfg.new_key': 1})
     {'train_cfg.new_key': 1}
 """
+
 import difflib
 from typing import Any, Dict, Iterator, Mapping, Optional
 
@@ -29,8 +30,13 @@ ADD_PREFIX = '+'
 
 
 def _paths(node: Any, prefix: str = '', depth: int = 0) -> Iterator[str]:
-    items = node.items() if isinstance(node, Mapping) else \
-        enumerate(node) if isinstance(node, (list, tuple)) else ()
+    items = (
+        node.items()
+        if isinstance(node, Mapping)
+        else enumerate(node)
+        if isinstance(node, (list, tuple))
+        else ()
+    )
     for key, value in items:
         path = f'{prefix}.{key}' if prefix else str(key)
         yield path
@@ -50,7 +56,8 @@ def _kind(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return 'a list'
     return {bool: 'a bool', int: 'an int', float: 'a number', str: 'a string'}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 def type_problem(existing: Any, value: Any) -> Optional[str]:
@@ -93,13 +100,16 @@ def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[s
     checked: Dict[str, Any] = {}
     for key, value in (options or {}).items():
         add = key.startswith(ADD_PREFIX)
-        path = key[len(ADD_PREFIX):] if add else key
-        shown = f'--cfg-options {key}={value!r}'.replace("='", '=').rstrip("'") \
-            if isinstance(value, str) else f'--cfg-options {key}={value!r}'
+        path = key[len(ADD_PREFIX) :] if add else key
+        shown = (
+            f'--cfg-options {key}={value!r}'.replace("='", '=').rstrip("'")
+            if isinstance(value, str)
+            else f'--cfg-options {key}={value!r}'
+        )
         node: Any = cfg
         parts = path.split('.')
         for depth, part in enumerate(parts):
-            here = '.'.join(parts[:depth + 1])
+            here = '.'.join(parts[: depth + 1])
             if isinstance(node, Mapping):
                 if part in node:
                     node = node[part]
@@ -107,18 +117,24 @@ def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[s
                 if add:
                     break
                 near = closest_key(cfg, path) or closest_key(cfg, here)
-                raise UsageError(f'{shown}: the config has no key {here}'
-                                 + (f' (did you mean {near}?)' if near else '')
-                                 + f'; to add a new key on purpose, write {ADD_PREFIX}{path}='
-                                 + (value if isinstance(value, str) else repr(value)))
+                raise UsageError(
+                    f'{shown}: the config has no key {here}'
+                    + (f' (did you mean {near}?)' if near else '')
+                    + f'; to add a new key on purpose, write {ADD_PREFIX}{path}='
+                    + (value if isinstance(value, str) else repr(value))
+                )
             if isinstance(node, (list, tuple)) and part.isdigit():
                 if int(part) >= len(node):
-                    raise UsageError(f'{shown}: {".".join(parts[:depth]) or "the config"} is a '
-                                     f'list of {len(node)} item(s); index {part} is past its end')
+                    raise UsageError(
+                        f'{shown}: {".".join(parts[:depth]) or "the config"} is a '
+                        f'list of {len(node)} item(s); index {part} is past its end'
+                    )
                 node = node[int(part)]
                 continue
-            raise UsageError(f'{shown}: {".".join(parts[:depth])} is {_kind(node)} '
-                             f'({node!r}), not a section: it has no key {part}')
+            raise UsageError(
+                f'{shown}: {".".join(parts[:depth])} is {_kind(node)} '
+                f'({node!r}), not a section: it has no key {part}'
+            )
         else:
             problem = type_problem(node, value)
             if problem is not None:

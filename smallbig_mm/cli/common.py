@@ -1,4 +1,5 @@
 """Argument handling shared by the train and test entry points."""
+
 import argparse
 import os
 import os.path as osp
@@ -41,22 +42,38 @@ class CfgOptionsAction(DictAction):
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``,
     ``--log-level`` and ``--progress``."""
-    parser.add_argument('--work-dir', help='the directory for logs and checkpoints '
-                        '(default: ./work_dirs/<config name>)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=CfgOptionsAction,
+        '--work-dir',
+        help='the directory for logs and checkpoints (default: ./work_dirs/<config name>)',
+    )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptionsAction,
         help='override config keys, e.g. "train_dataloader.batch_size=4"; lists as '
-        'key="[a,b]" or key=a,b; quote nested lists and tuples, e.g. key="[(a,b),(c,d)]"')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
+        'key="[a,b]" or key=a,b; quote nested lists and tuples, e.g. key="[(a,b),(c,d)]"',
+    )
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher',
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     parser.add_argument(
-        '--log-level', choices=LOG_LEVELS, default=None,
+        '--log-level',
+        choices=LOG_LEVELS,
+        default=None,
         help='console and log-file level (default: log_level of the config, INFO). '
         'Above DEBUG, the known warning noise of the stack is kept off the console '
-        '(the log file keeps the environment, config and hook table); DEBUG shows all')
-    parser.add_argument('--progress', choices=['auto', 'on', 'off'], default='auto',
-                        help='a one-line progress bar (auto: when the console is a terminal)')
+        '(the log file keeps the environment, config and hook table); DEBUG shows all',
+    )
+    parser.add_argument(
+        '--progress',
+        choices=['auto', 'on', 'off'],
+        default='auto',
+        help='a one-line progress bar (auto: when the console is a terminal)',
+    )
 
 
 def setup_console(args: argparse.Namespace) -> bool:
@@ -82,20 +99,25 @@ def load_config(path: str) -> Config:
         ConfigFileError: it is not a valid config (syntax error), naming file and line.
     """
     if not osp.isfile(path):
-        raise UsageError(f'config file not found: {path} (give the path of a config .py '
-                         f'file, e.g. one under configs/recognition/smallbig/)')
+        raise UsageError(
+            f'config file not found: {path} (give the path of a config .py '
+            f'file, e.g. one under configs/recognition/smallbig/)'
+        )
     try:
         return read_config(path)  # knows _base_ = ['smallbig_mm::...']
     except SyntaxError as err:
         name = err.filename if err.filename and not err.filename.startswith('<') else path
-        raise ConfigFileError(f'{name}, line {err.lineno}: invalid Python in the config: '
-                              f'{err.msg}') from err
+        raise ConfigFileError(
+            f'{name}, line {err.lineno}: invalid Python in the config: {err.msg}'
+        ) from err
     except Exception as err:  # noqa: BLE001  (only errors raised by the config's own code)
         where = config_frame(err)
         if where is None:
             raise
-        raise ConfigFileError(f'{where[0]}, line {where[1]}: the config fails to evaluate: '
-                              f'{type(err).__name__}: {err}') from err
+        raise ConfigFileError(
+            f'{where[0]}, line {where[1]}: the config fails to evaluate: '
+            f'{type(err).__name__}: {err}'
+        ) from err
 
 
 def config_frame(err: BaseException):
@@ -106,10 +128,17 @@ def config_frame(err: BaseException):
 
     import smallbig_mm
 
-    libraries = [osp.dirname(osp.abspath(smallbig_mm.__file__))] + site.getsitepackages() + [
-        osp.dirname(osp.abspath(os.__file__))]
-    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.endswith('.py')
-              and not any(osp.abspath(f.filename).startswith(lib) for lib in libraries)]
+    libraries = (
+        [osp.dirname(osp.abspath(smallbig_mm.__file__))]
+        + site.getsitepackages()
+        + [osp.dirname(osp.abspath(os.__file__))]
+    )
+    frames = [
+        f
+        for f in traceback.extract_tb(err.__traceback__)
+        if f.filename.endswith('.py')
+        and not any(osp.abspath(f.filename).startswith(lib) for lib in libraries)
+    ]
     return (frames[-1].filename, frames[-1].lineno) if frames else None
 
 
@@ -123,9 +152,11 @@ def merge_cfg_options(cfg: Config, options) -> None:
     try:
         cfg.merge_from_dict(options)
     except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise UsageError(f'--cfg-options {" ".join(f"{k}={v}" for k, v in options.items())}: '
-                         f'cannot apply it to the config ({type(err).__name__}: {err}); '
-                         f'check the key names') from err
+        raise UsageError(
+            f'--cfg-options {" ".join(f"{k}={v}" for k, v in options.items())}: '
+            f'cannot apply it to the config ({type(err).__name__}: {err}); '
+            f'check the key names'
+        ) from err
 
 
 def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
@@ -148,9 +179,12 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
-def run_config(args: argparse.Namespace,
-               merge_args: Callable[[Config, argparse.Namespace], Config],
-               splits: Callable[[Config], Sequence[str]], action: Callable[[Runner], T]) -> T:
+def run_config(
+    args: argparse.Namespace,
+    merge_args: Callable[[Config, argparse.Namespace], Config],
+    splits: Callable[[Config], Sequence[str]],
+    action: Callable[[Runner], T],
+) -> T:
     """What ``smallbig-train`` and ``smallbig-test`` do, with user errors as one line.
 
     Loads the config, merges the command line into it, checks the config and the

@@ -27,6 +27,7 @@ Example:
     ...     done.code
     2
 """
+
 import argparse
 import contextlib
 import errno
@@ -41,8 +42,10 @@ from ..utils.errors import UserError
 LOG_LEVELS = ('DEBUG', 'INFO', 'WARNING', 'ERROR')
 USER_ERRORS = (UserError, OSError)
 """Exception types that can be user errors; see :func:`user_error_message`."""
-LOST_PEER = re.compile(r'Connection (reset|closed) by peer|Broken pipe|NCCL communicator was '
-                       r'aborted|Timed out waiting \d+ms|Socket Timeout')
+LOST_PEER = re.compile(
+    r'Connection (reset|closed) by peer|Broken pipe|NCCL communicator was '
+    r'aborted|Timed out waiting \d+ms|Socket Timeout'
+)
 """Collective-communication failures that mean another process of the run is gone."""
 OS_HINTS = {
     errno.EACCES: 'check its permissions, or choose a path you can write',
@@ -58,8 +61,12 @@ OS_HINTS = {
 
 def add_log_level_argument(parser: argparse.ArgumentParser) -> None:
     """``--log-level`` for tools without a log file: DEBUG shows tracebacks of user errors."""
-    parser.add_argument('--log-level', choices=LOG_LEVELS, default='INFO',
-                        help='DEBUG also prints the traceback of an error (default: INFO)')
+    parser.add_argument(
+        '--log-level',
+        choices=LOG_LEVELS,
+        default='INFO',
+        help='DEBUG also prints the traceback of an error (default: INFO)',
+    )
 
 
 def user_error_message(err: BaseException) -> Optional[str]:
@@ -103,10 +110,14 @@ def reported_errors(quiet: bool = True) -> Iterator[None]:
         if not quiet:
             traceback.print_exc()
         import torch.distributed as dist
-        report(f'error: rank {dist.get_rank()} lost contact with another process of this '
-               f'distributed run ({lost.group(0)}): that process died, was killed or hung. '
-               f"torchrun's summary (Root Cause) names it and its exit code; after fixing "
-               f'the cause, continue with --resume.', 1)
+
+        report(
+            f'error: rank {dist.get_rank()} lost contact with another process of this '
+            f'distributed run ({lost.group(0)}): that process died, was killed or hung. '
+            f"torchrun's summary (Root Cause) names it and its exit code; after fixing "
+            f'the cause, continue with --resume.',
+            1,
+        )
 
 
 def report(message: str, status: int = 1) -> None:
@@ -118,6 +129,7 @@ def report(message: str, status: int = 1) -> None:
 
 def _distributed() -> bool:
     import torch.distributed as dist
+
     return dist.is_available() and dist.is_initialized()
 
 
@@ -128,6 +140,7 @@ def _write_to_log_files(message: str) -> None:
     from mmengine.logging import MMLogger
 
     from ..compat.mmengine import logger_instances
+
     if not logger_instances():
         return
     logger = MMLogger.get_current_instance()
@@ -154,9 +167,11 @@ def exit_status(body: Callable[[], Optional[int]], quiet: bool = True) -> int:
         return done.code if isinstance(done.code, int) else 1
 
 
-def tool_main(run: Callable[[argparse.Namespace], Optional[int]],
-              parse_args: Callable[[Optional[List[str]]], argparse.Namespace],
-              argv: Optional[List[str]] = None) -> int:
+def tool_main(
+    run: Callable[[argparse.Namespace], Optional[int]],
+    parse_args: Callable[[Optional[List[str]]], argparse.Namespace],
+    argv: Optional[List[str]] = None,
+) -> int:
     """``main`` of a tool that returns its status: parses ``argv`` and runs ``run(args)``
     under :func:`exit_status` (``--log-level DEBUG`` shows tracebacks).
 

@@ -34,6 +34,7 @@ Example:
     python -m torch.distributed.run --nproc_per_node 2 tools/misc/extract_features.py \\
         CONFIG CKPT videos.txt --out features/
 """
+
 import argparse
 import json
 import os
@@ -46,8 +47,7 @@ from ..apis.video_lists import VideoEntry, read_video_list
 from ..utils.errors import UsageError, UserError
 from ..utils.files import DiskFullError, atomic_output
 from ..utils.noise import ignore_noisy_warnings
-from ..utils.provenance import differences, file_identity, make_provenance, sha256_file, \
-    text_digest
+from ..utils.provenance import differences, file_identity, make_provenance, sha256_file, text_digest
 from .arguments import positive
 from .errors import add_log_level_argument, reported_errors
 from .process_group import leave_process_group
@@ -64,32 +64,53 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(
-        description='Write the pooled backbone features of every window of videos')
+        description='Write the pooled backbone features of every window of videos'
+    )
     parser.add_argument('config', help='recognizer config file')
     parser.add_argument('checkpoint', help='trained weights')
-    parser.add_argument('videos', help='a video file, or a .txt list: one video per line '
-                        "(relative to the list's folder), or an MMAction2 annotation list of "
-                        "the --pipeline dataset (paths under its data_prefix; rawframe lists "
-                        'for a RawframeDataset)')
+    parser.add_argument(
+        'videos',
+        help='a video file, or a .txt list: one video per line '
+        "(relative to the list's folder), or an MMAction2 annotation list of "
+        'the --pipeline dataset (paths under its data_prefix; rawframe lists '
+        'for a RawframeDataset)',
+    )
     parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--clip-len', type=positive,
-                        help="frames per window (default: the pipeline's sampler)")
-    parser.add_argument('--interval', type=positive, help='frames between the frames of a '
-                        "window (default: the pipeline's sampler)")
-    parser.add_argument('--stride', type=positive, help='frames between window starts '
-                        '(default: clip-len x interval, windows side by side)')
+    parser.add_argument(
+        '--clip-len', type=positive, help="frames per window (default: the pipeline's sampler)"
+    )
+    parser.add_argument(
+        '--interval',
+        type=positive,
+        help="frames between the frames of a window (default: the pipeline's sampler)",
+    )
+    parser.add_argument(
+        '--stride',
+        type=positive,
+        help='frames between window starts (default: clip-len x interval, windows side by side)',
+    )
     parser.add_argument('--batch', type=positive, default=8, help='windows per forward pass')
-    parser.add_argument('--crop', choices=['center', 'three'],
-                        help="replace the pipeline's crop (default: the pipeline's own)")
+    parser.add_argument(
+        '--crop',
+        choices=['center', 'three'],
+        help="replace the pipeline's crop (default: the pipeline's own)",
+    )
     parser.add_argument('--pipeline', choices=['val', 'test'], default='val')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--force', action='store_true',
-                        help='recompute features this tool wrote from other inputs or '
-                        'settings (never replaces files it did not write)')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='recompute features this tool wrote from other inputs or '
+        'settings (never replaces files it did not write)',
+    )
     parser.add_argument('--no-progress', action='store_true')
     add_log_level_argument(parser)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. model.backbone.depth=23')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. model.backbone.depth=23',
+    )
     return parser.parse_args(argv)
 
 
@@ -102,10 +123,17 @@ def outputs(out_dir: str, entry: VideoEntry) -> Tuple[str, str]:
 def video_identity(entry: VideoEntry) -> dict:
     """A video by path, size and mtime; a frame folder by path, frame count and mtime."""
     if entry.total_frames is None:
-        return file_identity(entry.path) if os.path.exists(entry.path) else \
-            dict(path=os.path.abspath(entry.path))
-    folder = dict(path=os.path.abspath(entry.path), total_frames=entry.total_frames,
-                  filename_tmpl=entry.filename_tmpl, start_index=entry.start_index)
+        return (
+            file_identity(entry.path)
+            if os.path.exists(entry.path)
+            else dict(path=os.path.abspath(entry.path))
+        )
+    folder = dict(
+        path=os.path.abspath(entry.path),
+        total_frames=entry.total_frames,
+        filename_tmpl=entry.filename_tmpl,
+        start_index=entry.start_index,
+    )
     if os.path.isdir(entry.path):
         folder['mtime_ns'] = os.stat(entry.path).st_mtime_ns
     return folder
@@ -129,14 +157,18 @@ def read_index(index_path: str) -> Optional[dict]:
         with open(index_path, encoding='utf-8') as f:
             index = json.load(f)
     except (OSError, ValueError) as err:
-        raise ExtractError(f'{index_path}: not a feature index of {TOOL} (cannot be read as '
-                           f'JSON: {err}); refusing to replace a file this tool did not write, '
-                           'even with --force: move it away or choose another --out') from None
+        raise ExtractError(
+            f'{index_path}: not a feature index of {TOOL} (cannot be read as '
+            f'JSON: {err}); refusing to replace a file this tool did not write, '
+            'even with --force: move it away or choose another --out'
+        ) from None
     legacy = isinstance(index, dict) and {'windows', 'feature_shape'} <= set(index)
     if not isinstance(index, dict) or index.get('tool', TOOL if legacy else None) != TOOL:
-        raise ExtractError(f'{index_path}: not a feature index of {TOOL}; refusing to replace '
-                           'a file this tool did not write, even with --force: move it away '
-                           'or choose another --out')
+        raise ExtractError(
+            f'{index_path}: not a feature index of {TOOL}; refusing to replace '
+            'a file this tool did not write, even with --force: move it away '
+            'or choose another --out'
+        )
     return index
 
 
@@ -151,9 +183,11 @@ def output_state(entry: VideoEntry, out_dir: str, wanted: dict, force: bool) -> 
     index = read_index(index_path)
     if index is None:
         if os.path.lexists(features_path):
-            raise ExtractError(f'{features_path} exists without the index {TOOL} writes '
-                               'first: a file this tool did not write; refusing to replace it, '
-                               'even with --force: move it away or choose another --out')
+            raise ExtractError(
+                f'{features_path} exists without the index {TOOL} writes '
+                'first: a file this tool did not write; refusing to replace it, '
+                'even with --force: move it away or choose another --out'
+            )
         return 'new'
     if index.get('complete', 'windows' in index) is not True:
         return 'unfinished'
@@ -166,9 +200,11 @@ def output_state(entry: VideoEntry, out_dir: str, wanted: dict, force: bool) -> 
         changed = [f'{os.path.basename(features_path)} (changed since {TOOL} wrote it)']
     if force:
         return 'replace'
-    raise ExtractError(f'{index_path}: these features were made from other inputs or settings: '
-                       f'{"; ".join(changed[:6])}; write to a new --out folder, or pass --force '
-                       'to recompute them')
+    raise ExtractError(
+        f'{index_path}: these features were made from other inputs or settings: '
+        f'{"; ".join(changed[:6])}; write to a new --out folder, or pass --force '
+        'to recompute them'
+    )
 
 
 def write_index(index_path: str, index: dict) -> None:
@@ -177,36 +213,56 @@ def write_index(index_path: str, index: dict) -> None:
             json.dump(index, f, indent=1)
 
 
-def extract_one(model, entry: VideoEntry, out_dir: str, args: argparse.Namespace,
-                record: dict) -> None:
+def extract_one(
+    model, entry: VideoEntry, out_dir: str, args: argparse.Namespace, record: dict
+) -> None:
     """Writes one video's features: the index first (marked incomplete: the files are now
     the tool's), the features, then the complete index with the features' SHA-256."""
     from ..apis import infer_video, open_video
     from ..apis.video import open_frame_folder
 
     features_path, index_path = outputs(out_dir, entry)
-    video = open_video(entry.path) if entry.total_frames is None else open_frame_folder(
-        entry.path, entry.total_frames, entry.filename_tmpl, entry.start_index)
+    video = (
+        open_video(entry.path)
+        if entry.total_frames is None
+        else open_frame_folder(
+            entry.path, entry.total_frames, entry.filename_tmpl, entry.start_index
+        )
+    )
     os.makedirs(os.path.dirname(os.path.abspath(index_path)), exist_ok=True)
     write_index(index_path, dict(tool=TOOL, complete=False, provenance=record))
     clip_len = args.clip_len or model.clip_len
     interval = args.interval or model.interval
     stride = args.stride or clip_len * interval
     try:
-        result = infer_video(model, video, clip_len, interval, stride, batch=args.batch,
-                             with_features=True)
+        result = infer_video(
+            model, video, clip_len, interval, stride, batch=args.batch, with_features=True
+        )
         with atomic_output(features_path, force=True, inputs=(entry.path,)) as tmp:
             np.save(tmp, result.features.astype(np.float32))
     except BaseException:
         if not os.path.exists(features_path):  # nothing of ours left to claim
             os.remove(index_path)
         raise
-    write_index(index_path, dict(
-        tool=TOOL, complete=True, features=os.path.basename(features_path),
-        features_sha256=sha256_file(features_path), provenance=record, **result.index(),
-        clip_len=clip_len, interval=interval, stride=stride, crop=args.crop or 'pipeline',
-        feature_shape=list(result.features.shape), config=os.path.abspath(args.config),
-        checkpoint=os.path.abspath(args.checkpoint)))
+    write_index(
+        index_path,
+        dict(
+            tool=TOOL,
+            complete=True,
+            features=os.path.basename(features_path),
+            features_sha256=sha256_file(features_path),
+            provenance=record,
+            **result.index(),
+            clip_len=clip_len,
+            interval=interval,
+            stride=stride,
+            crop=args.crop or 'pipeline',
+            feature_shape=list(result.features.shape),
+            config=os.path.abspath(args.config),
+            checkpoint=os.path.abspath(args.checkpoint),
+        ),
+    )
+
 
 def _dist():
     """``(rank, world_size)``; joins the gloo group under torchrun."""
@@ -255,11 +311,18 @@ def plan(args: argparse.Namespace, cfg) -> Tuple[List[VideoEntry], Dict[str, Lis
         raise UsageError(f'checkpoint file not found: {args.checkpoint}')
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ExtractError(f'--out {args.out} is a file; give a folder')
-    common = dict(checkpoint=file_identity(args.checkpoint, content=True),
-                  config=dict(path=os.path.abspath(args.config),
-                              digest=text_digest(cfg.to_dict())))
-    settings = dict(clip_len=args.clip_len, interval=args.interval, stride=args.stride,
-                    crop=args.crop, pipeline=args.pipeline, cfg_options=args.cfg_options)
+    common = dict(
+        checkpoint=file_identity(args.checkpoint, content=True),
+        config=dict(path=os.path.abspath(args.config), digest=text_digest(cfg.to_dict())),
+    )
+    settings = dict(
+        clip_len=args.clip_len,
+        interval=args.interval,
+        stride=args.stride,
+        crop=args.crop,
+        pipeline=args.pipeline,
+        cfg_options=args.cfg_options,
+    )
     states: Dict[str, List] = dict(new=[], unfinished=[], replace=[], done=[])
     refused: List[str] = []
     for entry in entries:
@@ -284,20 +347,23 @@ def run(args: argparse.Namespace) -> int:
     entries, states = plan(args, cfg)
     if world > 1:  # every rank planned from the same files before any rank writes
         import torch.distributed as dist
+
         dist.barrier()
     todo = states['new'] + states['unfinished'] + states['replace']
     if rank == 0:
-        for state, what in (('done', 'skipping {} finished video(s) made from the same inputs '
-                             'and settings'), ('unfinished', 'recomputing {} video(s) whose '
-                             'extraction was interrupted'), ('replace', '--force: recomputing {} '
-                             'video(s) made from other inputs or settings')):
+        for state, what in (
+            ('done', 'skipping {} finished video(s) made from the same inputs and settings'),
+            ('unfinished', 'recomputing {} video(s) whose extraction was interrupted'),
+            ('replace', '--force: recomputing {} video(s) made from other inputs or settings'),
+        ):
             if states[state]:
                 print(f'{what.format(len(states[state]))} in {args.out}', file=sys.stderr)
     mine = todo[rank::world]
     failed = finished = 0
     if mine:
-        model = from_config(args.config, args.checkpoint, args.crop, args.pipeline,
-                            args.cfg_options, args.device)
+        model = from_config(
+            args.config, args.checkpoint, args.crop, args.pipeline, args.cfg_options, args.device
+        )
         for entry, record in progress(mine, 'videos', not args.no_progress):
             try:
                 extract_one(model, entry, args.out, args, record)
@@ -306,14 +372,19 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f'\nerror: {err}', file=sys.stderr, flush=True)
             except DiskFullError as err:
-                raise DiskFullError(f'{err}; the features of {finished + len(states["done"])} '
-                                    f'finished video(s) in {args.out} are kept, a rerun '
-                                    'continues with the rest') from None
+                raise DiskFullError(
+                    f'{err}; the features of {finished + len(states["done"])} '
+                    f'finished video(s) in {args.out} are kept, a rerun '
+                    'continues with the rest'
+                ) from None
     failed = _failures_everywhere(failed, world)
     if rank == 0:
-        print(f'features of {len(entries) - failed} of {len(entries)} video(s) in {args.out}'
-              + (f'; {failed} could not be read (above)' if failed else ''))
+        print(
+            f'features of {len(entries) - failed} of {len(entries)} video(s) in {args.out}'
+            + (f'; {failed} could not be read (above)' if failed else '')
+        )
     return failed
+
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Command-line entry; exit 1 if any video failed, one ``error:`` line per problem."""
@@ -323,4 +394,3 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         failed = run(args)
     if failed:
         raise SystemExit(1)
-

@@ -11,6 +11,7 @@ place at the end; files and folders get the umask's modes. Errors end in one
 ``error: ...`` line (exit status 1; 2 for a setting out of range), with the traceback
 under ``--log-level DEBUG``.
 """
+
 import argparse
 import time
 from typing import List, Optional
@@ -39,19 +40,28 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog='smallbig-generate-motion',
         description='Generate the smooth-vs-shuffled motion dataset: class 0 a square moving '
-                    'smoothly, class 1 the same frames shuffled. A complete dataset made '
-                    'with the same settings is reused; any other non-empty output folder '
-                    'is refused unless --force is given.')
-    parser.add_argument('--out-dir', default='data/smallbig_motion',
-                        help='output folder (default: %(default)s)')
+        'smoothly, class 1 the same frames shuffled. A complete dataset made '
+        'with the same settings is reused; any other non-empty output folder '
+        'is refused unless --force is given.',
+    )
+    parser.add_argument(
+        '--out-dir', default='data/smallbig_motion', help='output folder (default: %(default)s)'
+    )
     for name, kind, meaning in SETTINGS:
-        parser.add_argument(f'--{name.replace("_", "-")}', type=kind,
-                            default=getattr(DEFAULTS, name),
-                            help=f'{meaning} (default: %(default)s)')
-    parser.add_argument('--force', action='store_true',
-                        help="replace the generator's files in a non-empty --out-dir")
-    parser.add_argument('--overwrite', action='store_true', dest='force',
-                        help=argparse.SUPPRESS)  # the older name of --force
+        parser.add_argument(
+            f'--{name.replace("_", "-")}',
+            type=kind,
+            default=getattr(DEFAULTS, name),
+            help=f'{meaning} (default: %(default)s)',
+        )
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help="replace the generator's files in a non-empty --out-dir",
+    )
+    parser.add_argument(
+        '--overwrite', action='store_true', dest='force', help=argparse.SUPPRESS
+    )  # the older name of --force
     add_log_level_argument(parser)
     return parser.parse_args(argv)
 
@@ -69,8 +79,10 @@ def generate(args: argparse.Namespace) -> int:
     if data.reused:
         print(f'Reusing the motion dataset in {data.root} (same settings).')
     else:
-        print(f'Wrote {settings.num_train} training and {settings.num_val} validation '
-              f'clips to {data.root} in {time.perf_counter() - start:.1f} s.')
+        print(
+            f'Wrote {settings.num_train} training and {settings.num_val} validation '
+            f'clips to {data.root} in {time.perf_counter() - start:.1f} s.'
+        )
     print(f'Annotations: {data.train_ann}, {data.val_ann}; label map: {data.label_map}')
     return 0
 
@@ -78,4 +90,3 @@ def generate(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
     return tool_main(generate, parse_args, argv)
-

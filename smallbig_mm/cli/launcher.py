@@ -15,6 +15,7 @@ numpy, opencv-python):
 A ``ModuleNotFoundError`` for any other module is a programming error and keeps its
 traceback.
 """
+
 import importlib
 import sys
 from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence
@@ -22,15 +23,23 @@ from typing import Any, Callable, Dict, NamedTuple, Optional, Sequence
 from ..version import __version__
 
 EXTRA_MODULES: Dict[str, str] = {
-    'mmengine': 'mmaction', 'mmaction': 'mmaction', 'mmcv': 'mmaction', 'decord': 'mmaction',
-    'timm': 'timm', 'huggingface_hub': 'hub', 'safetensors': 'hub',
-    'onnx': 'deploy', 'onnxruntime': 'deploy', 'onnxscript': 'deploy',
+    'mmengine': 'mmaction',
+    'mmaction': 'mmaction',
+    'mmcv': 'mmaction',
+    'decord': 'mmaction',
+    'timm': 'timm',
+    'huggingface_hub': 'hub',
+    'safetensors': 'hub',
+    'onnx': 'deploy',
+    'onnxruntime': 'deploy',
+    'onnxscript': 'deploy',
 }
 """Top-level module -> the extra of setup.py that installs it."""
 
 
 class Tool(NamedTuple):
     """One console script: its module (with a ``main(argv)``) and what it does."""
+
     module: str
     summary: str
 
@@ -40,10 +49,12 @@ TOOLS: Dict[str, Tool] = {
     'smallbig-test': Tool('test', 'Test a checkpoint with an MMAction2 config.'),
     'smallbig-demo': Tool('demo', 'Recognise the action in a video.'),
     'smallbig-extract-features': Tool('extract_features', 'Extract clip features of videos.'),
-    'smallbig-convert': Tool('convert', 'Convert checkpoints between timm, MMAction2 and hub '
-                             'layouts.'),
-    'smallbig-generate-motion': Tool('generate_motion', 'Generate the smooth-vs-shuffled '
-                                     'motion dataset.'),
+    'smallbig-convert': Tool(
+        'convert', 'Convert checkpoints between timm, MMAction2 and hub layouts.'
+    ),
+    'smallbig-generate-motion': Tool(
+        'generate_motion', 'Generate the smooth-vs-shuffled motion dataset.'
+    ),
     'smallbig-benchmark': Tool('benchmark', 'Measure the speed and memory of models.'),
     'smallbig-export': Tool('export', 'Export a clip classifier to ONNX.'),
 }
@@ -110,6 +121,7 @@ def run(command: str, argv: Optional[Sequence[str]] = None) -> Any:
 def _entry(command: str) -> Callable[[], Any]:
     def main() -> Any:
         return run(command)
+
     main.__doc__ = f'The ``{command}`` console script.'
     return main
 

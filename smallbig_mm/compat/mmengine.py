@@ -5,6 +5,7 @@ MMEngine is imported inside the functions, so that importing this module needs t
 only (``cli`` and ``weights`` call them only where MMEngine is installed).
 MMAction2: the package uses no private name of it.
 """
+
 from typing import Any, Dict, Optional
 
 TESTED_WITH = 'mmengine 0.10.7, mmaction2 1.2.0'
@@ -44,16 +45,19 @@ def runner_train_loop(runner: Any) -> Any:
 def logger_instances() -> Dict[str, Any]:
     """Every MMLogger made so far, by name (MMEngine's registry of instances)."""
     from mmengine.logging import MMLogger
+
     return MMLogger._instance_dict
 
 
 def history_statistics() -> Any:
     """The statistics a HistoryBuffer records, whose names its checkpoints carry."""
     from mmengine.logging import HistoryBuffer
+
     return HistoryBuffer._statistics_methods
 
 
 def checkpoint_schemes() -> Dict[str, Any]:
     """MMEngine's checkpoint readers by path prefix ('' for local files)."""
     from mmengine.runner import CheckpointLoader
+
     return CheckpointLoader._schemes

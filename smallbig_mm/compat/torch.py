@@ -8,6 +8,7 @@ Example:
     >>> isinstance(torch.nn.BatchNorm3d(4), BatchNormBase)
     True
 """
+
 from typing import Any, List
 
 from torch._C import _len_torch_dispatch_stack as dispatch_stack_depth
@@ -28,8 +29,15 @@ PRIVATE_NAMES = (
     'torch.utils.data.dataloader._SingleProcessDataLoaderIter',  # iterator without workers
 )
 
-__all__ = ['BatchNormBase', 'NormBase', 'SingleProcessDataLoaderIter', 'dispatch_modes',
-           'dispatch_stack_depth', 'is_fx_symbolic_tracing', 'next_batch_indices']
+__all__ = [
+    'BatchNormBase',
+    'NormBase',
+    'SingleProcessDataLoaderIter',
+    'dispatch_modes',
+    'dispatch_stack_depth',
+    'is_fx_symbolic_tracing',
+    'next_batch_indices',
+]
 
 
 def next_batch_indices(batches: Any) -> List[int]:

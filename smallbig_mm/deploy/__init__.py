@@ -16,9 +16,17 @@ Example::
     model = timm.create_model('smallbig_resnet50', num_classes=400).eval()
     export_onnx(model, 'smallbig_r50.onnx', frames=8, size=224)
 """
+
 from .clip_models import ClipModel, ExportError, build_clip_model
 from .onnx_export import export_onnx, non_standard_ops, onnx_max_rel_diff
 from .torch_export import export_program
 
-__all__ = ['ClipModel', 'ExportError', 'build_clip_model', 'export_onnx', 'export_program',
-           'non_standard_ops', 'onnx_max_rel_diff']
+__all__ = [
+    'ClipModel',
+    'ExportError',
+    'build_clip_model',
+    'export_onnx',
+    'export_program',
+    'non_standard_ops',
+    'onnx_max_rel_diff',
+]

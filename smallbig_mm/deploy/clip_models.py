@@ -14,6 +14,7 @@ Both take clips normalised as the model expects (the config's ``data_preprocesso
 mean/std on 0-255 pixels, timm's ImageNet mean/std on 0-1 pixels); the normalisation
 stays outside the exported graph and is recorded in :class:`ClipModel`.
 """
+
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class ClipModel:
             its input with the checkpoint's class names and provenance; for a timm name,
             the weights' own record. None without one.
     """
+
     module: nn.Module
     scores: str
     num_classes: int
@@ -63,10 +65,14 @@ class ClipModel:
         entries = {
             'source': os.path.basename(self.source),
             'checkpoint': os.path.basename(os.path.normpath(self.checkpoint))
-            if self.checkpoint else '(initial weights)',
+            if self.checkpoint
+            else '(initial weights)',
             'input': f'clips (N, 3, T, H, W), {order}, normalised: (pixel - mean) / std',
-            'pixel_range': self.pixel_range, 'mean': repr(self.mean),
-            'std': repr(self.std), 'output': f'scores (N, {self.num_classes}): {self.scores}'}
+            'pixel_range': self.pixel_range,
+            'mean': repr(self.mean),
+            'std': repr(self.std),
+            'output': f'scores (N, {self.num_classes}): {self.scores}',
+        }
         if self.weights_meta is not None:
             entries[WEIGHTS_META_KEY] = self.weights_meta.to_json()
         return entries
@@ -104,13 +110,19 @@ class RecognizerScores(nn.Module):
 
 def is_config(source: str) -> bool:
     """A config is a ``.py`` path; anything else is a timm model name."""
-    return source.endswith('.py') or os.path.sep in source and not source.startswith(
-        ('hf-hub:', 'local-dir:'))
+    return (
+        source.endswith('.py')
+        or os.path.sep in source
+        and not source.startswith(('hf-hub:', 'local-dir:'))
+    )
 
 
-def build_clip_model(source: str, checkpoint: Optional[str] = None,
-                     num_classes: Optional[int] = None,
-                     model_kwargs: Optional[Dict[str, Any]] = None) -> ClipModel:
+def build_clip_model(
+    source: str,
+    checkpoint: Optional[str] = None,
+    num_classes: Optional[int] = None,
+    model_kwargs: Optional[Dict[str, Any]] = None,
+) -> ClipModel:
     """Builds the eval-mode clip classifier of a config or timm name, loading ``checkpoint``.
 
     Args:
@@ -130,8 +142,10 @@ def build_clip_model(source: str, checkpoint: Optional[str] = None,
     """
     if is_config(source):
         if num_classes is not None or model_kwargs:
-            raise ExportError('--num-classes and --model-kwargs are for timm names; a config '
-                              'sets the model itself')
+            raise ExportError(
+                '--num-classes and --model-kwargs are for timm names; a config '
+                'sets the model itself'
+            )
         return _from_config(source, checkpoint)
     return _from_timm(source, checkpoint, num_classes, dict(model_kwargs or {}))
 
@@ -141,18 +155,30 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
         raise ExportError(f'config file not found: {path}')
     import warnings
 
-    from ..apis.mmaction_model import (ConfigModelError, RandomWeightsWarning, build_recognizer,
-                                       config_weights_meta)
+    from ..apis.mmaction_model import (
+        ConfigModelError,
+        RandomWeightsWarning,
+        build_recognizer,
+        config_weights_meta,
+    )
     from ..mmaction.config_scope import read_config
+
     model_cfg = read_config(path).get('model')
-    if model_cfg is None or model_cfg.get('type') != 'Recognizer3D' or \
-            model_cfg.get('cls_head') is None:
-        raise ExportError(f'{path}: export needs a Recognizer3D with a cls_head, got model '
-                          f'type {None if model_cfg is None else model_cfg.get("type")!r}')
+    if (
+        model_cfg is None
+        or model_cfg.get('type') != 'Recognizer3D'
+        or model_cfg.get('cls_head') is None
+    ):
+        raise ExportError(
+            f'{path}: export needs a Recognizer3D with a cls_head, got model '
+            f'type {None if model_cfg is None else model_cfg.get("type")!r}'
+        )
     preprocessor = dict(model_cfg.get('data_preprocessor') or {})
     if preprocessor.get('format_shape', 'NCTHW') != 'NCTHW':
-        raise ExportError(f'{path}: data_preprocessor.format_shape must be NCTHW, got '
-                          f'{preprocessor.get("format_shape")!r}')
+        raise ExportError(
+            f'{path}: data_preprocessor.format_shape must be NCTHW, got '
+            f'{preprocessor.get("format_shape")!r}'
+        )
     try:
         with warnings.catch_warnings():  # the caller says when the weights are initial
             warnings.simplefilter('ignore', RandomWeightsWarning)
@@ -161,33 +187,56 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
         raise ExportError(str(err)) from None
     head = recognizer.cls_head
     scores = 'softmax' if head.average_clips == 'prob' else 'logits'
-    return ClipModel(RecognizerScores(recognizer).eval(), scores, head.num_classes,
-                     [float(v) for v in preprocessor.get('mean', (0., 0., 0.))],
-                     [float(v) for v in preprocessor.get('std', (1., 1., 1.))],
-                     '0-255', path, checkpoint, config_weights_meta(cfg, path, checkpoint))
+    return ClipModel(
+        RecognizerScores(recognizer).eval(),
+        scores,
+        head.num_classes,
+        [float(v) for v in preprocessor.get('mean', (0.0, 0.0, 0.0))],
+        [float(v) for v in preprocessor.get('std', (1.0, 1.0, 1.0))],
+        '0-255',
+        path,
+        checkpoint,
+        config_weights_meta(cfg, path, checkpoint),
+    )
 
 
-def _from_timm(name: str, checkpoint: Optional[str], num_classes: Optional[int],
-               kwargs: Dict[str, Any]) -> ClipModel:
+def _from_timm(
+    name: str, checkpoint: Optional[str], num_classes: Optional[int], kwargs: Dict[str, Any]
+) -> ClipModel:
     if importlib.util.find_spec('timm') is None:
-        raise ExportError(f'{name!r} is not a .py config, and timm names need timm: '
-                          "pip install 'smallbig-mm[timm]'")
+        raise ExportError(
+            f'{name!r} is not a .py config, and timm names need timm: '
+            "pip install 'smallbig-mm[timm]'"
+        )
     from ..timm_models.build import UnknownModelError, create_with_weights
+
     if num_classes is not None:
         kwargs['num_classes'] = num_classes
     try:
         model = create_with_weights(name, checkpoint, finetune=False, **kwargs)
     except UnknownModelError as err:
-        raise ExportError(f'{name!r} is neither a .py config file nor a timm model name '
-                          f'(this package registers: {", ".join(err.known)})') from None
+        raise ExportError(
+            f'{name!r} is neither a .py config file nor a timm model name '
+            f'(this package registers: {", ".join(err.known)})'
+        ) from None
     except UsageError as err:  # an argument the model does not take
         raise ExportError(str(err)) from None
     from ..timm_models.smallbig_timm import SmallBigResNetClassifier
+
     if not isinstance(model, SmallBigResNetClassifier):
-        raise ExportError(f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
-                          'model taking clips (N, 3, T, H, W)')
+        raise ExportError(
+            f'{name!r} builds a {type(model).__name__}, not a SmallBig video '
+            'model taking clips (N, 3, T, H, W)'
+        )
     cfg = getattr(model, 'pretrained_cfg', {}) or {}
-    return ClipModel(model.eval(), 'logits', model.num_classes,
-                     [float(v) for v in cfg.get('mean', IMAGENET_MEAN)],
-                     [float(v) for v in cfg.get('std', IMAGENET_STD)],
-                     '0-1', name, checkpoint, getattr(model, 'weights_meta', None))
+    return ClipModel(
+        model.eval(),
+        'logits',
+        model.num_classes,
+        [float(v) for v in cfg.get('mean', IMAGENET_MEAN)],
+        [float(v) for v in cfg.get('std', IMAGENET_STD)],
+        '0-1',
+        name,
+        checkpoint,
+        getattr(model, 'weights_meta', None),
+    )

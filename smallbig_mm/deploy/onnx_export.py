@@ -7,6 +7,7 @@ standard MaxPool, Conv and BatchNormalization nodes, valid for any clip length, 
 runtimes fold and fuse themselves. The conv3 big view's "all frames" temporal window is
 a ReduceMax over the time axis, so T stays symbolic.
 """
+
 import os
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -23,20 +24,21 @@ MIN_OPSET = 18
 """torch's exporter (dynamo) writes opset 18 and newer; asked for an older one it writes 18
 anyway (measured with torch 2.14: 13 and 17 gave 18; 20, 21 and 23 were written as asked)."""
 MAX_FRAMES = 4096
-MAX_ONNX_BYTES = 2 ** 31 - 1
+MAX_ONNX_BYTES = 2**31 - 1
 """One protobuf file holds at most 2 GB (SmallBig-R101 in fp32 is ~175 MB)."""
 
 
 def _require_onnx() -> None:
-    missing = [name for name in ('onnx', 'onnxruntime', 'onnxscript')
-               if not _importable(name)]
+    missing = [name for name in ('onnx', 'onnxruntime', 'onnxscript') if not _importable(name)]
     if missing:
-        raise ExportError(f'ONNX export needs {", ".join(missing)}: '
-                          "pip install 'smallbig-mm[deploy]'")
+        raise ExportError(
+            f"ONNX export needs {', '.join(missing)}: pip install 'smallbig-mm[deploy]'"
+        )
 
 
 def _importable(name: str) -> bool:
     import importlib.util
+
     return importlib.util.find_spec(name) is not None
 
 
@@ -46,14 +48,23 @@ def dynamic_clip_shapes(frames: int = 8) -> Dict[int, torch.export.Dim]:
     For ``dynamic_shapes=(dynamic_clip_shapes(),)`` in :func:`torch.export.export` or
     ``torch.onnx.export``: positional, so independent of the forward's argument name.
     """
-    return {0: torch.export.Dim('batch', min=1, max=65536),
-            2: torch.export.Dim('frames', min=1, max=max(MAX_FRAMES, frames))}
+    return {
+        0: torch.export.Dim('batch', min=1, max=65536),
+        2: torch.export.Dim('frames', min=1, max=max(MAX_FRAMES, frames)),
+    }
 
 
-def export_onnx(model: nn.Module, path: str, frames: int = 8, size: int = 224,
-                opset: int = 18, force: bool = False, batch: int = 2,
-                metadata: Optional[Mapping[str, str]] = None,
-                verify: Optional[Callable[[str], None]] = None) -> str:
+def export_onnx(
+    model: nn.Module,
+    path: str,
+    frames: int = 8,
+    size: int = 224,
+    opset: int = 18,
+    force: bool = False,
+    batch: int = 2,
+    metadata: Optional[Mapping[str, str]] = None,
+    verify: Optional[Callable[[str], None]] = None,
+) -> str:
     """Writes ``model`` (clips -> scores) as an ONNX file with dynamic batch and frames.
 
     Args:
@@ -81,31 +92,44 @@ def export_onnx(model: nn.Module, path: str, frames: int = 8, size: int = 224,
     """
     _require_onnx()
     import onnx
+
     check_output_path(path, force)
     clips = torch.randn(batch, 3, frames, size, size)
     with torch.no_grad():
         program = torch.onnx.export(
-            model, (clips,), dynamo=True, dynamic_shapes=(dynamic_clip_shapes(frames),),
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset,
-            verbose=False, external_data=False)
+            model,
+            (clips,),
+            dynamo=True,
+            dynamic_shapes=(dynamic_clip_shapes(frames),),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            opset_version=opset,
+            verbose=False,
+            external_data=False,
+        )
     proto = program.model_proto
     written = opset_of(proto)
     if written != opset:
-        raise ExportError(f'asked for opset {opset}, but the exporter wrote opset {written}; '
-                          f'this torch exports opsets {MIN_OPSET} and newer')
+        raise ExportError(
+            f'asked for opset {opset}, but the exporter wrote opset {written}; '
+            f'this torch exports opsets {MIN_OPSET} and newer'
+        )
     for key, value in (metadata or {}).items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, str(value)
     static = static_clip_dims(proto)
     if static:
-        raise ExportError(f'the exporter fixed the {" and ".join(static)} of the input clips '
-                          f'to the example\'s; they must stay dynamic')
+        raise ExportError(
+            f'the exporter fixed the {" and ".join(static)} of the input clips '
+            f"to the example's; they must stay dynamic"
+        )
     odd = non_standard_ops(proto)
     if odd:
         raise ExportError(f'the exported graph has non-standard operators: {", ".join(odd)}')
     if proto.ByteSize() > MAX_ONNX_BYTES:
-        raise ExportError(f'the model is {proto.ByteSize() / 2 ** 30:.1f} GiB; one ONNX file '
-                          'holds at most 2 GiB')
+        raise ExportError(
+            f'the model is {proto.ByteSize() / 2**30:.1f} GiB; one ONNX file holds at most 2 GiB'
+        )
     with atomic_output(path, force=force) as tmp:
         onnx.save_model(proto, tmp)
         if verify is not None:
@@ -115,8 +139,9 @@ def export_onnx(model: nn.Module, path: str, frames: int = 8, size: int = 224,
 
 def opset_of(model) -> Optional[int]:
     """The standard-domain opset an ``onnx.ModelProto`` imports."""
-    return next((entry.version for entry in model.opset_import
-                 if entry.domain in STANDARD_DOMAINS), None)
+    return next(
+        (entry.version for entry in model.opset_import if entry.domain in STANDARD_DOMAINS), None
+    )
 
 
 def static_clip_dims(model) -> List[str]:
@@ -132,14 +157,20 @@ def non_standard_ops(model) -> List[str]:
         model: an ``onnx.ModelProto`` or the path of an ``.onnx`` file.
     """
     import onnx
+
     if isinstance(model, (str, os.PathLike)):
         model = onnx.load(os.fspath(model))
     nodes = list(model.graph.node)
     for function in model.functions:
         nodes += list(function.node)
     local = {function.domain for function in model.functions}
-    return sorted({f'{n.domain}::{n.op_type}' for n in nodes
-                   if n.domain not in STANDARD_DOMAINS and n.domain not in local})
+    return sorted(
+        {
+            f'{n.domain}::{n.op_type}'
+            for n in nodes
+            if n.domain not in STANDARD_DOMAINS and n.domain not in local
+        }
+    )
 
 
 def onnx_max_rel_diff(path: str, model: nn.Module, clips: Sequence[Tensor]) -> List[float]:
@@ -153,6 +184,7 @@ def onnx_max_rel_diff(path: str, model: nn.Module, clips: Sequence[Tensor]) -> L
     """
     _require_onnx()
     import onnxruntime as ort
+
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
     session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
@@ -163,8 +195,10 @@ def onnx_max_rel_diff(path: str, model: nn.Module, clips: Sequence[Tensor]) -> L
             expected = model(batch).double()
         got = torch.from_numpy(session.run(None, {name: batch.numpy()})[0]).double()
         if got.shape != expected.shape:
-            raise ExportError(f'onnxruntime returned {tuple(got.shape)} for clips '
-                              f'{tuple(batch.shape)}; PyTorch {tuple(expected.shape)}')
+            raise ExportError(
+                f'onnxruntime returned {tuple(got.shape)} for clips '
+                f'{tuple(batch.shape)}; PyTorch {tuple(expected.shape)}'
+            )
         scale = expected.abs().max().clamp_min(torch.finfo(torch.float32).tiny)
         diffs.append(float((got - expected).abs().max() / scale))
     return diffs

@@ -14,15 +14,16 @@ The recipe (what :func:`export_program` does)::
 While torch.export traces, the SmallBig units run as written (max_pool3d, conv3d,
 batch_norm), so the program holds for any clip length and batch.
 """
-from torch import nn
 
 import torch
+from torch import nn
 
 from .onnx_export import dynamic_clip_shapes
 
 
-def export_program(model: nn.Module, frames: int = 8, size: int = 224,
-                   batch: int = 2) -> 'torch.export.ExportedProgram':
+def export_program(
+    model: nn.Module, frames: int = 8, size: int = 224, batch: int = 2
+) -> 'torch.export.ExportedProgram':
     """Exports ``model`` (clips (N, 3, T, H, W) -> scores) with symbolic N and T.
 
     Args:

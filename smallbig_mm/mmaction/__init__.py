@@ -14,12 +14,14 @@ Importing it:
 3. makes every checkpoint a runner saves record its weights' meaning
    (:mod:`.checkpoint_meta`, ``meta['weights_meta']``).
 """
+
 from .patches import apply_all
 
 APPLIED_PATCHES = apply_all()
 """Names of the stack fixes in place after the import (those whose defect is present)."""
 
 from . import checkpoint_meta  # noqa: E402
+
 checkpoint_meta.apply()  # training checkpoints record their weights' meaning
 
 from . import datasets, engine, evaluation  # noqa: E402,F401  (register)

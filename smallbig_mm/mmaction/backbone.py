@@ -13,6 +13,7 @@ Example config::
         backbone=dict(type='SmallBigResNet', depth=50, pretrained='torchvision://resnet50'),
         cls_head=dict(type='I3DHead', in_channels=2048, num_classes=400))
 """
+
 import copy
 from typing import Optional, Sequence, Tuple, Union
 
@@ -48,8 +49,10 @@ def _pretrained_init(init_cfg: Optional[Union[dict, list]]) -> Optional[dict]:
 def _check_out_indices(out_indices: OutIndices) -> Tuple[int, ...]:
     indices = (out_indices,) if isinstance(out_indices, int) else tuple(out_indices)
     if not indices or any(not isinstance(i, int) or not 0 <= i < NUM_STAGES for i in indices):
-        raise ValueError(f'out_indices must be a stage index in 0..{NUM_STAGES - 1} '
-                         f'(0 = res2) or a non-empty sequence of them, got {out_indices!r}')
+        raise ValueError(
+            f'out_indices must be a stage index in 0..{NUM_STAGES - 1} '
+            f'(0 = res2) or a non-empty sequence of them, got {out_indices!r}'
+        )
     return indices
 
 
@@ -93,37 +96,58 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         [torch.Size([2, 128, 4, 2, 2]), torch.Size([2, 256, 4, 1, 1])]
     """
 
-    def __init__(self, depth: int = 50, pretrained: Optional[str] = None,
-                 pretrained2d: bool = True, in_channels: int = 3, base_channels: int = 64,
-                 out_indices: OutIndices = 3, frozen_stages: int = -1, norm_eval: bool = False,
-                 with_cp: bool = False, zero_init_residual: bool = False,
-                 block_types: Sequence[StageSpec] = ('2d', 'smallbig', 'smallbig', 'smallbig'),
-                 extra_stages: Sequence[bool] = (False, False, False, False),
-                 big_views: Sequence[bool] = (True, True, True),
-                 big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
-                 shared_big_weights: bool = True, drop_path_rate: float = 0.,
-                 fast_path: bool = True, fused: Optional[bool] = None,
-                 conv_cfg: dict = dict(type='Conv3d'),
-                 norm_cfg: dict = dict(type='BN3d', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU', inplace=True),
-                 init_cfg: Optional[Union[dict, list]] = None,
-                 allow_partial: bool = False) -> None:
+    def __init__(
+        self,
+        depth: int = 50,
+        pretrained: Optional[str] = None,
+        pretrained2d: bool = True,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        out_indices: OutIndices = 3,
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        with_cp: bool = False,
+        zero_init_residual: bool = False,
+        block_types: Sequence[StageSpec] = ('2d', 'smallbig', 'smallbig', 'smallbig'),
+        extra_stages: Sequence[bool] = (False, False, False, False),
+        big_views: Sequence[bool] = (True, True, True),
+        big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
+        shared_big_weights: bool = True,
+        drop_path_rate: float = 0.0,
+        fast_path: bool = True,
+        fused: Optional[bool] = None,
+        conv_cfg: dict = dict(type='Conv3d'),
+        norm_cfg: dict = dict(type='BN3d', requires_grad=True),
+        act_cfg: dict = dict(type='ReLU', inplace=True),
+        init_cfg: Optional[Union[dict, list]] = None,
+        allow_partial: bool = False,
+    ) -> None:
         if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= NUM_STAGES:
-            raise ValueError(f'frozen_stages must be an int in -1..{NUM_STAGES} (-1: nothing, '
-                             f'0: the stem, k: the stem and the first k stages), '
-                             f'got {frozen_stages!r}')
+            raise ValueError(
+                f'frozen_stages must be an int in -1..{NUM_STAGES} (-1: nothing, '
+                f'0: the stem, k: the stem and the first k stages), '
+                f'got {frozen_stages!r}'
+            )
         if pretrained is not None and init_cfg is not None:
             raise ValueError('give either pretrained or init_cfg, not both')
         self.out_indices = _check_out_indices(out_indices)
         super().__init__(
-            depth=depth, block_types=block_types, extra_stages=extra_stages,
-            big_views=big_views, big_kernels=big_kernels, shared_big_weights=shared_big_weights,
-            in_channels=in_channels, base_channels=base_channels,
-            drop_path_rate=drop_path_rate, zero_init_residual=zero_init_residual,
-            fast_path=fast_path, fused=fused,
+            depth=depth,
+            block_types=block_types,
+            extra_stages=extra_stages,
+            big_views=big_views,
+            big_kernels=big_kernels,
+            shared_big_weights=shared_big_weights,
+            in_channels=in_channels,
+            base_channels=base_channels,
+            drop_path_rate=drop_path_rate,
+            zero_init_residual=zero_init_residual,
+            fast_path=fast_path,
+            fused=fused,
             conv_layer=lambda *args, **kwargs: build_conv_layer(conv_cfg, *args, **kwargs),
             norm_layer=lambda channels: build_norm_layer(norm_cfg, channels)[1],
-            act_layer=lambda: build_activation_layer(act_cfg))
+            act_layer=lambda: build_activation_layer(act_cfg),
+        )
         self.init_cfg = copy.deepcopy(init_cfg)  # BaseModule state, set after the core
         self.return_tuple = not isinstance(out_indices, int)
         self.pretrained = pretrained
@@ -153,16 +177,22 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
         policy = 'partial' if self.allow_partial else 'exact'
         logger = MMLogger.get_current_instance()
         if pretrained is not None:
-            load_weights(self, pretrained['checkpoint'], policy=policy,
-                         prefix=pretrained.get('prefix'), logger=logger)
+            load_weights(
+                self,
+                pretrained['checkpoint'],
+                policy=policy,
+                prefix=pretrained.get('prefix'),
+                logger=logger,
+            )
             self._is_init = True
         else:
-            load_weights(self, self.pretrained, policy=policy, inflate_2d=self.pretrained2d,
-                         logger=logger)
+            load_weights(
+                self, self.pretrained, policy=policy, inflate_2d=self.pretrained2d, logger=logger
+            )
 
     def _freeze_stages(self) -> None:
         frozen = [self.conv1, self.bn1] if self.frozen_stages >= 0 else []
-        frozen += self.stages[:max(self.frozen_stages, 0)]
+        frozen += self.stages[: max(self.frozen_stages, 0)]
         for module in frozen:
             module.eval()
             for param in module.parameters():

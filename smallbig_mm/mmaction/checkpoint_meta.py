@@ -9,6 +9,7 @@ dataset's ``metainfo['classes']``, else the class folders of its annotation list
 provenance (config file name, dataset, epochs, date, package version; no local path).
 A record the caller passes in ``meta`` is kept.
 """
+
 import inspect
 import os
 import weakref
@@ -46,12 +47,21 @@ def _find_classes(dataset: Any) -> Optional[List[str]]:
     classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
     if isinstance(classes, (list, tuple)) and classes and all(isinstance(c, str) for c in classes):
         return list(classes)
-    prefix = (getattr(dataset, 'data_prefix', None) or {}).get('video') or \
-        (getattr(dataset, 'data_prefix', None) or {}).get('img') or ''
+    prefix = (
+        (getattr(dataset, 'data_prefix', None) or {}).get('video')
+        or (getattr(dataset, 'data_prefix', None) or {}).get('img')
+        or ''
+    )
     try:
-        items = [(os.path.relpath(d.get('filename') or d.get('frame_dir'), prefix)
-                  if prefix else (d.get('filename') or d.get('frame_dir')), d.get('label'))
-                 for d in (dataset.get_data_info(i) for i in range(len(dataset)))]
+        items = [
+            (
+                os.path.relpath(d.get('filename') or d.get('frame_dir'), prefix)
+                if prefix
+                else (d.get('filename') or d.get('frame_dir')),
+                d.get('label'),
+            )
+            for d in (dataset.get_data_info(i) for i in range(len(dataset)))
+        ]
     except Exception:  # not a list of labelled files
         return None
     return classes_from_annotations(items)
@@ -60,8 +70,9 @@ def _find_classes(dataset: Any) -> Optional[List[str]]:
 def runner_meta(runner: Runner, epochs: Optional[int]) -> WeightsMeta:
     """The record of the weights ``runner`` trains, from its config and train dataset."""
     cfg = runner.cfg
-    return meta_from_config(cfg, getattr(cfg, 'filename', None), _dataset_classes(runner),
-                            epochs=epochs)
+    return meta_from_config(
+        cfg, getattr(cfg, 'filename', None), _dataset_classes(runner), epochs=epochs
+    )
 
 
 def _install() -> None:
@@ -75,7 +86,8 @@ def _install() -> None:
             by_epoch = bound.arguments.get('by_epoch', True)
             epochs = meta.get('epoch', self.epoch + 1 if by_epoch else self.epoch)
             meta[WEIGHTS_META_KEY] = runner_meta(
-                self, epochs if isinstance(epochs, int) else None).to_dict()
+                self, epochs if isinstance(epochs, int) else None
+            ).to_dict()
         bound.arguments['meta'] = meta
         return original(*bound.args, **bound.kwargs)
 

@@ -19,6 +19,7 @@ first drawn. :func:`check_config` finds them from the config alone:
 The command-line tools call it before building the runner; :class:`ConfigCheckHook`
 (in ``default_runtime.py``) runs it at ``before_run`` for other tools, e.g. MMAction2's.
 """
+
 import importlib.util
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -30,8 +31,8 @@ from mmengine.registry import init_default_scope
 
 from ..compat.mmengine import runner_train_loop
 from ..data.annotations import check_video_annotations
-from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
 from ..utils.errors import UserError
+from .patches.cpu_amp import cpu_autocast_dtype, has_accelerator
 
 VIDEO_DATASETS = ('VideoDataset', 'RobustVideoDataset')
 VIS_BACKEND_PACKAGES = {
@@ -51,6 +52,7 @@ WRAPPER_KEYS = ('dataset', 'datasets')
 @dataclass(frozen=True)
 class ConfigProblem:
     """One mistake: the config key and what is wrong with it."""
+
     key: str
     message: str
 
@@ -118,10 +120,13 @@ def check_model(cfg: Config) -> List[ConfigProblem]:
     if backbone_type == 'SmallBigResNet':
         base = model.backbone.get('base_channels', 64)
         how = f' (SmallBigResNet with base_channels={base}: res5 gives 32 x {base})'
-    return [ConfigProblem(
-        'model.cls_head.in_channels',
-        f'{head.in_channels} does not match the {channels} channels the backbone '
-        f'returns{how}; set model.cls_head.in_channels={channels}')]
+    return [
+        ConfigProblem(
+            'model.cls_head.in_channels',
+            f'{head.in_channels} does not match the {channels} channels the backbone '
+            f'returns{how}; set model.cls_head.in_channels={channels}',
+        )
+    ]
 
 
 def _video_datasets(dataset_cfg: dict, key: str):
@@ -147,8 +152,9 @@ def _hook_option(cfg: Config, name: str, default):
     return default
 
 
-def check_data(cfg: Config, splits: Sequence[str] = ('train', 'val'),
-               check_files: Optional[bool] = None) -> List[ConfigProblem]:
+def check_data(
+    cfg: Config, splits: Sequence[str] = ('train', 'val'), check_files: Optional[bool] = None
+) -> List[ConfigProblem]:
     """Datasets' ``num_classes`` and annotation lines against the head's ``num_classes``.
 
     ``check_files`` (one ``stat`` per listed video; None: the ``check_files`` argument of
@@ -167,19 +173,26 @@ def check_data(cfg: Config, splits: Sequence[str] = ('train', 'val'),
         for key, dataset in _video_datasets(loader.get('dataset'), f'{split}_dataloader.dataset'):
             data_classes = dataset.get('num_classes')
             if None not in (data_classes, num_classes) and data_classes != num_classes:
-                problems.append(ConfigProblem(
-                    f'{key}.num_classes',
-                    f'{data_classes} differs from model.cls_head.num_classes={num_classes}; '
-                    f'use the same number of classes in both'))
+                problems.append(
+                    ConfigProblem(
+                        f'{key}.num_classes',
+                        f'{data_classes} differs from model.cls_head.num_classes={num_classes}; '
+                        f'use the same number of classes in both',
+                    )
+                )
             ann_file = dataset.get('ann_file')
             if not ann_file:
                 continue
             prefix = (dataset.get('data_prefix') or {}).get('video')
             for problem in check_video_annotations(
-                    ann_file, prefix, num_classes, dataset.get('delimiter', ' '),
-                    dataset.get('multi_class', False),
-                    check_files and dataset.get('check_files', True),
-                    num_classes_key='model.cls_head.num_classes'):
+                ann_file,
+                prefix,
+                num_classes,
+                dataset.get('delimiter', ' '),
+                dataset.get('multi_class', False),
+                check_files and dataset.get('check_files', True),
+                num_classes_key='model.cls_head.num_classes',
+            ):
                 problems.append(ConfigProblem(f'{key}.ann_file', str(problem)))
     return problems
 
@@ -213,15 +226,19 @@ def check_vis_backends(cfg: Config) -> List[ConfigProblem]:
         name = name if isinstance(name, str) else getattr(name, '__name__', '')
         module, package = VIS_BACKEND_PACKAGES.get(name, (None, None))
         if module is not None and importlib.util.find_spec(module) is None:
-            problems.append(ConfigProblem(
-                'visualizer.vis_backends',
-                f'{name} needs the {package} package, which is not installed: '
-                f'pip install {package}'))
+            problems.append(
+                ConfigProblem(
+                    'visualizer.vis_backends',
+                    f'{name} needs the {package} package, which is not installed: '
+                    f'pip install {package}',
+                )
+            )
     return problems
 
 
-def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val'),
-                 check_files: Optional[bool] = None) -> None:
+def check_config(
+    cfg: Config, splits: Sequence[str] = ('train', 'val'), check_files: Optional[bool] = None
+) -> None:
     """Raises :class:`ConfigError` listing every mistake found (see the module docstring).
 
     Args:
@@ -240,16 +257,22 @@ def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val'),
         ...     print(err.problems[0].key)
         model.cls_head.in_channels
     """
-    problems = check_model(cfg) + check_data(cfg, splits, check_files) + \
-        check_optim_wrapper(cfg) + check_vis_backends(cfg)
+    problems = (
+        check_model(cfg)
+        + check_data(cfg, splits, check_files)
+        + check_optim_wrapper(cfg)
+        + check_vis_backends(cfg)
+    )
     if problems:
         raise ConfigError(problems)
 
 
 def has_config_check_hook(cfg: Config) -> bool:
     """Whether ``cfg.custom_hooks`` has a ``ConfigCheckHook``."""
-    return any(hook.get('type') in ('ConfigCheckHook', ConfigCheckHook)
-               for hook in cfg.get('custom_hooks') or [])
+    return any(
+        hook.get('type') in ('ConfigCheckHook', ConfigCheckHook)
+        for hook in cfg.get('custom_hooks') or []
+    )
 
 
 def check_before_build(cfg: Config, training: bool) -> None:
@@ -285,6 +308,6 @@ class ConfigCheckHook(Hook):
 
     def before_run(self, runner) -> None:
         from mmengine.runner import BaseLoop
+
         training = isinstance(runner_train_loop(runner), BaseLoop)
-        check_config(runner.cfg, ('train', 'val') if training else ('test',),
-                     self.check_files)
+        check_config(runner.cfg, ('train', 'val') if training else ('test',), self.check_files)

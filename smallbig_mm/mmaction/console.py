@@ -20,29 +20,33 @@ progress bar (:class:`smallbig_mm.utils.progress.Progress`, drawn by
 :class:`~smallbig_mm.mmaction.engine.progress.ProgressBarHook`) before a log line is
 printed, so the two never mix.
 """
+
 import logging
 import os
 import re
 from typing import Optional, Union
 
+from ..utils.noise import NOISY_WARNINGS, ignore_noisy_warnings  # noqa: E402,F401
 from ..utils.progress import Progress
 
-from ..utils.noise import NOISY_WARNINGS, ignore_noisy_warnings  # noqa: E402,F401
-
 NOISY_RECORDS = re.compile(
-    r'^(\n-{60}\nSystem environment:'      # Runner: environment dump
-    r'|Config:\n'                         # Runner: the whole config
+    r'^(\n-{60}\nSystem environment:'  # Runner: environment dump
+    r'|Config:\n'  # Runner: the whole config
     r'|Hooks will be executed in the following order'
     r'|"FileClient" will be deprecated'
     r'|"HardDiskBackend" is the alias'
-    r'|\n\S+ - torch\.Size\(\[)',         # BaseModule: one init record per parameter
-    re.S)
+    r'|\n\S+ - torch\.Size\(\[)',  # BaseModule: one init record per parameter
+    re.S,
+)
 """MMLogger messages kept off the console (they stay in the log file)."""
 
 
 ENVIRONMENT_DUMP = re.compile(r'^\n-{60}\nSystem environment:')
-SUMMARY_FIELDS = re.compile(r'^\s*(PyTorch|CUDA available|seed|Distributed training|'
-                            r'GPU number): (.*)$', re.M)
+SUMMARY_FIELDS = re.compile(
+    r'^\s*(PyTorch|CUDA available|seed|Distributed training|'
+    r'GPU number): (.*)$',
+    re.M,
+)
 
 
 def environment_summary(dump: str) -> str:
@@ -75,8 +79,11 @@ class QuietConsoleFilter(logging.Filter):
         message = str(record.msg)
         if NOISY_RECORDS.match(message):
             if self.handler is not None and ENVIRONMENT_DUMP.match(message):
-                self.handler.handle(logging.makeLogRecord(
-                    dict(record.__dict__, msg=environment_summary(message), args=None)))
+                self.handler.handle(
+                    logging.makeLogRecord(
+                        dict(record.__dict__, msg=environment_summary(message), args=None)
+                    )
+                )
             return False
         if Progress.active is not None:
             Progress.active.clear()
@@ -84,14 +91,16 @@ class QuietConsoleFilter(logging.Filter):
 
 
 def _is_console(handler: logging.Handler) -> bool:
-    return isinstance(handler, logging.StreamHandler) and \
-        not isinstance(handler, logging.FileHandler)
+    return isinstance(handler, logging.StreamHandler) and not isinstance(
+        handler, logging.FileHandler
+    )
 
 
 def _add_filter(logger: logging.Logger) -> None:
     for handler in logger.handlers:
-        if _is_console(handler) and \
-                not any(isinstance(f, QuietConsoleFilter) for f in handler.filters):
+        if _is_console(handler) and not any(
+            isinstance(f, QuietConsoleFilter) for f in handler.filters
+        ):
             handler.addFilter(QuietConsoleFilter(handler))
 
 
@@ -117,6 +126,7 @@ def quiet_console(level: Union[int, str] = 'INFO') -> bool:
     os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's AV_LOG_QUIET
     from ..compat.mmengine import logger_instances
     from .patches import new_logger_callback
+
     new_logger_callback.apply(_add_filter)  # loggers created from now on
     for instance in list(logger_instances().values()):
         _add_filter(instance)

@@ -10,6 +10,7 @@ Parameter names follow torchvision (``conv1``, ``bn1``, ..., ``downsample.0/1``)
 SmallBig block adds ``big1``/``big2``/``big3`` (see :class:`BigView`) and an optional
 ``extra`` unit applied to the block input before anything else.
 """
+
 from typing import Optional, Sequence
 
 import torch
@@ -17,11 +18,26 @@ from torch import Tensor, nn
 
 from ..compat.torch import BatchNormBase
 from .fastpath.frame_conv import conv_for_training
-from .fastpath.inference import (can_fold, can_fuse, fused_conv_norm, fused_smallbig_unit,
-                                 runs_as_written)
+from .fastpath.inference import (
+    can_fold,
+    can_fuse,
+    fused_conv_norm,
+    fused_smallbig_unit,
+    runs_as_written,
+)
 from .fastpath.training import big_view_lean
-from .units import (DEFAULT_BIG_KERNELS, ActLayer, BigKernel, BigView, ConvLayer, DropPath,
-                    ExtraUnit, NormLayer, check_big_kernel, inplace_relu)
+from .units import (
+    DEFAULT_BIG_KERNELS,
+    ActLayer,
+    BigKernel,
+    BigView,
+    ConvLayer,
+    DropPath,
+    ExtraUnit,
+    NormLayer,
+    check_big_kernel,
+    inplace_relu,
+)
 
 BLOCK_TYPES = ('2d', '3d', 'smallbig')
 """The block types a stage may use."""
@@ -42,9 +58,11 @@ def add_into_norm_output(out: Tensor, other: Tensor, norm: nn.Module) -> Tensor:
     tensor the size of the unit's output. Out of place for any other norm, or where the
     sum would need another dtype or shape than ``out``'s (autocast, broadcasting).
     """
-    if (isinstance(norm, BatchNormBase)
-            and torch.result_type(out, other) == out.dtype
-            and torch.broadcast_shapes(out.shape, other.shape) == out.shape):
+    if (
+        isinstance(norm, BatchNormBase)
+        and torch.result_type(out, other) == out.dtype
+        and torch.broadcast_shapes(out.shape, other.shape) == out.shape
+    ):
         return out.add_(other)
     return out + other
 
@@ -80,14 +98,22 @@ class Bottleneck(nn.Module):
     big2: Optional[BigView]
     big3: Optional[BigView]
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1,
-                 block_type: str = 'smallbig',
-                 big_views: Sequence[bool] = (True, True, True),
-                 big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
-                 shared_big_weights: bool = True, with_extra: bool = False,
-                 drop_path: float = 0., fused: bool = True, conv_layer: ConvLayer = nn.Conv3d,
-                 norm_layer: NormLayer = nn.BatchNorm3d,
-                 act_layer: ActLayer = inplace_relu) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        block_type: str = 'smallbig',
+        big_views: Sequence[bool] = (True, True, True),
+        big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
+        shared_big_weights: bool = True,
+        with_extra: bool = False,
+        drop_path: float = 0.0,
+        fused: bool = True,
+        conv_layer: ConvLayer = nn.Conv3d,
+        norm_layer: NormLayer = nn.BatchNorm3d,
+        act_layer: ActLayer = inplace_relu,
+    ) -> None:
         super().__init__()
         check_block_type(block_type)
         out_channels = planes * self.expansion
@@ -96,46 +122,75 @@ class Bottleneck(nn.Module):
         self.extra = ExtraUnit(in_channels, conv_layer, norm_layer) if with_extra else None
 
         conv1_t = 3 if block_type == '3d' else 1
-        self.conv1 = conv_layer(in_channels, planes, kernel_size=(conv1_t, 1, 1), stride=1,
-                                padding=(conv1_t // 2, 0, 0), bias=False)
+        self.conv1 = conv_layer(
+            in_channels,
+            planes,
+            kernel_size=(conv1_t, 1, 1),
+            stride=1,
+            padding=(conv1_t // 2, 0, 0),
+            bias=False,
+        )
         self.bn1 = norm_layer(planes)
-        self.conv2 = conv_layer(planes, planes, kernel_size=(1, 3, 3), stride=(1, stride, stride),
-                                padding=(0, 1, 1), bias=False)
+        self.conv2 = conv_layer(
+            planes,
+            planes,
+            kernel_size=(1, 3, 3),
+            stride=(1, stride, stride),
+            padding=(0, 1, 1),
+            bias=False,
+        )
         self.bn2 = norm_layer(planes)
-        self.conv3 = conv_layer(planes, out_channels, kernel_size=1, stride=1, padding=0,
-                                bias=False)
+        self.conv3 = conv_layer(
+            planes, out_channels, kernel_size=1, stride=1, padding=0, bias=False
+        )
         self.bn3 = norm_layer(out_channels)
         self.act = act_layer()
 
         big = [False] * 3 if block_type != 'smallbig' else list(big_views)
         if len(big) != 3 or len(big_kernels) != 3:
-            raise ValueError('big_views and big_kernels need one entry per conv '
-                             f'(conv1, conv2, conv3); got {big_views!r} and {big_kernels!r}')
+            raise ValueError(
+                'big_views and big_kernels need one entry per conv '
+                f'(conv1, conv2, conv3); got {big_views!r} and {big_kernels!r}'
+            )
         convs = (self.conv1, self.conv2, self.conv3)
         norms_channels = (planes, planes, out_channels)
         for i, (on, kernel, conv, channels) in enumerate(
-                zip(big, big_kernels, convs, norms_channels), start=1):
+            zip(big, big_kernels, convs, norms_channels), start=1
+        ):
             view = None
             if on:
                 own_conv = None
                 if not shared_big_weights:
-                    own_conv = conv_layer(conv.in_channels, conv.out_channels,
-                                          kernel_size=conv.kernel_size, stride=conv.stride,
-                                          padding=conv.padding, bias=False)
+                    own_conv = conv_layer(
+                        conv.in_channels,
+                        conv.out_channels,
+                        kernel_size=conv.kernel_size,
+                        stride=conv.stride,
+                        padding=conv.padding,
+                        bias=False,
+                    )
                 view = BigView(check_big_kernel(kernel), norm_layer(channels), own_conv)
             setattr(self, f'big{i}', view)
 
         self.downsample: Optional[nn.Sequential] = None
         if stride != 1 or in_channels != out_channels:
             self.downsample = nn.Sequential(
-                conv_layer(in_channels, out_channels, kernel_size=1, stride=(1, stride, stride),
-                           padding=0, bias=False),
-                norm_layer(out_channels))
-        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+                conv_layer(
+                    in_channels,
+                    out_channels,
+                    kernel_size=1,
+                    stride=(1, stride, stride),
+                    padding=0,
+                    bias=False,
+                ),
+                norm_layer(out_channels),
+            )
+        self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
 
     @staticmethod
-    def reference_unit(x: Tensor, conv: nn.Module, norm: nn.Module,
-                       big: Optional[BigView]) -> Tensor:
+    def reference_unit(
+        x: Tensor, conv: nn.Module, norm: nn.Module, big: Optional[BigView]
+    ) -> Tensor:
         """Small view ``norm(conv(x))`` plus the big view, broadcast over time, as written."""
         out = norm(conv(x))
         if big is not None:
@@ -150,8 +205,13 @@ class Bottleneck(nn.Module):
             return self.reference_unit(x, conv, norm, big)
         if can_fold(norm) and big is None:
             return fused_conv_norm(x, conv, norm)
-        if (can_fold(norm) and big is not None and big.conv is None and can_fold(big.bn)
-                and not torch.is_grad_enabled()):
+        if (
+            can_fold(norm)
+            and big is not None
+            and big.conv is None
+            and can_fold(big.bn)
+            and not torch.is_grad_enabled()
+        ):
             return fused_smallbig_unit(x, conv, norm, big)
         out = norm(conv_for_training(x, conv))
         if big is not None:
@@ -176,10 +236,15 @@ class Bottleneck(nn.Module):
         out = self.act(self._unit(1, x))
         out = self.act(self._unit(2, out))
         out = self.drop_path(self._unit(3, out))
-        if self.fused and not runs_as_written() and out.dtype == identity.dtype and (
-                not torch.is_grad_enabled() or (
-                isinstance(self.drop_path, nn.Identity)
-                and isinstance(self.bn3, BatchNormBase))):
+        if (
+            self.fused
+            and not runs_as_written()
+            and out.dtype == identity.dtype
+            and (
+                not torch.is_grad_enabled()
+                or (isinstance(self.drop_path, nn.Identity) and isinstance(self.bn3, BatchNormBase))
+            )
+        ):
             # no new tensor: in inference, and in training, where the last unit's output
             # (a BatchNorm's output or a sum) is kept by no backward function
             return self.act(out.add_(identity))

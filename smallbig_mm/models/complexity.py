@@ -4,6 +4,7 @@ MACs are the multiply-accumulates of convolutions and linear layers, the figure
 MMAction2's model zoo and fvcore call "FLOPs"; ``torch.utils.flop_counter`` reports
 twice this number.
 """
+
 from typing import Callable, Sequence
 
 import torch

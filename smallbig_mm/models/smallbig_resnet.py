@@ -5,6 +5,7 @@ Stem (1x7x7 conv, stride (1, 2, 2), then a (1, 3, 3) max pool), then res2..res5 
 temporal stride anywhere: T frames in, T frames out. By default res2 uses 2D blocks and
 res3-res5 SmallBig blocks (the paper's network).
 """
+
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union, cast
 
@@ -36,7 +37,8 @@ def check_clip(x: Tensor, in_channels: int) -> None:
         raise ValueError(
             f'expected a clip batch of shape (N, {in_channels}, T, H, W), got {tuple(x.shape)}; '
             'a single clip (C, T, H, W) needs x.unsqueeze(0), and frames-first data '
-            '(N, T, C, H, W) needs x.transpose(1, 2)')
+            '(N, T, C, H, W) needs x.transpose(1, 2)'
+        )
 
 
 def _per_stage(value: Sequence, name: str) -> list:
@@ -48,8 +50,10 @@ def _per_stage(value: Sequence, name: str) -> list:
 def _stage_block_types(spec: StageSpec, num_blocks: int, stage: int) -> List[str]:
     types = [spec] * num_blocks if isinstance(spec, str) else list(spec)
     if len(types) != num_blocks:
-        raise ValueError(f'block_types[{stage}] lists {len(types)} block types, but stage '
-                         f'res{stage + 2} has {num_blocks} blocks')
+        raise ValueError(
+            f'block_types[{stage}] lists {len(types)} block types, but stage '
+            f'res{stage + 2} has {num_blocks} blocks'
+        )
     return [check_block_type(t) for t in types]
 
 
@@ -94,20 +98,31 @@ class SmallBigResNet(nn.Module):
         torch.Size([2, 256, 8, 1, 1])
     """
 
-    def __init__(self, depth: int = 50,
-                 block_types: Sequence[StageSpec] = ('2d', 'smallbig', 'smallbig', 'smallbig'),
-                 extra_stages: Sequence[bool] = (False, False, False, False),
-                 big_views: Sequence[bool] = (True, True, True),
-                 big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
-                 shared_big_weights: bool = True, in_channels: int = 3, base_channels: int = 64,
-                 drop_path_rate: float = 0., zero_init_residual: bool = False,
-                 fast_path: bool = True, fused: Optional[bool] = None,
-                 conv_layer: ConvLayer = nn.Conv3d, norm_layer: NormLayer = nn.BatchNorm3d,
-                 act_layer: ActLayer = inplace_relu) -> None:
+    def __init__(
+        self,
+        depth: int = 50,
+        block_types: Sequence[StageSpec] = ('2d', 'smallbig', 'smallbig', 'smallbig'),
+        extra_stages: Sequence[bool] = (False, False, False, False),
+        big_views: Sequence[bool] = (True, True, True),
+        big_kernels: Sequence[BigKernel] = DEFAULT_BIG_KERNELS,
+        shared_big_weights: bool = True,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        drop_path_rate: float = 0.0,
+        zero_init_residual: bool = False,
+        fast_path: bool = True,
+        fused: Optional[bool] = None,
+        conv_layer: ConvLayer = nn.Conv3d,
+        norm_layer: NormLayer = nn.BatchNorm3d,
+        act_layer: ActLayer = inplace_relu,
+    ) -> None:
         super().__init__()
         if fused is not None:
-            warnings.warn('SmallBigResNet(fused=...) is deprecated: use fast_path=...',
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                'SmallBigResNet(fused=...) is deprecated: use fast_path=...',
+                DeprecationWarning,
+                stacklevel=2,
+            )
             fast_path = fused
         if depth not in ARCH_SETTINGS:
             raise ValueError(f'unknown depth {depth!r}: use one of {sorted(ARCH_SETTINGS)}')
@@ -121,8 +136,14 @@ class SmallBigResNet(nn.Module):
         self.zero_init_residual = zero_init_residual
         self.grad_checkpointing = False
 
-        self.conv1 = conv_layer(in_channels, base_channels, kernel_size=(1, 7, 7),
-                                stride=(1, 2, 2), padding=(0, 3, 3), bias=False)
+        self.conv1 = conv_layer(
+            in_channels,
+            base_channels,
+            kernel_size=(1, 7, 7),
+            stride=(1, 2, 2),
+            padding=(0, 3, 3),
+            bias=False,
+        )
         self.bn1 = norm_layer(base_channels)
         self.act = act_layer()
         self.maxpool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
@@ -133,16 +154,27 @@ class SmallBigResNet(nn.Module):
         self.stage_channels: List[int] = []
         for stage, num_blocks in enumerate(stage_blocks):
             types = _stage_block_types(block_types[stage], num_blocks, stage)
-            planes = base_channels * 2 ** stage
+            planes = base_channels * 2**stage
             blocks = []
             for i, block_type in enumerate(types):
                 drop = drop_path_rate * block_index / max(total_blocks - 1, 1)
-                blocks.append(Bottleneck(
-                    channels, planes, stride=1 if stage == 0 or i > 0 else 2,
-                    block_type=block_type, big_views=big_views, big_kernels=big_kernels,
-                    shared_big_weights=shared_big_weights, with_extra=bool(extra_stages[stage]),
-                    drop_path=drop, fused=fast_path, conv_layer=conv_layer, norm_layer=norm_layer,
-                    act_layer=act_layer))
+                blocks.append(
+                    Bottleneck(
+                        channels,
+                        planes,
+                        stride=1 if stage == 0 or i > 0 else 2,
+                        block_type=block_type,
+                        big_views=big_views,
+                        big_kernels=big_kernels,
+                        shared_big_weights=shared_big_weights,
+                        with_extra=bool(extra_stages[stage]),
+                        drop_path=drop,
+                        fused=fast_path,
+                        conv_layer=conv_layer,
+                        norm_layer=norm_layer,
+                        act_layer=act_layer,
+                    )
+                )
                 channels = planes * Bottleneck.expansion
                 block_index += 1
             self.add_module(f'layer{stage + 1}', nn.Sequential(*blocks))

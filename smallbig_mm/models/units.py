@@ -10,6 +10,7 @@ the very same ``W``), followed by its own BatchNorm. Both views are summed::
 
 Plain PyTorch: no registry, no weight I/O.
 """
+
 from typing import Callable, Optional, Sequence, Tuple, cast
 
 import torch
@@ -22,6 +23,7 @@ NormLayer = Callable[[int], nn.Module]
 """Builds a normalisation layer for a number of channels: ``norm_layer(channels)``."""
 ActLayer = Callable[[], nn.Module]
 """Builds an activation: ``act_layer()``."""
+
 
 def inplace_relu() -> nn.Module:
     """The default activation: ReLU writing into its input (no extra activation memory)."""
@@ -51,11 +53,12 @@ def check_big_kernel(kernel: Sequence[Optional[int]], name: str = 'big_kernels')
     if not isinstance(kernel, (tuple, list)) or len(kernel) != 3:
         raise ValueError(f'{name}: each window must be (t, h, w), got {kernel!r}')
     t, h, w = kernel
-    for size in ((h, w) if t is None else (t, h, w)):
+    for size in (h, w) if t is None else (t, h, w):
         if not isinstance(size, int) or size < 1 or size % 2 == 0:
             raise ValueError(
                 f'{name}: window sizes must be odd positive ints (so the pooled view keeps the '
-                f'input shape), and t may be None for all frames; got {tuple(kernel)!r}')
+                f'input shape), and t may be None for all frames; got {tuple(kernel)!r}'
+            )
     return cast(BigKernel, (t, h, w))
 
 
@@ -121,8 +124,9 @@ class BigView(nn.Module):
         torch.Size([2, 8, 8, 7, 7])
     """
 
-    def __init__(self, kernel_size: BigKernel, norm: nn.Module,
-                 conv: Optional[nn.Module] = None) -> None:
+    def __init__(
+        self, kernel_size: BigKernel, norm: nn.Module, conv: Optional[nn.Module] = None
+    ) -> None:
         super().__init__()
         self.pool = BigViewPool(kernel_size)
         self.conv = conv
@@ -155,8 +159,12 @@ class ExtraUnit(nn.Module):
         torch.Size([2, 16, 4, 7, 7])
     """
 
-    def __init__(self, channels: int, conv_layer: ConvLayer = nn.Conv3d,
-                 norm_layer: NormLayer = nn.BatchNorm3d) -> None:
+    def __init__(
+        self,
+        channels: int,
+        conv_layer: ConvLayer = nn.Conv3d,
+        norm_layer: NormLayer = nn.BatchNorm3d,
+    ) -> None:
         super().__init__()
         hidden = channels // 4
         self.reduce = conv_layer(channels, hidden, kernel_size=1, stride=1, padding=0, bias=False)
@@ -176,16 +184,16 @@ class DropPath(nn.Module):
         drop_prob: probability of dropping the branch.
     """
 
-    def __init__(self, drop_prob: float = 0.) -> None:
+    def __init__(self, drop_prob: float = 0.0) -> None:
         super().__init__()
-        if not 0. <= drop_prob < 1.:
+        if not 0.0 <= drop_prob < 1.0:
             raise ValueError(f'drop_path_rate must be in [0, 1), got {drop_prob}')
         self.drop_prob = drop_prob
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.drop_prob == 0. or not self.training:
+        if self.drop_prob == 0.0 or not self.training:
             return x
-        keep = 1. - self.drop_prob
+        keep = 1.0 - self.drop_prob
         mask = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(keep)
         return x * mask / keep
 

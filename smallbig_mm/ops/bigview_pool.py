@@ -16,6 +16,7 @@ torch.compile and autograd. :func:`native_route` says whether a tensor takes thi
 the extension is loaded, ``SMALLBIG_MM_NATIVE`` is not ``0``, and the device and dtype
 have a kernel.
 """
+
 import importlib.util
 import logging
 import os
@@ -39,8 +40,10 @@ NATIVE_LOADED = LOAD_ERROR is None
 TRITON_AVAILABLE = importlib.util.find_spec('triton') is not None
 """Whether the CUDA kernels can run (they are Triton's)."""
 
-KERNEL_DTYPES = {'cpu': (torch.float64, torch.float32, torch.bfloat16),
-                 'cuda': (torch.float64, torch.float32, torch.bfloat16, torch.float16)}
+KERNEL_DTYPES = {
+    'cpu': (torch.float64, torch.float32, torch.bfloat16),
+    'cuda': (torch.float64, torch.float32, torch.bfloat16, torch.float16),
+}
 """The dtypes each device's kernels take."""
 
 BigKernel = Tuple[Optional[int], int, int]
@@ -74,10 +77,17 @@ def native_route(x: Tensor) -> bool:
         False
     """
     device = x.device.type
-    native = (native_enabled() and x.dtype in KERNEL_DTYPES.get(device, ())
-              and (device == 'cpu' or (device == 'cuda' and TRITON_AVAILABLE)))
-    key = (device, route_name(device) if native or x.dtype in KERNEL_DTYPES.get(device, ())
-           else f'pure PyTorch (no kernel for {x.dtype})')
+    native = (
+        native_enabled()
+        and x.dtype in KERNEL_DTYPES.get(device, ())
+        and (device == 'cpu' or (device == 'cuda' and TRITON_AVAILABLE))
+    )
+    key = (
+        device,
+        route_name(device)
+        if native or x.dtype in KERNEL_DTYPES.get(device, ())
+        else f'pure PyTorch (no kernel for {x.dtype})',
+    )
     if key not in _logged:
         _logged.add(key)
         _logger.debug('big-view pooling on %s: %s route', *key)
@@ -114,6 +124,7 @@ def _output_shape(x: Tensor, global_temporal: bool) -> Tuple:
 
 def _register() -> None:
     """Fake functions, autograd and the CUDA kernels of the operators."""
+
     @torch.library.register_fake('smallbig_mm::bigview_pool')
     def _(x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
         return x.new_empty(_output_shape(x, global_temporal))
@@ -129,20 +140,25 @@ def _register() -> None:
     def backward(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
         grad_x = torch.ops.smallbig_mm.bigview_pool_backward(
-            grad.to(x.dtype), x, ctx.window, ctx.global_temporal)
+            grad.to(x.dtype), x, ctx.window, ctx.global_temporal
+        )
         return grad_x, None, None
 
-    torch.library.register_autograd('smallbig_mm::bigview_pool', backward,
-                                    setup_context=setup_context)
+    torch.library.register_autograd(
+        'smallbig_mm::bigview_pool', backward, setup_context=setup_context
+    )
     if TRITON_AVAILABLE:
+
         @torch.library.register_kernel('smallbig_mm::bigview_pool', 'cuda')
         def _(x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
             from .triton_kernels import pool
+
             return pool(x, window, global_temporal)
 
         @torch.library.register_kernel('smallbig_mm::bigview_pool_backward', 'cuda')
         def _(grad: Tensor, x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
             from .triton_kernels import pool_backward
+
             return pool_backward(grad, x, window, global_temporal)
 
 

@@ -13,6 +13,7 @@ A global temporal maximum is ``amax`` over the frames first, and its backward sp
 gradient between tied frames, as ``amax``'s backward does (torch ops, as in the pure route).
 Runs on CPU tensors too under ``TRITON_INTERPRET=1`` (how the tests check it without a GPU).
 """
+
 from typing import List
 
 import torch
@@ -27,9 +28,21 @@ except ImportError:  # the module is imported only where Triton is; doctest coll
 BLOCK = 256
 
 if triton is not None:
+
     @triton.jit
-    def _scan_kernel(x_ptr, out_ptr, total, T, H, W, RT: tl.constexpr, RH: tl.constexpr,
-                     RW: tl.constexpr, WINNER: tl.constexpr, BLOCK: tl.constexpr):
+    def _scan_kernel(
+        x_ptr,
+        out_ptr,
+        total,
+        T,
+        H,
+        W,
+        RT: tl.constexpr,
+        RH: tl.constexpr,
+        RW: tl.constexpr,
+        WINNER: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
         """Each output's pick: its value (WINNER False) or its flat index in the plane."""
         offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         inside = offsets < total
@@ -41,19 +54,22 @@ if triton is not None:
         compare = tl.float64 if x_ptr.dtype.element_ty == tl.float64 else tl.float32
         best = tl.full([BLOCK], float('-inf'), compare)
         # max_pool3d starts from the first element inside the window
-        winner = ((tl.maximum(t - RT, 0) * H + tl.maximum(h - RH, 0)) * W
-                  + tl.maximum(w - RW, 0)).to(tl.int32)
+        winner = (
+            (tl.maximum(t - RT, 0) * H + tl.maximum(h - RH, 0)) * W + tl.maximum(w - RW, 0)
+        ).to(tl.int32)
         for dt in tl.static_range(2 * RT + 1):
             tt = t + dt - RT
             for dh in tl.static_range(2 * RH + 1):
                 hh = h + dh - RH
                 for dw in tl.static_range(2 * RW + 1):
                     ww = w + dw - RW
-                    valid = (inside & (tt >= 0) & (tt < T) & (hh >= 0) & (hh < H)
-                             & (ww >= 0) & (ww < W))
+                    valid = (
+                        inside & (tt >= 0) & (tt < T) & (hh >= 0) & (hh < H) & (ww >= 0) & (ww < W)
+                    )
                     flat = (tt * H + hh) * W + ww
-                    value = tl.load(x_ptr + base + flat, mask=valid,
-                                    other=float('-inf')).to(compare)
+                    value = tl.load(x_ptr + base + flat, mask=valid, other=float('-inf')).to(
+                        compare
+                    )
                     take = valid & ((value > best) | (value != value))
                     best = tl.where(take, value, best)
                     winner = tl.where(take, flat.to(tl.int32), winner)
@@ -63,8 +79,19 @@ if triton is not None:
             tl.store(out_ptr + offsets, best.to(out_ptr.dtype.element_ty), mask=inside)
 
     @triton.jit
-    def _gather_kernel(grad_ptr, winner_ptr, out_ptr, total, T, H, W, RT: tl.constexpr,
-                       RH: tl.constexpr, RW: tl.constexpr, BLOCK: tl.constexpr):
+    def _gather_kernel(
+        grad_ptr,
+        winner_ptr,
+        out_ptr,
+        total,
+        T,
+        H,
+        W,
+        RT: tl.constexpr,
+        RH: tl.constexpr,
+        RW: tl.constexpr,
+        BLOCK: tl.constexpr,
+    ):
         """Each input's gradient: the sum, in raster order, of the outputs it won."""
         offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         inside = offsets < total
@@ -82,8 +109,9 @@ if triton is not None:
                 hh = h + dh - RH
                 for dw in tl.static_range(2 * RW + 1):
                     ww = w + dw - RW
-                    valid = (inside & (tt >= 0) & (tt < T) & (hh >= 0) & (hh < H)
-                             & (ww >= 0) & (ww < W))
+                    valid = (
+                        inside & (tt >= 0) & (tt < T) & (hh >= 0) & (hh < H) & (ww >= 0) & (ww < W)
+                    )
                     flat = (tt * H + hh) * W + ww
                     winner = tl.load(winner_ptr + base + flat, mask=valid, other=-1)
                     grad = tl.load(grad_ptr + base + flat, mask=valid, other=0.0)
@@ -106,8 +134,16 @@ def pool(x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
     if list(window) == [1, 1, 1] or frames.numel() == 0:
         return frames.clone() if frames is x else frames
     out = torch.empty_like(frames)
-    _launch(_scan_kernel, frames.numel(), frames, out, frames.numel(), *frames.shape[2:],
-            WINNER=False, **_radii(window))
+    _launch(
+        _scan_kernel,
+        frames.numel(),
+        frames,
+        out,
+        frames.numel(),
+        *frames.shape[2:],
+        WINNER=False,
+        **_radii(window),
+    )
     return out
 
 
@@ -120,11 +156,27 @@ def pool_backward(grad: Tensor, x: Tensor, window: List[int], global_temporal: b
     else:
         total = frames.numel()
         winners = torch.empty(frames.shape, dtype=torch.int32, device=frames.device)
-        _launch(_scan_kernel, total, frames, winners, total, *frames.shape[2:], WINNER=True,
-                **_radii(window))
+        _launch(
+            _scan_kernel,
+            total,
+            frames,
+            winners,
+            total,
+            *frames.shape[2:],
+            WINNER=True,
+            **_radii(window),
+        )
         grad_frames = torch.empty_like(frames)
-        _launch(_gather_kernel, total, grad, winners, grad_frames, total, *frames.shape[2:],
-                **_radii(window))
+        _launch(
+            _gather_kernel,
+            total,
+            grad,
+            winners,
+            grad_frames,
+            total,
+            *frames.shape[2:],
+            **_radii(window),
+        )
     if global_temporal:  # as amax's backward: split evenly between tied maxima
         ties = x == frames
         grad_frames = grad_frames / ties.sum(dim=2, keepdim=True) * ties

@@ -3,6 +3,7 @@
 ``import smallbig_mm`` imports this package when timm is installed, so
 ``timm.create_model('smallbig_resnet50')`` works after it.
 """
+
 from .smallbig_timm import SmallBigNet, SmallBigResNetClassifier, checkpoint_filter_fn
 
 __all__ = ['SmallBigNet', 'SmallBigResNetClassifier', 'checkpoint_filter_fn']

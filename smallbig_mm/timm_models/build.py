@@ -25,6 +25,7 @@ the ONNX export (:func:`smallbig_mm.deploy.build_clip_model`) and the benchmark 
 
 Imports timm and torch, nothing of MMEngine, MMAction2 or MMCV.
 """
+
 import logging
 import os
 from dataclasses import replace
@@ -53,8 +54,10 @@ class UnknownModelError(UsageError):
 
     def __init__(self, name: str, known: List[str]) -> None:
         self.name, self.known = name, known
-        super().__init__(f'unknown model {name!r}: not a timm model name (this package '
-                         f'registers: {", ".join(known)})')
+        super().__init__(
+            f'unknown model {name!r}: not a timm model name (this package '
+            f'registers: {", ".join(known)})'
+        )
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -87,13 +90,21 @@ def _with_record(meta: WeightsMeta, kwargs: Dict[str, Any]) -> Dict[str, Any]:
     if meta.classes:
         overlay['label_names'] = list(meta.classes)
     overlay.update(kwargs.get('pretrained_cfg_overlay') or {})
-    return {**kwargs, 'num_frames': kwargs.get('num_frames', meta.input.num_frames),
-            'pretrained_cfg_overlay': overlay}
+    return {
+        **kwargs,
+        'num_frames': kwargs.get('num_frames', meta.input.num_frames),
+        'pretrained_cfg_overlay': overlay,
+    }
 
 
-def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = None, *,
-                        finetune: bool = True, logger: Optional[logging.Logger] = None,
-                        **kwargs: Any) -> nn.Module:
+def create_with_weights(
+    name: str,
+    weights: Optional[Union[str, os.PathLike]] = None,
+    *,
+    finetune: bool = True,
+    logger: Optional[logging.Logger] = None,
+    **kwargs: Any,
+) -> nn.Module:
     """A timm model by name, with optional weights from any source, fit-checked.
 
     Args:
@@ -134,8 +145,10 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
     config = source_config(os.fspath(weights))
     architecture = config.get('architecture')
     if architecture is not None and architecture != name:
-        raise UsageError(f'{os.fspath(weights)} holds a {architecture} (its config.json), not a '
-                         f'{name}: build {architecture!r} with these weights')
+        raise UsageError(
+            f'{os.fspath(weights)} holds a {architecture} (its config.json), not a '
+            f'{name}: build {architecture!r} with these weights'
+        )
     kwargs = {**(config.get('model_args') or {}), **kwargs}
     ckpt = fetch_checkpoint(os.fspath(weights))
     if 'num_classes' not in kwargs:
@@ -149,6 +162,11 @@ def create_with_weights(name: str, weights: Optional[Union[str, os.PathLike]] = 
         kwargs = _with_record(meta, kwargs)
     model = create_model(name, **kwargs)
     model.weights_meta = meta
-    load_weights(model, ckpt, policy='finetune' if finetune else 'exact', inflate_2d=finetune,
-                 logger=logger or _logger)
+    load_weights(
+        model,
+        ckpt,
+        policy='finetune' if finetune else 'exact',
+        inflate_2d=finetune,
+        logger=logger or _logger,
+    )
     return model

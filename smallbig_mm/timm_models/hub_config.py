@@ -13,11 +13,11 @@ take (nested thousands deep) fails there, in timm. The project's own routes
 (:func:`smallbig_mm.timm_models.build.create_with_weights`: ``hubconf.py`` and
 ``smallbig_mm.apis``) check the file's size and depth first.
 """
+
 import os
 from typing import Any, Mapping, Optional
 
-from ..weights.validate import (read_hub_config, validate_model_args,
-                                validate_pretrained_cfg)
+from ..weights.validate import read_hub_config, validate_model_args, validate_pretrained_cfg
 
 
 def _cached_hub_config(repo: str) -> Optional[str]:

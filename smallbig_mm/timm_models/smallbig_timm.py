@@ -17,6 +17,7 @@ Example:
     >>> model(torch.randn(2, 3, 4, 64, 64)).shape
     torch.Size([2, 10])
 """
+
 import functools
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -63,8 +64,10 @@ class ClipPool(nn.Module):
     def __init__(self, pool_type: str = 'avg') -> None:
         super().__init__()
         if pool_type not in POOL_TYPES:
-            raise ValueError(f'global_pool must be one of {POOL_TYPES} (\'\' keeps the '
-                             f'(N, C, T, H, W) map), got {pool_type!r}')
+            raise ValueError(
+                f"global_pool must be one of {POOL_TYPES} ('' keeps the "
+                f'(N, C, T, H, W) map), got {pool_type!r}'
+            )
         self.pool_type = pool_type
 
     def forward(self, x: Tensor) -> Tensor:
@@ -115,12 +118,20 @@ class SmallBigResNetClassifier(SmallBigResNet):
         torch.Size([2, 256, 4, 2, 2])
     """
 
-    def __init__(self, num_classes: int = 400, in_chans: int = 3, global_pool: str = 'avg',
-                 drop_rate: float = 0., drop_path_rate: float = 0., num_frames: int = 8,
-                 device: Optional[Union[str, torch.device]] = None,
-                 dtype: Optional[torch.dtype] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        num_classes: int = 400,
+        in_chans: int = 3,
+        global_pool: str = 'avg',
+        drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        num_frames: int = 8,
+        device: Optional[Union[str, torch.device]] = None,
+        dtype: Optional[torch.dtype] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(in_channels=in_chans, drop_path_rate=drop_path_rate, **kwargs)
-        if not 0. <= drop_rate < 1.:
+        if not 0.0 <= drop_rate < 1.0:
             raise ValueError(f'drop_rate must be in [0, 1), got {drop_rate!r}')
         if not isinstance(num_frames, int) or num_frames < 1:
             raise ValueError(f'num_frames must be a positive int, got {num_frames!r}')
@@ -129,10 +140,12 @@ class SmallBigResNetClassifier(SmallBigResNet):
         self.num_frames = num_frames
         self.head_hidden_size = self.num_features
         self.feature_info: List[Dict[str, Any]] = [
-            dict(num_chs=self.conv1.out_channels, reduction=2, module='act')]
+            dict(num_chs=self.conv1.out_channels, reduction=2, module='act')
+        ]
         for stage, channels in enumerate(self.stage_channels):
             self.feature_info.append(
-                dict(num_chs=channels, reduction=4 * 2 ** stage, module=f'layer{stage + 1}'))
+                dict(num_chs=channels, reduction=4 * 2**stage, module=f'layer{stage + 1}')
+            )
         self.num_classes = num_classes
         self.global_pool = ClipPool(global_pool)
         self.fc = self._make_fc(num_classes)
@@ -141,8 +154,9 @@ class SmallBigResNetClassifier(SmallBigResNet):
 
     def _make_fc(self, num_classes: int) -> nn.Module:
         if not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f'num_classes must be an int >= 0 (0: no classifier), '
-                             f'got {num_classes!r}')
+            raise ValueError(
+                f'num_classes must be an int >= 0 (0: no classifier), got {num_classes!r}'
+            )
         if num_classes == 0:
             return nn.Identity()
         like = next(self.parameters())
@@ -153,8 +167,9 @@ class SmallBigResNetClassifier(SmallBigResNet):
 
         Used by timm's layer-wise learning-rate decay; ``fc`` falls into the last group.
         """
-        return dict(stem=r'^conv1\.|^bn1\.',
-                    blocks=r'^layer(\d+)\.' if coarse else r'^layer(\d+)\.(\d+)\.')
+        return dict(
+            stem=r'^conv1\.|^bn1\.', blocks=r'^layer(\d+)\.' if coarse else r'^layer(\d+)\.(\d+)\.'
+        )
 
     def get_classifier(self, name_only: bool = False) -> Union[str, nn.Module]:
         """The classifier module, or its name ``'fc'``."""
@@ -215,9 +230,14 @@ class SmallBigResNetClassifier(SmallBigResNet):
         return self.forward_head(self.forward_features(x))
 
     def forward_intermediates(
-            self, x: Tensor, indices: Optional[Union[int, List[int]]] = None,
-            norm: bool = False, stop_early: bool = False, output_fmt: str = 'NCHW',
-            intermediates_only: bool = False) -> Union[List[Tensor], Tuple[Tensor, List[Tensor]]]:
+        self,
+        x: Tensor,
+        indices: Optional[Union[int, List[int]]] = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = 'NCHW',
+        intermediates_only: bool = False,
+    ) -> Union[List[Tensor], Tuple[Tensor, List[Tensor]]]:
         """Runs the network and returns the maps of selected features (timm API).
 
         Args:
@@ -235,8 +255,10 @@ class SmallBigResNetClassifier(SmallBigResNet):
             ``stop_early`` the final map equals :meth:`forward_features`.
         """
         if output_fmt not in ('NCHW', 'NCTHW'):
-            raise ValueError(f'output_fmt must be NCHW or NCTHW (maps are always '
-                             f'(N, C, T, H, W)), got {output_fmt!r}')
+            raise ValueError(
+                f'output_fmt must be NCHW or NCTHW (maps are always '
+                f'(N, C, T, H, W)), got {output_fmt!r}'
+            )
         take_indices, max_index = feature_take_indices(len(self.feature_info), indices)
         intermediates = []
         x = self._stem_features(x)
@@ -251,8 +273,9 @@ class SmallBigResNetClassifier(SmallBigResNet):
             return intermediates
         return x, intermediates
 
-    def prune_intermediate_layers(self, indices: Union[int, List[int]] = 1,
-                                  prune_norm: bool = False, prune_head: bool = True) -> List[int]:
+    def prune_intermediate_layers(
+        self, indices: Union[int, List[int]] = 1, prune_norm: bool = False, prune_head: bool = True
+    ) -> List[int]:
         """Removes the stages (and the head) not needed for the features in ``indices``.
 
         Args:
@@ -280,8 +303,11 @@ SmallBigNet = SmallBigResNetClassifier
 """The class's first name, kept for code that imports it."""
 
 
-def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNetClassifier,
-                         source: str = 'the checkpoint') -> Dict[str, Tensor]:
+def checkpoint_filter_fn(
+    state_dict: Mapping[str, Tensor],
+    model: SmallBigResNetClassifier,
+    source: str = 'the checkpoint',
+) -> Dict[str, Tensor]:
     """Converts a checkpoint of any supported layout to ``model``'s keys, or raises.
 
     Called by timm for ``pretrained=True`` (for ``pretrained_cfg_overlay=dict(file=...)``
@@ -311,20 +337,28 @@ def checkpoint_filter_fn(state_dict: Mapping[str, Tensor], model: SmallBigResNet
             keys, and hints.
     """
     has_classifier = any(key.endswith(('fc.weight', 'fc_cls.weight')) for key in state_dict)
-    finetune = not has_classifier or \
-        model.num_classes != getattr(model, 'pretrained_cfg', {}).get('num_classes')
+    finetune = not has_classifier or model.num_classes != getattr(model, 'pretrained_cfg', {}).get(
+        'num_classes'
+    )
     name = getattr(model, 'pretrained_cfg', {}).get('architecture') or type(model).__name__
     try:
-        state, report = fit_weights(state_dict, model, policy='finetune' if finetune else 'exact',
-                                    inflate_2d=True, source=source, model_name=name)
+        state, report = fit_weights(
+            state_dict,
+            model,
+            policy='finetune' if finetune else 'exact',
+            inflate_2d=True,
+            source=source,
+            model_name=name,
+        )
     except TypeError as err:  # timm would retry a TypeError as filter_fn(state_dict)
         raise CheckpointError(f'{source}: could not convert the checkpoint: {err}') from err
     log_report(report, _logger)  # timm loads it next, strictly
     return state
 
 
-def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] = None
-                         ) -> Tuple[Dict[str, Any], Optional[str]]:
+def _read_overlay_source(
+    overlay: Mapping[str, Any], num_classes: Optional[int] = None
+) -> Tuple[Dict[str, Any], Optional[str]]:
     """``pretrained_cfg_overlay`` with its ``file``/``url`` read here instead of by timm.
 
     Any source of :func:`smallbig_mm.weights.sources.resolve_pretrained` works (a file, a
@@ -347,20 +381,26 @@ def _read_overlay_source(overlay: Mapping[str, Any], num_classes: Optional[int] 
     return out, ckpt.path
 
 
-def _create_smallbig(variant: str, pretrained: bool = False,
-                     **kwargs: Any) -> SmallBigResNetClassifier:
+def _create_smallbig(
+    variant: str, pretrained: bool = False, **kwargs: Any
+) -> SmallBigResNetClassifier:
     """Builds ``variant`` through timm's builder (pretrained loading, features_only)."""
     check_hub_kwargs(kwargs)  # a local-dir:/hf-hub: config.json, before anything is built
     overlay, path = kwargs.get('pretrained_cfg_overlay'), None
     if pretrained and overlay:
         kwargs['pretrained_cfg_overlay'], path = _read_overlay_source(
-            overlay, kwargs.get('num_classes'))
+            overlay, kwargs.get('num_classes')
+        )
     model = build_model_with_cfg(
-        SmallBigResNetClassifier, variant, pretrained,
-        pretrained_filter_fn=functools.partial(checkpoint_filter_fn,
-                                               source=path or 'the checkpoint'),
+        SmallBigResNetClassifier,
+        variant,
+        pretrained,
+        pretrained_filter_fn=functools.partial(
+            checkpoint_filter_fn, source=path or 'the checkpoint'
+        ),
         feature_cfg=dict(out_indices=(0, 1, 2, 3, 4)),
-        **kwargs)
+        **kwargs,
+    )
     for cfg_name in ('pretrained_cfg', 'default_cfg'):  # keep no second copy of the weights
         cfg = getattr(model, cfg_name, None)
         if isinstance(cfg, dict) and cfg.pop('state_dict', None) is not None:
@@ -371,10 +411,15 @@ def _create_smallbig(variant: str, pretrained: bool = False,
 def _cfg(**kwargs: Any) -> Dict[str, Any]:
     """The pretrained config shared by the family (no weights are released)."""
     return {
-        'num_classes': 400, 'input_size': (3, 224, 224), 'pool_size': None,
-        'crop_pct': 0.875, 'interpolation': 'bilinear',
-        'mean': IMAGENET_DEFAULT_MEAN, 'std': IMAGENET_DEFAULT_STD,
-        'first_conv': 'conv1', 'classifier': 'fc',
+        'num_classes': 400,
+        'input_size': (3, 224, 224),
+        'pool_size': None,
+        'crop_pct': 0.875,
+        'interpolation': 'bilinear',
+        'mean': IMAGENET_DEFAULT_MEAN,
+        'std': IMAGENET_DEFAULT_STD,
+        'first_conv': 'conv1',
+        'classifier': 'fc',
         'paper_ids': 'arXiv:2006.14582',
         'paper_name': 'SmallBigNet: Integrating Core and Contextual Views for Video Classification',
         'origin_url': 'https://github.com/xhl-video/SmallBigNet',
@@ -390,16 +435,20 @@ def _cfg(**kwargs: Any) -> Dict[str, Any]:
     }
 
 
-default_cfgs = generate_default_cfgs({
-    'smallbig_resnet23': _cfg(description="SmallBig-ResNet-23, the paper's ablation backbone"),
-    'smallbig_resnet50': _cfg(description='SmallBig-ResNet-50'),
-    'smallbig_resnet101': _cfg(description='SmallBig-ResNet-101'),
-    'smallbig_resnet50_extra': _cfg(
-        description='SmallBig-ResNet-50 with the extra unit in res3-res5'),
-    'smallbig_c2d_resnet50': _cfg(description='C2D ResNet-50 baseline (2D blocks only)'),
-    'smallbig_3d_resnet50': _cfg(
-        description='3D ResNet-50 baseline (SlowOnly-like: 3x1x1 conv1 in res4-res5)'),
-})
+default_cfgs = generate_default_cfgs(
+    {
+        'smallbig_resnet23': _cfg(description="SmallBig-ResNet-23, the paper's ablation backbone"),
+        'smallbig_resnet50': _cfg(description='SmallBig-ResNet-50'),
+        'smallbig_resnet101': _cfg(description='SmallBig-ResNet-101'),
+        'smallbig_resnet50_extra': _cfg(
+            description='SmallBig-ResNet-50 with the extra unit in res3-res5'
+        ),
+        'smallbig_c2d_resnet50': _cfg(description='C2D ResNet-50 baseline (2D blocks only)'),
+        'smallbig_3d_resnet50': _cfg(
+            description='3D ResNet-50 baseline (SlowOnly-like: 3x1x1 conv1 in res4-res5)'
+        ),
+    }
+)
 
 
 @register_model

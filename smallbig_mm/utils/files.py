@@ -7,6 +7,7 @@ file (or none) in place, never a half-written one. New files and folders get the
 the process umask gives (``0o666 & ~umask``, ``0o777 & ~umask``), like ``open`` and
 ``mkdir`` would. An existing target is refused unless ``force``.
 """
+
 import contextlib
 import errno
 import os
@@ -47,16 +48,19 @@ def disk_full_error(err: OSError, path: str, kept: bool) -> DiskFullError:
         >>> str(disk_full_error(OSError(errno.ENOSPC, 'No space left on device'), 'a.npy', False))
         'a.npy: no space left on device while writing it; nothing was written (the partial temporary file is removed): free some space or choose another disk'
     """
-    what = 'the disk quota is exhausted' if err.errno == errno.EDQUOT else \
-        'no space left on device'
-    state = f'the previous {os.path.basename(path)} is kept unchanged' if kept else \
-        'nothing was written'
-    return DiskFullError(f'{path}: {what} while writing it; {state} (the partial temporary '
-                         'file is removed): free some space or choose another disk')
+    what = 'the disk quota is exhausted' if err.errno == errno.EDQUOT else 'no space left on device'
+    state = (
+        f'the previous {os.path.basename(path)} is kept unchanged'
+        if kept
+        else 'nothing was written'
+    )
+    return DiskFullError(
+        f'{path}: {what} while writing it; {state} (the partial temporary '
+        'file is removed): free some space or choose another disk'
+    )
 
 
-def check_output_path(path: PathLike, force: bool = False,
-                      inputs: tuple = ()) -> str:
+def check_output_path(path: PathLike, force: bool = False, inputs: tuple = ()) -> str:
     """Checks that ``path`` may be written, before any work is done.
 
     Args:
@@ -84,14 +88,21 @@ def check_output_path(path: PathLike, force: bool = False,
     """
     path = os.fspath(path)
     for source in inputs:
-        if source is not None and os.path.exists(source) and os.path.exists(path) and \
-                os.path.samefile(source, os.fspath(path)):
-            raise OutputPathError(f'{path}: the output would overwrite the input {source}; '
-                                  'choose another output name')
+        if (
+            source is not None
+            and os.path.exists(source)
+            and os.path.exists(path)
+            and os.path.samefile(source, os.fspath(path))
+        ):
+            raise OutputPathError(
+                f'{path}: the output would overwrite the input {source}; choose another output name'
+            )
     if os.path.isdir(path):
         raise OutputPathError(f'{path} is a folder; give a file name')
     if os.path.exists(path) and not force:
-        raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')
+        raise OutputExistsError(
+            f'{path} exists; refusing to overwrite it (pass --force to replace it)'
+        )
     check_folder_writable(os.path.dirname(os.path.abspath(path)), 'the folder of')
     return path
 
@@ -129,8 +140,13 @@ def remove_stale_temporaries(folder: str, name: str = '*') -> list:
     for entry in os.listdir(folder) if os.path.isdir(folder) else ():
         target, mark, rest = entry[1:].rpartition(TMP_MARK)
         pid = rest.split('.')[0].split('-')[0]
-        if entry.startswith('.') and mark and fnmatch.fnmatchcase(target, name) and \
-                pid.isdigit() and not _process_alive(int(pid)):
+        if (
+            entry.startswith('.')
+            and mark
+            and fnmatch.fnmatchcase(target, name)
+            and pid.isdigit()
+            and not _process_alive(int(pid))
+        ):
             path = os.path.join(folder, entry)
             if os.path.isfile(path):
                 os.remove(path)
@@ -148,8 +164,9 @@ def _fsync_folder(folder: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
-                  suffix: Optional[str] = None) -> Iterator[str]:
+def atomic_output(
+    path: PathLike, force: bool = False, inputs: tuple = (), suffix: Optional[str] = None
+) -> Iterator[str]:
     """Yields a temporary path to write; renames it over ``path`` when the block succeeds.
 
     The temporary file lies in the same folder (so the rename is atomic), keeps the
@@ -191,7 +208,9 @@ def atomic_output(path: PathLike, force: bool = False, inputs: tuple = (),
             raise disk_full_error(err, path, os.path.exists(path)) from err
         os.chmod(tmp, umask_mode())  # writers that replace the file (safetensors) reset it
         if os.path.exists(path) and not force:  # appeared while we were writing
-            raise OutputExistsError(f'{path} exists; refusing to overwrite it (pass --force to replace it)')
+            raise OutputExistsError(
+                f'{path} exists; refusing to overwrite it (pass --force to replace it)'
+            )
         os.replace(tmp, path)
         _fsync_folder(folder)
     finally:
@@ -233,7 +252,8 @@ def ensure_writable_folder(path: PathLike, what: str = 'folder') -> str:
             reason = 'a part of the path is a file, not a folder'
         raise FolderNotWritableError(
             f'{what} {path} cannot be created or written ({reason}): choose a folder you '
-            f'can write, or fix its permissions') from err
+            f'can write, or fix its permissions'
+        ) from err
     return path
 
 
@@ -260,8 +280,10 @@ def check_folder_writable(path: PathLike, what: str = 'folder') -> str:
     elif not os.access(existing, os.W_OK | os.X_OK):
         reason = f'no permission to write in {existing}'
     if reason is not None:
-        raise FolderNotWritableError(f'{what} {path} cannot be created or written ({reason}): '
-                                     f'choose a folder you can write, or fix its permissions')
+        raise FolderNotWritableError(
+            f'{what} {path} cannot be created or written ({reason}): '
+            f'choose a folder you can write, or fix its permissions'
+        )
     return path
 
 
@@ -317,14 +339,19 @@ def atomic_folder(path: PathLike, force: bool = False, inputs: tuple = ()) -> It
     path = os.path.abspath(os.fspath(path))
     for source in inputs:
         if source is not None and os.path.exists(source) and _inside(source, path):
-            raise OutputPathError(f'{path}: the output folder holds the input {source}, which '
-                                  'replacing it would delete; choose another output folder')
+            raise OutputPathError(
+                f'{path}: the output folder holds the input {source}, which '
+                'replacing it would delete; choose another output folder'
+            )
     if os.path.lexists(path) and not os.path.isdir(path):
-        raise OutputPathError(f'{path} is a file, not a folder; refusing to replace it with a '
-                              'folder, even with --force: choose another output folder')
+        raise OutputPathError(
+            f'{path} is a file, not a folder; refusing to replace it with a '
+            'folder, even with --force: choose another output folder'
+        )
     if os.path.isdir(path) and os.listdir(path) and not force:
-        raise OutputExistsError(f'{path} exists and is not empty; refusing to replace it '
-                                '(pass --force to replace it)')
+        raise OutputExistsError(
+            f'{path} exists and is not empty; refusing to replace it (pass --force to replace it)'
+        )
     tmp = make_temp_folder(path)
     old = None
     try:

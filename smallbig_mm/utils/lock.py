@@ -15,6 +15,7 @@ Example:
     True
     >>> release_work_dir(folder)
 """
+
 import json
 import os
 import socket
@@ -55,8 +56,10 @@ def _alive(owner: dict) -> bool:
 
 
 def _describe(owner: dict) -> str:
-    return (f'pid {owner.get("pid")} on {owner.get("host")}, started {owner.get("started")}'
-            f' ({owner.get("command", "?")})')
+    return (
+        f'pid {owner.get("pid")} on {owner.get("host")}, started {owner.get("started")}'
+        f' ({owner.get("command", "?")})'
+    )
 
 
 def _read(path: str) -> dict:
@@ -83,10 +86,15 @@ def acquire_work_dir(work_dir: str) -> Optional[str]:
     """
     os.makedirs(work_dir, exist_ok=True)
     path = lock_path(work_dir)
-    me = dict(pid=os.getpid(), host=socket.gethostname(), start_tick=_start_tick(os.getpid()),
-              started=time.strftime('%Y-%m-%d %H:%M:%S'),
-              command=' '.join(os.path.basename(a) if i == 0 else a
-                               for i, a in enumerate(sys.argv))[:200])
+    me = dict(
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        start_tick=_start_tick(os.getpid()),
+        started=time.strftime('%Y-%m-%d %H:%M:%S'),
+        command=' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[
+            :200
+        ],
+    )
     tmp = f'{path}.{os.getpid()}'
     with open(tmp, 'w', encoding='utf-8') as f:
         json.dump(me, f)
@@ -104,18 +112,22 @@ def acquire_work_dir(work_dir: str) -> Optional[str]:
             if owner and owner.get('host') != me['host']:
                 raise WorkDirInUseError(
                     f'work dir {work_dir} is in use by another run: {_describe(owner)}; wait '
-                    f'for it, choose another --work-dir, or, if that run is gone, delete {path}')
+                    f'for it, choose another --work-dir, or, if that run is gone, delete {path}'
+                )
             if owner and _alive(owner):
                 raise WorkDirInUseError(
                     f'work dir {work_dir} is in use by another run: {_describe(owner)}; wait '
-                    'for it to finish, stop it, or choose another --work-dir')
+                    'for it to finish, stop it, or choose another --work-dir'
+                )
             try:  # a dead run's (or an unreadable) lock: move it aside, then retry the link
                 os.rename(path, f'{path}.stale-{os.getpid()}')
                 os.remove(f'{path}.stale-{os.getpid()}')
             except FileNotFoundError:
                 continue
-            taken_over = (f'work dir {work_dir}: took over the lock of a run that is gone ('
-                          f'{_describe(owner) if owner else "unreadable lock file"})')
+            taken_over = (
+                f'work dir {work_dir}: took over the lock of a run that is gone ('
+                f'{_describe(owner) if owner else "unreadable lock file"})'
+            )
         raise WorkDirInUseError(f'work dir {work_dir}: could not take its lock {path}')
     finally:
         os.remove(tmp)

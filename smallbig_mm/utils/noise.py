@@ -4,6 +4,7 @@ Kept off the console by every tool unless ``--log-level DEBUG``; the Python API 
 them only while it imports the stack (:func:`quiet_imports`), without changing the
 process's warning filters.
 """
+
 import contextlib
 import warnings
 from typing import Iterator, Tuple
@@ -17,7 +18,6 @@ NOISY_WARNINGS: Tuple[Tuple[type, str], ...] = (
     (Warning, r'torch\.cuda\.amp\.(GradScaler|autocast)\(args\.\.\.\)` is deprecated'),
 )
 """(category, message regex) of Python warnings that carry no information for a run."""
-
 
 
 def ignore_noisy_warnings(level: str = 'INFO') -> bool:

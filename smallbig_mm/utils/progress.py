@@ -13,6 +13,7 @@ Example:
     >>> stream.getvalue()
     'videos: 3/3\\n'
 """
+
 import os
 import sys
 import time
@@ -42,8 +43,9 @@ class Progress:
     active: Optional['Progress'] = None
     """The bar on screen, cleared by the console filter before a log line."""
 
-    def __init__(self, label: str, total: int, stream: Optional[TextIO] = None,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self, label: str, total: int, stream: Optional[TextIO] = None, enabled: bool = True
+    ) -> None:
         self.label, self.total = label, total
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled and is_rank_zero()
@@ -53,8 +55,10 @@ class Progress:
         if self.enabled and getattr(self.stream, 'isatty', lambda: False)():
             try:
                 from tqdm import tqdm
-                self.bar = tqdm(total=total, desc=label, file=self.stream, leave=True,
-                                dynamic_ncols=True)
+
+                self.bar = tqdm(
+                    total=total, desc=label, file=self.stream, leave=True, dynamic_ncols=True
+                )
             except ImportError:
                 pass
 
@@ -66,10 +70,12 @@ class Progress:
             self.bar.set_postfix_str(suffix, refresh=False)
             self.bar.refresh()
             Progress.active = self
-        elif self.enabled and (done >= self.total or
-                               time.monotonic() - self.last >= PLAIN_INTERVAL):
-            self.stream.write(f'{self.label}: {done}/{self.total}'
-                              + (f' {suffix}' if suffix else '') + '\n')
+        elif self.enabled and (
+            done >= self.total or time.monotonic() - self.last >= PLAIN_INTERVAL
+        ):
+            self.stream.write(
+                f'{self.label}: {done}/{self.total}' + (f' {suffix}' if suffix else '') + '\n'
+            )
             self.stream.flush()
             self.last = time.monotonic()
 
@@ -86,8 +92,9 @@ class Progress:
             Progress.active = None
 
 
-def progress(items: Iterable[T], label: str, enabled: bool = True,
-             stream: Optional[TextIO] = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T], label: str, enabled: bool = True, stream: Optional[TextIO] = None
+) -> Iterator[T]:
     """Yields ``items`` while showing how many are done (see :class:`Progress`)."""
     items = items if isinstance(items, Sequence) else list(items)
     display = Progress(label, len(items), stream, enabled)

@@ -16,6 +16,7 @@ Example:
     >>> differences(old, new)
     ['settings.clip_len 4 (now None)']
 """
+
 import hashlib
 import json
 import os
@@ -52,8 +53,9 @@ def file_identity(path: str, content: bool = False) -> Dict[str, Any]:
     size (checkpoints); path, size and modification time suffice for videos.
     """
     stat = os.stat(path)
-    identity: Dict[str, Any] = dict(path=os.path.abspath(path), size=stat.st_size,
-                                    mtime_ns=stat.st_mtime_ns)
+    identity: Dict[str, Any] = dict(
+        path=os.path.abspath(path), size=stat.st_size, mtime_ns=stat.st_mtime_ns
+    )
     if content:
         identity['sha256'] = sha256_file(path)
     return identity
@@ -66,8 +68,9 @@ def text_digest(value: Any) -> str:
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
-def make_provenance(tool: str, inputs: Mapping[str, Any],
-                    settings: Mapping[str, Any]) -> Dict[str, Any]:
+def make_provenance(
+    tool: str, inputs: Mapping[str, Any], settings: Mapping[str, Any]
+) -> Dict[str, Any]:
     """The record to store beside (or inside) an output.
 
     Args:
@@ -76,8 +79,9 @@ def make_provenance(tool: str, inputs: Mapping[str, Any],
         settings: every option that changes the output (as JSON-able values; ``None`` for
             "the default").
     """
-    return json.loads(json.dumps(dict(tool=tool, inputs=dict(inputs), settings=dict(settings)),
-                                 default=repr))
+    return json.loads(
+        json.dumps(dict(tool=tool, inputs=dict(inputs), settings=dict(settings)), default=repr)
+    )
 
 
 def _flatten(value: Any, prefix: str, out: Dict[str, Any]) -> None:
@@ -88,8 +92,7 @@ def _flatten(value: Any, prefix: str, out: Dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def differences(recorded: Optional[Mapping[str, Any]], current: Mapping[str, Any]
-                ) -> List[str]:
+def differences(recorded: Optional[Mapping[str, Any]], current: Mapping[str, Any]) -> List[str]:
     """What differs between a recorded provenance and the current one, key by key.
 
     A changed video is named by what changed (``inputs.video.size``); a changed content

@@ -1,4 +1,5 @@
 """Text for messages: one way to show a long list of names."""
+
 from typing import Iterable
 
 
@@ -19,6 +20,7 @@ def preview(items: Iterable[str], limit: int = 8, sep: str = ', ', total: bool =
         'a, b'
     """
     items = list(items)
-    more = (f'{sep}... ({len(items)} in all)' if total else f'{sep}...') \
-        if len(items) > limit else ''
+    more = (
+        (f'{sep}... ({len(items)} in all)' if total else f'{sep}...') if len(items) > limit else ''
+    )
     return sep.join(items[:limit]) + more

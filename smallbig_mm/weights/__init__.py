@@ -24,6 +24,7 @@ Example:
     >>> load_weights(SmallBigResNet(depth=23, base_channels=8), reference).loaded
     246
 """
+
 from .convert import ConversionSummary, convert_checkpoint
 from .errors import CheckpointError
 from .hub import write_hub_folder
@@ -34,9 +35,22 @@ from .pipeline import LoadReport, fit_weights, load_weights
 from .sources import fetch_checkpoint
 
 __all__ = [
-    'LAYOUTS', 'LAYOUTS_2D', 'Checkpoint', 'CheckpointError', 'ConversionSummary',
-    'InflationReport', 'LoadReport', 'convert_checkpoint', 'convert_state_dict',
-    'detect_layout', 'fetch_checkpoint', 'fit_weights', 'inflate_2d_state_dict',
-    'load_weights', 'read_checkpoint', 'read_raw_checkpoint', 'write_checkpoint',
+    'LAYOUTS',
+    'LAYOUTS_2D',
+    'Checkpoint',
+    'CheckpointError',
+    'ConversionSummary',
+    'InflationReport',
+    'LoadReport',
+    'convert_checkpoint',
+    'convert_state_dict',
+    'detect_layout',
+    'fetch_checkpoint',
+    'fit_weights',
+    'inflate_2d_state_dict',
+    'load_weights',
+    'read_checkpoint',
+    'read_raw_checkpoint',
+    'write_checkpoint',
     'write_hub_folder',
 ]

@@ -10,6 +10,7 @@ torch's process-wide allow-list, so importing this package changes no global tor
 ``getattr`` is allowed only through :func:`history_buffer_getattr`, which answers the one
 lookup a HistoryBuffer pickles (its statistics methods) and refuses any other.
 """
+
 import importlib.util
 import pickle
 from typing import Any, List
@@ -27,23 +28,37 @@ def history_buffer_getattr(owner: type, name: str) -> Any:
     from mmengine.logging import HistoryBuffer
 
     from ..compat.mmengine import history_statistics
+
     allowed = {'min', 'max', 'current', 'mean', *history_statistics()}
     if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({owner!r}, {name!r}) in a weights_only checkpoint: only '
-        'HistoryBuffer statistics methods are allowed')
+        'HistoryBuffer statistics methods are allowed'
+    )
 
 
 def _numpy_globals() -> List[Any]:
     import numpy as np
+
     try:  # numpy >= 2 moved the reconstructors to numpy._core
         from numpy._core.multiarray import _reconstruct, scalar
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.float16,
-        np.float32, np.float64)]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (
+            np.bool_,
+            np.int8,
+            np.int16,
+            np.int32,
+            np.int64,
+            np.uint8,
+            np.float16,
+            np.float32,
+            np.float64,
+        )
+    ]
     return [np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes]
 
 
@@ -62,5 +77,6 @@ def checkpoint_globals() -> List[Any]:
     allowed = _numpy_globals()
     if importlib.util.find_spec('mmengine') is not None:
         from mmengine.logging import HistoryBuffer
+
         allowed += [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')]
     return allowed

@@ -19,14 +19,15 @@ Training state (optimizer, schedulers, message hub) is never carried over: a con
 checkpoint holds weights, for evaluation or fine-tuning. Nothing is written unless a
 network built from the weights' own shapes loads them exactly.
 """
+
 import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-from ..utils.text import preview
 from ..utils.files import check_output_path
+from ..utils.text import preview
 from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, write_checkpoint
 from .layouts import LAYOUTS, convert_state_dict, detect_layout, to_timm_state_dict
@@ -63,6 +64,7 @@ class ConversionSummary:
             (``optimizer``, ``message_hub``, ...).
         added_entries: top-level entries written besides the state dict.
     """
+
     src: str
     dst: str
     source_layout: str
@@ -78,18 +80,22 @@ class ConversionSummary:
 
     def summary(self) -> str:
         """Readable lines for the command line."""
+
         def show(items: List[str]) -> str:
             return preview(items) if items else 'none'
-        return '\n'.join([
-            f'{self.src} ({self.source_layout}, {self.num_keys_in} keys)',
-            f'  -> {self.dst} ({self.target_layout}, {self.num_keys_out} keys)',
-            f'  parameters: {self.num_parameters:,} (norm running statistics not counted)',
-            f'  renamed keys: {self.renamed}',
-            f'  dropped keys: {show(self.dropped)}',
-            f'  added keys: {show(self.added)}',
-            f'  file entries dropped: {show(self.dropped_entries)}',
-            f'  file entries added: {show(self.added_entries)}',
-        ])
+
+        return '\n'.join(
+            [
+                f'{self.src} ({self.source_layout}, {self.num_keys_in} keys)',
+                f'  -> {self.dst} ({self.target_layout}, {self.num_keys_out} keys)',
+                f'  parameters: {self.num_parameters:,} (norm running statistics not counted)',
+                f'  renamed keys: {self.renamed}',
+                f'  dropped keys: {show(self.dropped)}',
+                f'  added keys: {show(self.added)}',
+                f'  file entries dropped: {show(self.dropped_entries)}',
+                f'  file entries added: {show(self.added_entries)}',
+            ]
+        )
 
 
 def _number(value: Any, kind: type, default):
@@ -99,9 +105,14 @@ def _number(value: Any, kind: type, default):
         return default
 
 
-def _container(ckpt: Checkpoint, state_dict: Dict[str, Tensor], to: str,
-               source_layout: str, safetensors: bool, record: Optional[WeightsMeta]
-               ) -> Tuple[Dict[str, Any], Dict[str, str]]:
+def _container(
+    ckpt: Checkpoint,
+    state_dict: Dict[str, Tensor],
+    to: str,
+    source_layout: str,
+    safetensors: bool,
+    record: Optional[WeightsMeta],
+) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """(object to save, safetensors metadata) for the target layout; both carry the
     weights record (``weights_meta``) where there is one."""
     meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
@@ -115,22 +126,33 @@ def _container(ckpt: Checkpoint, state_dict: Dict[str, Tensor], to: str,
             metadata.update(epoch=str(epoch), best_metric=repr(best))
         return state_dict, metadata
     if to == 'reference':
-        return dict({'epoch': epoch, 'state_dict': state_dict, 'best_metric': best},
-                    **({'meta': meta_entries(record)} if record else {})), metadata
+        return dict(
+            {'epoch': epoch, 'state_dict': state_dict, 'best_metric': best},
+            **({'meta': meta_entries(record)} if record else {}),
+        ), metadata
     if to == 'mmaction':
         new_meta = dict(meta)
-        new_meta.update(converted_from=os.path.basename(ckpt.path), source_layout=source_layout,
-                        **meta_entries(record))
+        new_meta.update(
+            converted_from=os.path.basename(ckpt.path),
+            source_layout=source_layout,
+            **meta_entries(record),
+        )
         return {'meta': new_meta, 'state_dict': state_dict}, metadata
     if record is None:
         return state_dict, metadata
     return {'state_dict': state_dict, 'meta': meta_entries(record)}, metadata
 
 
-def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str] = None,
-                       force: bool = False, meta: Optional[WeightsMeta] = None,
-                       input_values: Optional[Mapping[str, Any]] = None,
-                       classes: Optional[List[str]] = None) -> ConversionSummary:
+def convert_checkpoint(
+    src: str,
+    dst: str,
+    to: str,
+    source_layout: Optional[str] = None,
+    force: bool = False,
+    meta: Optional[WeightsMeta] = None,
+    input_values: Optional[Mapping[str, Any]] = None,
+    classes: Optional[List[str]] = None,
+) -> ConversionSummary:
     """Converts a checkpoint file to another layout and writes it (``.pth`` or ``.safetensors``).
 
     Args:
@@ -179,6 +201,7 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
     except CheckpointError as err:
         raise CheckpointError(f'{src}: {err}') from None
     from .hub.model_args import check_buildable  # the hub package imports this module
+
     check_buildable(to_timm_state_dict(converted, to), src)  # before anything is written
     safetensors = dst.endswith(SAFETENSORS_SUFFIX)
     record = resolve_meta(ckpt, meta, input_values, classes)
@@ -190,11 +213,16 @@ def convert_checkpoint(src: str, dst: str, to: str, source_layout: Optional[str]
     carried = set(obj) - {'state_dict'} if obj is not converted else set()
     source_entries = set() if ckpt.path.endswith(SAFETENSORS_SUFFIX) else set(ckpt.extras)
     return ConversionSummary(
-        src=src, dst=dst, source_layout=source_layout, target_layout=to,
-        num_keys_in=len(ckpt.state_dict), num_keys_out=len(converted),
+        src=src,
+        dst=dst,
+        source_layout=source_layout,
+        target_layout=to,
+        num_keys_in=len(ckpt.state_dict),
+        num_keys_out=len(converted),
         num_parameters=parameter_count(converted),
         renamed=sum(1 for k, v in converted.items() if source_ids.get(id(v)) != k),
         dropped=[k for k, v in ckpt.state_dict.items() if id(v) not in written_ids],
         added=[k for k, v in converted.items() if id(v) not in source_ids],
         dropped_entries=sorted(source_entries - carried),
-        added_entries=sorted(carried - source_entries))
+        added_entries=sorted(carried - source_entries),
+    )

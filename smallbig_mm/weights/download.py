@@ -23,6 +23,7 @@ is removed and ends in one line naming the URL (:class:`DownloadError`); the nex
 downloads again. A server that sends nothing for ``SMALLBIG_MM_DOWNLOAD_TIMEOUT``
 seconds (default 60) ends the same way.
 """
+
 import hashlib
 import http.client
 import os
@@ -66,8 +67,10 @@ def is_offline() -> bool:
         True
         >>> del os.environ['HF_HUB_OFFLINE']
     """
-    return any(os.environ.get(var, '').strip().upper() in ('1', 'ON', 'YES', 'TRUE')
-               for var in _OFFLINE_VARS)
+    return any(
+        os.environ.get(var, '').strip().upper() in ('1', 'ON', 'YES', 'TRUE')
+        for var in _OFFLINE_VARS
+    )
 
 
 def torch_hub_cache() -> str:
@@ -142,8 +145,9 @@ def cache_path(url: str, check_hash: bool = False) -> str:
 
 def _looks_like_html(head: bytes) -> bool:
     text = head.lstrip()[:256].lower()
-    return text.startswith((b'<!doctype html', b'<html', b'<head', b'<body')) or \
-        (text.startswith(b'<') and b'<html' in text)
+    return text.startswith((b'<!doctype html', b'<html', b'<head', b'<body')) or (
+        text.startswith(b'<') and b'<html' in text
+    )
 
 
 def _receive(url: str, tmp: str, timeout: float, progress: bool) -> str:
@@ -151,9 +155,11 @@ def _receive(url: str, tmp: str, timeout: float, progress: bool) -> str:
     request = Request(url, headers={'User-Agent': 'smallbig-mm'})
     with urlopen(request, timeout=timeout) as response:  # timeout: per connect and read
         if response.headers.get_content_type() == 'text/html':
-            raise DownloadError(f'{url}: the server sent an HTML page (Content-Type '
-                                'text/html), not a checkpoint: a login, error or download '
-                                'page? Use the direct link to the file')
+            raise DownloadError(
+                f'{url}: the server sent an HTML page (Content-Type '
+                'text/html), not a checkpoint: a login, error or download '
+                'page? Use the direct link to the file'
+            )
         length = response.headers.get('Content-Length')
         expected = int(length) if length and length.strip().isdigit() else None
         digest, received = hashlib.sha256(), 0
@@ -164,9 +170,11 @@ def _receive(url: str, tmp: str, timeout: float, progress: bool) -> str:
                 if not chunk:
                     break
                 if not received and _looks_like_html(chunk):
-                    raise DownloadError(f'{url}: the server sent an HTML page, not a '
-                                        'checkpoint: a login, error or download page? Use '
-                                        'the direct link to the file')
+                    raise DownloadError(
+                        f'{url}: the server sent an HTML page, not a '
+                        'checkpoint: a login, error or download page? Use '
+                        'the direct link to the file'
+                    )
                 f.write(chunk)
                 digest.update(chunk)
                 received += len(chunk)
@@ -175,8 +183,10 @@ def _receive(url: str, tmp: str, timeout: float, progress: bool) -> str:
         if bar is not None:
             bar.close()
     if expected is not None and received != expected:
-        raise DownloadError(f'{url}: the body was cut: {received:,} of the {expected:,} bytes '
-                            'the server announced (Content-Length) arrived; try again')
+        raise DownloadError(
+            f'{url}: the body was cut: {received:,} of the {expected:,} bytes '
+            'the server announced (Content-Length) arrived; try again'
+        )
     return digest.hexdigest()
 
 
@@ -206,15 +216,18 @@ def _verify(url: str, tmp: str, digest: str, check_hash: bool) -> None:
     found = HASH_IN_NAME.search(name) if check_hash else None
     prefix = found.group(1) if found else hash_prefix(name)
     if prefix and not digest.startswith(prefix):
-        raise DownloadError(f'{url}: its sha256 is {digest[:len(prefix)]}..., but the file '
-                            f'name says -{prefix} (torch hub\'s check_hash convention): a '
-                            'corrupt or replaced file')
+        raise DownloadError(
+            f'{url}: its sha256 is {digest[: len(prefix)]}..., but the file '
+            f"name says -{prefix} (torch hub's check_hash convention): a "
+            'corrupt or replaced file'
+        )
     try:
         read_raw_checkpoint(tmp)
     except CheckpointError as err:
         what = str(err).split(': ', 1)[-1]
-        raise DownloadError(f'{url}: what the server sent is not a readable checkpoint '
-                            f'({what})') from None
+        raise DownloadError(
+            f'{url}: what the server sent is not a readable checkpoint ({what})'
+        ) from None
 
 
 def download_url(url: str, check_hash: bool = False, progress: bool = True) -> str:
@@ -247,11 +260,15 @@ def download_url(url: str, check_hash: bool = False, progress: bool = True) -> s
     if os.path.isfile(path):
         return path
     name = os.path.basename(path)
-    place = (f'download it where there is a network (e.g. curl -L -o {name} {url}) and put '
-             f'it at {path} (or pass its path instead)')
+    place = (
+        f'download it where there is a network (e.g. curl -L -o {name} {url}) and put '
+        f'it at {path} (or pass its path instead)'
+    )
     if is_offline():
-        raise DownloadError(f'{url}: not in the torch hub cache ({path}) and HF_HUB_OFFLINE is '
-                            f'set, so nothing is downloaded: {place}')
+        raise DownloadError(
+            f'{url}: not in the torch hub cache ({path}) and HF_HUB_OFFLINE is '
+            f'set, so nothing is downloaded: {place}'
+        )
     timeout = download_timeout()
     try:
         with atomic_output(path, force=True) as tmp:
@@ -260,17 +277,23 @@ def download_url(url: str, check_hash: bool = False, progress: bool = True) -> s
     except DownloadError as err:
         raise DownloadError(f'{err}; nothing was cached; {place}') from None
     except http.client.IncompleteRead as err:
-        raise DownloadError(f'{url}: the body was cut: the connection ended after '
-                            f'{len(err.partial):,} more bytes, {err.expected or 0:,} short; '
-                            f'nothing was cached; {place}') from None
+        raise DownloadError(
+            f'{url}: the body was cut: the connection ended after '
+            f'{len(err.partial):,} more bytes, {err.expected or 0:,} short; '
+            f'nothing was cached; {place}'
+        ) from None
     except (socket.timeout, TimeoutError):
-        raise DownloadError(f'{url}: download failed: the server sent nothing for '
-                            f'{timeout:g} s ({TIMEOUT_VAR}); nothing was cached; {place}'
-                            ) from None
+        raise DownloadError(
+            f'{url}: download failed: the server sent nothing for '
+            f'{timeout:g} s ({TIMEOUT_VAR}); nothing was cached; {place}'
+        ) from None
     except (URLError, OSError, ValueError, http.client.HTTPException) as err:
         if isinstance(getattr(err, 'reason', None), (socket.timeout, TimeoutError)):
-            raise DownloadError(f'{url}: download failed: no connection within {timeout:g} s '
-                                f'({TIMEOUT_VAR}); nothing was cached; {place}') from None
-        raise DownloadError(f'{url}: download failed ({_reason(err)}); nothing was cached; '
-                            f'{place}') from None
+            raise DownloadError(
+                f'{url}: download failed: no connection within {timeout:g} s '
+                f'({TIMEOUT_VAR}); nothing was cached; {place}'
+            ) from None
+        raise DownloadError(
+            f'{url}: download failed ({_reason(err)}); nothing was cached; {place}'
+        ) from None
     return path

@@ -1,4 +1,5 @@
 """The one exception type of the weights package."""
+
 from ..utils.errors import UserError
 
 

@@ -9,6 +9,7 @@ skipped. Keys the 2D network lacks (big-view norms, extra units, a classifier) k
 model's current values; since those start at zero, a freshly built SmallBig network with
 inflated weights computes the 2D ResNet frame by frame, averaged over time.
 """
+
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -16,8 +17,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from .errors import CheckpointError
 from ..utils.text import preview
+from .errors import CheckpointError
 from .layouts import CORE_KEY, LAYOUTS_2D, detect_layout, size_hints, stem_prefix
 
 OPTIONAL_KEY = re.compile(r'\.(big[123]|extra)\.')
@@ -46,6 +47,7 @@ class InflationReport:
         left_at_init: model keys the source lacks, kept at the model's current values.
         source: where the 2D weights came from (a file), when known.
     """
+
     inflated: List[str] = field(default_factory=list)
     copied: List[str] = field(default_factory=list)
     skipped_source: List[str] = field(default_factory=list)
@@ -61,9 +63,11 @@ class InflationReport:
             'inflated 2D weights from r50.pth: 1 inflated, 0 copied, 0 left at their initial values; skipped from the source: fc.* (1)'
         """
         origin = f' from {self.source}' if self.source else ''
-        return (f'inflated 2D weights{origin}: {len(self.inflated)} inflated, '
-                f'{len(self.copied)} copied, {len(self.left_at_init)} left at their initial '
-                f'values; skipped from the source: {_group(self.skipped_source)}')
+        return (
+            f'inflated 2D weights{origin}: {len(self.inflated)} inflated, '
+            f'{len(self.copied)} copied, {len(self.left_at_init)} left at their initial '
+            f'values; skipped from the source: {_group(self.skipped_source)}'
+        )
 
     def summary(self) -> str:
         """A few readable lines: counts per category, keys grouped by pattern.
@@ -78,15 +82,17 @@ class InflationReport:
               left at their initial values: 0 tensors: none
         """
         origin = f' from {self.source}' if self.source else ''
-        return '\n'.join([
-            f'inflated 2D weights{origin} into the model:',
-            f'  inflated (2D conv -> 3D): {len(self.inflated)} tensors: {_group(self.inflated)}',
-            f'  copied unchanged: {len(self.copied)} tensors: {_group(self.copied)}',
-            f'  skipped from the source: {len(self.skipped_source)} keys: '
-            f'{_group(self.skipped_source)}',
-            f'  left at their initial values: {len(self.left_at_init)} tensors: '
-            f'{_group(self.left_at_init)}',
-        ])
+        return '\n'.join(
+            [
+                f'inflated 2D weights{origin} into the model:',
+                f'  inflated (2D conv -> 3D): {len(self.inflated)} tensors: {_group(self.inflated)}',
+                f'  copied unchanged: {len(self.copied)} tensors: {_group(self.copied)}',
+                f'  skipped from the source: {len(self.skipped_source)} keys: '
+                f'{_group(self.skipped_source)}',
+                f'  left at their initial values: {len(self.left_at_init)} tensors: '
+                f'{_group(self.left_at_init)}',
+            ]
+        )
 
 
 def _core_2d(state_dict: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[str]]:
@@ -95,12 +101,13 @@ def _core_2d(state_dict: Mapping[str, Tensor]) -> Tuple[Dict[str, Tensor], List[
     if layout not in LAYOUTS_2D:
         raise CheckpointError(
             f'this is a 3D checkpoint (layout {layout!r}, 5-D conv weights), not a 2D ResNet: '
-            'load it with load_weights / pretrained=..., not with inflation')
+            'load it with load_weights / pretrained=..., not with inflation'
+        )
     prefix = stem_prefix(state_dict) or ''
     core: Dict[str, Tensor] = {}
     skipped: List[str] = []
     for key, value in state_dict.items():
-        bare = key[len(prefix):] if key.startswith(prefix) else key
+        bare = key[len(prefix) :] if key.startswith(prefix) else key
         if key.startswith(prefix) and CORE_KEY.match(bare):
             core[bare] = value
         else:
@@ -112,15 +119,17 @@ def _inflate(weight: Tensor, target_shape: torch.Size) -> Optional[Tensor]:
     """(O, I, k, k) -> (O, I, kt, k, k) repeated over kt and divided by kt; None if no fit."""
     if weight.ndim != 4 or len(target_shape) != 5:
         return None
-    if tuple(weight.shape[:2]) != tuple(target_shape[:2]) or \
-            tuple(weight.shape[2:]) != tuple(target_shape[3:]):
+    if tuple(weight.shape[:2]) != tuple(target_shape[:2]) or tuple(weight.shape[2:]) != tuple(
+        target_shape[3:]
+    ):
         return None
     kt = target_shape[2]
     return weight.unsqueeze(2).repeat(1, 1, kt, 1, 1) / kt
 
 
-def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
-                          model: nn.Module) -> Tuple[Dict[str, Tensor], InflationReport]:
+def inflate_2d_state_dict(
+    state_dict_2d: Mapping[str, Tensor], model: nn.Module
+) -> Tuple[Dict[str, Tensor], InflationReport]:
     """Builds a full state dict for ``model`` from a 2D ImageNet ResNet's weights.
 
     Args:
@@ -164,8 +173,9 @@ def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
         else:
             inflated = _inflate(source, current.shape)
             if inflated is None:
-                mismatched.append(f'{key}: 2D {tuple(source.shape)} vs model '
-                                  f'{tuple(current.shape)}')
+                mismatched.append(
+                    f'{key}: 2D {tuple(source.shape)} vs model {tuple(current.shape)}'
+                )
             else:
                 out[key] = inflated.to(current.dtype)
                 report.inflated.append(key)
@@ -176,12 +186,20 @@ def inflate_2d_state_dict(state_dict_2d: Mapping[str, Tensor],
     return out, report
 
 
-def _misfit_message(core: Mapping[str, Tensor], target: Mapping[str, Tensor],
-                    mismatched: List[str], unused: List[str], missing: List[str]) -> str:
+def _misfit_message(
+    core: Mapping[str, Tensor],
+    target: Mapping[str, Tensor],
+    mismatched: List[str],
+    unused: List[str],
+    missing: List[str],
+) -> str:
     lines = ['the 2D ResNet does not fit the model']
     lines += [f'hint: {hint}' for hint in size_hints(core, target, 'the 2D ResNet')]
-    for title, keys in (('shape mismatches', mismatched), ('2D keys the model lacks', unused),
-                        ('model keys the 2D ResNet lacks', missing)):
+    for title, keys in (
+        ('shape mismatches', mismatched),
+        ('2D keys the model lacks', unused),
+        ('model keys the 2D ResNet lacks', missing),
+    ):
         if keys:
             lines.append(f'{title} ({len(keys)}): {preview(keys)}')
     return '; '.join(lines)

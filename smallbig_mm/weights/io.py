@@ -12,6 +12,7 @@ reader always sets it. ``.safetensors`` files are read with the ``safetensors`` 
 which never executes code. MMEngine's own local-file loads are routed here by
 :mod:`smallbig_mm.mmaction.patches`.
 """
+
 import contextlib
 import os
 import pickle
@@ -38,7 +39,8 @@ _SAFETY_NOTE = (
     'allow-listed MMEngine training-checkpoint types, because unpickling anything else can '
     'run arbitrary code. If you made this file yourself, re-save just its weights, e.g. '
     'torch.save(model.state_dict(), path); never load files of unknown origin with '
-    'weights_only=False')
+    'weights_only=False'
+)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Checkpoint:
         extras: the other top-level entries (``'meta'``, ``'epoch'``, ``'optimizer'``, ...);
             for safetensors files, the string metadata of the header.
     """
+
     path: str
     state_dict: Dict[str, Tensor]
     container_key: Optional[str] = None
@@ -60,14 +63,20 @@ class Checkpoint:
 
 
 def _is_state_dict(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and len(obj) > 0 and all(
-        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    return (
+        isinstance(obj, Mapping)
+        and len(obj) > 0
+        and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items())
+    )
 
 
 def _weights_only_refusal(path: str, message: str) -> CheckpointError:
     found = re.search(r'GLOBAL ([\w.]+)', message)
-    what = f'it pickles a reference to `{found.group(1)}`' if found else \
-        'it holds pickled Python objects (not just tensors)'
+    what = (
+        f'it pickles a reference to `{found.group(1)}`'
+        if found
+        else 'it holds pickled Python objects (not just tensors)'
+    )
     return CheckpointError(f'{path}: refused to load: {what}. {_SAFETY_NOTE}.')
 
 
@@ -94,7 +103,8 @@ def _torch_load(path: str, map_location: Any) -> Any:
         raise CheckpointError(
             f'{path}: not a PyTorch checkpoint: a torch.save file is a zip archive (or a '
             f'legacy pickle), but this one starts with {head!r}. A safetensors file needs the '
-            f'"{SAFETENSORS_SUFFIX}" suffix.')
+            f'"{SAFETENSORS_SUFFIX}" suffix.'
+        )
     try:
         with _allowed_globals():
             return torch.load(path, map_location=map_location, weights_only=True)
@@ -102,22 +112,26 @@ def _torch_load(path: str, map_location: Any) -> Any:
         if 'weights only' in str(err).lower() or 'weights_only' in str(err).lower():
             raise _weights_only_refusal(path, str(err)) from None
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f'{path}: corrupt checkpoint ({reason}); re-download or '
-                              're-save it') from None
+        raise CheckpointError(
+            f'{path}: corrupt checkpoint ({reason}); re-download or re-save it'
+        ) from None
     except Exception as err:  # torch's zip and pickle readers fail in many ways
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         kind = 'zip archive' if is_zip else 'pickle'
         raise CheckpointError(
             f'{path}: truncated or corrupt checkpoint ({size} bytes; reading the {kind} '
-            f'failed: {_error_name(err)}: {reason}); re-download or re-save it') from None
+            f'failed: {_error_name(err)}: {reason}); re-download or re-save it'
+        ) from None
 
 
 def _safetensors_load(path: str, map_location: Any) -> Checkpoint:
     try:
         from safetensors import safe_open
     except ImportError:
-        raise CheckpointError(f'{path}: reading .safetensors files needs the safetensors '
-                              'package: pip install safetensors') from None
+        raise CheckpointError(
+            f'{path}: reading .safetensors files needs the safetensors '
+            'package: pip install safetensors'
+        ) from None
     device = 'cpu' if map_location is None else str(map_location)
     try:
         with safe_open(path, framework='pt', device=device) as f:
@@ -135,8 +149,9 @@ def _safetensors_load(path: str, map_location: Any) -> Checkpoint:
 
 def _check_is_file(path: str) -> None:
     if not os.path.isfile(path):
-        raise CheckpointError(f'{path}: no such file' if not os.path.exists(path)
-                              else f'{path}: not a file')
+        raise CheckpointError(
+            f'{path}: no such file' if not os.path.exists(path) else f'{path}: not a file'
+        )
 
 
 def read_raw_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') -> Any:
@@ -210,8 +225,10 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
     if _is_state_dict(obj):
         return Checkpoint(path, dict(obj))
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f'{path}: holds a {type(obj).__name__}, not a state dict '
-                              '(a dict of parameter name -> tensor)')
+        raise CheckpointError(
+            f'{path}: holds a {type(obj).__name__}, not a state dict '
+            '(a dict of parameter name -> tensor)'
+        )
     for key in CONTAINER_KEYS:
         if _is_state_dict(obj.get(key)):
             extras = {k: v for k, v in obj.items() if k != key}
@@ -219,11 +236,11 @@ def read_checkpoint(path: Union[str, os.PathLike], map_location: Any = 'cpu') ->
     keys = ', '.join(repr(k) for k in list(obj)[:8])
     raise CheckpointError(
         f'{path}: a dict with keys {keys}, but neither a state dict (parameter name -> '
-        f'tensor) nor one under any of {CONTAINER_KEYS}: it is not a model checkpoint')
+        f'tensor) nor one under any of {CONTAINER_KEYS}: it is not a model checkpoint'
+    )
 
 
-def read_state_dict(path: Union[str, os.PathLike],
-                    map_location: Any = 'cpu') -> Dict[str, Tensor]:
+def read_state_dict(path: Union[str, os.PathLike], map_location: Any = 'cpu') -> Dict[str, Tensor]:
     """Reads the state dict of a checkpoint file safely (see :func:`read_checkpoint`).
 
     Args:
@@ -246,7 +263,6 @@ def read_state_dict(path: Union[str, os.PathLike],
     return read_checkpoint(path, map_location).state_dict
 
 
-
 def _unshared(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     """Contiguous tensors, copied where two share memory (safetensors refuses shared ones)."""
     out: Dict[str, Tensor] = {}
@@ -260,9 +276,12 @@ def _unshared(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     return out
 
 
-def write_checkpoint(obj: Mapping[str, Any], path: Union[str, os.PathLike],
-                     overwrite: bool = False,
-                     metadata: Optional[Mapping[str, str]] = None) -> None:
+def write_checkpoint(
+    obj: Mapping[str, Any],
+    path: Union[str, os.PathLike],
+    overwrite: bool = False,
+    metadata: Optional[Mapping[str, str]] = None,
+) -> None:
     """Writes a state dict (or a container of one) atomically, by the suffix of ``path``.
 
     ``.safetensors`` takes a bare state dict (plus string ``metadata``); any other suffix
@@ -291,8 +310,8 @@ def write_checkpoint(obj: Mapping[str, Any], path: Union[str, os.PathLike],
     with atomic_output(path, force=overwrite) as tmp:
         if path.endswith(SAFETENSORS_SUFFIX):
             from safetensors.torch import save_file
+
             save_file(_unshared(obj), tmp, metadata=dict(metadata or {}))
         else:
             with open(tmp, 'wb') as f:  # archive name 'archive', not the temporary name
                 torch.save(dict(obj), f)
-

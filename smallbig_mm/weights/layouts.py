@@ -19,6 +19,7 @@ Two 2D layouts are recognised so that they can be inflated (:mod:`.inflate`):
 ``resnet2d`` (torchvision / timm ResNet, 4-D conv weights, ``fc.*``) and
 ``resnet2d_mmcls`` (MMPretrain / mmcls ResNet: ``backbone.`` + the same names, ``head.fc.*``).
 """
+
 import re
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -71,8 +72,6 @@ def stem_prefix(state_dict: Mapping[str, Tensor]) -> Optional[str]:
     return None
 
 
-
-
 def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
     """Names the layout of a ResNet-style state dict.
 
@@ -104,14 +103,16 @@ def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
         raise CheckpointError(
             'this is not a ResNet-style checkpoint: it has no stem weight "conv1.weight" '
             '(bare or with a "module." / "backbone." prefix); it probably belongs to a '
-            f'different model. Its keys: {preview(state_dict, limit=6)}')
+            f'different model. Its keys: {preview(state_dict, limit=6)}'
+        )
     ndim = state_dict[f'{prefix}conv1.weight'].ndim
     if ndim == 4:
         return 'resnet2d_mmcls' if prefix.endswith('backbone.') else 'resnet2d'
     if ndim != 5:
         raise CheckpointError(
             f'the stem weight {prefix}conv1.weight is {ndim}-D; a 2D ResNet has 4-D and a '
-            'SmallBig-ResNet 5-D (O, I, T, H, W) conv weights')
+            'SmallBig-ResNet 5-D (O, I, T, H, W) conv weights'
+        )
     if prefix == 'module.':
         return 'reference'
     if prefix == 'backbone.':
@@ -119,7 +120,8 @@ def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
     if prefix == 'module.backbone.':
         raise CheckpointError(
             'keys start with "module.backbone.": this is an MMAction2 state dict saved from a '
-            'DistributedDataParallel wrapper; strip the leading "module." first')
+            'DistributedDataParallel wrapper; strip the leading "module." first'
+        )
     if any(_REFERENCE_ONLY.match(key) for key in state_dict):
         return 'reference'
     return 'timm' if 'fc.weight' in state_dict else 'mmaction_backbone'
@@ -127,8 +129,11 @@ def detect_layout(state_dict: Mapping[str, Tensor]) -> str:
 
 def _check_layout(layout: str) -> str:
     if layout not in LAYOUTS:
-        hint = (' (a 2D ResNet: inflate it with inflate_2d_state_dict / pretrained2d=True)'
-                if layout in LAYOUTS_2D else '')
+        hint = (
+            ' (a 2D ResNet: inflate it with inflate_2d_state_dict / pretrained2d=True)'
+            if layout in LAYOUTS_2D
+            else ''
+        )
         raise CheckpointError(f'unknown layout {layout!r}{hint}: use one of {LAYOUTS}')
     return layout
 
@@ -146,11 +151,13 @@ def _check_timm_keys(keys: Iterable[str], what: str) -> None:
     if foreign:
         raise CheckpointError(
             f'{what} has keys that belong to no SmallBig-ResNet layer: {preview(foreign, limit=6)}; '
-            'is it a checkpoint of a different model?')
+            'is it a checkpoint of a different model?'
+        )
 
 
-def to_timm_state_dict(state_dict: Mapping[str, Tensor],
-                       layout: Optional[str] = None) -> Dict[str, Tensor]:
+def to_timm_state_dict(
+    state_dict: Mapping[str, Tensor], layout: Optional[str] = None
+) -> Dict[str, Tensor]:
     """Converts a state dict of any of :data:`LAYOUTS` to the timm (core + ``fc``) layout.
 
     Tensors are not copied: the result shares them with the input.
@@ -178,14 +185,15 @@ def to_timm_state_dict(state_dict: Mapping[str, Tensor],
     for key, value in state_dict.items():
         if layout == 'mmaction':
             if key.startswith(_MMACTION_HEAD):
-                key = 'fc.' + key[len(_MMACTION_HEAD):]
+                key = 'fc.' + key[len(_MMACTION_HEAD) :]
             elif key.startswith('backbone.'):
-                key = key[len('backbone.'):]
+                key = key[len('backbone.') :]
             elif key.startswith('data_preprocessor.'):
                 continue  # normalisation constants of the recognizer, not weights
         elif layout == 'reference':
-            key = _rename(key[len('module.'):] if key.startswith('module.') else key,
-                          _REFERENCE_RENAMES)
+            key = _rename(
+                key[len('module.') :] if key.startswith('module.') else key, _REFERENCE_RENAMES
+            )
         out[key] = value
     _check_timm_keys(out, f'the {layout} state dict')
     return out
@@ -220,12 +228,13 @@ def from_timm_state_dict(state_dict: Mapping[str, Tensor], layout: str) -> Dict[
         if unshared:
             raise CheckpointError(
                 'the reference layout has no unshared big-view convs (shared_big_weights=False '
-                f'models): {preview(unshared, limit=6)}; convert to timm or mmaction instead')
+                f'models): {preview(unshared, limit=6)}; convert to timm or mmaction instead'
+            )
     out: Dict[str, Tensor] = {}
     for key, value in state_dict.items():
         is_head = key in CLASSIFIER_KEYS
         if layout == 'mmaction':
-            key = _MMACTION_HEAD + key[len('fc.'):] if is_head else 'backbone.' + key
+            key = _MMACTION_HEAD + key[len('fc.') :] if is_head else 'backbone.' + key
         elif layout == 'mmaction_backbone' and is_head:
             continue
         elif layout == 'reference':
@@ -234,8 +243,9 @@ def from_timm_state_dict(state_dict: Mapping[str, Tensor], layout: str) -> Dict[
     return out
 
 
-def convert_state_dict(state_dict: Mapping[str, Tensor], to: str,
-                       source_layout: Optional[str] = None) -> Dict[str, Tensor]:
+def convert_state_dict(
+    state_dict: Mapping[str, Tensor], to: str, source_layout: Optional[str] = None
+) -> Dict[str, Tensor]:
     """Converts between any two of :data:`LAYOUTS` (through the timm layout).
 
     Args:
@@ -307,16 +317,21 @@ def depth_of(keys: Iterable[str], prefix: str = '') -> Optional[int]:
     return None
 
 
-def size_hints(source: Mapping[str, Tensor], model: Mapping[str, Tensor],
-               source_name: str = 'this checkpoint') -> List[str]:
+def size_hints(
+    source: Mapping[str, Tensor], model: Mapping[str, Tensor], source_name: str = 'this checkpoint'
+) -> List[str]:
     """Depth and width differences between two timm-layout (or 2D ResNet) state dicts."""
     hints = []
     source_depth, model_depth = depth_of(source), depth_of(model)
     if source_depth != model_depth:
-        hints.append(f'{source_name} has depth {source_depth or "unknown"} but the model has '
-                     f'depth {model_depth or "unknown"}')
+        hints.append(
+            f'{source_name} has depth {source_depth or "unknown"} but the model has '
+            f'depth {model_depth or "unknown"}'
+        )
     stem, model_stem = source.get('conv1.weight'), model.get('conv1.weight')
     if stem is not None and model_stem is not None and stem.shape[0] != model_stem.shape[0]:
-        hints.append(f'the stem of {source_name} has {stem.shape[0]} channels but the '
-                     f"model's {model_stem.shape[0]}: base_channels differ")
+        hints.append(
+            f'the stem of {source_name} has {stem.shape[0]} channels but the '
+            f"model's {model_stem.shape[0]}: base_channels differ"
+        )
     return hints

@@ -20,6 +20,7 @@ unexpected, mis-shaped and mis-typed keys with a few examples, and hints (anothe
 or width, big views or extra units on one side, another class count, a 2D ResNet that
 wants ``pretrained2d=True``). Tensors holding NaN or Inf are refused under every policy.
 """
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -28,8 +29,15 @@ from torch import Tensor, nn
 
 from ..utils.text import preview
 from .errors import CheckpointError
-from .layouts import (CLASSIFIER_KEYS, LAYOUTS, LAYOUTS_2D, detect_layout,
-                      from_timm_state_dict, size_hints, to_timm_state_dict)
+from .layouts import (
+    CLASSIFIER_KEYS,
+    LAYOUTS,
+    LAYOUTS_2D,
+    detect_layout,
+    from_timm_state_dict,
+    size_hints,
+    to_timm_state_dict,
+)
 
 HEAD_KEYS = CLASSIFIER_KEYS + ('cls_head.fc_cls.weight', 'cls_head.fc_cls.bias')
 """Classifier keys of the timm / core and MMAction2 recognizer layouts: what fine-tuning drops."""
@@ -58,7 +66,7 @@ def layout_or_none(state_dict: Mapping[str, Tensor]) -> Optional[str]:
 
 def _strip_module(state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
     if state_dict and all(k.startswith('module.') for k in state_dict):
-        return {k[len('module.'):]: v for k, v in state_dict.items()}
+        return {k[len('module.') :]: v for k, v in state_dict.items()}
     return dict(state_dict)
 
 
@@ -72,8 +80,9 @@ def listing(title: str, items: List[str], limit: int = EXAMPLES) -> str:
     return f'{title} ({len(items)}): {preview(items, limit, total=False)}'
 
 
-def compare_state_dicts(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]
-                        ) -> Tuple[List[str], List[str], List[str]]:
+def compare_state_dicts(
+    ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]
+) -> Tuple[List[str], List[str], List[str]]:
     """(missing, unexpected, shape mismatches) of ``ckpt`` against ``model``'s keys.
 
     Example:
@@ -84,8 +93,11 @@ def compare_state_dicts(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]
     """
     missing = [k for k in model if k not in ckpt]
     unexpected = [k for k in ckpt if k not in model]
-    mismatched = [f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model {tuple(model[k].shape)}'
-                  for k in model if k in ckpt and ckpt[k].shape != model[k].shape]
+    mismatched = [
+        f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model {tuple(model[k].shape)}'
+        for k in model
+        if k in ckpt and ckpt[k].shape != model[k].shape
+    ]
     return missing, unexpected, mismatched
 
 
@@ -99,26 +111,42 @@ def _hints(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> List[str]
         if in_ckpt and not in_model:
             hints.append(f'the checkpoint has {name} the model lacks: check {option}')
         elif in_model and not in_ckpt:
-            hints.append(f'the model has {name} the checkpoint lacks (a baseline checkpoint?): '
-                         f'check {option}')
-    temporal = [k for k in ckpt if k in model and ckpt[k].ndim == 5 and model[k].ndim == 5
-                and ckpt[k].shape[2] != model[k].shape[2]]
+            hints.append(
+                f'the model has {name} the checkpoint lacks (a baseline checkpoint?): '
+                f'check {option}'
+            )
+    temporal = [
+        k
+        for k in ckpt
+        if k in model
+        and ckpt[k].ndim == 5
+        and model[k].ndim == 5
+        and ckpt[k].shape[2] != model[k].shape[2]
+    ]
     if temporal:
-        hints.append(f'temporal kernel sizes differ ({temporal[0]}): 3D and SmallBig/2D blocks '
-                     'do not match, check block_types')
+        hints.append(
+            f'temporal kernel sizes differ ({temporal[0]}): 3D and SmallBig/2D blocks '
+            'do not match, check block_types'
+        )
     ckpt_fc, model_fc = ckpt.get('fc.weight'), model.get('fc.weight')
     if ckpt_fc is not None and model_fc is not None and ckpt_fc.shape[1:] != model_fc.shape[1:]:
-        hints.append(f'the classifier takes {ckpt_fc.shape[1]} features in the checkpoint and '
-                     f'{model_fc.shape[1]} in the model: the head in_channels must equal the '
-                     'backbone width (num_features)')
+        hints.append(
+            f'the classifier takes {ckpt_fc.shape[1]} features in the checkpoint and '
+            f'{model_fc.shape[1]} in the model: the head in_channels must equal the '
+            'backbone width (num_features)'
+        )
     elif ckpt_fc is not None and model_fc is not None and ckpt_fc.shape != model_fc.shape:
-        hints.append(f'the classifier has {ckpt_fc.shape[0]} classes in the checkpoint and '
-                     f'{model_fc.shape[0]} in the model: set num_classes={ckpt_fc.shape[0]} '
-                     '(a config: model.cls_head.num_classes) to use it as it is, or fine-tune '
-                     "(load_from= in training, policy='finetune') to start a fresh classifier")
+        hints.append(
+            f'the classifier has {ckpt_fc.shape[0]} classes in the checkpoint and '
+            f'{model_fc.shape[0]} in the model: set num_classes={ckpt_fc.shape[0]} '
+            '(a config: model.cls_head.num_classes) to use it as it is, or fine-tune '
+            "(load_from= in training, policy='finetune') to start a fresh classifier"
+        )
     elif model_fc is not None and ckpt_fc is None:
-        hints.append('the checkpoint has no classifier (a backbone checkpoint): fine-tuning '
-                     "(load_from= in training, policy='finetune') starts a fresh one")
+        hints.append(
+            'the checkpoint has no classifier (a backbone checkpoint): fine-tuning '
+            "(load_from= in training, policy='finetune') starts a fresh one"
+        )
     return hints
 
 
@@ -140,9 +168,11 @@ def kind_mismatches(ckpt: Mapping[str, Tensor], model: Mapping[str, Tensor]) -> 
         ...                 {'w': torch.zeros(2), 'b': torch.zeros(2)})
         ['w: checkpoint torch.int64 vs model torch.float32']
     """
-    return [f'{k}: checkpoint {ckpt[k].dtype} vs model {model[k].dtype}' for k in model
-            if k in ckpt and ckpt[k].shape == model[k].shape
-            and _kind(ckpt[k]) != _kind(model[k])]
+    return [
+        f'{k}: checkpoint {ckpt[k].dtype} vs model {model[k].dtype}'
+        for k in model
+        if k in ckpt and ckpt[k].shape == model[k].shape and _kind(ckpt[k]) != _kind(model[k])
+    ]
 
 
 def non_finite_keys(state_dict: Mapping[str, Tensor]) -> List[str]:
@@ -153,8 +183,11 @@ def non_finite_keys(state_dict: Mapping[str, Tensor]) -> List[str]:
         >>> non_finite_keys({'a': torch.tensor([1., float('nan')]), 'b': torch.ones(1)})
         ['a']
     """
-    return [k for k, v in state_dict.items()
-            if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())]
+    return [
+        k
+        for k, v in state_dict.items()
+        if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all())
+    ]
 
 
 def check_finite(state_dict: Mapping[str, Tensor], source: str) -> None:
@@ -168,7 +201,8 @@ def check_finite(state_dict: Mapping[str, Tensor], source: str) -> None:
         raise CheckpointError(
             f'{source}: {len(non_finite)} tensors hold NaN or Inf values '
             f'({preview(non_finite, EXAMPLES)}): the run that saved it diverged, or the file '
-            'is corrupt; use an earlier checkpoint')
+            'is corrupt; use an earlier checkpoint'
+        )
 
 
 @dataclass
@@ -190,6 +224,7 @@ class Fit:
         layout, model_layout: the detected layouts (None: not a SmallBig/ResNet layout).
         policy: the policy it was fitted under (:data:`POLICIES`).
     """
+
     state_dict: Dict[str, Tensor]
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
@@ -209,34 +244,48 @@ class Fit:
 
     def problems(self) -> str:
         """The counts and examples, on one line."""
-        parts = [listing(title, keys) for title, keys in (
-            ('missing in the checkpoint', self.missing),
-            ('unexpected in the checkpoint', self.unexpected),
-            ('shape mismatches', self.mismatched),
-            ('tensors of another kind than their slot', self.retyped)) if keys]
+        parts = [
+            listing(title, keys)
+            for title, keys in (
+                ('missing in the checkpoint', self.missing),
+                ('unexpected in the checkpoint', self.unexpected),
+                ('shape mismatches', self.mismatched),
+                ('tensors of another kind than their slot', self.retyped),
+            )
+            if keys
+        ]
         return '; '.join(parts)
 
     def notes(self) -> List[str]:
         """What was dropped or skipped, one short clause each (empty for an exact fit)."""
         notes = []
         if self.headless:
-            notes.append(f'the model has no classifier: dropped the checkpoint\'s '
-                         f'({", ".join(self.headless)})')
+            notes.append(
+                f"the model has no classifier: dropped the checkpoint's "
+                f'({", ".join(self.headless)})'
+            )
         if self.dropped_head:
-            notes.append(f'fine-tuning: the checkpoint\'s classifier was dropped '
-                         f'({", ".join(self.dropped_head)}: another number of classes, or '
-                         'none); the model keeps its freshly initialised classifier')
+            notes.append(
+                f"fine-tuning: the checkpoint's classifier was dropped "
+                f'({", ".join(self.dropped_head)}: another number of classes, or '
+                'none); the model keeps its freshly initialised classifier'
+            )
         if not self.exact:
             notes.append(f'partial load (asked for): skipped {self.problems()}')
         return notes
 
     def error(self, source: str, model_name: str) -> CheckpointError:
         """The one-line error naming ``source``, the counts, examples and hints."""
-        layouts = f', checkpoint layout {self.layout!r}' if \
-            self.layout and self.layout != self.model_layout else ''
+        layouts = (
+            f', checkpoint layout {self.layout!r}'
+            if self.layout and self.layout != self.model_layout
+            else ''
+        )
         hints = ''.join(f'; hint: {hint}' for hint in self.hints)
-        return CheckpointError(f'{source}: the checkpoint does not fit the model '
-                               f'({model_name}{layouts}): {self.problems()}{hints}')
+        return CheckpointError(
+            f'{source}: the checkpoint does not fit the model '
+            f'({model_name}{layouts}): {self.problems()}{hints}'
+        )
 
 
 def _classifier_of(state_dict: Mapping[str, Tensor], layout: Optional[str]) -> List[str]:
@@ -246,8 +295,9 @@ def _classifier_of(state_dict: Mapping[str, Tensor], layout: Optional[str]) -> L
     return [k for k in state_dict if k.startswith(_HEAD_PREFIXES)]
 
 
-def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor],
-              finetune: bool = False) -> Fit:
+def check_fit(
+    state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor], finetune: bool = False
+) -> Fit:
     """Converts ``state_dict`` to ``model_state``'s layout and compares keys, shapes, kinds.
 
     SmallBig layouts (:data:`~.layouts.LAYOUTS`) are converted to the model's; other
@@ -272,9 +322,11 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
     fit = Fit(_strip_module(state_dict), layout=layout, model_layout=model_layout)
     model_has_head = any(k.startswith(_HEAD_PREFIXES) for k in model_state)
     if layout in LAYOUTS_2D and model_layout not in LAYOUTS_2D:
-        fit.hints.append(f'this looks like a 2D ResNet checkpoint ({layout}: 4-D conv weights): '
-                         'use pretrained2d=True (backbone pretrained=...), or '
-                         "load_weights(..., inflate_2d=True) to inflate it")
+        fit.hints.append(
+            f'this looks like a 2D ResNet checkpoint ({layout}: 4-D conv weights): '
+            'use pretrained2d=True (backbone pretrained=...), or '
+            'load_weights(..., inflate_2d=True) to inflate it'
+        )
     elif layout is None and model_layout is not None:
         try:
             detect_layout(state_dict)
@@ -303,9 +355,13 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
             state[key] = value
     if finetune:
         for key in HEAD_KEYS:
-            if key in model_state and (key not in state or (
+            if key in model_state and (
+                key not in state
+                or (
                     state[key].shape != model_state[key].shape
-                    and state[key].shape[1:] == model_state[key].shape[1:])):
+                    and state[key].shape[1:] == model_state[key].shape[1:]
+                )
+            ):
                 state[key] = model_state[key]
                 fit.dropped_head.append(key)
         if fit.dropped_head:  # the class-count hints no longer apply
@@ -315,8 +371,13 @@ def check_fit(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor
     return fit
 
 
-def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, Tensor],
-                   source: str, model_name: str, policy: str = 'exact') -> Fit:
+def fit_state_dict(
+    state_dict: Mapping[str, Tensor],
+    model_state: Mapping[str, Tensor],
+    source: str,
+    model_name: str,
+    policy: str = 'exact',
+) -> Fit:
     """Fits a checkpoint's state dict to a model under ``policy``, or raises one line.
 
     Args:
@@ -354,8 +415,10 @@ def fit_state_dict(state_dict: Mapping[str, Tensor], model_state: Mapping[str, T
         raise fit.error(source, model_name)
     if not fit.exact:
         retyped = {entry.split(':', 1)[0] for entry in fit.retyped}
-        fit.state_dict = {k: v for k, v in fit.state_dict.items()
-                          if k in model_state and v.shape == model_state[k].shape
-                          and k not in retyped}
+        fit.state_dict = {
+            k: v
+            for k, v in fit.state_dict.items()
+            if k in model_state and v.shape == model_state[k].shape and k not in retyped
+        }
     check_finite(fit.state_dict, source)
     return fit

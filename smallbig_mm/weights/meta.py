@@ -15,6 +15,7 @@ Example:
     >>> timm_pretrained_cfg(meta)['mean']
     [0.447059, 0.447059, 0.447059]
 """
+
 import json
 import logging
 import math
@@ -58,6 +59,7 @@ class InputSpec:
             None (no resize).
         test_clips, test_crops: the test views: clips per video x crops per clip.
     """
+
     mean: Tuple[float, ...] = (123.675, 116.28, 103.53)
     std: Tuple[float, ...] = (58.395, 57.12, 57.375)
     value_range: int = 255
@@ -74,8 +76,10 @@ class InputSpec:
     def scaled(self, value_range: int) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
         """(mean, std) on another value range (1 or 255), rounded to 6 digits."""
         factor = value_range / self.value_range
-        return (tuple(round(m * factor, 6) for m in self.mean),
-                tuple(round(s * factor, 6) for s in self.std))
+        return (
+            tuple(round(m * factor, 6) for m in self.mean),
+            tuple(round(s * factor, 6) for s in self.std),
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Provenance:
         date: when the record was written (ISO 8601, UTC), or None.
         package_version: the smallbig-mm version that wrote it.
     """
+
     config: Optional[str] = None
     dataset: Optional[str] = None
     epochs: Optional[int] = None
@@ -102,6 +107,7 @@ class Provenance:
 @dataclass(frozen=True)
 class WeightsMeta:
     """The record: :class:`InputSpec`, class names and :class:`Provenance`."""
+
     input: InputSpec = field(default_factory=InputSpec)
     classes: Optional[Tuple[str, ...]] = None
     provenance: Provenance = field(default_factory=Provenance)
@@ -126,13 +132,20 @@ class WeightsMeta:
         spec = _input_spec(_mapping(data.get('input', {}), source, 'input'), source)
         classes = data.get('classes')
         if classes is not None:
-            if not isinstance(classes, (list, tuple)) or not 0 < len(classes) <= MAX_NAMES or \
-                    not all(isinstance(c, str) and len(c) <= MAX_TEXT for c in classes):
-                raise WeightsMetaError(f'{source}: classes must be a list of 1 to {MAX_NAMES} '
-                                       'names (strings)')
+            if (
+                not isinstance(classes, (list, tuple))
+                or not 0 < len(classes) <= MAX_NAMES
+                or not all(isinstance(c, str) and len(c) <= MAX_TEXT for c in classes)
+            ):
+                raise WeightsMetaError(
+                    f'{source}: classes must be a list of 1 to {MAX_NAMES} names (strings)'
+                )
             classes = tuple(classes)
-        return cls(spec, classes, _provenance(
-            _mapping(data.get('provenance', {}), source, 'provenance'), source))
+        return cls(
+            spec,
+            classes,
+            _provenance(_mapping(data.get('provenance', {}), source, 'provenance'), source),
+        )
 
     @classmethod
     def from_json(cls, text: str, source: str = 'the weights record') -> 'WeightsMeta':
@@ -146,8 +159,7 @@ class WeightsMeta:
 
 def _mapping(value: Any, source: str, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise WeightsMetaError(f'{source}: {where} must be a mapping, got '
-                               f'{type(value).__name__}')
+        raise WeightsMetaError(f'{source}: {where} must be a mapping, got {type(value).__name__}')
     return value
 
 
@@ -159,8 +171,9 @@ def _known(data: Mapping[str, Any], names, source: str, where: str) -> None:
 
 def _int(value: Any, name: str, source: str, low: int = 1, high: int = 100_000) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise WeightsMetaError(f'{source}: input.{name} must be an integer in [{low}, {high}], '
-                               f'got {value!r}')
+        raise WeightsMetaError(
+            f'{source}: input.{name} must be an integer in [{low}, {high}], got {value!r}'
+        )
     return value
 
 
@@ -169,16 +182,27 @@ def _size(value: Any, name: str, source: str) -> Tuple[int, int]:
         value = (value, value)
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise WeightsMetaError(f'{source}: input.{name} must be [height, width], got {value!r}')
-    return tuple(_int(v, name, source, 1, 16384) for v in value)
+    height, width = (_int(v, name, source, 1, 16384) for v in value)
+    return height, width
 
 
 def _floats(value: Any, name: str, source: str, positive: bool) -> Tuple[float, ...]:
-    ok = isinstance(value, (list, tuple)) and len(value) in (1, 3) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and
-        (v > 0 if positive else True) for v in value)
+    ok = (
+        isinstance(value, (list, tuple))
+        and len(value) in (1, 3)
+        and all(
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and (v > 0 if positive else True)
+            for v in value
+        )
+    )
     if not ok:
-        raise WeightsMetaError(f'{source}: input.{name} must be 1 or 3 finite numbers'
-                               f'{" > 0" if positive else ""}, got {value!r}')
+        raise WeightsMetaError(
+            f'{source}: input.{name} must be 1 or 3 finite numbers'
+            f'{" > 0" if positive else ""}, got {value!r}'
+        )
     return tuple(float(v) for v in value)
 
 
@@ -186,28 +210,35 @@ def _input_spec(data: Mapping[str, Any], source: str) -> InputSpec:
     _known(data, [f.name for f in fields(InputSpec)], source, 'input')
     spec = dict(asdict(InputSpec()), **data)
     if spec['value_range'] not in VALUE_RANGES or isinstance(spec['value_range'], bool):
-        raise WeightsMetaError(f'{source}: input.value_range must be 1 or 255, got '
-                               f'{spec["value_range"]!r}')
+        raise WeightsMetaError(
+            f'{source}: input.value_range must be 1 or 255, got {spec["value_range"]!r}'
+        )
     if spec['channel_order'] not in CHANNEL_ORDERS:
-        raise WeightsMetaError(f'{source}: input.channel_order must be RGB or BGR, got '
-                               f'{spec["channel_order"]!r}')
+        raise WeightsMetaError(
+            f'{source}: input.channel_order must be RGB or BGR, got {spec["channel_order"]!r}'
+        )
     if spec['sampling'] not in SAMPLINGS:
-        raise WeightsMetaError(f'{source}: input.sampling must be one of {SAMPLINGS}, got '
-                               f'{spec["sampling"]!r}')
+        raise WeightsMetaError(
+            f'{source}: input.sampling must be one of {SAMPLINGS}, got {spec["sampling"]!r}'
+        )
     return InputSpec(
         mean=_floats(spec['mean'], 'mean', source, False),
         std=_floats(spec['std'], 'std', source, True),
-        value_range=int(spec['value_range']), channel_order=spec['channel_order'],
+        value_range=int(spec['value_range']),
+        channel_order=spec['channel_order'],
         num_frames=_int(spec['num_frames'], 'num_frames', source),
         frame_interval=_int(spec['frame_interval'], 'frame_interval', source),
         sampling=spec['sampling'],
-        train_crop=None if spec['train_crop'] is None else
-        _size(spec['train_crop'], 'train_crop', source),
+        train_crop=None
+        if spec['train_crop'] is None
+        else _size(spec['train_crop'], 'train_crop', source),
         test_crop=_size(spec['test_crop'], 'test_crop', source),
-        resize_short_side=None if spec['resize_short_side'] is None else
-        _int(spec['resize_short_side'], 'resize_short_side', source, 1, 16384),
+        resize_short_side=None
+        if spec['resize_short_side'] is None
+        else _int(spec['resize_short_side'], 'resize_short_side', source, 1, 16384),
         test_clips=_int(spec['test_clips'], 'test_clips', source, 1, 1000),
-        test_crops=_int(spec['test_crops'], 'test_crops', source, 1, 100))
+        test_crops=_int(spec['test_crops'], 'test_crops', source, 1, 100),
+    )
 
 
 def is_local_path(text: str) -> bool:
@@ -217,23 +248,30 @@ def is_local_path(text: str) -> bool:
         >>> is_local_path('/home/me/cfg.py'), is_local_path('C:\\\\x'), is_local_path('cfg.py')
         (True, True, False)
     """
-    return text.startswith(('/', '~', '\\')) or (len(text) > 2 and text[1] == ':'
-                                                 and text[2] in '/\\')
+    return text.startswith(('/', '~', '\\')) or (
+        len(text) > 2 and text[1] == ':' and text[2] in '/\\'
+    )
 
 
 def _provenance(data: Mapping[str, Any], source: str) -> Provenance:
     _known(data, [f.name for f in fields(Provenance)], source, 'provenance')
-    values = {}
+    values: Dict[str, Any] = {}
     for f in fields(Provenance):
         value = data.get(f.name)
         if value is None:
             continue
         if f.name in ('epochs', 'max_epochs'):
-            value = _int(value, f.name, source, 0, 10 ** 7)
-        elif not isinstance(value, str) or len(value) > MAX_TEXT or is_local_path(value) or \
-                '\n' in value:
-            raise WeightsMetaError(f'{source}: provenance.{f.name} must be one line of text, '
-                                   f'not a local path, got {value!r:.80}')
+            value = _int(value, f.name, source, 0, 10**7)
+        elif (
+            not isinstance(value, str)
+            or len(value) > MAX_TEXT
+            or is_local_path(value)
+            or '\n' in value
+        ):
+            raise WeightsMetaError(
+                f'{source}: provenance.{f.name} must be one line of text, '
+                f'not a local path, got {value!r:.80}'
+            )
         values[f.name] = value
     return Provenance(**values)
 
@@ -256,16 +294,20 @@ def timm_pretrained_cfg(meta: WeightsMeta, num_classes: Optional[int] = None) ->
     short = min(spec.test_crop)
     cfg: Dict[str, Any] = {
         'input_size': [3, spec.test_crop[0], spec.test_crop[1]],
-        'mean': list(mean), 'std': list(std),
+        'mean': list(mean),
+        'std': list(std),
         'crop_pct': round(short / spec.resize_short_side, 6) if spec.resize_short_side else 1.0,
-        'crop_mode': 'center', 'interpolation': 'bilinear'}
+        'crop_mode': 'center',
+        'interpolation': 'bilinear',
+    }
     if num_classes is not None:
         cfg['num_classes'] = int(num_classes)
     return cfg
 
 
-def report_overrides(source: str, settings: Mapping[str, Tuple[Any, Any]],
-                     logger: logging.Logger) -> Dict[str, Any]:
+def report_overrides(
+    source: str, settings: Mapping[str, Tuple[Any, Any]], logger: logging.Logger
+) -> Dict[str, Any]:
     """Logs, in one line, the explicit settings that differ from the weights' record.
 
     Args:
@@ -281,20 +323,28 @@ def report_overrides(source: str, settings: Mapping[str, Tuple[Any, Any]],
         ...                  logging.getLogger('x'))
         {'size': 64, 'frames': 4}
     """
-    chosen = {name: given if given is not None else recorded
-              for name, (given, recorded) in settings.items()}
-    differ = [f'{name} {given} (recorded: {recorded})'
-              for name, (given, recorded) in settings.items()
-              if given is not None and recorded is not None and given != recorded]
+    chosen = {
+        name: given if given is not None else recorded
+        for name, (given, recorded) in settings.items()
+    }
+    differ = [
+        f'{name} {given} (recorded: {recorded})'
+        for name, (given, recorded) in settings.items()
+        if given is not None and recorded is not None and given != recorded
+    ]
     if differ:
-        logger.warning(f'{source}: kept as given, though the weights record other values: '
-                       + '; '.join(differ))
+        logger.warning(
+            f'{source}: kept as given, though the weights record other values: ' + '; '.join(differ)
+        )
     return chosen
 
 
-def with_overrides(meta: WeightsMeta, input_values: Optional[Mapping[str, Any]] = None,
-                   classes: Optional[Any] = None, source: str = 'the settings'
-                   ) -> WeightsMeta:
+def with_overrides(
+    meta: WeightsMeta,
+    input_values: Optional[Mapping[str, Any]] = None,
+    classes: Optional[Any] = None,
+    source: str = 'the settings',
+) -> WeightsMeta:
     """``meta`` with some input fields and the class names replaced, validated.
 
     ``mean``/``std`` given without ``value_range`` are on 0-1 when every value is at
@@ -307,8 +357,12 @@ def with_overrides(meta: WeightsMeta, input_values: Optional[Mapping[str, Any]] 
     values = dict(input_values or {})
     spec = asdict(meta.input)
     if ('mean' in values or 'std' in values) and 'value_range' not in values:
-        given = [abs(v) for key in ('mean', 'std') for v in values.get(key, ())
-                 if isinstance(v, (int, float))]
+        given = [
+            abs(v)
+            for key in ('mean', 'std')
+            for v in values.get(key, ())
+            if isinstance(v, (int, float))
+        ]
         scale = 1 if given and max(given) <= 1 else 255
         for key in ('mean', 'std'):
             if key not in values:  # the other one, rescaled to the given one's range

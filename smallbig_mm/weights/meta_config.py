@@ -12,6 +12,7 @@ MMAction2's ``_base_`` files. Standard library only.
   (:func:`classes_from_annotations`);
 - the provenance: the config's file name, its dataset, the schedule.
 """
+
 import datetime
 import os
 import re
@@ -31,15 +32,19 @@ def _dict(value: Any) -> Mapping[str, Any]:
 
 
 def _steps(pipeline: Any) -> List[Mapping[str, Any]]:
-    return [s for s in (pipeline if isinstance(pipeline, (list, tuple)) else [])
-            if isinstance(s, Mapping)]
+    return [
+        s
+        for s in (pipeline if isinstance(pipeline, (list, tuple)) else [])
+        if isinstance(s, Mapping)
+    ]
 
 
 def config_pipeline(cfg: Mapping[str, Any], split: str) -> List[Mapping[str, Any]]:
     """``<split>_pipeline`` or ``<split>_dataloader.dataset.pipeline`` (``split``: train,
     val or test)."""
-    pipeline = cfg.get(f'{split}_pipeline') or \
-        _dict(_dict(cfg.get(f'{split}_dataloader')).get('dataset')).get('pipeline')
+    pipeline = cfg.get(f'{split}_pipeline') or _dict(
+        _dict(cfg.get(f'{split}_dataloader')).get('dataset')
+    ).get('pipeline')
     return _steps(pipeline)
 
 
@@ -47,8 +52,11 @@ def _hw(size: Any) -> Optional[Tuple[int, int]]:
     """(h, w) of an MMAction2 ``crop_size`` (int or (w, h)) or fixed ``scale`` (w, h)."""
     if isinstance(size, int) and not isinstance(size, bool) and size > 0:
         return size, size
-    if isinstance(size, (list, tuple)) and len(size) == 2 and \
-            all(isinstance(v, int) and v > 0 for v in size):
+    if (
+        isinstance(size, (list, tuple))
+        and len(size) == 2
+        and all(isinstance(v, int) and v > 0 for v in size)
+    ):
         return int(size[1]), int(size[0])
     return None
 
@@ -89,8 +97,8 @@ def input_from_config(cfg: Mapping[str, Any]) -> InputSpec:
         ((114.0, 114.0, 114.0), 4, (48, 48), 2, 3)
     """
     pre = _dict(_dict(cfg.get('model')).get('data_preprocessor'))
-    mean = pre.get('mean') if pre.get('mean') is not None else (0., 0., 0.)
-    std = pre.get('std') if pre.get('std') is not None else (1., 1., 1.)
+    mean: Sequence[float] = pre.get('mean') or (0.0, 0.0, 0.0)
+    std: Sequence[float] = pre.get('std') or (1.0, 1.0, 1.0)
     steps = config_pipeline(cfg, 'test') or config_pipeline(cfg, 'val')
     sampler = next((s for s in steps if s.get('type') in FRAME_SAMPLERS), {})
     uniform = sampler.get('type') in UNIFORM_SAMPLERS
@@ -101,16 +109,20 @@ def input_from_config(cfg: Mapping[str, Any]) -> InputSpec:
             short, fixed = _resize(step)
     crop = next((s for s in steps if s.get('type') in CROP_VIEWS), {})
     test_crop = _hw(crop.get('crop_size')) or fixed or (224, 224)
-    values = dict(
-        mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std),
-        value_range=255, channel_order='BGR' if pre.get('to_rgb') else 'RGB',
+    values: Dict[str, Any] = dict(
+        mean=tuple(float(m) for m in mean),
+        std=tuple(float(s) for s in std),
+        value_range=255,
+        channel_order='BGR' if pre.get('to_rgb') else 'RGB',
         num_frames=int(sampler.get('clip_len', 8)),
         frame_interval=1 if uniform else int(sampler.get('frame_interval', 1)),
         sampling='uniform' if uniform else 'dense',
         train_crop=_final_size(config_pipeline(cfg, 'train')),
-        test_crop=test_crop, resize_short_side=short,
+        test_crop=test_crop,
+        resize_short_side=short,
         test_clips=int(sampler.get('num_clips', 1)),
-        test_crops=CROP_VIEWS.get(crop.get('type'), 1))
+        test_crops=CROP_VIEWS.get(str(crop.get('type')), 1),
+    )
     return InputSpec(**values)
 
 
@@ -133,11 +145,17 @@ def classes_from_annotations(items: Iterable[Tuple[str, int]]) -> Optional[List[
     folders: Dict[int, str] = {}
     for path, label in items:
         parts = re.split(r'[\\/]', path)
-        if len(parts) < 2 or not isinstance(label, int) or folders.setdefault(label, parts[0]) \
-                != parts[0]:
+        if (
+            len(parts) < 2
+            or not isinstance(label, int)
+            or folders.setdefault(label, parts[0]) != parts[0]
+        ):
             return None
-    if not folders or sorted(folders) != list(range(len(folders))) or \
-            len(set(folders.values())) != len(folders):
+    if (
+        not folders
+        or sorted(folders) != list(range(len(folders)))
+        or len(set(folders.values())) != len(folders)
+    ):
         return None
     return [folders[i] for i in range(len(folders))]
 
@@ -159,9 +177,13 @@ def dataset_name(config_name: Optional[str], cfg: Mapping[str, Any]) -> Optional
     return os.path.basename(ann_file) if isinstance(ann_file, str) and ann_file else None
 
 
-def meta_from_config(cfg: Mapping[str, Any], config_name: Optional[str] = None,
-                     classes: Optional[Sequence[str]] = None, epochs: Optional[int] = None,
-                     date: Optional[str] = None) -> WeightsMeta:
+def meta_from_config(
+    cfg: Mapping[str, Any],
+    config_name: Optional[str] = None,
+    classes: Optional[Sequence[str]] = None,
+    epochs: Optional[int] = None,
+    date: Optional[str] = None,
+) -> WeightsMeta:
     """The record of weights trained with ``cfg``.
 
     Args:
@@ -182,8 +204,11 @@ def meta_from_config(cfg: Mapping[str, Any], config_name: Optional[str] = None,
         name = None
     max_epochs = _dict(cfg.get('train_cfg')).get('max_epochs')
     provenance = Provenance(
-        config=name, dataset=dataset_name(name, cfg),
-        epochs=epochs, max_epochs=max_epochs if isinstance(max_epochs, int) else None,
+        config=name,
+        dataset=dataset_name(name, cfg),
+        epochs=epochs,
+        max_epochs=max_epochs if isinstance(max_epochs, int) else None,
         date=date or datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'),
-        package_version=__version__)
+        package_version=__version__,
+    )
     return WeightsMeta(input_from_config(cfg), tuple(classes) if classes else None, provenance)

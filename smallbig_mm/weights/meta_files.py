@@ -8,6 +8,7 @@ Where it is found, in order:
 3. derived from an MMEngine checkpoint's config text (``meta['cfg']``), for checkpoints
    written before the record existed or by a runner without ``smallbig_mm.mmaction``.
 """
+
 import datetime
 import logging
 import os
@@ -40,8 +41,9 @@ def checkpoint_meta(ckpt: Checkpoint) -> Optional[WeightsMeta]:
     if not isinstance(meta, Mapping):
         return None
     if meta.get(WEIGHTS_META_KEY) is not None:
-        return WeightsMeta.from_dict(meta[WEIGHTS_META_KEY],
-                                     f"{ckpt.path} (meta['{WEIGHTS_META_KEY}'])")
+        return WeightsMeta.from_dict(
+            meta[WEIGHTS_META_KEY], f"{ckpt.path} (meta['{WEIGHTS_META_KEY}'])"
+        )
     if isinstance(meta.get('cfg'), str):
         from .hub.config_text import parse_config_text
         from .meta_config import meta_from_config
@@ -51,22 +53,32 @@ def checkpoint_meta(ckpt: Checkpoint) -> Optional[WeightsMeta]:
             return None
         dataset_meta = meta.get('dataset_meta')
         classes = dataset_meta.get('classes') if isinstance(dataset_meta, Mapping) else None
-        if not (isinstance(classes, (list, tuple)) and classes and
-                all(isinstance(c, str) for c in classes)):
+        if not (
+            isinstance(classes, (list, tuple))
+            and classes
+            and all(isinstance(c, str) for c in classes)
+        ):
             classes = None
         epoch = meta.get('epoch')
-        return meta_from_config(cfg, classes=classes,
-                                epochs=epoch if isinstance(epoch, int) else None,
-                                date=_mmengine_date(meta.get('time')))
+        return meta_from_config(
+            cfg,
+            classes=classes,
+            epochs=epoch if isinstance(epoch, int) else None,
+            date=_mmengine_date(meta.get('time')),
+        )
     return None
 
 
-def source_meta(config: Mapping[str, Any], ckpt: Checkpoint,
-                source: str = 'config.json') -> Optional[WeightsMeta]:
+def source_meta(
+    config: Mapping[str, Any], ckpt: Checkpoint, source: str = 'config.json'
+) -> Optional[WeightsMeta]:
     """The record of weights from a hub folder (its ``config.json``) or a checkpoint."""
     if config.get(WEIGHTS_META_KEY) is not None:
-        where = source if source.startswith('hf-hub:') or source.endswith('.json') else \
-            os.path.join(source, 'config.json')
+        where = (
+            source
+            if source.startswith('hf-hub:') or source.endswith('.json')
+            else os.path.join(source, 'config.json')
+        )
         return WeightsMeta.from_dict(config[WEIGHTS_META_KEY], f'{where} ({WEIGHTS_META_KEY})')
     return checkpoint_meta(ckpt)
 
@@ -83,8 +95,10 @@ def read_label_map(path: str) -> List[str]:
         WeightsMetaError: the file is missing or holds no names.
     """
     if not os.path.isfile(path):
-        raise WeightsMetaError(f'label map not found: {path} (a text file with one class name '
-                               'per line, e.g. demo/label_map_k400.txt)')
+        raise WeightsMetaError(
+            f'label map not found: {path} (a text file with one class name '
+            'per line, e.g. demo/label_map_k400.txt)'
+        )
     with open(path, encoding='utf-8') as f:
         labels = [line.strip() for line in f if line.strip()]
     if not labels:
@@ -101,16 +115,21 @@ def meta_of_config_file(path: str) -> WeightsMeta:
     """
     if not os.path.isfile(path):
         raise WeightsMetaError(f'config file not found: {path}')
-    import smallbig_mm.mmaction  # noqa: F401  (the scope configs name in custom_imports)
     from mmengine.config import Config
+
+    import smallbig_mm.mmaction  # noqa: F401  (the scope configs name in custom_imports)
 
     from .meta_config import meta_from_config
 
     return meta_from_config(Config.fromfile(path).to_dict(), path)
 
 
-def reconcile(config_meta: WeightsMeta, weights_meta: Optional[WeightsMeta], source: str,
-              logger: logging.Logger) -> WeightsMeta:
+def reconcile(
+    config_meta: WeightsMeta,
+    weights_meta: Optional[WeightsMeta],
+    source: str,
+    logger: logging.Logger,
+) -> WeightsMeta:
     """The record of a config front end: the config's input (what its pipeline does), the
     class names of the config or else of the weights, the weights' provenance.
 
@@ -121,15 +140,23 @@ def reconcile(config_meta: WeightsMeta, weights_meta: Optional[WeightsMeta], sou
     ours, theirs = asdict(config_meta.input), asdict(weights_meta.input)
     differ = [f'{k} {ours[k]} (recorded: {theirs[k]})' for k in ours if ours[k] != theirs[k]]
     if differ:
-        logger.warning(f'{source}: the config is used, though the weights record another '
-                       'input: ' + '; '.join(differ))
-    return replace(config_meta, classes=config_meta.classes or weights_meta.classes,
-                   provenance=weights_meta.provenance)
+        logger.warning(
+            f'{source}: the config is used, though the weights record another '
+            'input: ' + '; '.join(differ)
+        )
+    return replace(
+        config_meta,
+        classes=config_meta.classes or weights_meta.classes,
+        provenance=weights_meta.provenance,
+    )
 
 
-def resolve_meta(ckpt: Checkpoint, meta: Optional[WeightsMeta] = None,
-                 input_values: Optional[Mapping[str, Any]] = None,
-                 classes: Optional[List[str]] = None) -> Optional[WeightsMeta]:
+def resolve_meta(
+    ckpt: Checkpoint,
+    meta: Optional[WeightsMeta] = None,
+    input_values: Optional[Mapping[str, Any]] = None,
+    classes: Optional[List[str]] = None,
+) -> Optional[WeightsMeta]:
     """The record a converter writes: ``meta`` (e.g. from ``--config``), else the
     checkpoint's (:func:`checkpoint_meta`); then the flags' input values and class names
     (validated, on the defaults where there is no record). None when there is neither a

@@ -16,6 +16,7 @@ Every route goes through it (docs/weights.md draws them):
 that read and load themselves: timm's ``pretrained=True`` (its filter function) and
 MMEngine's runner (:mod:`smallbig_mm.mmaction.patches.checkpoint_fit`).
 """
+
 import logging
 import os
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ class LoadReport:
         notes: what was dropped, skipped or inflated, one clause each.
         inflation: the inflation report, for 2D weights.
     """
+
     source: str
     model: str
     loaded: int
@@ -67,13 +69,23 @@ class LoadReport:
             >>> LoadReport('k400.pth', 'Recognizer3D', 318, 318).line()
             'loaded k400.pth into Recognizer3D: 318 of 318 tensors'
         """
-        return '; '.join([f'loaded {self.source} into {self.model}: {self.loaded} of '
-                          f'{self.total} tensors', *self.notes])
+        return '; '.join(
+            [
+                f'loaded {self.source} into {self.model}: {self.loaded} of {self.total} tensors',
+                *self.notes,
+            ]
+        )
 
 
-def fit_weights(state_dict: Mapping[str, Tensor], model: nn.Module, *, policy: str = 'exact',
-                inflate_2d: bool = False, source: str = 'the checkpoint',
-                model_name: Optional[str] = None) -> Tuple[Dict[str, Tensor], LoadReport]:
+def fit_weights(
+    state_dict: Mapping[str, Tensor],
+    model: nn.Module,
+    *,
+    policy: str = 'exact',
+    inflate_2d: bool = False,
+    source: str = 'the checkpoint',
+    model_name: Optional[str] = None,
+) -> Tuple[Dict[str, Tensor], LoadReport]:
     """Steps 3 and 4 of the chain: converts (or inflates) and fits ``state_dict`` to ``model``.
 
     Args:
@@ -109,11 +121,11 @@ def fit_weights(state_dict: Mapping[str, Tensor], model: nn.Module, *, policy: s
             raise CheckpointError(f'{source}: {err}') from None
         check_finite(state, source)
         inflation.source = source
-        return state, LoadReport(source, name, len(state), len(target), [inflation.line()],
-                                 inflation)
+        return state, LoadReport(
+            source, name, len(state), len(target), [inflation.line()], inflation
+        )
     fit = fit_state_dict(state_dict, target, source, name, policy)
-    return fit.state_dict, LoadReport(source, name, len(fit.state_dict), len(target),
-                                      fit.notes())
+    return fit.state_dict, LoadReport(source, name, len(fit.state_dict), len(target), fit.notes())
 
 
 def log_report(report: LoadReport, logger=None) -> None:
@@ -131,22 +143,30 @@ def _read(weights: Weights, source: Optional[str]) -> Tuple[Dict[str, Tensor], s
         return weights.state_dict, source or weights.path
     given = os.fspath(weights)
     ckpt = fetch_checkpoint(given)
-    return ckpt.state_dict, source or (ckpt.path if ckpt.path == given
-                                       else f'{given} ({ckpt.path})')
+    return ckpt.state_dict, source or (
+        ckpt.path if ckpt.path == given else f'{given} ({ckpt.path})'
+    )
 
 
-def _strip_prefix(state_dict: Mapping[str, Tensor], prefix: str,
-                  source: str) -> Dict[str, Tensor]:
-    state = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+def _strip_prefix(state_dict: Mapping[str, Tensor], prefix: str, source: str) -> Dict[str, Tensor]:
+    state = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
     if not state:
-        raise CheckpointError(f'{source}: no key starts with the prefix {prefix!r} '
-                              '(init_cfg.prefix); check it')
+        raise CheckpointError(
+            f'{source}: no key starts with the prefix {prefix!r} (init_cfg.prefix); check it'
+        )
     return state
 
 
-def load_weights(model: nn.Module, weights: Weights, *, policy: str = 'exact',
-                 inflate_2d: bool = False, prefix: Optional[str] = None,
-                 source: Optional[str] = None, logger=None) -> LoadReport:
+def load_weights(
+    model: nn.Module,
+    weights: Weights,
+    *,
+    policy: str = 'exact',
+    inflate_2d: bool = False,
+    prefix: Optional[str] = None,
+    source: Optional[str] = None,
+    logger=None,
+) -> LoadReport:
     """The whole chain: find, read, convert or inflate, fit, load ``weights`` into ``model``, log.
 
     Args:
@@ -185,8 +205,7 @@ def load_weights(model: nn.Module, weights: Weights, *, policy: str = 'exact',
     state, named = _read(weights, source)
     if prefix:
         state = _strip_prefix(state, prefix, named)
-    fitted, report = fit_weights(state, model, policy=policy, inflate_2d=inflate_2d,
-                                 source=named)
+    fitted, report = fit_weights(state, model, policy=policy, inflate_2d=inflate_2d, source=named)
     unwrap_model(model).load_state_dict(fitted, strict=policy != 'partial')
     log_report(report, logger)
     return report

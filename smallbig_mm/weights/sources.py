@@ -21,6 +21,7 @@ there. The files are only located here; every read goes through
 :func:`~.io.read_checkpoint` (:func:`fetch_checkpoint` does both). A hub folder's or Hub
 repository's ``config.json`` also names the architecture: :func:`source_config`.
 """
+
 import os
 import re
 from typing import Any, Dict, Optional, Tuple
@@ -48,7 +49,7 @@ LOCAL_DIR = 'local-dir:'
 
 def strip_local_dir(source: str) -> str:
     """``source`` without timm's optional ``local-dir:`` prefix."""
-    return source[len(LOCAL_DIR):] if source.startswith(LOCAL_DIR) else source
+    return source[len(LOCAL_DIR) :] if source.startswith(LOCAL_DIR) else source
 
 
 def source_config(source: str) -> Dict[str, Any]:
@@ -71,7 +72,7 @@ def source_config(source: str) -> Dict[str, Any]:
     source = strip_local_dir(os.fspath(source))
     if source.startswith('hf-hub:'):
         try:
-            path = download_hf(source[len('hf-hub:'):], ('config.json',))
+            path = download_hf(source[len('hf-hub:') :], ('config.json',))
         except CheckpointError:  # none there; fetching the weights names any other problem
             return {}
     else:
@@ -91,9 +92,11 @@ def hub_folder_weights(folder: str) -> str:
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             return path
-    raise CheckpointError(f'{folder}: a folder, but it holds no {" or ".join(HUB_WEIGHT_FILES)} '
-                          '(a hub folder written by tools/convert_checkpoint.py --to hf has both '
-                          'config.json and model.safetensors)')
+    raise CheckpointError(
+        f'{folder}: a folder, but it holds no {" or ".join(HUB_WEIGHT_FILES)} '
+        '(a hub folder written by tools/convert_checkpoint.py --to hf has both '
+        'config.json and model.safetensors)'
+    )
 
 
 def _split_revision(repo: str) -> Tuple[str, Optional[str]]:
@@ -119,11 +122,17 @@ def download_hf(repo: str, filenames: Tuple[str, ...] = HUB_WEIGHT_FILES) -> str
     """
     try:
         from huggingface_hub import constants, hf_hub_download
-        from huggingface_hub.errors import (EntryNotFoundError, HfHubHTTPError,
-                                            LocalEntryNotFoundError, OfflineModeIsEnabled)
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            HfHubHTTPError,
+            LocalEntryNotFoundError,
+            OfflineModeIsEnabled,
+        )
     except ImportError:
-        raise CheckpointError(f'hf-hub:{repo}: Hugging Face sources need the huggingface_hub '
-                              'package: pip install huggingface_hub') from None
+        raise CheckpointError(
+            f'hf-hub:{repo}: Hugging Face sources need the huggingface_hub '
+            'package: pip install huggingface_hub'
+        ) from None
     repo_id, revision = _split_revision(repo)
     not_cached = []
     for filename in filenames:
@@ -142,7 +151,8 @@ def download_hf(repo: str, filenames: Tuple[str, ...] = HUB_WEIGHT_FILES) -> str
             f'{constants.HF_HUB_CACHE} and it could not be downloaded (HF_HUB_OFFLINE='
             f'{os.environ.get("HF_HUB_OFFLINE", "")!s}): run `hf download {repo_id}` where '
             'there is a network and copy that cache here (same HF_HOME), or pass a local '
-            'file or folder')
+            'file or folder'
+        )
     raise CheckpointError(f'hf-hub:{repo}: the repository has none of {", ".join(filenames)}')
 
 
@@ -154,8 +164,10 @@ def _timm_source(name: str) -> str:
         return f'hf-hub:timm/{name}'  # timm's weights live in the Hub's timm organisation
     cfg = get_pretrained_cfg(name)
     if cfg is None:
-        raise CheckpointError(f'timm:{name}: timm knows no pretrained weights of that name '
-                              '(use MODEL.TAG, e.g. timm:resnet50.a1_in1k)')
+        raise CheckpointError(
+            f'timm:{name}: timm knows no pretrained weights of that name '
+            '(use MODEL.TAG, e.g. timm:resnet50.a1_in1k)'
+        )
     if cfg.hf_hub_id:
         return f'hf-hub:{cfg.hf_hub_id}'
     if cfg.url:
@@ -192,23 +204,26 @@ def resolve_pretrained(source: str, progress: bool = True) -> str:
     if os.path.exists(source):
         return source
     if source.startswith('torchvision://'):
-        name = source[len('torchvision://'):]
+        name = source[len('torchvision://') :]
         if name not in TORCHVISION_URLS:
-            raise CheckpointError(f'{source}: unknown torchvision name; known: '
-                                  f'{", ".join(sorted(TORCHVISION_URLS))} (or give a URL or file)')
+            raise CheckpointError(
+                f'{source}: unknown torchvision name; known: '
+                f'{", ".join(sorted(TORCHVISION_URLS))} (or give a URL or file)'
+            )
         return download_url(TORCHVISION_URLS[name], check_hash=True, progress=progress)
     if source.startswith(('https://', 'http://')):
         return download_url(source, progress=progress)
     if source.startswith('hf-hub:'):
-        return download_hf(source[len('hf-hub:'):])
+        return download_hf(source[len('hf-hub:') :])
     if source.startswith('timm:'):
-        return resolve_pretrained(_timm_source(source[len('timm:'):]), progress)
+        return resolve_pretrained(_timm_source(source[len('timm:') :]), progress)
     if re.fullmatch(r'timm/[\w.\-]+(@[\w.\-]+)?', source):
         return download_hf(source)
     if '://' in source:
         raise CheckpointError(
             f'{source}: unsupported source; use torchvision://NAME, http(s)://..., '
-            'hf-hub:ORG/NAME, timm/NAME, timm:NAME, a file or a hub folder')
+            'hf-hub:ORG/NAME, timm/NAME, timm:NAME, a file or a hub folder'
+        )
     raise CheckpointError(f'{source}: no such file or folder')
 
 

@@ -14,6 +14,7 @@ Unknown keys of ``pretrained_cfg``, ``video_input`` and the top level are allowe
 describe the weights and are shown, not built from), within the same size and depth
 bounds; unknown ``model_args`` are refused, since each one is passed to the constructor.
 """
+
 import json
 import math
 import os
@@ -21,8 +22,14 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 from .errors import CheckpointError
 
-ARCHITECTURES = ('smallbig_resnet23', 'smallbig_resnet50', 'smallbig_resnet101',
-                 'smallbig_resnet50_extra', 'smallbig_c2d_resnet50', 'smallbig_3d_resnet50')
+ARCHITECTURES = (
+    'smallbig_resnet23',
+    'smallbig_resnet50',
+    'smallbig_resnet101',
+    'smallbig_resnet50_extra',
+    'smallbig_c2d_resnet50',
+    'smallbig_3d_resnet50',
+)
 """The timm names this package registers (a hub folder's ``architecture``)."""
 MAX_CONFIG_BYTES = 1 << 20
 """Largest ``config.json`` read (1 MiB; the converter writes about 2 KB)."""
@@ -35,8 +42,15 @@ MAX_ITEMS = 1_000_000
 MAX_CLASSES = 1_000_000
 MAX_SIDE = 4096
 """Largest input height or width (pixels)."""
-FILE_KEYS = ('checkpoint_path', 'file', 'url', 'hf_hub_id', 'hf_hub_filename', 'state_dict',
-             'pretrained_cfg_overlay')
+FILE_KEYS = (
+    'checkpoint_path',
+    'file',
+    'url',
+    'hf_hub_id',
+    'hf_hub_filename',
+    'state_dict',
+    'pretrained_cfg_overlay',
+)
 """Keys that make timm read weights from elsewhere: refused in ``model_args``, at the top
 level and, but for the folder's or repository's own location, in ``pretrained_cfg``."""
 LOADING_KEYS = FILE_KEYS + ('pretrained', 'pretrained_cfg', 'cache_dir')
@@ -57,8 +71,9 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value) and \
-        abs(value) < 1e12
+    return (
+        (_is_int(value) or isinstance(value, float)) and math.isfinite(value) and abs(value) < 1e12
+    )
 
 
 def _short(value: Any) -> str:
@@ -90,8 +105,9 @@ def check_structure(value: Any, where: str) -> None:
         if depth > MAX_DEPTH:
             raise MetadataError(f'{where}: nested deeper than {MAX_DEPTH} levels')
         if isinstance(node, str) and len(node) > MAX_STRING:
-            raise MetadataError(f'{where}: a string of {len(node):,} characters (at most '
-                                f'{MAX_STRING:,})')
+            raise MetadataError(
+                f'{where}: a string of {len(node):,} characters (at most {MAX_STRING:,})'
+            )
         if isinstance(node, Mapping):
             items += len(node)
             stack.extend((k, depth + 1) for k in node)
@@ -104,8 +120,10 @@ def check_structure(value: Any, where: str) -> None:
 
 
 def _points_elsewhere(where: str, key: str, value: Any) -> MetadataError:
-    return MetadataError(f'{where}: {key!r} would make timm read weights from elsewhere '
-                         f'({_short(value)}); a hub folder holds its own weights: remove it')
+    return MetadataError(
+        f'{where}: {key!r} would make timm read weights from elsewhere '
+        f'({_short(value)}); a hub folder holds its own weights: remove it'
+    )
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], bool]:
@@ -113,32 +131,48 @@ def _int_in(low: int, high: int) -> Callable[[Any], bool]:
 
 
 def _bools(count: int) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, (list, tuple)) and len(v) == count and \
-        all(isinstance(b, bool) for b in v)
+    return lambda v: (
+        isinstance(v, (list, tuple)) and len(v) == count and all(isinstance(b, bool) for b in v)
+    )
 
 
 def _block_types(value: Any) -> bool:
     def stage(spec: Any) -> bool:
-        return spec in _BLOCK_TYPES or (isinstance(spec, (list, tuple)) and 0 < len(spec) <= 64
-                                        and all(t in _BLOCK_TYPES for t in spec))
+        return spec in _BLOCK_TYPES or (
+            isinstance(spec, (list, tuple))
+            and 0 < len(spec) <= 64
+            and all(t in _BLOCK_TYPES for t in spec)
+        )
+
     return isinstance(value, (list, tuple)) and len(value) == 4 and all(map(stage, value))
 
 
 def _big_kernels(value: Any) -> bool:
     def kernel(k: Any) -> bool:
-        return isinstance(k, (list, tuple)) and len(k) == 3 and \
-            all(s is None or (_is_int(s) and 1 <= s <= 64) for s in k)
+        return (
+            isinstance(k, (list, tuple))
+            and len(k) == 3
+            and all(s is None or (_is_int(s) and 1 <= s <= 64) for s in k)
+        )
+
     return isinstance(value, (list, tuple)) and len(value) == 3 and all(map(kernel, value))
 
 
 def _input_size(value: Any) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 3 and \
-        _int_in(1, 16)(value[0]) and all(_int_in(1, MAX_SIDE)(s) for s in value[1:])
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and _int_in(1, 16)(value[0])
+        and all(_int_in(1, MAX_SIDE)(s) for s in value[1:])
+    )
 
 
 def _three_floats(positive: bool) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, (list, tuple)) and len(v) == 3 and \
-        all(_is_number(x) and (x > 0 if positive else True) for x in v)
+    return lambda v: (
+        isinstance(v, (list, tuple))
+        and len(v) == 3
+        and all(_is_number(x) and (x > 0 if positive else True) for x in v)
+    )
 
 
 MODEL_ARGS: Dict[str, tuple] = {
@@ -171,23 +205,30 @@ PRETRAINED_CFG: Dict[str, tuple] = {
     'frame_interval': (_int_in(1, 1024), 'an int in [1, 1024]'),
     'test_num_clips': (_int_in(1, 1024), 'an int in [1, 1024]'),
     'resize_short_side': (_int_in(1, MAX_SIDE), f'an int in [1, {MAX_SIDE}]'),
-    'label_names': (lambda v: isinstance(v, (list, tuple)) and len(v) <= MAX_CLASSES and
-                    all(isinstance(n, str) and len(n) <= 1024 for n in v),
-                    'a list of class names'),
+    'label_names': (
+        lambda v: (
+            isinstance(v, (list, tuple))
+            and len(v) <= MAX_CLASSES
+            and all(isinstance(n, str) and len(n) <= 1024 for n in v)
+        ),
+        'a list of class names',
+    ),
 }
 """Input entries of ``pretrained_cfg`` and ``video_input``: key -> (check, what is allowed)."""
 
 
-def _check_entries(values: Mapping[str, Any], rules: Mapping[str, tuple], where: str,
-                   known_only: bool) -> None:
+def _check_entries(
+    values: Mapping[str, Any], rules: Mapping[str, tuple], where: str, known_only: bool
+) -> None:
     for key, value in values.items():
         if not isinstance(key, str) or len(key) > 256:
             raise MetadataError(f'{where}: a key that is not a short string ({_short(key)})')
         rule = rules.get(key)
         if rule is None:
             if known_only:
-                raise MetadataError(f'{where}: {key!r} is not a model argument (known: '
-                                    f'{", ".join(sorted(rules))})')
+                raise MetadataError(
+                    f'{where}: {key!r} is not a model argument (known: {", ".join(sorted(rules))})'
+                )
             continue
         check, allowed = rule
         if not check(value):
@@ -221,8 +262,9 @@ def validate_model_args(args: Mapping[str, Any], where: str) -> None:
     _check_entries(args, MODEL_ARGS, where, known_only=True)
 
 
-def validate_pretrained_cfg(cfg: Mapping[str, Any], where: str,
-                            own_location: Optional[Mapping[str, str]] = None) -> None:
+def validate_pretrained_cfg(
+    cfg: Mapping[str, Any], where: str, own_location: Optional[Mapping[str, str]] = None
+) -> None:
     """Checks a ``pretrained_cfg`` (or ``video_input``): input entries typed and bounded,
     no key that points timm at other weights.
 
@@ -277,14 +319,18 @@ def validate_hub_config(config: Any, path: str) -> Dict[str, Any]:
     check_structure(config, path)
     architecture = config.get('architecture')
     if architecture is not None and architecture not in ARCHITECTURES:
-        raise MetadataError(f'{path}: architecture={_short(architecture)}: not a SmallBig '
-                            f'model ({", ".join(ARCHITECTURES)})')
+        raise MetadataError(
+            f'{path}: architecture={_short(architecture)}: not a SmallBig '
+            f'model ({", ".join(ARCHITECTURES)})'
+        )
     validate_model_args(config.get('model_args', {}), f'{path}: model_args')
     for key in ('num_classes', 'num_features'):
         if key in config and not _int_in(0, MAX_CLASSES if key == 'num_classes' else 1 << 16)(
-                config[key]):
-            raise MetadataError(f'{path}: {key}={_short(config[key])}: must be a small '
-                                'non-negative int')
+            config[key]
+        ):
+            raise MetadataError(
+                f'{path}: {key}={_short(config[key])}: must be a small non-negative int'
+            )
     for key in ('pretrained_cfg', 'video_input'):
         if key in config:
             validate_pretrained_cfg(config[key], f'{path}: {key}')
@@ -311,8 +357,10 @@ def read_hub_config(path: str) -> Dict[str, Any]:
     """
     size = os.path.getsize(path)
     if size > MAX_CONFIG_BYTES:
-        raise MetadataError(f'{path}: {size:,} bytes; a hub folder config.json is a few KB '
-                            f'(at most {MAX_CONFIG_BYTES:,} bytes are read)')
+        raise MetadataError(
+            f'{path}: {size:,} bytes; a hub folder config.json is a few KB '
+            f'(at most {MAX_CONFIG_BYTES:,} bytes are read)'
+        )
 
     def refuse_constant(name: str) -> None:
         raise ValueError(f'{name} is not JSON')
@@ -323,17 +371,21 @@ def read_hub_config(path: str) -> Dict[str, Any]:
     except RecursionError:
         raise MetadataError(f'{path}: nested deeper than {MAX_DEPTH} levels') from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise MetadataError(f'{path}: not a hub folder config.json ({err}); write the folder '
-                            'again with smallbig-convert --to hf') from None
+        raise MetadataError(
+            f'{path}: not a hub folder config.json ({err}); write the folder '
+            'again with smallbig-convert --to hf'
+        ) from None
     return validate_hub_config(config, path)
 
 
 META_RULES: Dict[str, tuple] = {
-    'epoch': (_int_in(0, 10 ** 9), 'an int in [0, 10**9]'),
-    'iter': (_int_in(0, 10 ** 12), 'an int in [0, 10**12]'),
+    'epoch': (_int_in(0, 10**9), 'an int in [0, 10**9]'),
+    'iter': (_int_in(0, 10**12), 'an int in [0, 10**12]'),
     'cfg': (lambda v: isinstance(v, str), 'the config text (a string)'),
-    'experiment_name': (lambda v: isinstance(v, str) and len(v) <= 1024,
-                        'a string of at most 1024 characters'),
+    'experiment_name': (
+        lambda v: isinstance(v, str) and len(v) <= 1024,
+        'a string of at most 1024 characters',
+    ),
     'dataset_meta': (lambda v: v is None or isinstance(v, Mapping), 'a dict'),
 }
 """Entries of an MMEngine checkpoint's ``meta`` the project reads: key -> (check, allowed)."""

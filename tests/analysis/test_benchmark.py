@@ -1,12 +1,21 @@
 """The benchmark tool measures, tabulates and never overwrites its JSON output."""
+
 import json
 
 import pytest
 import torch
 
 from helpers import load_tool
-from smallbig_mm.analysis.benchmark import (PEERS, Settings, format_table, measure, measure_all,
-                                           measure_isolated, time_interleaved, write_json)
+from smallbig_mm.analysis.benchmark import (
+    PEERS,
+    Settings,
+    format_table,
+    measure,
+    measure_all,
+    measure_isolated,
+    time_interleaved,
+    write_json,
+)
 
 TINY = dict(base_channels=4)
 
@@ -62,11 +71,17 @@ def test_json_is_written_once(results, tmp_path):
         write_json(str(path), rows, settings)
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(batch=0), 'batch'), (dict(dtype='int8'), 'dtype'), (dict(mode='infer'), 'mode'),
-    (dict(dtype='fp16'), 'CUDA'), (dict(compile=True, warmup=0), 'warmup'),
-    (dict(device='foo'), 'device'),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(batch=0), 'batch'),
+        (dict(dtype='int8'), 'dtype'),
+        (dict(mode='infer'), 'mode'),
+        (dict(dtype='fp16'), 'CUDA'),
+        (dict(compile=True, warmup=0), 'warmup'),
+        (dict(device='foo'), 'device'),
+    ],
+)
 def test_bad_settings_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Settings(**kwargs).validate()
@@ -105,11 +120,11 @@ class FakeClock:
     """A clock that advances by one second per reading, and a log of the steps run."""
 
     def __init__(self) -> None:
-        self.now = 0.
+        self.now = 0.0
         self.log = []
 
     def __call__(self) -> float:
-        self.now += 1.
+        self.now += 1.0
         return self.now
 
 
@@ -124,14 +139,13 @@ class FakeSubject:
 
 def test_repeats_go_round_robin_after_each_models_warmup():
     clock = FakeClock()
-    subjects = [FakeSubject(name, clock, cost) for name, cost in (('a', 1.), ('b', 2.))]
+    subjects = [FakeSubject(name, clock, cost) for name, cost in (('a', 1.0), ('b', 2.0))]
     warmup_times = {}
-    times = time_interleaved(subjects, warmup=1, repeats=3, clock=clock,
-                             warmup_times=warmup_times)
+    times = time_interleaved(subjects, warmup=1, repeats=3, clock=clock, warmup_times=warmup_times)
     assert clock.log == ['a', 'b'] + ['a', 'b'] * 3
     # each step is timed by its own two clock readings (1 s apart plus its cost)
-    assert times == {'a': [2.] * 3, 'b': [3.] * 3}
-    assert warmup_times == {'a': [2.], 'b': [3.]}
+    assert times == {'a': [2.0] * 3, 'b': [3.0] * 3}
+    assert warmup_times == {'a': [2.0], 'b': [3.0]}
 
 
 def test_the_first_warm_up_step_is_kept_apart_from_the_timed_ones():
@@ -160,14 +174,18 @@ def test_the_profiler_prints_nothing(capfd):
     assert 'USDT' not in out + err and 'profiler_st' not in out + err
 
 
-@pytest.mark.parametrize('args,match', [
-    (['smallbig_resnet23', 'smallbig_resnet23'], 'measured once'),
-    (['smallbig_resnet23', '--baseline', 'c2d'], 'not among the models'),
-    (['smallbig_resnet23', '--model-kwargs', 'pretrained=True'], 'randomly initialised'),
-    (['resnet18'], 'not a video model'),
-])
+@pytest.mark.parametrize(
+    'args,match',
+    [
+        (['smallbig_resnet23', 'smallbig_resnet23'], 'measured once'),
+        (['smallbig_resnet23', '--baseline', 'c2d'], 'not among the models'),
+        (['smallbig_resnet23', '--model-kwargs', 'pretrained=True'], 'randomly initialised'),
+        (['resnet18'], 'not a video model'),
+    ],
+)
 def test_the_tool_refuses_bad_requests_in_one_line_before_measuring(args, match, capsys):
     from smallbig_mm.cli.benchmark import main
+
     assert main(args + ['--size', '32', '--frames', '4', '--repeats', '1', '--threads', '1']) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith('error:') and match in err and len(err.splitlines()) == 1

@@ -1,4 +1,5 @@
 """The benchmark times the clip the subjects record (a config's test crop and frames)."""
+
 import logging
 
 import pytest
@@ -6,10 +7,12 @@ import pytest
 from smallbig_mm.cli.benchmark import recorded_clip
 from smallbig_mm.utils.errors import UsageError
 
-CONFIG = ("_base_ = ['mmaction::_base_/models/i3d_r50.py']\n"
-          "test_pipeline = [dict(type='SampleFrames', clip_len={frames}, frame_interval=2,"
-          " num_clips=1, test_mode=True), dict(type='Resize', scale=(-1, 64)),"
-          " dict(type='CenterCrop', crop_size={size})]\n")
+CONFIG = (
+    "_base_ = ['mmaction::_base_/models/i3d_r50.py']\n"
+    "test_pipeline = [dict(type='SampleFrames', clip_len={frames}, frame_interval=2,"
+    " num_clips=1, test_mode=True), dict(type='Resize', scale=(-1, 64)),"
+    " dict(type='CenterCrop', crop_size={size})]\n"
+)
 
 
 def test_the_recorded_clip_is_the_default_and_a_differing_flag_is_reported(tmp_path, caplog):

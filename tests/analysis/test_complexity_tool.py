@@ -1,10 +1,12 @@
 """tools/analysis_tools/model_zoo_table.py: MMEngine's counts, extrapolated exactly from
 small inputs, reproduce the paper's table; the committed complexity.json is current."""
+
 import json
 from pathlib import Path
 
 import pytest
 import torch
+
 from helpers import PAPER_COUNTS, load_tool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,9 +48,11 @@ def tiny_config(tmp_path: Path, **backbone) -> Path:
     """A config inheriting the primitive, with a narrow backbone (fast to trace)."""
     options = ', '.join(f'{k}={v!r}' for k, v in backbone.items())
     path = tmp_path / 'tiny_config.py'
-    path.write_text(f"_base_ = ['{PRIMITIVE}']\n"
-                    f'model = dict(backbone=dict(base_channels=8, pretrained=None, {options}),\n'
-                    '             cls_head=dict(in_channels=256))\n')
+    path.write_text(
+        f"_base_ = ['{PRIMITIVE}']\n"
+        f'model = dict(backbone=dict(base_channels=8, pretrained=None, {options}),\n'
+        '             cls_head=dict(in_channels=256))\n'
+    )
     return path
 
 
@@ -63,8 +67,10 @@ def test_live_counts_reproduce_paper_table(config):
 
 def test_committed_json_reproduces_paper_table():
     data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
-    rows = {Path(m['config']).relative_to('configs/recognition/smallbig').as_posix(): m
-            for m in data['models']}
+    rows = {
+        Path(m['config']).relative_to('configs/recognition/smallbig').as_posix(): m
+        for m in data['models']
+    }
     for config, (params, gmacs) in CONFIG_COUNTS.items():
         assert rows[config]['params'] == params, config
         assert round(rows[config]['macs']['224'] / 1e9, 2) == gmacs, config
@@ -91,9 +97,9 @@ def test_every_committed_row_matches_a_fresh_meta_device_count():
     equal a fresh count of the config's model on the meta device (no memory, no compute:
     seconds for all rows). MMEngine's FLOPs (the ``flops`` column) need real tracing and
     are recounted only by the live tests above."""
+    from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmaction.registry import MODELS
 
     from smallbig_mm.analysis.complexity import count_macs, count_parameters
 
@@ -117,10 +123,14 @@ def test_every_committed_row_matches_a_fresh_meta_device_count():
 def test_mmengine_flops_follow_mmaction2_zoo_convention():
     """The 3D baseline is SlowOnly-R50: MMAction2's slowonly metafile quotes 54.75G, 32.45M."""
     data = json.loads((SOURCES / 'complexity.json').read_text(encoding='utf-8'))
-    row = next(m for m in data['models'] if Path(m['config']).name ==
-               'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py')
-    assert f"{row['flops']['256'] / 1e9:.2f}G" == '54.75G'
-    assert f"{row['params'] / 1e6:.2f}M" == '32.45M'
+    row = next(
+        m
+        for m in data['models']
+        if Path(m['config']).name
+        == 'slowonly_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py'
+    )
+    assert f'{row["flops"]["256"] / 1e9:.2f}G' == '54.75G'
+    assert f'{row["params"] / 1e6:.2f}M' == '32.45M'
 
 
 @pytest.mark.mmaction
@@ -151,8 +161,10 @@ def test_clip_length_needs_a_sampler(tmp_path):
     from mmengine.config import Config
 
     path = tiny_config(tmp_path)
-    path.write_text(path.read_text() + 'test_dataloader = dict(dataset=dict(pipeline=[]))\n'
-                    'val_dataloader = test_dataloader\n')
+    path.write_text(
+        path.read_text() + 'test_dataloader = dict(dataset=dict(pipeline=[]))\n'
+        'val_dataloader = test_dataloader\n'
+    )
     with pytest.raises(ValueError, match='no frame sampler'):
         table.clip_length(Config.fromfile(str(path)))
 
@@ -168,8 +180,9 @@ def test_cli_writes_markdown_and_json(tmp_path, capsys):
     assert set(row['macs']) == {'64'}
     markdown = out_md.read_text()
     assert markdown == capsys.readouterr().out.rstrip('\n') + '\n'
-    assert f"| `tiny_config.py` | 8 | {row['params']:,} | {row['macs']['64'] / 1e9:.2f} |" \
-        in markdown
+    assert (
+        f'| `tiny_config.py` | 8 | {row["params"]:,} | {row["macs"]["64"] / 1e9:.2f} |' in markdown
+    )
 
 
 @pytest.mark.mmaction

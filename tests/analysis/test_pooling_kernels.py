@@ -1,5 +1,6 @@
 """The pooling-kernel candidates that docs/benchmarks.md times are exact, run eagerly here
 (the tool compiles them; compiling is left to the tool)."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -46,7 +47,7 @@ def test_the_separable_kernel_routes_gradients_to_the_same_elements(seed):
 
 
 def test_the_fast_path_route_and_the_check_agree():
-    assert kernels.check_exact(kernels.fast_path_step, 'fast path') == 0.
+    assert kernels.check_exact(kernels.fast_path_step, 'fast path') == 0.0
 
 
 def test_an_existing_json_is_refused_before_any_work(tmp_path, capsys, monkeypatch):

@@ -1,5 +1,7 @@
 """smallbig_mm.apis: windows, crops and the timm route against independent references."""
+
 import os
+
 import numpy as np
 import pytest
 import torch
@@ -24,8 +26,10 @@ def test_windows_slide_by_stride_and_loop_past_a_short_video():
 @pytest.mark.mmaction
 def test_segments_are_mmaction2_uniform_sample_in_test_mode(total):
     from mmaction.datasets.transforms import UniformSample
-    expected = UniformSample(clip_len=8, test_mode=True)(
-        dict(total_frames=total, start_index=0))['frame_inds']
+
+    expected = UniformSample(clip_len=8, test_mode=True)(dict(total_frames=total, start_index=0))[
+        'frame_inds'
+    ]
     assert segment_window(total, 8).frame_inds.tolist() == expected.tolist()
 
 
@@ -33,13 +37,13 @@ def test_segments_are_mmaction2_uniform_sample_in_test_mode(total):
 @pytest.mark.mmaction
 def test_three_crop_places_views_as_mmaction2(shape):
     from mmaction.datasets.transforms import ThreeCrop
-    frames = [np.random.default_rng(i).integers(0, 255, shape + (3,), np.uint8)
-              for i in range(2)]
+
+    frames = [np.random.default_rng(i).integers(0, 255, shape + (3,), np.uint8) for i in range(2)]
     crops = ThreeCrop(crop_size=8)(dict(imgs=frames, img_shape=shape))['imgs']
     clip = torch.from_numpy(np.stack(frames)).permute(3, 0, 1, 2)  # (C, T, H, W)
     views = crop_views(clip, (8, 8), 'three')
     for v in range(3):
-        expected = np.stack(crops[v * 2:(v + 1) * 2])  # MMAction2: crop-major frame lists
+        expected = np.stack(crops[v * 2 : (v + 1) * 2])  # MMAction2: crop-major frame lists
         assert (views[v].permute(1, 2, 3, 0).numpy() == expected).all()
 
 
@@ -47,8 +51,15 @@ def test_timm_route_scores_and_features_are_the_models(tmp_path):
     frames, _ = make_clip(MotionSettings(num_frames=12, step=0.03, size=64), 'val', 0)
     write_mp4(tmp_path / 'v.mp4', frames, fps=8)
     torch.manual_seed(0)
-    model = from_timm('smallbig_resnet23', None, crop='three', clip_len=4, interval=2,
-                      base_channels=8, num_classes=3)
+    model = from_timm(
+        'smallbig_resnet23',
+        None,
+        crop='three',
+        clip_len=4,
+        interval=2,
+        base_channels=8,
+        num_classes=3,
+    )
     model.size, model.resize = 32, 40
     video = open_video(str(tmp_path / 'v.mp4'))
     result = infer_video(model, video, stride=4, batch=2, with_features=True)
@@ -59,8 +70,7 @@ def test_timm_route_scores_and_features_are_the_models(tmp_path):
         pre = model.model.forward_head(model.model.forward_features(views), pre_logits=True)
         probs = model.model(views).softmax(1)
     np.testing.assert_allclose(result.features[1], pre.mean(0).numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(result.clip_scores[1], probs.mean(0).numpy(), rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(result.clip_scores[1], probs.mean(0).numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(result.video_scores, result.clip_scores.mean(0), rtol=1e-6)
 
 
@@ -69,8 +79,14 @@ def test_argument_ranges_and_video_reading_fallbacks(tmp_path, monkeypatch):
     write_mp4(tmp_path / 'v.mp4', frames, fps=8)
     model = from_timm('smallbig_resnet23', None, clip_len=4, base_channels=8, num_classes=3)
     video = open_video(str(tmp_path / 'v.mp4'))
-    for argument, value in (('clip_len', 0), ('interval', -1), ('stride', 0), ('batch', 0),
-                            ('max_windows', 0), ('clip_len', 2.5)):
+    for argument, value in (
+        ('clip_len', 0),
+        ('interval', -1),
+        ('stride', 0),
+        ('batch', 0),
+        ('max_windows', 0),
+        ('clip_len', 2.5),
+    ):
         with pytest.raises(ValueError, match=f'^{argument} must be an int of at least 1'):
             infer_video(model, video, **{argument: value})
     os.mkfifo(tmp_path / 'pipe.mp4')
@@ -81,6 +97,7 @@ def test_argument_ranges_and_video_reading_fallbacks(tmp_path, monkeypatch):
 
     def refuse(*args, **kwargs):
         raise RuntimeError('decord cannot open it')
+
     monkeypatch.setattr(decord, 'VideoReader', refuse)
     fallback = open_video(str(tmp_path / 'v.mp4'))
     assert len(fallback) == len(video) == 12

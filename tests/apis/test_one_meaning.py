@@ -7,6 +7,7 @@ only MMAction2's ``_base_`` files (``mmaction::`` scope) with ``SmallBigResNet``
 in and none of this project's hooks: 48 px crops of a 64 px short side, mean 114 / std 57,
 4 frames 2 apart, 3 classes named by their annotation folders.
 """
+
 import importlib.util
 import json
 import logging
@@ -28,7 +29,7 @@ from smallbig_mm.weights.meta import WEIGHTS_META_KEY, WeightsMeta, is_local_pat
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ['run', 'walk', 'jump']
-CONFIG = '''
+CONFIG = """
 _base_ = ['mmaction::_base_/models/i3d_r50.py', 'mmaction::_base_/default_runtime.py']
 custom_imports = dict(imports=['smallbig_mm.mmaction'], allow_failed_imports=False)
 model = dict(
@@ -67,7 +68,7 @@ test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
 param_scheduler = []
 default_hooks = dict(checkpoint=dict(interval=1), logger=dict(interval=1))
-'''
+"""
 
 
 def write_video(path: Path, seed: int, frames: int = 16, size=(64, 80)) -> None:
@@ -110,7 +111,7 @@ def test_training_checkpoint_records_the_meaning_of_any_config(trained):
     meta = read_checkpoint(str(ckpt)).extras['meta'][WEIGHTS_META_KEY]
     record = WeightsMeta.from_dict(meta)
     spec = record.input
-    assert spec.mean == (114.,) * 3 and spec.std == (57.,) * 3 and spec.value_range == 255
+    assert spec.mean == (114.0,) * 3 and spec.std == (57.0,) * 3 and spec.value_range == 255
     assert (spec.num_frames, spec.frame_interval, spec.sampling) == (4, 2, 'dense')
     assert spec.test_crop == (48, 48) and spec.train_crop == (48, 48)
     assert spec.resize_short_side == 64 and (spec.test_clips, spec.test_crops) == (1, 1)
@@ -143,8 +144,9 @@ def _onnx_scores(path: str, video_path: Path) -> np.ndarray:
 
 
 @pytest.mark.skipif(importlib.util.find_spec('onnxruntime') is None, reason='needs onnxruntime')
-def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(trained, tmp_path,
-                                                                          caplog):
+def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(
+    trained, tmp_path, caplog
+):
     import timm
 
     from smallbig_mm.cli import export
@@ -159,12 +161,15 @@ def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(traine
     hub_model = from_timm('smallbig_resnet23', str(hub))
     assert (hub_model.size, hub_model.clip_len, hub_model.interval) == (48, 4, 2)
     assert hub_model.classes == CLASSES
-    np.testing.assert_allclose(infer_video(hub_model, open_video(str(video_path))).video_scores,
-                               expected, atol=1e-4)
+    np.testing.assert_allclose(
+        infer_video(hub_model, open_video(str(video_path))).video_scores, expected, atol=1e-4
+    )
     larger = str(REPO / 'tests/assets/test.avi')  # 320 x 240: both resize as MMAction2 does
-    np.testing.assert_allclose(infer_video(hub_model, open_video(larger)).video_scores,
-                               infer_video(config_model, open_video(larger)).video_scores,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        infer_video(hub_model, open_video(larger)).video_scores,
+        infer_video(config_model, open_video(larger)).video_scores,
+        atol=1e-4,
+    )
 
     hubconf = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local', weights=str(hub))
     cfg = hubconf.pretrained_cfg
@@ -172,16 +177,22 @@ def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(traine
     np.testing.assert_allclose(cfg['mean'], [114 / 255] * 3, atol=1e-6)
     np.testing.assert_allclose(
         infer_video(TimmVideoClassifier(hubconf), open_video(str(video_path))).video_scores,
-        expected, atol=1e-4)
+        expected,
+        atol=1e-4,
+    )
 
     local = timm.create_model(f'local-dir:{hub}', pretrained=True)
     data_cfg = timm.data.resolve_data_config({}, model=local)
     assert data_cfg['input_size'] == (3, 48, 48) and data_cfg['crop_pct'] == 0.75
     np.testing.assert_allclose(data_cfg['std'], [57 / 255] * 3, atol=1e-6)
     assert local.num_frames == 4 and list(local.pretrained_cfg['label_names']) == CLASSES
-    np.testing.assert_allclose(infer_video(TimmVideoClassifier(local, clip_len=4, interval=2),
-                                           open_video(str(video_path))).video_scores,
-                               expected, atol=1e-4)
+    np.testing.assert_allclose(
+        infer_video(
+            TimmVideoClassifier(local, clip_len=4, interval=2), open_video(str(video_path))
+        ).video_scores,
+        expected,
+        atol=1e-4,
+    )
 
     onnx_path = tmp_path / 'tiny.onnx'
     export.main(['smallbig_resnet23', '--checkpoint', str(hub), '--out', str(onnx_path)])
@@ -196,10 +207,15 @@ def test_an_explicit_setting_that_differs_is_kept_and_reported_once(trained, tmp
         model = from_timm('smallbig_resnet23', str(hub), clip_len=6, interval=2, crop='three')
     assert (model.clip_len, model.interval, model.crop) == (6, 2, 'three')
     lines = [r.getMessage() for r in caplog.records if 'kept as given' in r.getMessage()]
-    assert len(lines) == 1 and 'clip_len 6 (recorded: 4)' in lines[0] and \
-        'crop three (recorded: center)' in lines[0] and 'interval' not in lines[0]
+    assert (
+        len(lines) == 1
+        and 'clip_len 6 (recorded: 4)' in lines[0]
+        and 'crop three (recorded: center)' in lines[0]
+        and 'interval' not in lines[0]
+    )
 
     from smallbig_mm.timm_models.build import create_with_weights
+
     finetune = create_with_weights('smallbig_resnet23', str(hub), num_classes=5)
     assert finetune.weights_meta.classes is None and finetune.weights_meta.input.num_frames == 4
     assert not finetune.pretrained_cfg.get('label_names')  # not the 3 names of the weights
@@ -210,9 +226,22 @@ def test_the_demo_names_the_classes_from_the_checkpoint(trained, capsys):
 
     config, ckpt, _, video_path = trained
     lines = []
-    demo.run(demo.parse_args([str(config), str(video_path), '--checkpoint', str(ckpt),
-                              '--topk', '3', '--no-progress', '--device', 'cpu']),
-             echo=lines.append)
+    demo.run(
+        demo.parse_args(
+            [
+                str(config),
+                str(video_path),
+                '--checkpoint',
+                str(ckpt),
+                '--topk',
+                '3',
+                '--no-progress',
+                '--device',
+                'cpu',
+            ]
+        ),
+        echo=lines.append,
+    )
     assert sorted(re.split(r'\s+', line.strip())[1] for line in lines[1:]) == sorted(CLASSES)
 
 

@@ -6,6 +6,7 @@ The base environment is a folder of links to the installed distributions that to
 numpy and opencv-python need (their requirement closure), used by ``python -S`` (no
 site-packages), with this checkout on the path: one subprocess runs all the tools.
 """
+
 import importlib.metadata as metadata
 import json
 import re
@@ -23,7 +24,7 @@ BASE_REQUIREMENTS = ('torch', 'numpy', 'opencv-python')
 ABSENT = ('mmengine', 'mmaction', 'mmcv', 'timm', 'onnx', 'onnxruntime', 'huggingface_hub')
 NEEDS = {'smallbig-train': 'mmaction', 'smallbig-test': 'mmaction'}
 """Tools whose every run needs an extra (the others need one only for some inputs)."""
-PROBE = '''
+PROBE = """
 import contextlib, importlib.util, io, json, sys
 import cv2, torch  # once, up front: cv2 refuses a second load after a failed tool import
 from smallbig_mm.cli.launcher import TOOLS, run
@@ -40,7 +41,7 @@ for command in TOOLS:
                 status = 'raised ' + type(exc).__name__ + ': ' + str(exc)
         report[command + ' ' + args[0]] = [status, out.getvalue(), err.getvalue()]
 print(json.dumps(report))
-'''
+"""
 
 
 def _base_site(target: Path) -> None:
@@ -55,8 +56,11 @@ def _base_site(target: Path) -> None:
         except metadata.PackageNotFoundError:
             continue
         seen.add(name)
-        todo += [re.split(r'[ ;<>=!~\[(]', req, 1)[0] for req in dist.requires or []
-                 if 'extra ==' not in req]
+        todo += [
+            re.split(r'[ ;<>=!~\[(]', req, maxsplit=1)[0]
+            for req in dist.requires or []
+            if 'extra ==' not in req
+        ]
         for top in {f.parts[0] for f in dist.files or []} - {'..', 'bin'}:
             link, source = target / top, Path(dist.locate_file(top))
             if source.exists() and not link.exists():
@@ -68,10 +72,13 @@ def answers(tmp_path_factory):
     base = tmp_path_factory.mktemp('base_site')
     _base_site(base)
     result = subprocess.run(
-        [sys.executable, '-S', '-c', PROBE, *ABSENT], cwd=tmp_path_factory.mktemp('cwd'),
-        text=True, capture_output=True,
+        [sys.executable, '-S', '-c', PROBE, *ABSENT],
+        cwd=tmp_path_factory.mktemp('cwd'),
+        text=True,
+        capture_output=True,
         env={'PYTHONPATH': f'{base}:{REPO}', 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'},
-        timeout=300)
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -98,13 +105,19 @@ def test_a_run_without_its_extra_is_one_line(answers, command):
     lines = [line for line in err.splitlines() if line.strip()]
     assert len([line for line in lines if 'error:' in line]) == 1, err
     if command in NEEDS:
-        assert lines == [f'error: {command} needs the {NEEDS[command]} extra (No module named '
-                         f"'mmengine'): pip install \"smallbig-mm[mmaction]\" and pip install "
-                         '--no-deps mmaction2==1.2.0 (README, Installation)']
+        assert lines == [
+            f'error: {command} needs the {NEEDS[command]} extra (No module named '
+            f'\'mmengine\'): pip install "smallbig-mm[mmaction]" and pip install '
+            '--no-deps mmaction2==1.2.0 (README, Installation)'
+        ]
 
 
 def test_version_of_the_full_install_tools(tmp_path):
     """The tools/*.py shims go through the same entry points."""
-    out = subprocess.run([sys.executable, str(REPO / 'tools' / 'train.py'), '--version'],
-                         text=True, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'train.py'), '--version'],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert out == f'smallbig-train (smallbig-mm) {__version__}\n'

@@ -1,6 +1,7 @@
 """Checked --cfg-options and configs that fail to evaluate (issue 19): one line, exit 2
 for a key the config does not have (naming the closest key) or a value of the wrong type,
 exit 1 naming file and line for a config whose code fails. Through tools/train.py."""
+
 import pytest
 
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
@@ -9,26 +10,42 @@ from smallbig_mm.cli.cfg_options import check_cfg_options
 TRAIN = str(REPO / 'tools' / 'train.py')
 
 
-@pytest.mark.parametrize('option,fragments', [
-    ('train_cfgg.max_epochs=1', ('no key train_cfgg', 'did you mean train_cfg.max_epochs?',
-                                 '+train_cfgg.max_epochs=1')),
-    ('train_cfg.max_epoch=1', ('no key train_cfg.max_epoch', 'train_cfg.max_epochs?')),
-    ('optim_wrapper.optimizer.lrr=0.1', ('optim_wrapper.optimizer.lr?',)),
-    ('train_dataloader.batch_size=abc', ('train_dataloader.batch_size: expected an int',)),
-])
+@pytest.mark.parametrize(
+    'option,fragments',
+    [
+        (
+            'train_cfgg.max_epochs=1',
+            ('no key train_cfgg', 'did you mean train_cfg.max_epochs?', '+train_cfgg.max_epochs=1'),
+        ),
+        ('train_cfg.max_epoch=1', ('no key train_cfg.max_epoch', 'train_cfg.max_epochs?')),
+        ('optim_wrapper.optimizer.lrr=0.1', ('optim_wrapper.optimizer.lr?',)),
+        ('train_dataloader.batch_size=abc', ('train_dataloader.batch_size: expected an int',)),
+    ],
+)
 def test_unknown_keys_and_wrong_types_are_usage_errors(tmp_path, option, fragments):
-    result = run_tool_status([PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'),
-                              '--cfg-options', option], tmp_path)
+    result = run_tool_status(
+        [
+            PYTHON,
+            TRAIN,
+            str(TINY_CONFIG),
+            '--work-dir',
+            str(tmp_path / 'w'),
+            '--cfg-options',
+            option,
+        ],
+        tmp_path,
+    )
     assert_one_error(result, 2, *fragments)
     assert not (tmp_path / 'w').exists()
 
 
 def test_adding_a_key_needs_the_plus_and_lists_are_checked():
     from mmengine.config import Config
+
     cfg = Config.fromfile(TINY_CONFIG)
-    assert check_cfg_options(cfg, {'+custom_note': 'x', 'param_scheduler': [],
-                                   'model.backbone.depth': 23}) == \
-        {'custom_note': 'x', 'param_scheduler': [], 'model.backbone.depth': 23}
+    assert check_cfg_options(
+        cfg, {'+custom_note': 'x', 'param_scheduler': [], 'model.backbone.depth': 23}
+    ) == {'custom_note': 'x', 'param_scheduler': [], 'model.backbone.depth': 23}
     with pytest.raises(ValueError, match='list of 4 item'):
         check_cfg_options(Config(dict(a=[1, 2, 3, 4])), {'a.7': 1})
     with pytest.raises(ValueError, match='expected a section'):
@@ -38,19 +55,35 @@ def test_adding_a_key_needs_the_plus_and_lists_are_checked():
 def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
     broken = tmp_path / 'broken.py'
     broken.write_text(f"_base_ = ['{TINY_CONFIG}']\nx = 1\nmodel = dict(depth=undefined_name)\n")
-    assert_one_error(run_tool_status([PYTHON, TRAIN, str(broken)], tmp_path), 1,
-                     f'{broken}, line 3: the config fails to evaluate', 'NameError')
+    assert_one_error(
+        run_tool_status([PYTHON, TRAIN, str(broken)], tmp_path),
+        1,
+        f'{broken}, line 3: the config fails to evaluate',
+        'NameError',
+    )
 
 
-@pytest.mark.parametrize('tool, argv, message', [
-    ('benchmark', ['smallbig_resnet23', '--batch', '0'], '--batch: must be an int in 1..4096'),
-    ('benchmark', ['smallbig_resnet23', '--size', '100000'], '--size: must be an int in 32..2048'),
-    ('test', ['c.py', 'k.pth', '--interval', '0'], '--interval: must be an int of at least 1'),
-    ('test', ['c.py', 'k.pth', '--wait-time', 'nan'], '--wait-time: must be a number in 0..inf'),
-    ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
-])
+@pytest.mark.parametrize(
+    'tool, argv, message',
+    [
+        ('benchmark', ['smallbig_resnet23', '--batch', '0'], '--batch: must be an int in 1..4096'),
+        (
+            'benchmark',
+            ['smallbig_resnet23', '--size', '100000'],
+            '--size: must be an int in 32..2048',
+        ),
+        ('test', ['c.py', 'k.pth', '--interval', '0'], '--interval: must be an int of at least 1'),
+        (
+            'test',
+            ['c.py', 'k.pth', '--wait-time', 'nan'],
+            '--wait-time: must be a number in 0..inf',
+        ),
+        ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
+    ],
+)
 def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
     import importlib
+
     module = importlib.import_module(f'smallbig_mm.cli.{tool}')
     with pytest.raises(SystemExit) as done:
         module.parse_args(argv)

@@ -1,5 +1,6 @@
 """tools/misc/extract_features.py on generated videos and a tiny recognizer: outputs, the
 features as the classifier's input, reruns, unreadable videos, and a 2-process torchrun."""
+
 import json
 import warnings
 
@@ -38,8 +39,20 @@ def inputs(tmp_path_factory):
 
 
 def extract(root, checkpoint, videos, out, *extra, ok=True):
-    args = [PYTHON, TOOL, str(TINY_CONFIG), str(checkpoint), str(videos), '--out', str(out),
-            '--stride', '4', '--batch', '2', *extra]
+    args = [
+        PYTHON,
+        TOOL,
+        str(TINY_CONFIG),
+        str(checkpoint),
+        str(videos),
+        '--out',
+        str(out),
+        '--stride',
+        '4',
+        '--batch',
+        '2',
+        *extra,
+    ]
     return run_tool(args, cwd=root) if ok else run_tool_status(args, cwd=root)
 
 
@@ -53,22 +66,35 @@ def test_features_are_the_classifier_input_of_each_window(inputs):
     index = json.loads((out / 'clip1.json').read_text())
     # 20 frames, windows of 8 consecutive frames every 4: starts 0, 4, 8, 12
     assert features.shape == (4, 128) and features.dtype == np.float32
-    assert [(w['start'], w['end']) for w in index['windows']] == [(0, 8), (4, 12), (8, 16),
-                                                                 (12, 20)]
+    assert [(w['start'], w['end']) for w in index['windows']] == [
+        (0, 8),
+        (4, 12),
+        (8, 16),
+        (12, 20),
+    ]
     assert index['windows'][1]['frames'] == list(range(4, 12)) and index['fps'] == 8.0
     # MMAction2's own classification path for window 2: the input of cls_head.fc_cls
     from mmaction.registry import TRANSFORMS
-    from mmengine.dataset import Compose, pseudo_collate
     from mmengine.config import Config
+    from mmengine.dataset import Compose, pseudo_collate
 
     _, steps = split_pipeline(Config.fromfile(TINY_CONFIG).val_pipeline)
     frames = list(open_video(str(root / 'clip1.mp4')).frames(range(8, 16)))
-    packed = Compose([TRANSFORMS.build(s) for s in steps])(dict(
-        imgs=frames, original_shape=(32, 32), img_shape=(32, 32), modality='RGB',
-        num_clips=1, clip_len=8, label=-1))
+    packed = Compose([TRANSFORMS.build(s) for s in steps])(
+        dict(
+            imgs=frames,
+            original_shape=(32, 32),
+            img_shape=(32, 32),
+            modality='RGB',
+            num_clips=1,
+            clip_len=8,
+            label=-1,
+        )
+    )
     seen = []
     hook = model.cls_head.fc_cls.register_forward_hook(
-        lambda module, args, output: seen.append(args[0].detach().clone()))
+        lambda module, args, output: seen.append(args[0].detach().clone())
+    )
     with torch.no_grad():
         model.test_step(pseudo_collate([packed]))
     hook.remove()
@@ -86,8 +112,12 @@ def test_rerun_skips_finished_videos_and_unreadable_ones_are_named(inputs):
     assert result.returncode == 1 and len(errors) == 1, result.stderr[-2000:]
     assert errors[0].startswith(f'error: cannot read video {root / "broken.mp4"}')
     assert 'features of 2 of 3 video(s)' in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ['clip0.json', 'clip0.npy', 'clip2.json',
-                                                     'clip2.npy']
+    assert sorted(p.name for p in out.iterdir()) == [
+        'clip0.json',
+        'clip0.npy',
+        'clip2.json',
+        'clip2.npy',
+    ]
     before = (out / 'clip0.npy').stat().st_mtime_ns
     again = extract(root, checkpoint, root / 'videos.txt', out, '--no-progress')
     assert 'skipping 2 finished video(s)' in again.stderr, again.stderr
@@ -100,22 +130,48 @@ def test_bad_inputs_are_one_line(inputs, tmp_path):
     (tmp_path / 'b').mkdir()
     listed = tmp_path / 'dup.txt'
     listed.write_text('a/x.mp4\nb/../a/x.mp4\n')
-    for videos, message in ((listed, 'would both write a/x.npy'),
-                            (tmp_path / 'none.txt', 'video list not found')):
+    for videos, message in (
+        (listed, 'would both write a/x.npy'),
+        (tmp_path / 'none.txt', 'video list not found'),
+    ):
         result = extract(root, checkpoint, videos, tmp_path / 'out', ok=False)
-        assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith(
-            'error: ') and message in result.stderr, result.stderr[-2000:]
+        assert (
+            result.returncode == 1
+            and result.stderr.strip().splitlines()[-1].startswith('error: ')
+            and message in result.stderr
+        ), result.stderr[-2000:]
 
 
 def test_torchrun_shards_the_list_over_two_processes(inputs):
     root, checkpoint, _ = inputs
     single, out = root / 'single_ref', root / 'sharded'
     extract(root, checkpoint, root / 'videos.txt', single, '--no-progress')
-    result = run_tool([PYTHON, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-                       '--master_port', str(free_port()), TOOL, str(TINY_CONFIG),
-                       str(checkpoint), str(root / 'videos.txt'), '--out', str(out),
-                       '--stride', '4', '--no-progress'], cwd=root)
+    result = run_tool(
+        [
+            PYTHON,
+            '-m',
+            'torch.distributed.run',
+            '--nproc_per_node',
+            '2',
+            '--master_port',
+            str(free_port()),
+            TOOL,
+            str(TINY_CONFIG),
+            str(checkpoint),
+            str(root / 'videos.txt'),
+            '--out',
+            str(out),
+            '--stride',
+            '4',
+            '--no-progress',
+        ],
+        cwd=root,
+    )
     assert 'features of 3 of 3 video(s)' in result.stdout
     for index in range(3):
-        np.testing.assert_allclose(np.load(out / f'clip{index}.npy'),
-                                   np.load(single / f'clip{index}.npy'), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.load(out / f'clip{index}.npy'),
+            np.load(single / f'clip{index}.npy'),
+            rtol=1e-5,
+            atol=1e-6,
+        )

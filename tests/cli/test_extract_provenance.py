@@ -3,6 +3,7 @@ stale features are refused naming what differs, same-named videos never collide,
 the tool did not write are never replaced, a killed extraction is redone on a rerun, and
 MMAction2 annotation lists (video and rawframe) are read under the config's data_prefix.
 Through the real tool (tools/misc/extract_features.py) on generated videos."""
+
 import json
 import signal
 import subprocess
@@ -42,8 +43,22 @@ def inputs(tmp_path_factory):
 
 
 def extract(root, videos, out, *extra, checkpoint='tiny.pth'):
-    return run_tool_status([PYTHON, TOOL, str(TINY_CONFIG), str(root / checkpoint), str(videos),
-                            '--out', str(out), '--stride', '8', '--no-progress', *extra], root)
+    return run_tool_status(
+        [
+            PYTHON,
+            TOOL,
+            str(TINY_CONFIG),
+            str(root / checkpoint),
+            str(videos),
+            '--out',
+            str(out),
+            '--stride',
+            '8',
+            '--no-progress',
+            *extra,
+        ],
+        root,
+    )
 
 
 def ok(result):
@@ -55,9 +70,23 @@ def test_same_stems_do_not_collide_and_other_inputs_are_named(inputs):
     root = inputs
     out = root / 'both'
     with open(root / 'console.log', 'w') as log:  # output redirected to a file
-        done = subprocess.run([PYTHON, TOOL, str(TINY_CONFIG), str(root / 'tiny.pth'),
-                               str(root / 'both.txt'), '--out', str(out), '--stride', '8'],
-                              cwd=root, stdout=log, stderr=subprocess.STDOUT, timeout=600)
+        done = subprocess.run(
+            [
+                PYTHON,
+                TOOL,
+                str(TINY_CONFIG),
+                str(root / 'tiny.pth'),
+                str(root / 'both.txt'),
+                '--out',
+                str(out),
+                '--stride',
+                '8',
+            ],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+        )
     console = (root / 'console.log').read_text()
     assert done.returncode == 0, console[-3000:]
     assert '\r' not in console and 'Warning' not in console, console  # no bar, no noise
@@ -67,8 +96,13 @@ def test_same_stems_do_not_collide_and_other_inputs_are_named(inputs):
     # a single video writes <stem>.npy; b/clip.mp4 after a/clip.mp4 is another input
     single = root / 'single'
     ok(extract(root, root / 'a' / 'clip.mp4', single))
-    assert_one_error(extract(root, root / 'b' / 'clip.mp4', single), 1,
-                     'inputs.video.path', 'other inputs or settings', '--force')
+    assert_one_error(
+        extract(root, root / 'b' / 'clip.mp4', single),
+        1,
+        'inputs.video.path',
+        'other inputs or settings',
+        '--force',
+    )
     np.testing.assert_array_equal(np.load(single / 'clip.npy'), a)
 
 
@@ -78,21 +112,29 @@ def test_changed_settings_or_checkpoint_are_refused_and_force_recomputes(inputs)
     ok(extract(root, root / 'a' / 'clip.mp4', out, '--clip-len', '4'))
     windows = json.loads((out / 'clip.json').read_text())['windows']
     assert len(windows[0]['frames']) == 4
-    for extra, differs in (((), 'settings.clip_len 4 (now None)'),
-                          (('--clip-len', '4', '--pipeline', 'test'), 'settings.pipeline'),
-                          (('--clip-len', '4', '--cfg-options', 'model.cls_head.dropout_ratio=0.1'),
-                           'settings.cfg_options')):
+    for extra, differs in (
+        ((), 'settings.clip_len 4 (now None)'),
+        (('--clip-len', '4', '--pipeline', 'test'), 'settings.pipeline'),
+        (
+            ('--clip-len', '4', '--cfg-options', 'model.cls_head.dropout_ratio=0.1'),
+            'settings.cfg_options',
+        ),
+    ):
         assert_one_error(extract(root, root / 'a' / 'clip.mp4', out, *extra), 1, differs)
     # the same file name, new content (a checkpoint replaced in place)
     ckpt = root / 'ckpt_in_place.pth'
     ckpt.write_bytes((root / 'tiny.pth').read_bytes())
     ok(extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', checkpoint=ckpt.name))
     ckpt.write_bytes((root / 'other.pth').read_bytes())
-    assert_one_error(extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', checkpoint=ckpt.name),
-                     1, 'inputs.checkpoint.sha256 (content changed)')
+    assert_one_error(
+        extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', checkpoint=ckpt.name),
+        1,
+        'inputs.checkpoint.sha256 (content changed)',
+    )
     before = np.load(root / 'ckpt' / 'clip.npy')
-    forced = ok(extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', '--force',
-                        checkpoint=ckpt.name))
+    forced = ok(
+        extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', '--force', checkpoint=ckpt.name)
+    )
     assert '--force: recomputing 1 video(s)' in forced.stderr
     assert not np.allclose(np.load(root / 'ckpt' / 'clip.npy'), before)
     again = ok(extract(root, root / 'a' / 'clip.mp4', root / 'ckpt', checkpoint=ckpt.name))
@@ -108,8 +150,9 @@ def test_files_the_tool_did_not_write_are_kept_even_with_force(inputs):
     (out / 'a' / 'clip.npy').write_bytes(b'my array')
     for videos, name in ((root / 'a' / 'clip.mp4', 'clip.json'), (root / 'both.txt', 'clip.npy')):
         for extra in ((), ('--force',)):
-            assert_one_error(extract(root, videos, out, *extra), 1, name,
-                             'did not write', 'even with --force')
+            assert_one_error(
+                extract(root, videos, out, *extra), 1, name, 'did not write', 'even with --force'
+            )
     (out / 'clip.json').write_text('{"truncated')  # a corrupt index is named, not parsed
     assert_one_error(extract(root, root / 'a' / 'clip.mp4', out), 1, 'cannot be read as JSON')
     assert (out / 'a' / 'clip.npy').read_bytes() == b'my array'
@@ -118,10 +161,21 @@ def test_files_the_tool_did_not_write_are_kept_even_with_force(inputs):
 def test_a_killed_extraction_is_redone_on_the_rerun(inputs, tmp_path):
     root = inputs
     out = tmp_path / 'killed'
-    args = [PYTHON, TOOL, str(TINY_CONFIG), str(root / 'tiny.pth'), str(root / 'both.txt'),
-            '--out', str(out), '--stride', '1', '--batch', '1', '--no-progress']
-    process = subprocess.Popen(args, cwd=root, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    args = [
+        PYTHON,
+        TOOL,
+        str(TINY_CONFIG),
+        str(root / 'tiny.pth'),
+        str(root / 'both.txt'),
+        '--out',
+        str(out),
+        '--stride',
+        '1',
+        '--batch',
+        '1',
+        '--no-progress',
+    ]
+    process = subprocess.Popen(args, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not (out / 'a' / 'clip.json').exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -137,8 +191,9 @@ def test_a_killed_extraction_is_redone_on_the_rerun(inputs, tmp_path):
     reference = tmp_path / 'reference'
     ok(extract(root, root / 'both.txt', reference, '--stride', '1'))
     for name in ('a', 'b'):
-        np.testing.assert_array_equal(np.load(out / name / 'clip.npy'),
-                                      np.load(reference / name / 'clip.npy'))
+        np.testing.assert_array_equal(
+            np.load(out / name / 'clip.npy'), np.load(reference / name / 'clip.npy')
+        )
 
 
 def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
@@ -150,10 +205,12 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
     plain = tmp_path / 'plain'
     ok(extract(root, root / 'both.txt', plain))
     for name in ('a', 'b'):
-        np.testing.assert_array_equal(np.load(tmp_path / 'videos' / name / 'clip.npy'),
-                                      np.load(plain / name / 'clip.npy'))
+        np.testing.assert_array_equal(
+            np.load(tmp_path / 'videos' / name / 'clip.npy'), np.load(plain / name / 'clip.npy')
+        )
     # the same frames as PNG files (lossless): RawframeDataset layout
     import cv2
+
     frames_root = tmp_path / 'rawframes'
     for name in ('a', 'b'):
         video = open_video(str(root / name / 'clip.mp4'))
@@ -162,20 +219,33 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
             cv2.imwrite(str(frames_root / name / f'img_{index + 1:05}.png'), frame[..., ::-1])
     rawframes = tmp_path / 'val_list_rawframes.txt'
     rawframes.write_text(f'a {video.num_frames} 1\nb {video.num_frames} 0\n')
-    ok(extract(root, rawframes, tmp_path / 'frames', '--cfg-options',
-               'val_dataloader.dataset.type=RawframeDataset',
-               f'val_dataloader.dataset.data_prefix.img={frames_root}',
-               'val_dataloader.dataset.filename_tmpl=img_{:05}.png'))
+    ok(
+        extract(
+            root,
+            rawframes,
+            tmp_path / 'frames',
+            '--cfg-options',
+            'val_dataloader.dataset.type=RawframeDataset',
+            f'val_dataloader.dataset.data_prefix.img={frames_root}',
+            'val_dataloader.dataset.filename_tmpl=img_{:05}.png',
+        )
+    )
     for name in ('a', 'b'):
-        np.testing.assert_allclose(np.load(tmp_path / 'frames' / f'{name}.npy'),
-                                   np.load(plain / name / 'clip.npy'), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            np.load(tmp_path / 'frames' / f'{name}.npy'),
+            np.load(plain / name / 'clip.npy'),
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
-def test_a_full_disk_is_one_line_naming_the_file_and_what_was_kept(inputs, tmp_path, capsys,
-                                                                   monkeypatch):
+def test_a_full_disk_is_one_line_naming_the_file_and_what_was_kept(
+    inputs, tmp_path, capsys, monkeypatch
+):
     import errno
 
     from smallbig_mm.cli import extract_features
+
     root = inputs
     out = tmp_path / 'full'
     real_save, saved = np.save, []
@@ -187,15 +257,27 @@ def test_a_full_disk_is_one_line_naming_the_file_and_what_was_kept(inputs, tmp_p
             raise OSError(errno.ENOSPC, 'No space left on device')
         saved.append(path)
         real_save(path, array)
+
     monkeypatch.setattr(np, 'save', save)
     with pytest.raises(SystemExit) as done:
-        extract_features.main([str(TINY_CONFIG), str(root / 'tiny.pth'), str(root / 'both.txt'),
-                               '--out', str(out), '--stride', '8', '--no-progress'])
+        extract_features.main(
+            [
+                str(TINY_CONFIG),
+                str(root / 'tiny.pth'),
+                str(root / 'both.txt'),
+                '--out',
+                str(out),
+                '--stride',
+                '8',
+                '--no-progress',
+            ]
+        )
     err = capsys.readouterr().err.strip().splitlines()
     assert done.value.code == 1 and err[-1] == (
         f'error: {out / "b" / "clip.npy"}: no space left on device while writing it; nothing '
         'was written (the partial temporary file is removed): free some space or choose '
         f'another disk; the features of 1 finished video(s) in {out} are kept, a rerun '
-        'continues with the rest'), err
+        'continues with the rest'
+    ), err
     assert sorted(p.name for p in (out / 'b').iterdir()) == []  # no partial file, no index
     assert json.loads((out / 'a' / 'clip.json').read_text())['complete'] is True

@@ -1,6 +1,7 @@
 """tools/slurm_train.sh and slurm_test.sh give every job its own MASTER_PORT (as MMAction2's
 do), keep one the user exported, and pass their arguments to srun. A fake ``srun`` on PATH
 prints what it receives."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -9,8 +10,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_SRUN = '#!/bin/sh\necho "MASTER_PORT=$MASTER_PORT"\necho "ARGS=$*"\n'
-SCRIPTS = {'slurm_train.sh': ['part', 'job', 'cfg.py', 'wd'],
-           'slurm_test.sh': ['part', 'job', 'cfg.py', 'ckpt.pth']}
+SCRIPTS = {
+    'slurm_train.sh': ['part', 'job', 'cfg.py', 'wd'],
+    'slurm_test.sh': ['part', 'job', 'cfg.py', 'ckpt.pth'],
+}
 
 
 @pytest.fixture
@@ -23,8 +26,13 @@ def fake_srun(tmp_path):
 
 
 def launch(script, env):
-    out = subprocess.run(['bash', str(REPO / 'tools' / script), *SCRIPTS[script], '--seed', '1'],
-                         env=env, text=True, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ['bash', str(REPO / 'tools' / script), *SCRIPTS[script], '--seed', '1'],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout
     lines = dict(line.split('=', 1) for line in out.splitlines())
     return lines['MASTER_PORT'], lines['ARGS']
 

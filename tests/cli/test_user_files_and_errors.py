@@ -6,6 +6,7 @@ tool's own input, files and folders get the umask's modes, a failure while writi
 leaves the old file, and user errors end with one ``error:`` line (exit 1, or 2 for
 usage) and a traceback only under ``--log-level DEBUG``.
 """
+
 import os
 import stat
 from pathlib import Path
@@ -41,6 +42,7 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
+
     init_default_scope('mmaction')
     model = MODELS.build(Config.fromfile(TINY_CONFIG).model)
     path = tmp_path_factory.mktemp('ckpt') / 'tiny.pth'
@@ -52,30 +54,37 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 def test_converter_keeps_existing_files_and_its_input(backbone_file, tmp_path):
     dst = tmp_path / 'out.pth'
     dst.write_bytes(b'precious')
-    result = run_tool_status([PYTHON, CONVERT, str(backbone_file), str(dst), '--to', 'timm'],
-                             tmp_path)
+    result = run_tool_status(
+        [PYTHON, CONVERT, str(backbone_file), str(dst), '--to', 'timm'], tmp_path
+    )
     assert_one_error(result, 1, f'{dst} exists', '--force')
     assert dst.read_bytes() == b'precious'
 
-    debug = run_tool_status([PYTHON, CONVERT, str(backbone_file), str(dst), '--to', 'timm',
-                             '--log-level', 'DEBUG'], tmp_path)
+    debug = run_tool_status(
+        [PYTHON, CONVERT, str(backbone_file), str(dst), '--to', 'timm', '--log-level', 'DEBUG'],
+        tmp_path,
+    )
     assert debug.returncode == 1 and 'Traceback' in debug.stderr
     assert 'OutputExistsError' in debug.stderr and debug.stderr.count('error: ') == 1
 
     before = backbone_file.read_bytes()
-    same = run_tool_status([PYTHON, CONVERT, str(backbone_file), str(backbone_file), '--to',
-                            'timm', '--force'], tmp_path)
+    same = run_tool_status(
+        [PYTHON, CONVERT, str(backbone_file), str(backbone_file), '--to', 'timm', '--force'],
+        tmp_path,
+    )
     assert_one_error(same, 2, 'would overwrite the input', 'choose another output name')
     assert backbone_file.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ['out.pth']  # no temporary file left
 
 
 @pytest.mark.parametrize('umask,expected', [(0o022, 0o644), (0o077, 0o600)])
-def test_converter_outputs_get_umask_modes_also_without_a_suffix(backbone_file, tmp_path,
-                                                                 umask, expected):
+def test_converter_outputs_get_umask_modes_also_without_a_suffix(
+    backbone_file, tmp_path, umask, expected
+):
     plain = tmp_path / 'weights'  # no suffix: torch.save format
-    run = run_tool_status([PYTHON, CONVERT, str(backbone_file), str(plain), '--to', 'timm'],
-                          tmp_path, umask=umask)
+    run = run_tool_status(
+        [PYTHON, CONVERT, str(backbone_file), str(plain), '--to', 'timm'], tmp_path, umask=umask
+    )
     assert run.returncode == 0, run.stderr
     assert mode(plain) == expected
     assert 'conv1.weight' in read_checkpoint(plain).state_dict
@@ -83,8 +92,11 @@ def test_converter_outputs_get_umask_modes_also_without_a_suffix(backbone_file, 
     replaced = tmp_path / 'replaced.pth'
     replaced.write_bytes(b'old')
     os.chmod(replaced, 0o640)
-    run = run_tool_status([PYTHON, CONVERT, str(backbone_file), str(replaced), '--to', 'timm',
-                           '--force'], tmp_path, umask=umask)
+    run = run_tool_status(
+        [PYTHON, CONVERT, str(backbone_file), str(replaced), '--to', 'timm', '--force'],
+        tmp_path,
+        umask=umask,
+    )
     assert run.returncode == 0, run.stderr
     assert mode(replaced) == expected
     assert sorted(os.listdir(tmp_path)) == ['replaced.pth', 'weights']
@@ -103,7 +115,8 @@ def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
         'torch.save = half_then_fail\n'
         f'sys.argv = ["convert_checkpoint.py", {str(backbone_file)!r}, {str(dst)!r}, '
         '"--to", "timm", "--force"]\n'
-        f'runpy.run_path({CONVERT!r}, run_name="__main__")\n')
+        f'runpy.run_path({CONVERT!r}, run_name="__main__")\n'
+    )
     result = run_tool_status([PYTHON, '-c', script], tmp_path)
     assert_one_error(result, 1, 'No space left on device', 'free some space')
     assert dst.read_bytes() == b'precious'
@@ -114,9 +127,24 @@ def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
 @pytest.mark.parametrize('umask,folders,files', [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
 def test_generated_dataset_gets_umask_modes(tmp_path, umask, folders, files):
     out = tmp_path / 'motion'
-    result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(out), '--num-train', '2',
-                              '--num-val', '2', '--num-frames', '4', '--size', '16'],
-                             tmp_path, umask=umask)
+    result = run_tool_status(
+        [
+            PYTHON,
+            GENERATE,
+            '--out-dir',
+            str(out),
+            '--num-train',
+            '2',
+            '--num-val',
+            '2',
+            '--num-frames',
+            '4',
+            '--size',
+            '16',
+        ],
+        tmp_path,
+        umask=umask,
+    )
     assert result.returncode == 0, result.stderr
     assert mode(out) == folders and mode(out / 'train') == folders
     assert mode(out / 'train.txt') == files and mode(out / 'train' / '000000.mp4') == files
@@ -129,8 +157,9 @@ def test_generator_errors_are_one_line(tmp_path):
     result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(taken)], tmp_path)
     assert_one_error(result, 1, f'out_dir {taken} exists and is not a folder')
     assert taken.read_text() == 'mine'
-    result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(tmp_path / 'x'),
-                              '--num-frames', '2'], tmp_path)
+    result = run_tool_status(
+        [PYTHON, GENERATE, '--out-dir', str(tmp_path / 'x'), '--num-frames', '2'], tmp_path
+    )
     assert_one_error(result, 2, 'num_frames must be at least 4')
 
 
@@ -138,8 +167,7 @@ def test_generator_errors_are_one_line(tmp_path):
 def test_benchmark_checks_its_output_before_measuring(tmp_path):
     out = tmp_path / 'results.json'
     out.write_text('{"kept": true}')
-    result = run_tool_status([PYTHON, BENCHMARK, 'smallbig_resnet23', '--json', str(out)],
-                             tmp_path)
+    result = run_tool_status([PYTHON, BENCHMARK, 'smallbig_resnet23', '--json', str(out)], tmp_path)
     assert_one_error(result, 1, f'{out} exists', '--force')
     assert 'measuring' not in result.stdout and out.read_text() == '{"kept": true}'
     result = run_tool_status([PYTHON, BENCHMARK, 'no_such_model'], tmp_path)
@@ -153,35 +181,67 @@ def test_train_usage_mistakes_are_one_line(motion_data, tmp_path):
     blocker = tmp_path / 'a_file'
     blocker.write_text('')
     work = blocker / 'work'
-    result = run_tool_status(base + ['--work-dir', str(work), '--cfg-options',
-                                     *data_options(motion_data)], tmp_path)
-    assert_one_error(result, 1, f'--work-dir {work} cannot be created or written',
-                     'is a file, not a folder')
-    debug = run_tool_status(base + ['--work-dir', str(work), '--log-level', 'DEBUG',
-                                    '--cfg-options', *data_options(motion_data)], tmp_path)
+    result = run_tool_status(
+        base + ['--work-dir', str(work), '--cfg-options', *data_options(motion_data)], tmp_path
+    )
+    assert_one_error(
+        result, 1, f'--work-dir {work} cannot be created or written', 'is a file, not a folder'
+    )
+    debug = run_tool_status(
+        base
+        + [
+            '--work-dir',
+            str(work),
+            '--log-level',
+            'DEBUG',
+            '--cfg-options',
+            *data_options(motion_data),
+        ],
+        tmp_path,
+    )
     assert debug.returncode == 1 and 'Traceback' in debug.stderr
     assert 'FolderNotWritableError' in debug.stderr
 
-    assert_one_error(run_tool_status(base + ['--cfg-options', 'no_equals_sign'], tmp_path),
-                     2, "--cfg-options: expected KEY=VALUE, got 'no_equals_sign'")
-    assert_one_error(run_tool_status(base + ['--cfg-options', 'model.backbone.depth.x=3'],
-                                     tmp_path), 2, '--cfg-options model.backbone.depth.x=3')
-    assert_one_error(run_tool_status([PYTHON, TRAIN, 'no/such/config.py'], tmp_path), 2,
-                     'config file not found: no/such/config.py')
+    assert_one_error(
+        run_tool_status(base + ['--cfg-options', 'no_equals_sign'], tmp_path),
+        2,
+        "--cfg-options: expected KEY=VALUE, got 'no_equals_sign'",
+    )
+    assert_one_error(
+        run_tool_status(base + ['--cfg-options', 'model.backbone.depth.x=3'], tmp_path),
+        2,
+        '--cfg-options model.backbone.depth.x=3',
+    )
+    assert_one_error(
+        run_tool_status([PYTHON, TRAIN, 'no/such/config.py'], tmp_path),
+        2,
+        'config file not found: no/such/config.py',
+    )
     broken = tmp_path / 'broken.py'
     broken.write_text("_base_ = ['x.py'\nmodel = dict(\n")
-    assert_one_error(run_tool_status([PYTHON, TRAIN, str(broken)], tmp_path), 1,
-                     f'{broken}, line', 'invalid Python in the config')
+    assert_one_error(
+        run_tool_status([PYTHON, TRAIN, str(broken)], tmp_path),
+        1,
+        f'{broken}, line',
+        'invalid Python in the config',
+    )
     assert not (tmp_path / 'work_dirs').exists()
 
 
 @pytest.mark.mmaction
-def test_test_dump_is_checked_first_and_never_overwritten(motion_data, tiny_checkpoint,
-                                                          tmp_path):
+def test_test_dump_is_checked_first_and_never_overwritten(motion_data, tiny_checkpoint, tmp_path):
     dump = tmp_path / 'preds.pkl'
     dump.write_bytes(b'earlier predictions')
-    base = [PYTHON, TEST, str(TINY_CONFIG), str(tiny_checkpoint), '--work-dir',
-            str(tmp_path / 'work'), '--cfg-options', *data_options(motion_data)]
+    base = [
+        PYTHON,
+        TEST,
+        str(TINY_CONFIG),
+        str(tiny_checkpoint),
+        '--work-dir',
+        str(tmp_path / 'work'),
+        '--cfg-options',
+        *data_options(motion_data),
+    ]
     result = run_tool_status(base + ['--dump', str(dump)], tmp_path)
     assert_one_error(result, 1, f'{dump} exists', '--force')
     assert dump.read_bytes() == b'earlier predictions'
@@ -192,9 +252,14 @@ def test_test_dump_is_checked_first_and_never_overwritten(motion_data, tiny_chec
     assert 'test metrics: acc/top1=' in result.stdout
     assert dump.read_bytes()[:1] == b'\x80' and mode(dump) == 0o600  # a pickle, umask modes
     assert 'prefix is not set' not in result.stdout + result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['preds.pkl',
-                                                          'preds.pkl.provenance.json', 'work']
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'preds.pkl',
+        'preds.pkl.provenance.json',
+        'work',
+    ]
     import json
+
     from smallbig_mm.utils.provenance import sha256_file
+
     record = json.loads((tmp_path / 'preds.pkl.provenance.json').read_text())
     assert record['inputs']['checkpoint']['sha256'] == sha256_file(tiny_checkpoint)

@@ -1,5 +1,6 @@
 """What README.md and docs/*.md name exists: repository paths, console scripts, and the
 flags of this project's tools (each checked against the tool's own argparse parser)."""
+
 import contextlib
 import importlib
 import io
@@ -42,8 +43,7 @@ def named_paths(text: str) -> Set[str]:
         if any(c in token for c in '<>*{}[]$') or '...' in token or re.search(r'[A-Z]{4,}', token):
             continue  # placeholders and globs: CONFIG, <config>, *.pth
         first = token.split('/')[0]
-        if first in TOP and (('/' in token) or '.' in token) and \
-                not token.startswith(GENERATED):
+        if first in TOP and (('/' in token) or '.' in token) and not token.startswith(GENERATED):
             found.add(token)
     return found
 
@@ -52,8 +52,11 @@ def named_paths(text: str) -> Set[str]:
 def test_every_named_repository_path_exists(doc):
     text = doc.read_text(encoding='utf-8')
     base = doc.parent
-    missing = sorted(path for path in named_paths(text)
-                     if not (REPO / path).exists() and not (base / path).exists())
+    missing = sorted(
+        path
+        for path in named_paths(text)
+        if not (REPO / path).exists() and not (base / path).exists()
+    )
     assert not missing, f'{doc.name} names paths that do not exist: {missing}'
 
 
@@ -88,7 +91,7 @@ def commands() -> List[Tuple[str, str, str]]:
                 tool = SCRIPT.search(command) or TOOL.search(command)
                 if tool is None:
                     continue
-                for flag in FLAG.findall(command[tool.end():]):
+                for flag in FLAG.findall(command[tool.end() :]):
                     found.append((doc.name, tool.group(0), flag))
     return found
 
@@ -117,8 +120,12 @@ def tool_params():
     params = []
     for tool in tools:
         module = console_scripts().get(tool) or shim_modules().get(tool)
-        marks = [pytest.mark.mmaction] if module in NEEDS_STACK or tool.endswith(
-            ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh')) else []
+        marks = (
+            [pytest.mark.mmaction]
+            if module in NEEDS_STACK
+            or tool.endswith(('dist_train.sh', 'dist_test.sh', 'slurm_train.sh', 'slurm_test.sh'))
+            else []
+        )
         params.append(pytest.param(tool, marks=marks, id=tool))
     return params
 
@@ -138,8 +145,10 @@ def test_every_flag_named_after_a_tool_is_one_of_its_options(tool):
 
 
 def test_the_scan_sees_commands_and_paths():
-    text = ('```bash\nsmallbig-convert a.pth b.pth --to timm  # note --not-a-flag\n```\n'
-            'See `tools/train.py` and [x](docs/layout.md), `CONFIG.py`, `work_dirs/x`.')
+    text = (
+        '```bash\nsmallbig-convert a.pth b.pth --to timm  # note --not-a-flag\n```\n'
+        'See `tools/train.py` and [x](docs/layout.md), `CONFIG.py`, `work_dirs/x`.'
+    )
     spans = list(code_spans(text))
     assert spans[0].startswith('smallbig-convert')
     assert named_paths(text) == {'tools/train.py', 'docs/layout.md'}

@@ -4,6 +4,7 @@ Every import of ``smallbig_mm`` counts, at module level or inside a function, un
 ``TYPE_CHECKING`` or not: a folder imports only folders of lower floors (or itself), and
 the modules of one folder import each other without loops.
 """
+
 import ast
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
@@ -12,14 +13,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / 'smallbig_mm'
 FLOORS: Tuple[Tuple[str, ...], ...] = (
-    ('utils', 'compat'),     # the standard library; the private names of other libraries
-    ('models',),             # the network: torch only
-    ('weights',),            # checkpoints: torch (MMEngine's names only if installed)
+    ('utils', 'compat'),  # the standard library; the private names of other libraries
+    ('models',),  # the network: torch only
+    ('weights',),  # checkpoints: torch (MMEngine's names only if installed)
     ('timm_models', 'data'),  # the timm adapter; the built-in clips and annotation lists
-    ('mmaction',),           # everything that imports MMEngine, MMAction2 or MMCV
-    ('analysis', 'apis'),    # counting and benchmarks; whole-video inference
-    ('deploy',),             # ONNX and torch.export of apis' clip models
-    ('cli',),                # the command-line tools
+    ('mmaction',),  # everything that imports MMEngine, MMAction2 or MMCV
+    ('analysis', 'apis'),  # counting and benchmarks; whole-video inference
+    ('deploy',),  # ONNX and torch.export of apis' clip models
+    ('cli',),  # the command-line tools
 )
 FLOOR = {folder: level for level, folders in enumerate(FLOORS) for folder in folders}
 TOP = ('__init__', 'version')  # smallbig_mm/__init__.py and version.py
@@ -38,13 +39,16 @@ def imported_modules(path: Path) -> Set[str]:
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split('.')[:len(package.split('.')) - node.level + 1]
+                base = package.split('.')[: len(package.split('.')) - node.level + 1]
                 target = '.'.join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ''
             for alias in node.names:  # `from . import x` imports the module x
-                if (PACKAGE.parent / (target + '.' + alias.name).replace('.', '/')).with_suffix(
-                        '.py').exists():
+                if (
+                    (PACKAGE.parent / (target + '.' + alias.name).replace('.', '/'))
+                    .with_suffix('.py')
+                    .exists()
+                ):
                     found.add(f'{target}.{alias.name}')
                     break
             else:
@@ -64,8 +68,9 @@ def modules() -> Dict[str, Set[str]]:
 
 
 def test_every_folder_has_a_floor():
-    folders = {path.name for path in PACKAGE.iterdir()
-               if path.is_dir() and (path / '__init__.py').exists()}
+    folders = {
+        path.name for path in PACKAGE.iterdir() if path.is_dir() and (path / '__init__.py').exists()
+    }
     assert folders == set(FLOOR), 'add the new folder to FLOORS here and in docs/layout.md'
 
 
@@ -94,7 +99,7 @@ def find_loop(graph: Dict[str, Set[str]]) -> List[str]:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state:
                 loop = visit(nxt)
                 if loop:
@@ -114,16 +119,24 @@ def find_loop(graph: Dict[str, Set[str]]) -> List[str]:
 def test_no_two_modules_import_each_other():
     graph = modules()
     # a submodule's import runs its package's __init__ first; that edge is not a loop
-    edges = {module: {target for target in targets if target in graph and target != module
-                      and not module.startswith(target + '.')}
-             for module, targets in graph.items()}
+    edges = {
+        module: {
+            target
+            for target in targets
+            if target in graph and target != module and not module.startswith(target + '.')
+        }
+        for module, targets in graph.items()
+    }
     assert find_loop(edges) == []
 
 
-@pytest.mark.parametrize('graph, loop', [
-    ({'a': {'b'}, 'b': {'a'}}, ['a', 'b', 'a']),
-    ({'a': {'b'}, 'b': {'c'}, 'c': set()}, []),
-])
+@pytest.mark.parametrize(
+    'graph, loop',
+    [
+        ({'a': {'b'}, 'b': {'a'}}, ['a', 'b', 'a']),
+        ({'a': {'b'}, 'b': {'c'}, 'c': set()}, []),
+    ],
+)
 def test_find_loop(graph, loop):
     assert find_loop(graph) == loop
 
@@ -133,8 +146,13 @@ def test_the_core_and_weights_import_no_mmaction_stack_at_module_level():
         for path in (PACKAGE / folder).rglob('*.py'):
             tree = ast.parse(path.read_text(encoding='utf-8'))
             for node in tree.body:
-                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ''] if isinstance(node, ast.ImportFrom)
-                         and not node.level else [])
-                assert not any(name.split('.')[0] in ('mmengine', 'mmaction', 'mmcv')
-                               for name in names), path
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or '']
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else []
+                )
+                assert not any(
+                    name.split('.')[0] in ('mmengine', 'mmaction', 'mmcv') for name in names
+                ), path

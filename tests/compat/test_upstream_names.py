@@ -1,4 +1,5 @@
 """Private names of other libraries: listed in smallbig_mm/compat, present, used nowhere else."""
+
 import ast
 import importlib
 from pathlib import Path
@@ -43,9 +44,13 @@ def test_every_listed_name_exists_in_the_installed_version(dotted):
     if instance_attribute(dotted):
         pytest.importorskip('mmengine')
         import mmengine.runner
+
         source = ast.parse(Path(mmengine.runner.__file__).with_name('runner.py').read_text())
-        assigned = {node.attr for node in ast.walk(source) if isinstance(node, ast.Attribute)
-                    and isinstance(node.ctx, ast.Store)}
+        assigned = {
+            node.attr
+            for node in ast.walk(source)
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)
+        }
         assert dotted.rsplit('.', 1)[1] in assigned
         return
     assert resolve(dotted) is not None
@@ -70,8 +75,12 @@ def private_uses(path: Path):
     library_names = set()  # local names bound to something imported from LIBRARIES
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split('.')[0] in LIBRARIES:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split('.')[0] in LIBRARIES
+        ):
             if any(part.startswith('_') for part in node.module.split('.')):
                 found.append(node.module)
             for alias in node.names:
@@ -82,16 +91,21 @@ def private_uses(path: Path):
             for alias in node.names:
                 if alias.name.split('.')[0] in LIBRARIES:
                     library_names.add((alias.asname or alias.name).split('.')[0])
-    private_attributes = {name.rsplit('.', 1)[1] for module in COMPAT.values()
-                          for name in module.PRIVATE_NAMES}
+    private_attributes = {
+        name.rsplit('.', 1)[1] for module in COMPAT.values() for name in module.PRIVATE_NAMES
+    }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr.startswith('_') \
-                and not node.attr.startswith('__'):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith('_')
+            and not node.attr.startswith('__')
+        ):
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
-            if (isinstance(root, ast.Name) and root.id in library_names) \
-                    or node.attr in private_attributes:
+            if (
+                isinstance(root, ast.Name) and root.id in library_names
+            ) or node.attr in private_attributes:
                 found.append(ast.unparse(node))
         elif isinstance(node, ast.Constant) and node.value in private_attributes:
             found.append(repr(node.value))
@@ -110,7 +124,12 @@ def test_no_module_outside_compat_uses_a_private_upstream_name():
 
 def test_the_scan_finds_a_private_name(tmp_path):
     module = tmp_path / 'sample.py'
-    module.write_text('from torch import nn\nfrom timm.models._features import f\n'
-                      'x = nn.modules.batchnorm._BatchNorm\ny = runner._load_from\n')
-    assert private_uses(module) == ['timm.models._features', 'nn.modules.batchnorm._BatchNorm',
-                                    'runner._load_from']
+    module.write_text(
+        'from torch import nn\nfrom timm.models._features import f\n'
+        'x = nn.modules.batchnorm._BatchNorm\ny = runner._load_from\n'
+    )
+    assert private_uses(module) == [
+        'timm.models._features',
+        'nn.modules.batchnorm._BatchNorm',
+        'runner._load_from',
+    ]

@@ -2,8 +2,9 @@
 # PYTHONPATH=tests). Tests set the faults with --cfg-options custom_hooks.4.<arg>=...
 _base_ = ['./tiny_smallbig_motion.py']
 
-custom_imports = dict(imports=['smallbig_mm.mmaction', 'reliability_plugin'],
-                      allow_failed_imports=False)
+custom_imports = dict(
+    imports=['smallbig_mm.mmaction', 'reliability_plugin'], allow_failed_imports=False
+)
 custom_hooks = _base_.custom_hooks + [dict(type='FaultInjectionHook')]
 # Randomness and a schedule that resumes must continue exactly: dropout (torch's
 # generator), Flip (numpy's), an lr that changes every iteration.

@@ -1,4 +1,5 @@
 """What an exported file records, and the exporter's defaults from the weights' record."""
+
 import json
 import logging
 
@@ -11,12 +12,14 @@ from smallbig_mm.weights.meta import WEIGHTS_META_KEY, InputSpec, WeightsMeta
 
 
 def clip_model(meta=None, source='/home/me/configs/tiny.py', checkpoint='/data/run/epoch_1.pth'):
-    return ClipModel(nn.Identity(), 'softmax', 3, [114.] * 3, [57.] * 3, '0-255', source,
-                     checkpoint, meta)
+    return ClipModel(
+        nn.Identity(), 'softmax', 3, [114.0] * 3, [57.0] * 3, '0-255', source, checkpoint, meta
+    )
 
 
-RECORD = WeightsMeta(InputSpec(mean=(114.,) * 3, std=(57.,) * 3, num_frames=4,
-                               test_crop=(48, 48)), ('a', 'b', 'c'))
+RECORD = WeightsMeta(
+    InputSpec(mean=(114.0,) * 3, std=(57.0,) * 3, num_frames=4, test_crop=(48, 48)), ('a', 'b', 'c')
+)
 
 
 def test_metadata_holds_the_record_and_no_local_folder():

@@ -2,4 +2,5 @@
 
 Every test in this folder is marked ``mmaction`` (the repository's ``conftest.py``).
 """
+
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes and registration before any test)

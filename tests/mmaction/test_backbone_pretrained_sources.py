@@ -1,4 +1,5 @@
 """The MMAction2 backbone's ``pretrained=``: a hub folder (--to hf), also with pretrained2d=True."""
+
 import timm
 import torch
 
@@ -27,9 +28,11 @@ def test_backbone_takes_a_hub_folder(tmp_path):
         warning = info
 
     for pretrained2d in (True, False):  # a 3D checkpoint loads either way
-        backbone = SmallBigResNetBackbone(pretrained=str(tmp_path / 'hub'),
-                                          pretrained2d=pretrained2d, **args)
+        backbone = SmallBigResNetBackbone(
+            pretrained=str(tmp_path / 'hub'), pretrained2d=pretrained2d, **args
+        )
         from smallbig_mm.weights import load_weights
+
         report = load_weights(backbone, backbone.pretrained, inflate_2d=pretrained2d, logger=Log())
         assert "the model has no classifier: dropped the checkpoint's (fc." in report.line()
         assert Log.lines[-1] == report.line()

@@ -2,6 +2,7 @@
 the run with one line (file, counts, hint), before anything is computed or written; a
 fine-tune with another class count drops the classifier and says so; a resume is exact or
 refused (docs/reliability.md, "Checkpoints that do not fit")."""
+
 import os
 import shutil
 from pathlib import Path
@@ -20,8 +21,19 @@ ENV = dict(PYTHONPATH=str(REPO))
 
 
 def _tool(script, work_dir, data, *args, options=(), check=False, **env):
-    command = [PYTHON, script, str(TINY_CONFIG), *args, '--work-dir', str(work_dir),
-               '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_begin=2', *options, *data_options(data)]
+    command = [
+        PYTHON,
+        script,
+        str(TINY_CONFIG),
+        *args,
+        '--work-dir',
+        str(work_dir),
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_begin=2',
+        *options,
+        *data_options(data),
+    ]
     runner = run_tool if check else run_tool_status
     return runner(command, cwd=Path(work_dir).parent, **ENV, **env)
 
@@ -55,10 +67,13 @@ def foreign(tmp_path_factory):
     """Checkpoints of other networks: depth 50, 5 classes, a 2D ResNet."""
     folder = tmp_path_factory.mktemp('foreign')
     c2d = SmallBigNet(depth=23, base_channels=4, num_classes=2, block_types=('2d',) * 4)
-    files = {'depth50.pth': {'meta': {}, 'state_dict': _recognizer_state(depth=50)},
-             'classes5.pth': {'meta': {}, 'state_dict': _recognizer_state(num_classes=5)},
-             'resnet2d.pth': {k: v.squeeze(2) if v.ndim == 5 else v
-                              for k, v in c2d.state_dict().items()}}
+    files = {
+        'depth50.pth': {'meta': {}, 'state_dict': _recognizer_state(depth=50)},
+        'classes5.pth': {'meta': {}, 'state_dict': _recognizer_state(num_classes=5)},
+        'resnet2d.pth': {
+            k: v.squeeze(2) if v.ndim == 5 else v for k, v in c2d.state_dict().items()
+        },
+    }
     for name, obj in files.items():
         torch.save(obj, folder / name)
     return folder
@@ -68,13 +83,23 @@ def _checkpoints(work_dir):
     return sorted(p.name for p in Path(work_dir).glob('*.pth'))
 
 
-@pytest.mark.parametrize('name,needles', [
-    ('depth50.pth', ['unexpected in the checkpoint (267)', 'has depth 50 but the model has depth 23']),
-    ('classes5.pth', ['shape mismatches (2)', '5 classes in the checkpoint and 2 in the model']),
-    ('resnet2d.pth', ['2D ResNet checkpoint', 'pretrained2d=True']),
-])
-def test_test_tool_refuses_a_checkpoint_that_does_not_fit(foreign, motion_data, tmp_path, name,
-                                                         needles):
+@pytest.mark.parametrize(
+    'name,needles',
+    [
+        (
+            'depth50.pth',
+            ['unexpected in the checkpoint (267)', 'has depth 50 but the model has depth 23'],
+        ),
+        (
+            'classes5.pth',
+            ['shape mismatches (2)', '5 classes in the checkpoint and 2 in the model'],
+        ),
+        ('resnet2d.pth', ['2D ResNet checkpoint', 'pretrained2d=True']),
+    ],
+)
+def test_test_tool_refuses_a_checkpoint_that_does_not_fit(
+    foreign, motion_data, tmp_path, name, needles
+):
     result = _tool(TEST, tmp_path / 'test', motion_data, str(foreign / name))
     assert_one_line_error(result, str(foreign / name), *needles)
     assert 'test metrics' not in result.stdout
@@ -87,49 +112,65 @@ def test_resume_refuses_another_width_and_writes_nothing(trained, motion_data, t
     work_dir.mkdir()
     torch.save(wide, work_dir / 'epoch_1.pth')
     result = _tool(TRAIN, work_dir, motion_data, '--resume', 'auto')
-    assert_one_line_error(result, str(work_dir / 'epoch_1.pth'), 'shape mismatches',
-                          'base_channels differ')
+    assert_one_line_error(
+        result, str(work_dir / 'epoch_1.pth'), 'shape mismatches', 'base_channels differ'
+    )
     assert sorted(p.name for p in work_dir.iterdir()) == ['epoch_1.pth']  # no log folder either
 
 
 def test_resume_refuses_a_weights_only_file_from_the_converter(trained, motion_data, tmp_path):
     weights = tmp_path / 'weights.pth'
-    run_tool([PYTHON, CONVERT, str(trained / 'epoch_1.pth'), str(weights), '--to', 'mmaction'],
-             cwd=tmp_path, **ENV)
+    run_tool(
+        [PYTHON, CONVERT, str(trained / 'epoch_1.pth'), str(weights), '--to', 'mmaction'],
+        cwd=tmp_path,
+        **ENV,
+    )
     result = _tool(TRAIN, tmp_path / 'run', motion_data, '--resume', str(weights))
-    assert_one_line_error(result, f'{weights}: cannot resume from it: it has no training state',
-                          'message_hub, optimizer', f'load_from={weights}')
+    assert_one_line_error(
+        result,
+        f'{weights}: cannot resume from it: it has no training state',
+        'message_hub, optimizer',
+        f'load_from={weights}',
+    )
     assert not (tmp_path / 'run').exists()  # refused before the runner made its folders
 
 
 def test_resume_refuses_another_optimizer(trained, motion_data, tmp_path):
     work_dir = tmp_path / 'run'
     shutil.copytree(trained, work_dir)
-    result = _tool(TRAIN, work_dir, motion_data, '--resume', 'auto',
-                   options=['optim_wrapper.optimizer.type=SGD',
-                            '+optim_wrapper.optimizer.momentum=0.9'])
-    assert_one_line_error(result, 'saved by another optimizer than the configured SGD',
-                          'betas', 'momentum')
+    result = _tool(
+        TRAIN,
+        work_dir,
+        motion_data,
+        '--resume',
+        'auto',
+        options=['optim_wrapper.optimizer.type=SGD', '+optim_wrapper.optimizer.momentum=0.9'],
+    )
+    assert_one_line_error(
+        result, 'saved by another optimizer than the configured SGD', 'betas', 'momentum'
+    )
     assert _checkpoints(work_dir) == ['epoch_1.pth']
 
 
-def test_load_from_with_another_class_count_fine_tunes_and_says_so(foreign, motion_data,
-                                                                   tmp_path):
+def test_load_from_with_another_class_count_fine_tunes_and_says_so(foreign, motion_data, tmp_path):
     work_dir = tmp_path / 'run'
-    result = _tool(TRAIN, work_dir, motion_data, check=True,
-                   options=[f'load_from={foreign / "classes5.pth"}'])
-    assert "fine-tuning: the checkpoint's classifier was dropped (cls_head.fc_cls.weight, " \
+    result = _tool(
+        TRAIN, work_dir, motion_data, check=True, options=[f'load_from={foreign / "classes5.pth"}']
+    )
+    assert (
+        "fine-tuning: the checkpoint's classifier was dropped (cls_head.fc_cls.weight, "
         'cls_head.fc_cls.bias' in result.stdout + result.stderr
+    )
     assert _checkpoints(work_dir) == ['epoch_1.pth']
     trained_backbone = read_raw_checkpoint(work_dir / 'epoch_1.pth')['state_dict']
     assert trained_backbone['cls_head.fc_cls.weight'].shape == (2, 128)
 
 
-def test_load_from_a_2d_resnet_is_refused_with_the_pretrained2d_hint(foreign, motion_data,
-                                                                    tmp_path):
+def test_load_from_a_2d_resnet_is_refused_with_the_pretrained2d_hint(
+    foreign, motion_data, tmp_path
+):
     work_dir = tmp_path / 'run'
-    result = _tool(TRAIN, work_dir, motion_data,
-                   options=[f'load_from={foreign / "resnet2d.pth"}'])
+    result = _tool(TRAIN, work_dir, motion_data, options=[f'load_from={foreign / "resnet2d.pth"}'])
     assert_one_line_error(result, 'pretrained2d=True')
     assert _checkpoints(work_dir) == []
 
@@ -147,42 +188,70 @@ def test_init_cfg_pretrained_goes_through_the_guarded_reader(foreign, motion_dat
     evil = tmp_path / 'evil.pth'
     torch.save({'state_dict': _recognizer_state(), 'x': _RunsCode(str(marker))}, evil)
     init = ['+model.backbone.init_cfg.type=Pretrained', 'model.backbone.pretrained=None']
-    result = _tool(TRAIN, tmp_path / 'evil', motion_data,
-                   options=[*init, f'+model.backbone.init_cfg.checkpoint={evil}'],
-                   TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+    result = _tool(
+        TRAIN,
+        tmp_path / 'evil',
+        motion_data,
+        options=[*init, f'+model.backbone.init_cfg.checkpoint={evil}'],
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1',
+    )
     assert_one_line_error(result, f'{evil}: refused to load', 'posix.system')
     assert not marker.exists()
-    result = _tool(TRAIN, tmp_path / 'deep', motion_data,
-                   options=[*init, f'+model.backbone.init_cfg.checkpoint={foreign / "depth50.pth"}',
-                            '+model.backbone.init_cfg.prefix=backbone.'])
+    result = _tool(
+        TRAIN,
+        tmp_path / 'deep',
+        motion_data,
+        options=[
+            *init,
+            f'+model.backbone.init_cfg.checkpoint={foreign / "depth50.pth"}',
+            '+model.backbone.init_cfg.prefix=backbone.',
+        ],
+    )
     assert_one_line_error(result, str(foreign / 'depth50.pth'), 'has depth 50')
     assert _checkpoints(tmp_path / 'deep') == []
 
 
 def test_mmaction_own_test_tool_gets_the_same_check(foreign, motion_data, tmp_path):
     import mmaction
+
     tool = Path(mmaction.__file__).parent / '.mim' / 'tools' / 'test.py'
     if not tool.is_file():
         pytest.skip('this mmaction2 install has no .mim/tools/test.py')
-    result = run_tool_status([PYTHON, str(tool), str(TINY_CONFIG), str(foreign / 'depth50.pth'),
-                              '--work-dir', str(tmp_path / 'mm'), '--cfg-options',
-                              *data_options(motion_data)], cwd=tmp_path, **ENV)
+    result = run_tool_status(
+        [
+            PYTHON,
+            str(tool),
+            str(TINY_CONFIG),
+            str(foreign / 'depth50.pth'),
+            '--work-dir',
+            str(tmp_path / 'mm'),
+            '--cfg-options',
+            *data_options(motion_data),
+        ],
+        cwd=tmp_path,
+        **ENV,
+    )
     assert result.returncode != 0
-    assert 'CheckpointError' in result.stderr and 'has depth 50 but the model has depth 23' \
-        in result.stderr
+    assert (
+        'CheckpointError' in result.stderr
+        and 'has depth 50 but the model has depth 23' in result.stderr
+    )
     assert 'acc/top1' not in result.stdout
 
 
 def test_backbone_pretrained_3d_checkpoint_loads_whatever_pretrained2d_says(tmp_path):
     from smallbig_mm.mmaction.backbone import SmallBigResNetBackbone
+
     path = tmp_path / 'r23.pth'
     source = SmallBigNet(depth=23, base_channels=4)
     torch.save(source.state_dict(), path)
     for pretrained2d in (True, False):  # the layout tells a 3D checkpoint from a 2D one
-        backbone = SmallBigResNetBackbone(depth=23, base_channels=4, pretrained=str(path),
-                                          pretrained2d=pretrained2d)
+        backbone = SmallBigResNetBackbone(
+            depth=23, base_channels=4, pretrained=str(path), pretrained2d=pretrained2d
+        )
         backbone.init_weights()
         assert torch.equal(backbone.conv1.weight, source.conv1.weight)
     with pytest.raises(CheckpointError, match=r'r23\.pth: the checkpoint does not fit.*depth 23'):
-        SmallBigResNetBackbone(depth=50, base_channels=4, pretrained=str(path),
-                               pretrained2d=False).init_weights()
+        SmallBigResNetBackbone(
+            depth=50, base_channels=4, pretrained=str(path), pretrained2d=False
+        ).init_weights()

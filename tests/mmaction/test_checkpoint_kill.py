@@ -1,5 +1,6 @@
 """A real kill inside a checkpoint save: the temporary file it leaves is removed by the
 resume, which continues exactly (docs/reliability.md, "killed while saving")."""
+
 import os
 import re
 
@@ -12,18 +13,34 @@ SIGKILL_STATUS = -9
 
 
 def _train(work_dir, data, *args, options=(), check=True):
-    command = [PYTHON, TRAIN, str(FAULTS_CONFIG), '--work-dir', str(work_dir), '--deterministic',
-               *args, '--cfg-options', 'train_cfg.max_epochs=2', 'train_cfg.val_begin=3',
-               '+default_hooks.checkpoint.by_epoch=False', 'default_hooks.checkpoint.interval=1',
-               'default_hooks.checkpoint.max_keep_ckpts=-1', *options, *data_options(data)]
+    command = [
+        PYTHON,
+        TRAIN,
+        str(FAULTS_CONFIG),
+        '--work-dir',
+        str(work_dir),
+        '--deterministic',
+        *args,
+        '--cfg-options',
+        'train_cfg.max_epochs=2',
+        'train_cfg.val_begin=3',
+        '+default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+        *options,
+        *data_options(data),
+    ]
     runner = run_tool if check else run_tool_status
-    return runner(command, cwd=work_dir.parent, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / 'tests')]))
+    return runner(
+        command, cwd=work_dir.parent, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / 'tests')])
+    )
 
 
 def test_a_kill_inside_a_save_leaves_a_temporary_that_resume_removes(motion_data, tmp_path):
     work_dir = tmp_path / 'run'
-    first = _train(work_dir, motion_data, '--seed', '0',
-                   options=[f'+{FAULT}.kill_in_save_iter=3'], check=False)
+    first = _train(
+        work_dir, motion_data, '--seed', '0', options=[f'+{FAULT}.kill_in_save_iter=3'], check=False
+    )
     assert first.returncode == SIGKILL_STATUS, first.stderr[-2000:]
     temporaries = list(work_dir.glob('.iter_3.pth.tmp-*'))
     assert len(temporaries) == 1 and temporaries[0].stat().st_size > 0  # killed mid-save
@@ -36,7 +53,11 @@ def test_a_kill_inside_a_save_leaves_a_temporary_that_resume_removes(motion_data
     assert f'removing {temporaries[0]}' in output and not temporaries[0].exists()
     assert re.search(r'resumed epoch: 0, iter: 2\b', output)  # from iter_2.pth
     assert sorted(p.name for p in work_dir.glob('iter_*.pth')) == [
-        'iter_1.pth', 'iter_2.pth', 'iter_3.pth', 'iter_4.pth']
+        'iter_1.pth',
+        'iter_2.pth',
+        'iter_3.pth',
+        'iter_4.pth',
+    ]
     # iteration 3 is trained again from iter_2.pth and gives the killed run's loss and lr
     assert logged(work_dir)[3] == first_losses[3]
     assert logged(work_dir, 'lr')[3] == first_lrs[3]

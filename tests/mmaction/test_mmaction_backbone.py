@@ -1,4 +1,5 @@
 """The MMAction2 backbone: the ResNet3d contract, in the spirit of MMAction2's own tests."""
+
 import pytest
 import torch
 from mmaction.registry import MODELS
@@ -38,17 +39,22 @@ def test_int_out_indices_give_a_tensor_and_sequences_a_tuple():
     assert isinstance(tiny(out_indices=(3,))(x), tuple)
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(out_indices=4), 'out_indices must be a stage index in 0..3'),
-    (dict(out_indices=(0, 5)), 'out_indices'),
-    (dict(out_indices=()), 'non-empty'),
-    (dict(frozen_stages=5), 'frozen_stages must be an int in -1..4'),
-    (dict(frozen_stages=-2), 'frozen_stages'),
-    (dict(depth=18), 'unknown depth 18'),
-    (dict(block_types=('2d', 'smallbig', 'smallbig', 'c3d')), "unknown block type 'c3d'"),
-    (dict(pretrained='x.pth', init_cfg=dict(type='Pretrained', checkpoint='x.pth')),
-     'either pretrained or init_cfg'),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(out_indices=4), 'out_indices must be a stage index in 0..3'),
+        (dict(out_indices=(0, 5)), 'out_indices'),
+        (dict(out_indices=()), 'non-empty'),
+        (dict(frozen_stages=5), 'frozen_stages must be an int in -1..4'),
+        (dict(frozen_stages=-2), 'frozen_stages'),
+        (dict(depth=18), 'unknown depth 18'),
+        (dict(block_types=('2d', 'smallbig', 'smallbig', 'c3d')), "unknown block type 'c3d'"),
+        (
+            dict(pretrained='x.pth', init_cfg=dict(type='Pretrained', checkpoint='x.pth')),
+            'either pretrained or init_cfg',
+        ),
+    ],
+)
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tiny(**kwargs)
@@ -103,8 +109,10 @@ def test_with_cp_gives_the_same_outputs_and_gradients():
 
 
 def test_norm_conv_and_act_cfgs_choose_the_layers():
-    model = tiny(norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
-                 act_cfg=dict(type='LeakyReLU', negative_slope=0.1))
+    model = tiny(
+        norm_cfg=dict(type='GN', num_groups=4, requires_grad=True),
+        act_cfg=dict(type='LeakyReLU', negative_slope=0.1),
+    )
     assert isinstance(model.layer2[0].bn1, nn.GroupNorm)
     assert isinstance(model.layer2[0].big1.bn, nn.GroupNorm)
     assert model.layer2[0].big1.bn.weight.abs().sum() == 0  # big views start at zero
@@ -134,30 +142,38 @@ def test_init_cfg_pretrained_loads_a_recognizer_checkpoint(tmp_path):
 
 
 def build_recognizer(num_classes: int = 3) -> nn.Module:
-    return MODELS.build(dict(
-        type='Recognizer3D',
-        backbone=dict(type='SmallBigResNet', depth=23, base_channels=4),
-        cls_head=dict(type='I3DHead', in_channels=128, num_classes=num_classes,
-                      average_clips='prob'),
-        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
+    return MODELS.build(
+        dict(
+            type='Recognizer3D',
+            backbone=dict(type='SmallBigResNet', depth=23, base_channels=4),
+            cls_head=dict(
+                type='I3DHead', in_channels=128, num_classes=num_classes, average_clips='prob'
+            ),
+            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'),
+        )
+    )
 
 
 def test_recognizer3d_train_step_and_multi_view_test_step():
     recognizer = build_recognizer()
     recognizer.init_weights()
     samples = [ActionDataSample().set_gt_label(i % 3) for i in range(2)]
-    data = dict(inputs=[torch.randint(0, 255, (1, 3, 4, 32, 32)).float() for _ in range(2)],
-                data_samples=samples)
+    data = dict(
+        inputs=[torch.randint(0, 255, (1, 3, 4, 32, 32)).float() for _ in range(2)],
+        data_samples=samples,
+    )
     optim = OptimWrapper(torch.optim.SGD(recognizer.parameters(), lr=0.01))
     losses = recognizer.train_step(data, optim)
     assert torch.isfinite(losses['loss_cls'])
 
     views = 6  # 2 clips x 3 crops
-    data = dict(inputs=[torch.randint(0, 255, (views, 3, 4, 32, 32)).float() for _ in range(2)],
-                data_samples=[ActionDataSample().set_gt_label(0) for _ in range(2)])
+    data = dict(
+        inputs=[torch.randint(0, 255, (views, 3, 4, 32, 32)).float() for _ in range(2)],
+        data_samples=[ActionDataSample().set_gt_label(0) for _ in range(2)],
+    )
     results = recognizer.test_step(data)
     assert len(results) == 2 and results[0].pred_score.shape == (3,)
-    torch.testing.assert_close(results[0].pred_score.sum(), torch.tensor(1.))
+    torch.testing.assert_close(results[0].pred_score.sum(), torch.tensor(1.0))
 
 
 def test_pretrained2d_inflates_a_2d_resnet_exactly(tmp_path):
@@ -189,6 +205,7 @@ def test_registry_name_is_the_class_name_and_old_names_still_work():
 
     import smallbig_mm.mmaction as plugin
     from smallbig_mm.timm_models import SmallBigNet, SmallBigResNetClassifier
+
     assert MODELS.get('SmallBigResNet') is plugin.SmallBigResNet
     assert plugin.SmallBigResNetBackbone is plugin.SmallBigResNet
     assert SmallBigNet is SmallBigResNetClassifier

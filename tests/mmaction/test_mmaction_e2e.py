@@ -1,4 +1,5 @@
 """End to end through MMAction2's real runner: train, validate, checkpoint, test, resume, DDP."""
+
 import pickle
 import re
 import shutil
@@ -17,9 +18,21 @@ TEST = str(REPO / 'tools' / 'test.py')
 def trained(motion_data, tmp_path_factory):
     """One epoch of training with validation; returns the work directory."""
     work_dir = tmp_path_factory.mktemp('train')
-    run_tool([PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(work_dir), '--seed', '0',
-              '--cfg-options', 'train_cfg.max_epochs=1', *data_options(motion_data)],
-             cwd=work_dir)
+    run_tool(
+        [
+            PYTHON,
+            TRAIN,
+            str(TINY_CONFIG),
+            '--work-dir',
+            str(work_dir),
+            '--seed',
+            '0',
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+            *data_options(motion_data),
+        ],
+        cwd=work_dir,
+    )
     return work_dir
 
 
@@ -34,22 +47,45 @@ def test_training_validates_and_saves_a_checkpoint(trained):
 
 def test_multi_view_test_from_the_checkpoint(trained, motion_data):
     dump = trained / 'predictions.pkl'
-    result = run_tool([PYTHON, TEST, str(TINY_CONFIG), str(trained / 'epoch_1.pth'),
-                       '--work-dir', str(trained), '--dump', str(dump),
-                       '--cfg-options', *data_options(motion_data)], cwd=trained)
+    result = run_tool(
+        [
+            PYTHON,
+            TEST,
+            str(TINY_CONFIG),
+            str(trained / 'epoch_1.pth'),
+            '--work-dir',
+            str(trained),
+            '--dump',
+            str(dump),
+            '--cfg-options',
+            *data_options(motion_data),
+        ],
+        cwd=trained,
+    )
     assert 'acc/top1' in result.stdout + result.stderr
     predictions = pickle.load(open(dump, 'rb'))
     assert len(predictions) == 4  # one score per video, averaged over 2 clips x 3 crops
     scores = predictions[0]['pred_score']
-    assert scores.shape == (2,) and torch.isclose(scores.sum(), torch.tensor(1.))
+    assert scores.shape == (2,) and torch.isclose(scores.sum(), torch.tensor(1.0))
 
 
 def test_resume_continues_from_the_last_checkpoint(trained, motion_data, tmp_path):
     work_dir = tmp_path / 'resumed'
     shutil.copytree(trained, work_dir)
-    result = run_tool([PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(work_dir),
-                       '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
-                       *data_options(motion_data)], cwd=work_dir)
+    result = run_tool(
+        [
+            PYTHON,
+            TRAIN,
+            str(TINY_CONFIG),
+            '--work-dir',
+            str(work_dir),
+            '--resume',
+            '--cfg-options',
+            'train_cfg.max_epochs=2',
+            *data_options(motion_data),
+        ],
+        cwd=work_dir,
+    )
     output = result.stdout + result.stderr
     assert 'resumed epoch: 1' in output
     assert 'Epoch(train) [1]' not in output and 'Epoch(train) [2]' in output
@@ -59,10 +95,21 @@ def test_resume_continues_from_the_last_checkpoint(trained, motion_data, tmp_pat
 def test_two_process_distributed_training_on_cpu(motion_data, tmp_path):
     # nccl, as in GPU configs: without CUDA, smallbig_mm.mmaction.patches switches to gloo.
     result = run_tool(
-        ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(TINY_CONFIG), '2',
-         '--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=1',
-         'env_cfg.dist_cfg.backend=nccl', *data_options(motion_data)],
-        cwd=tmp_path, PORT=str(free_port()))
+        [
+            'bash',
+            str(REPO / 'tools' / 'dist_train.sh'),
+            str(TINY_CONFIG),
+            '2',
+            '--work-dir',
+            str(tmp_path),
+            '--cfg-options',
+            'train_cfg.max_epochs=1',
+            'env_cfg.dist_cfg.backend=nccl',
+            *data_options(motion_data),
+        ],
+        cwd=tmp_path,
+        PORT=str(free_port()),
+    )
     output = result.stdout + result.stderr
     assert 'Distributed training: True' in output
     assert 'using the gloo backend instead of nccl' in output

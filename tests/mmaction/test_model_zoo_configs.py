@@ -1,6 +1,7 @@
 """The SmallBig model zoo: every config builds and runs, names match contents, the configs
 inherit (at most 3 levels, no pipeline written twice), and README.md / metafile.yml are
 what the generator makes of model_zoo.yml."""
+
 import ast
 import re
 from pathlib import Path
@@ -8,17 +9,24 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from helpers import load_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+
+from helpers import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 ZOO = REPO / 'configs' / 'recognition' / 'smallbig'
 SOURCES = REPO / 'docs' / 'model_zoo'  # model_zoo.yml, complexity.json, the plot
 BASES = REPO / 'configs' / '_base_'
 CONFIGS = sorted(p for p in ZOO.rglob('*.py'))
-NUM_CLASSES = {'kinetics400': 400, 'sthv1': 174, 'sthv2': 174, 'motion': 2, 'ucf101': 101,
-               'hmdb51': 51}  # by dataset, without the split (ucf101-split1)
+NUM_CLASSES = {
+    'kinetics400': 400,
+    'sthv1': 174,
+    'sthv2': 174,
+    'motion': 2,
+    'ucf101': 101,
+    'hmdb51': 51,
+}  # by dataset, without the split (ucf101-split1)
 BASELINE_BLOCKS = {'c2d': ('2d', '2d', '2d', '2d'), 'slowonly': ('2d', '2d', '3d', '3d')}
 TINY_WIDTH = 4
 
@@ -122,26 +130,43 @@ def tiny_datasets(tmp_path_factory):
         cv2.imwrite(str(root / 'frames' / 'clip' / f'{i + 1:05}.jpg'), frame)
     (root / 'frames.txt').write_text('clip 20 3\n')
     (root / 'videos.txt').write_text('demo.mp4 3\n')
-    return {'RawframeDataset': (root / 'frames.txt', dict(img=str(root / 'frames'))),
-            'VideoDataset': (root / 'videos.txt', dict(video=str(REPO / 'demo')))}
+    return {
+        'RawframeDataset': (root / 'frames.txt', dict(img=str(root / 'frames'))),
+        'VideoDataset': (root / 'videos.txt', dict(video=str(REPO / 'demo'))),
+    }
 
 
-@pytest.mark.parametrize('name, splits', [
-    ('smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
-     {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (30, 8, 256)}),
-    ('smallbig_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py',
-     {'val': (1, 32, 224)}),
-    ('smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv1-rgb.py',
-     {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (6, 8, 256)}),
-    ('smallbig_imagenet-pretrained-r50_8xb8-u16-100e_sthv1-rgb.py', {'test': (6, 16, 256)}),
-    ('smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv2-rgb.py',
-     {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (6, 8, 256)}),
-    ('smallbig_imagenet-pretrained-r50_8xb8-u16-100e_sthv2-rgb.py', {'train': (1, 16, 224)}),
-    ('smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_ucf101-split1-rgb.py',
-     {'train': (1, 8, 224), 'test': (30, 8, 256)}),
-    ('smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_hmdb51-split3-rgb.py',
-     {'val': (1, 8, 224)}),
-])
+@pytest.mark.parametrize(
+    'name, splits',
+    [
+        (
+            'smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb.py',
+            {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (30, 8, 256)},
+        ),
+        (
+            'smallbig_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py',
+            {'val': (1, 32, 224)},
+        ),
+        (
+            'smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv1-rgb.py',
+            {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (6, 8, 256)},
+        ),
+        ('smallbig_imagenet-pretrained-r50_8xb8-u16-100e_sthv1-rgb.py', {'test': (6, 16, 256)}),
+        (
+            'smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv2-rgb.py',
+            {'train': (1, 8, 224), 'val': (1, 8, 224), 'test': (6, 8, 256)},
+        ),
+        ('smallbig_imagenet-pretrained-r50_8xb8-u16-100e_sthv2-rgb.py', {'train': (1, 16, 224)}),
+        (
+            'smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_ucf101-split1-rgb.py',
+            {'train': (1, 8, 224), 'test': (30, 8, 256)},
+        ),
+        (
+            'smallbig_kinetics400-pretrained-r50_8xb8-8x8x1-30e_hmdb51-split3-rgb.py',
+            {'val': (1, 8, 224)},
+        ),
+    ],
+)
 def test_dataset_pipelines_load_real_data(tiny_datasets, name, splits):
     """Each split's dataset and pipeline turn a real clip into (views, 3, T, crop, crop)."""
     from mmaction.registry import DATASETS
@@ -161,10 +186,12 @@ def _bases(path: Path):
     tree = ast.parse(path.read_text(encoding='utf-8'))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets):
+            isinstance(t, ast.Name) and t.id == '_base_' for t in node.targets
+        ):
             value = ast.literal_eval(node.value)
-            return [(path.parent / b).resolve() for b in ([value] if isinstance(value, str)
-                                                          else value)]
+            return [
+                (path.parent / b).resolve() for b in ([value] if isinstance(value, str) else value)
+            ]
     return []
 
 
@@ -187,13 +214,15 @@ def test_config_inherits_at_most_three_levels(path):
 def test_ucf101_hmdb51_fine_tune_kinetics400_on_each_split(dataset, classes):
     """Split N reads split N's files (MMAction2's names), from the Kinetics-400 model."""
     for split in (1, 2, 3):
-        path, = ZOO.glob(f'smallbig_kinetics400-pretrained-*_{dataset}-split{split}-rgb.py')
+        (path,) = ZOO.glob(f'smallbig_kinetics400-pretrained-*_{dataset}-split{split}-rgb.py')
         cfg = Config.fromfile(str(path))
         assert cfg.model.cls_head.num_classes == classes
         assert 'kinetics400-rgb' in cfg.load_from and cfg.model.backbone.pretrained is None
         files = {cfg[f'{s}_dataloader'].dataset.ann_file for s in ('train', 'val', 'test')}
-        assert files == {f'data/{dataset}/{dataset}_train_split_{split}_videos.txt',
-                         f'data/{dataset}/{dataset}_val_split_{split}_videos.txt'}
+        assert files == {
+            f'data/{dataset}/{dataset}_train_split_{split}_videos.txt',
+            f'data/{dataset}/{dataset}_val_split_{split}_videos.txt',
+        }
         assert cfg.train_dataloader.dataset.data_prefix.video == f'data/{dataset}/videos'
         assert cfg.test_dataloader.batch_size == 1
 
@@ -226,8 +255,9 @@ def test_no_pipeline_is_written_twice():
 def test_readme_and_metafile_are_up_to_date():
     """Committed README.md and metafile.yml equal what the generator makes now."""
     for path, text in generator.ModelZoo(ZOO).outputs().items():
-        assert path.read_text(encoding='utf-8') == text, \
+        assert path.read_text(encoding='utf-8') == text, (
             f'{path.name} is stale: run python tools/analysis_tools/generate_model_zoo.py'
+        )
 
 
 def test_model_zoo_lists_every_zoo_config():
@@ -235,8 +265,7 @@ def test_model_zoo_lists_every_zoo_config():
     source = yaml.safe_load((SOURCES / 'model_zoo.yml').read_text(encoding='utf-8'))
     listed = [row['config'] for table in source['tables'] for row in table['rows']]
     assert len(listed) == len(set(listed))
-    expected = {config_id(p) for p in CONFIGS
-                if generator.parse_name(p.name).dataset != 'motion'}
+    expected = {config_id(p) for p in CONFIGS if generator.parse_name(p.name).dataset != 'motion'}
     assert set(listed) == expected
 
 
@@ -262,8 +291,13 @@ def test_comparison_figures_match_the_installed_mmaction2_metafiles():
     """The zoo figures copied into model_zoo.yml for the plot are the wheel's."""
     plotter = load_tool('plot_accuracy_vs_flops')
     source = yaml.safe_load((SOURCES / 'model_zoo.yml').read_text(encoding='utf-8'))
-    assert {e['method'] for e in source['comparison']} >= {'I3D', 'SlowOnly', 'TSM', 'SlowFast',
-                                                           'X3D'}
+    assert {e['method'] for e in source['comparison']} >= {
+        'I3D',
+        'SlowOnly',
+        'TSM',
+        'SlowFast',
+        'X3D',
+    }
     assert plotter.check_comparison(source['comparison']) == []
     wrong = [dict(source['comparison'][0], top1=99.9)]
     assert 'says 99.9' in plotter.check_comparison(wrong)[0]

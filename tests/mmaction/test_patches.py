@@ -1,4 +1,5 @@
 """Each stack patch acts where its defect is present and nowhere else, once."""
+
 import io
 import json
 import os
@@ -16,14 +17,21 @@ from mmengine.runner import runner as runner_module
 
 from helpers import REPO, free_port
 from smallbig_mm.mmaction import APPLIED_PATCHES, patches
-from smallbig_mm.mmaction.patches import (bf16_head, checkpoint_fit, cpu_amp,
-                                          missing_drn, mmengine_checkpoints)
+from smallbig_mm.mmaction.patches import (
+    bf16_head,
+    checkpoint_fit,
+    cpu_amp,
+    missing_drn,
+    mmengine_checkpoints,
+)
 from smallbig_mm.weights import CheckpointError, read_raw_checkpoint
 
 # (module, owner, attribute) that each patch replaces
 TARGETS = {
-    'cpu_distributed': [(dist_utils, '_init_dist_pytorch'),
-                        (MMDistributedDataParallel, '__init__')],
+    'cpu_distributed': [
+        (dist_utils, '_init_dist_pytorch'),
+        (MMDistributedDataParallel, '__init__'),
+    ],
     'cpu_amp': [(AmpOptimWrapper, '__init__')],
     'atomic_checkpoints': [(runner_module, 'save_checkpoint')],
     'checkpoint_fit': list(checkpoint_fit._TARGETS),
@@ -34,8 +42,9 @@ def unpatch(monkeypatch, owner, name: str) -> object:
     """Puts the unpatched callable back for this test; returns it."""
     current = getattr(owner, name)
     while hasattr(current, '__wrapped__') and (
-            getattr(current, '__smallbig_patch__', False)
-            or getattr(current, '__smallbig_bf16_trigger__', False)):
+        getattr(current, '__smallbig_patch__', False)
+        or getattr(current, '__smallbig_bf16_trigger__', False)
+    ):
         current = current.__wrapped__
     monkeypatch.setattr(owner, name, current)
     return current
@@ -48,11 +57,15 @@ def test_every_patch_names_its_issue_or_says_it_is_added():
 
 def test_import_applies_the_fixes_whose_defect_is_present():
     present = [patches.patch_name(fix) for fix in patches.STACK_FIXES]
-    assert APPLIED_PATCHES == [name for name in present
-                               if getattr(patches, name).is_applied()]
+    assert APPLIED_PATCHES == [name for name in present if getattr(patches, name).is_applied()]
     # on this stack (mmaction2 1.2.0 wheel, torch >= 2.6, numpy without bfloat16):
-    for name in ('missing_drn', 'mmengine_checkpoints', 'checkpoint_fit', 'bf16_head',
-                 'atomic_checkpoints'):
+    for name in (
+        'missing_drn',
+        'mmengine_checkpoints',
+        'checkpoint_fit',
+        'bf16_head',
+        'atomic_checkpoints',
+    ):
         assert name in APPLIED_PATCHES
     assert ('cpu_distributed' in APPLIED_PATCHES) == (not torch.cuda.is_available())
     assert ('cpu_amp' in APPLIED_PATCHES) == (not cpu_amp.has_accelerator())
@@ -60,12 +73,14 @@ def test_import_applies_the_fixes_whose_defect_is_present():
 
 @pytest.mark.parametrize('fix', patches.STACK_FIXES, ids=patches.patch_name)
 def test_a_second_apply_changes_nothing(fix):
-    before = {key: getattr(owner, name)
-              for key, targets in TARGETS.items() for owner, name in targets}
+    before = {
+        key: getattr(owner, name) for key, targets in TARGETS.items() for owner, name in targets
+    }
     modules = dict(sys.modules)
     assert fix.apply() is False
-    assert before == {key: getattr(owner, name)
-                      for key, targets in TARGETS.items() for owner, name in targets}
+    assert before == {
+        key: getattr(owner, name) for key, targets in TARGETS.items() for owner, name in targets
+    }
     assert dict(sys.modules).keys() == modules.keys()
 
 
@@ -101,6 +116,7 @@ def test_applies_once_where_the_defect_is_present(monkeypatch, name):
 
 def test_bf16_head_is_a_no_op_where_numpy_takes_bfloat16(monkeypatch):
     from mmaction.models.heads.base import BaseHead
+
     original = unpatch(monkeypatch, BaseHead, 'loss_by_feat')
     unpatch(monkeypatch, AmpOptimWrapper, '__init__')
     monkeypatch.setattr(bf16_head, 'numpy_takes_bfloat16', lambda: True)
@@ -110,6 +126,7 @@ def test_bf16_head_is_a_no_op_where_numpy_takes_bfloat16(monkeypatch):
 
 def test_bf16_head_casts_bfloat16_scores_only(monkeypatch):
     from mmaction.models.heads.base import BaseHead
+
     seen = []
 
     def record(self, cls_scores, data_samples):  # stands in for MMAction2's loss
@@ -128,6 +145,7 @@ def test_bf16_head_casts_bfloat16_scores_only(monkeypatch):
 
 def test_mmengine_reads_local_checkpoints_through_the_guarded_reader():
     from mmengine.runner.checkpoint import CheckpointLoader
+
     assert mmengine_checkpoints.is_applied()
     assert CheckpointLoader._schemes[''] is mmengine_checkpoints.load_from_local
     assert mmengine_checkpoints.apply() is False  # already installed
@@ -136,6 +154,7 @@ def test_mmengine_reads_local_checkpoints_through_the_guarded_reader():
 def test_mmaction_models_import_and_drn_explains_itself():
     import mmaction.models  # noqa: F401  (fails on the plain 1.2.0 wheel)
     from mmaction.models.localizers import DRN
+
     with pytest.raises(ImportError, match='mmaction2#2714'):
         DRN()
 
@@ -149,15 +168,21 @@ def test_drn_stub_is_not_installed_where_the_folder_exists(monkeypatch):
 
 def test_an_mmengine_style_checkpoint_loads_through_mmengine_and_the_reader(tmp_path):
     from mmengine.runner.checkpoint import CheckpointLoader
+
     buffer = HistoryBuffer()
     buffer.update(0.5)
     path = tmp_path / 'training.pth'
-    torch.save({'message_hub': {'loss': buffer, 'array': np.arange(3.), 'scalar': np.float64(2)},
-                'state_dict': {'w': torch.ones(2)}}, path)
+    torch.save(
+        {
+            'message_hub': {'loss': buffer, 'array': np.arange(3.0), 'scalar': np.float64(2)},
+            'state_dict': {'w': torch.ones(2)},
+        },
+        path,
+    )
     before = list(torch.serialization.get_safe_globals())
     for loaded in (CheckpointLoader.load_checkpoint(str(path)), read_raw_checkpoint(path)):
         assert loaded['message_hub']['loss'].current() == 0.5
-        assert loaded['message_hub']['array'].tolist() == [0., 1., 2.]
+        assert loaded['message_hub']['array'].tolist() == [0.0, 1.0, 2.0]
     assert HistoryBuffer not in before  # nothing process-wide: allowed only during the read
     assert torch.serialization.get_safe_globals() == before
 
@@ -193,6 +218,7 @@ class _TouchesAFile:
 
 def test_mmengine_url_loads_go_through_the_guarded_reader(server, torch_home, tmp_path):
     from mmengine.runner.checkpoint import CheckpointLoader
+
     url, root, _ = server
     torch.save({'state_dict': {'w': torch.ones(2)}}, root / 'good.pth')
     marker = tmp_path / 'pwned'
@@ -209,6 +235,7 @@ def test_cpu_ddp_drops_device_ids(monkeypatch):
     if torch.cuda.is_available():
         pytest.skip('the CPU fix is not applied where CUDA exists')
     from mmengine.model.wrappers import MMDistributedDataParallel
+
     if not torch.distributed.is_initialized():
         monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')  # restored after the test
         monkeypatch.setenv('MASTER_PORT', str(free_port()))
@@ -220,7 +247,7 @@ def test_cpu_ddp_drops_device_ids(monkeypatch):
         torch.distributed.destroy_process_group()
 
 
-IMPORT_PROBE = '''
+IMPORT_PROBE = """
 import json, sys, torch
 import timm  # its import adds torch's DTensor types to the allow-list: not ours to check
 before = sorted(map(repr, torch.serialization.get_safe_globals()))
@@ -228,18 +255,25 @@ before = sorted(map(repr, torch.serialization.get_safe_globals()))
 print(json.dumps(dict(
     loaded=sorted(m for m in sys.modules if m.split('.')[0] in ('mmengine', 'mmaction', 'mmcv')),
     safe_globals_changed=sorted(map(repr, torch.serialization.get_safe_globals())) != before)))
-'''
+"""
 
 
 def _probe(statement: str) -> dict:
-    out = subprocess.run([sys.executable, '-c', IMPORT_PROBE.format(statement=statement)],
-                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, '-c', IMPORT_PROBE.format(statement=statement)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def test_import_smallbig_mm_keeps_to_itself():
-    result = _probe('import smallbig_mm, timm; timm.create_model("smallbig_resnet23", '
-                    'pretrained=False, base_channels=8)')
+    result = _probe(
+        'import smallbig_mm, timm; timm.create_model("smallbig_resnet23", '
+        'pretrained=False, base_channels=8)'
+    )
     assert result == {'loaded': [], 'safe_globals_changed': False}
 
 

@@ -1,11 +1,10 @@
 """Non-finite losses, mixed precision and a dying process, through MMAction2's real runner."""
+
 import os
 import subprocess
 
 import pytest
 import torch
-
-from smallbig_mm.weights import read_raw_checkpoint
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
 
@@ -14,6 +13,7 @@ from helpers import REPO, WarningRecords, data_options, free_port, tiny_config
 from smallbig_mm.cli import train as train_cli
 from smallbig_mm.mmaction.config_checks import ConfigError, check_config
 from smallbig_mm.mmaction.engine import NonFiniteLossError, NonFiniteLossHook, guard_optim_wrapper
+from smallbig_mm.weights import read_raw_checkpoint
 
 FAULTS_CONFIG = REPO / 'tests' / 'configs' / 'tiny_smallbig_faults.py'
 
@@ -26,27 +26,32 @@ def run_with_nan(motion_data, tmp_path, nan_iters, **options) -> Runner:
 
 def test_nan_loss_stops_the_run_naming_the_iteration(motion_data, tmp_path):
     runner = run_with_nan(motion_data, tmp_path, nan_iters=[3])
-    with pytest.raises(NonFiniteLossError, match=r'non-finite loss \(nan\) at epoch 2, '
-                       r'iteration 3: training stopped before the optimizer step'):
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r'non-finite loss \(nan\) at epoch 2, '
+        r'iteration 3: training stopped before the optimizer step',
+    ):
         runner.train()
     assert all(torch.isfinite(p).all() for p in runner.model.parameters())
     assert (tmp_path / 'epoch_1.pth').is_file()  # what was computed is kept
 
 
 def test_nan_loss_can_skip_the_step_with_a_warning(motion_data, tmp_path):
-    runner = run_with_nan(motion_data, tmp_path, nan_iters=[2],
-                          **{'custom_hooks.2.action': 'skip'})
+    runner = run_with_nan(motion_data, tmp_path, nan_iters=[2], **{'custom_hooks.2.action': 'skip'})
     records = WarningRecords()
     runner.logger.addHandler(records)
     runner.train()
     hook = next(h for h in runner.hooks if isinstance(h, NonFiniteLossHook))
     assert hook.skipped == 1
     skipped = [m for m in records.messages if 'skipped this optimizer step' in m]
-    assert skipped == ['non-finite loss (nan) at epoch 1, iteration 2: skipped this optimizer '
-                       'step (weights and optimizer state unchanged; 1 skipped so far)']
+    assert skipped == [
+        'non-finite loss (nan) at epoch 1, iteration 2: skipped this optimizer '
+        'step (weights and optimizer state unchanged; 1 skipped so far)'
+    ]
     optimizer = runner.optim_wrapper.optimizer
-    steps = {int(optimizer.state[p]['step']) for p in runner.model.parameters()
-             if p in optimizer.state}
+    steps = {
+        int(optimizer.state[p]['step']) for p in runner.model.parameters() if p in optimizer.state
+    }
     assert steps == {3}  # 4 iterations, one step skipped
     assert all(torch.isfinite(p).all() for p in runner.model.parameters())
 
@@ -54,7 +59,7 @@ def test_nan_loss_can_skip_the_step_with_a_warning(motion_data, tmp_path):
 def test_skipping_stops_after_too_many_bad_steps_in_a_row():
     model = torch.nn.Linear(2, 1)
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
-    guard, = guard_optim_wrapper(wrapper, action='skip', max_consecutive_skips=2)
+    (guard,) = guard_optim_wrapper(wrapper, action='skip', max_consecutive_skips=2)
     inf_loss = model(torch.ones(1, 2)).sum() * float('inf')
     wrapper.update_params(inf_loss)
     wrapper.update_params(model(torch.ones(1, 2)).sum() * float('inf'))
@@ -64,10 +69,17 @@ def test_skipping_stops_after_too_many_bad_steps_in_a_row():
 
 
 def test_amp_on_cpu_trains_in_bfloat16(motion_data, tmp_path):
-    args = train_cli.parse_args([str(REPO / 'tests' / 'configs' / 'tiny_smallbig_motion.py'),
-                                 '--amp', '--work-dir', str(tmp_path)])
-    cfg = train_cli.merge_args(tiny_config(motion_data, tmp_path, **{'train_cfg.max_epochs': 1}),
-                               args)
+    args = train_cli.parse_args(
+        [
+            str(REPO / 'tests' / 'configs' / 'tiny_smallbig_motion.py'),
+            '--amp',
+            '--work-dir',
+            str(tmp_path),
+        ]
+    )
+    cfg = train_cli.merge_args(
+        tiny_config(motion_data, tmp_path, **{'train_cfg.max_epochs': 1}), args
+    )
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     runner = Runner.from_cfg(cfg)
     dtypes = []
@@ -86,10 +98,16 @@ def test_amp_on_cpu_trains_in_bfloat16(motion_data, tmp_path):
 def test_float16_amp_without_a_gpu_names_the_key(motion_data, tmp_path):
     if torch.cuda.is_available():
         pytest.skip('float16 autocast is valid where CUDA exists')
-    cfg = tiny_config(motion_data, tmp_path, **{'optim_wrapper.type': 'AmpOptimWrapper',
-                                                'optim_wrapper.dtype': 'float16'})
-    with pytest.raises(ConfigError, match=r"optim_wrapper.dtype: optim_wrapper.dtype='float16' "
-                       r"is not supported .* use one of \('bfloat16'"):
+    cfg = tiny_config(
+        motion_data,
+        tmp_path,
+        **{'optim_wrapper.type': 'AmpOptimWrapper', 'optim_wrapper.dtype': 'float16'},
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"optim_wrapper.dtype: optim_wrapper.dtype='float16' "
+        r"is not supported .* use one of \('bfloat16'",
+    ):
         check_config(cfg)
 
 
@@ -99,22 +117,47 @@ def test_a_killed_rank_ends_the_distributed_run_with_rank_0_saying_so(motion_dat
     localhost), so that node 0's torchrun does not kill rank 0 before it notices."""
     # rank 1's loss is NaN at iteration 1 (both ranks skip that step), then rank 1 is
     # killed after iteration 2; 8 clips, batch 4 per rank: one iteration per epoch
-    options = ['--work-dir', str(tmp_path), '--cfg-options', 'train_cfg.max_epochs=4',
-               'custom_hooks.2.action=skip', '+custom_hooks.4.nan_iters=[1]',
-               '+custom_hooks.4.nan_rank=1', '+custom_hooks.4.kill_after_iter=2',
-               '+custom_hooks.4.kill_rank=1', *data_options(motion_data)]
-    env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', NNODES='2',
-               MASTER_ADDR='127.0.0.1', PORT=str(free_port()), PYTHONPATH=os.pathsep.join(
-                   [str(REPO / 'tests'), os.environ.get('PYTHONPATH', '')]))
+    options = [
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'train_cfg.max_epochs=4',
+        'custom_hooks.2.action=skip',
+        '+custom_hooks.4.nan_iters=[1]',
+        '+custom_hooks.4.nan_rank=1',
+        '+custom_hooks.4.kill_after_iter=2',
+        '+custom_hooks.4.kill_rank=1',
+        *data_options(motion_data),
+    ]
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED='1',
+        OMP_NUM_THREADS='1',
+        NNODES='2',
+        MASTER_ADDR='127.0.0.1',
+        PORT=str(free_port()),
+        PYTHONPATH=os.pathsep.join([str(REPO / 'tests'), os.environ.get('PYTHONPATH', '')]),
+    )
     logs = [tmp_path / f'node{rank}.out' for rank in (0, 1)]
     nodes = []
     try:
         for rank, log in enumerate(logs):  # output to files: a full pipe would block a node
             with open(log, 'w') as out:
-                nodes.append(subprocess.Popen(
-                    ['bash', str(REPO / 'tools' / 'dist_train.sh'), str(FAULTS_CONFIG), '1',
-                     *options], cwd=tmp_path, env=dict(env, NODE_RANK=str(rank)), stdout=out,
-                    stderr=subprocess.STDOUT))
+                nodes.append(
+                    subprocess.Popen(
+                        [
+                            'bash',
+                            str(REPO / 'tools' / 'dist_train.sh'),
+                            str(FAULTS_CONFIG),
+                            '1',
+                            *options,
+                        ],
+                        cwd=tmp_path,
+                        env=dict(env, NODE_RANK=str(rank)),
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
         for node in nodes:  # the timeout only keeps a hanging run from blocking the suite
             node.wait(timeout=300)
     finally:
@@ -124,8 +167,10 @@ def test_a_killed_rank_ends_the_distributed_run_with_rank_0_saying_so(motion_dat
     node0, node1 = (log.read_text() for log in logs)
     assert nodes[0].returncode != 0 and nodes[1].returncode != 0, (node0[-3000:], node1[-3000:])
     # rank 0's loss was finite: its gradients (all-reduced) were not, so it skipped too
-    assert ('loss finite here; the gradients are not (another rank\'s loss, or an overflow) '
-            'at epoch 1, iteration 1, rank 0: skipped this optimizer step') in node0
+    assert (
+        "loss finite here; the gradients are not (another rank's loss, or an overflow) "
+        'at epoch 1, iteration 1, rank 0: skipped this optimizer step'
+    ) in node0
     assert 'Epoch(train) [2][1/1]' in node0 and 'Epoch(train) [3]' not in node0
     assert 'error: rank 0 lost contact with another process of this distributed run (' in node0
     assert 'continue with --resume' in node0

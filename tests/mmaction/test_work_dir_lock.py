@@ -2,6 +2,7 @@
 naming the other process; a killed run's lock is taken over with a line saying so. Through
 tools/train.py, and through MMEngine's Runner with a config built only on MMAction2's own
 bases."""
+
 import signal
 import subprocess
 import sys
@@ -33,17 +34,26 @@ def wait_for(condition, seconds=240):
 
 def test_two_trainings_into_one_work_dir(motion_data, tmp_path):
     work = tmp_path / 'work'
-    base = [PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(work), '--cfg-options',
-            *data_options(motion_data)]
+    base = [
+        PYTHON,
+        TRAIN,
+        str(TINY_CONFIG),
+        '--work-dir',
+        str(work),
+        '--cfg-options',
+        *data_options(motion_data),
+    ]
     log = open(tmp_path / 'first.log', 'w')
-    first = subprocess.Popen(base + ['train_cfg.max_epochs=1000'], cwd=tmp_path,
-                             stdout=log, stderr=subprocess.STDOUT)
+    first = subprocess.Popen(
+        base + ['train_cfg.max_epochs=1000'], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_for(lambda: (work / LOCK_NAME).exists() or first.poll() is not None)
         assert first.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
         second = run_tool_status(base + ['train_cfg.max_epochs=1'], tmp_path)
-        assert_one_error(second, 1, f'work dir {work} is in use by another run',
-                         f'pid {first.pid}', 'train.py')
+        assert_one_error(
+            second, 1, f'work dir {work} is in use by another run', f'pid {first.pid}', 'train.py'
+        )
         assert first.poll() is None
     finally:
         first.send_signal(signal.SIGKILL)
@@ -59,9 +69,17 @@ def test_mmengine_runner_with_mmaction_bases_gets_the_lock(tmp_path, capsys):
     config.write_text(MMACTION_ONLY)
     work = tmp_path / 'work'
     holder = subprocess.Popen(
-        [sys.executable, '-c', 'import sys, time; from smallbig_mm.utils.lock import '
-         'acquire_work_dir; acquire_work_dir(sys.argv[1]); print("held", flush=True); '
-         'time.sleep(120)', str(work)], stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            '-c',
+            'import sys, time; from smallbig_mm.utils.lock import '
+            'acquire_work_dir; acquire_work_dir(sys.argv[1]); print("held", flush=True); '
+            'time.sleep(120)',
+            str(work),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == 'held'
         cfg = Config.fromfile(config)
@@ -72,9 +90,9 @@ def test_mmengine_runner_with_mmaction_bases_gets_the_lock(tmp_path, capsys):
         holder.kill()
         holder.wait()
     runner = Runner.from_cfg(cfg)
-    assert f'took over the lock of a run that is gone (pid {holder.pid}' in \
-        capsys.readouterr().err
+    assert f'took over the lock of a run that is gone (pid {holder.pid}' in capsys.readouterr().err
     assert (work / LOCK_NAME).exists()
     from smallbig_mm.utils.lock import release_work_dir
+
     release_work_dir(str(work))
     assert not (work / LOCK_NAME).exists() and runner.work_dir == str(work)

@@ -6,6 +6,7 @@ its own window constants, reading only the weights from the package's model. Cha
 any default (a big-view window, the global temporal pool of conv3, where a BN sits,
 the extra unit's ratio, the stem) makes the two disagree.
 """
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -25,9 +26,10 @@ EXTRA = (False, True, True, True)
 def batch_norm(x: Tensor, norm: nn.BatchNorm3d) -> Tensor:
     """``norm(x)`` by the functional form, in the norm's mode (running statistics untouched)."""
     if norm.training:
-        return F.batch_norm(x, None, None, norm.weight, norm.bias, True, 0., norm.eps)
-    return F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias, False,
-                        0., norm.eps)
+        return F.batch_norm(x, None, None, norm.weight, norm.bias, True, 0.0, norm.eps)
+    return F.batch_norm(
+        x, norm.running_mean, norm.running_var, norm.weight, norm.bias, False, 0.0, norm.eps
+    )
 
 
 def conv(x: Tensor, module: nn.Conv3d, stride=1, padding=0) -> Tensor:
@@ -41,8 +43,16 @@ def max_pool_same(x: Tensor, window) -> Tensor:
     return F.max_pool3d(x, window, stride=1, padding=(t_pad, h // 2, w // 2))
 
 
-def smallbig_unit(x: Tensor, small: Tensor, conv_module: nn.Conv3d, small_norm, big_norm,
-                  window, stride=1, padding=0) -> Tensor:
+def smallbig_unit(
+    x: Tensor,
+    small: Tensor,
+    conv_module: nn.Conv3d,
+    small_norm,
+    big_norm,
+    window,
+    stride=1,
+    padding=0,
+) -> Tensor:
     """BN_small(W x) + BN_big(W pool(x)), the same W (shared weights)."""
     big = batch_norm(conv(max_pool_same(x, window), conv_module, stride, padding), big_norm)
     return batch_norm(small, small_norm) + big  # a one-frame big view broadcasts over time
@@ -62,19 +72,36 @@ def bottleneck(x: Tensor, block, smallbig: bool, stride: int) -> Tensor:
     frames = x.shape[2]
     identity = x
     if block.downsample is not None:
-        identity = batch_norm(conv(x, block.downsample[0], (1, stride, stride)),
-                              block.downsample[1])
+        identity = batch_norm(
+            conv(x, block.downsample[0], (1, stride, stride)), block.downsample[1]
+        )
     small = conv(x, block.conv1)
-    out = (smallbig_unit(x, small, block.conv1, block.bn1, block.big1.bn, CONV1_WINDOW)
-           if smallbig else batch_norm(small, block.bn1)).relu()
+    out = (
+        smallbig_unit(x, small, block.conv1, block.bn1, block.big1.bn, CONV1_WINDOW)
+        if smallbig
+        else batch_norm(small, block.bn1)
+    ).relu()
     small = conv(out, block.conv2, (1, stride, stride), (0, 1, 1))
-    out = (smallbig_unit(out, small, block.conv2, block.bn2, block.big2.bn, CONV2_WINDOW,
-                         (1, stride, stride), (0, 1, 1))
-           if smallbig else batch_norm(small, block.bn2)).relu()
+    out = (
+        smallbig_unit(
+            out,
+            small,
+            block.conv2,
+            block.bn2,
+            block.big2.bn,
+            CONV2_WINDOW,
+            (1, stride, stride),
+            (0, 1, 1),
+        )
+        if smallbig
+        else batch_norm(small, block.bn2)
+    ).relu()
     small = conv(out, block.conv3)
-    out = (smallbig_unit(out, small, block.conv3, block.bn3, block.big3.bn,
-                         (frames,) + CONV3_SPATIAL)
-           if smallbig else batch_norm(small, block.bn3))
+    out = (
+        smallbig_unit(out, small, block.conv3, block.bn3, block.big3.bn, (frames,) + CONV3_SPATIAL)
+        if smallbig
+        else batch_norm(small, block.bn3)
+    )
     return (out + identity).relu()
 
 

@@ -1,6 +1,7 @@
 """Rules of the block a developer could break without test_architecture.py noticing:
 stochastic depth, the extra unit before the shortcut, and non-square big-view windows
 (fast path against the reference units, values and gradients, on signed inputs)."""
+
 import copy
 
 import pytest
@@ -36,7 +37,7 @@ def test_drop_path_drops_whole_samples_and_rescales_the_others():
 def test_drop_path_is_the_identity_in_eval_and_at_zero():
     x = torch.randn(8, 3, 2, 2, 2)
     assert torch.equal(DropPath(0.5).eval()(x), x)
-    assert torch.equal(DropPath(0.).train()(x), x)
+    assert torch.equal(DropPath(0.0).train()(x), x)
 
 
 @pytest.mark.parametrize('fast_path', [True, False])
@@ -48,7 +49,9 @@ def test_the_block_drops_its_residual_branch_per_sample_in_training(fast_path):
     whole = copy.deepcopy(block)
     whole.drop_path = nn.Identity()
     branches = []
-    whole.drop_path.register_forward_hook(lambda module, args, out: branches.append(args[0].clone()))
+    whole.drop_path.register_forward_hook(
+        lambda module, args, out: branches.append(args[0].clone())
+    )
     x = signed(64, 32, 2, 3, 3)
     block.train(), whole.train()
     with torch.no_grad():
@@ -65,9 +68,10 @@ def test_the_block_drops_its_residual_branch_per_sample_in_training(fast_path):
 
 def test_stochastic_depth_rises_linearly_over_the_blocks():
     model = SmallBigResNet(depth=23, base_channels=4, drop_path_rate=0.3)
-    rates = [getattr(block.drop_path, 'drop_prob', 0.) for stage in model.stages
-             for block in stage]
-    assert rates[0] == 0. and rates[-1] == pytest.approx(0.3)
+    rates = [
+        getattr(block.drop_path, 'drop_prob', 0.0) for stage in model.stages for block in stage
+    ]
+    assert rates[0] == 0.0 and rates[-1] == pytest.approx(0.3)
     assert rates == pytest.approx([0.3 * i / (len(rates) - 1) for i in range(len(rates))])
 
 
@@ -94,8 +98,9 @@ def test_the_shortcut_adds_the_extra_units_output(fast_path, training):
 @pytest.mark.parametrize('fast_path', [True, False])
 def test_the_downsample_shortcut_sees_the_extra_units_output(fast_path):
     torch.manual_seed(0)
-    block = Bottleneck(16, 8, stride=2, block_type='smallbig', with_extra=True,
-                       fused=fast_path).eval()
+    block = Bottleneck(
+        16, 8, stride=2, block_type='smallbig', with_extra=True, fused=fast_path
+    ).eval()
     randomize_norms(block)
     block.double()
     for norm in (block.bn3, block.big3.bn):  # the last unit, both views, silenced
@@ -131,8 +136,9 @@ def test_lean_big_view_gradients_with_non_square_windows(kernel, shared, channel
         torch.testing.assert_close(actual, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize('kernels', [((3, 5, 3), (1, 3, 5), (None, 5, 3)),
-                                     ((1, 5, 3), (3, 3, 5), (None, 3, 5))])
+@pytest.mark.parametrize(
+    'kernels', [((3, 5, 3), (1, 3, 5), (None, 5, 3)), ((1, 5, 3), (3, 3, 5), (None, 3, 5))]
+)
 @pytest.mark.parametrize('training', [False, True])
 def test_a_block_with_non_square_windows_matches_the_reference(kernels, training):
     torch.manual_seed(0)
@@ -148,8 +154,13 @@ def test_a_block_with_non_square_windows_matches_the_reference(kernels, training
         inputs = x.clone().requires_grad_(True)
         out = block(inputs)
         out.backward(torch.cos(out.detach()))
-        outputs.append((out.detach(), inputs.grad,
-                        [p.grad.clone() for p in block.parameters() if p.grad is not None]))
+        outputs.append(
+            (
+                out.detach(),
+                inputs.grad,
+                [p.grad.clone() for p in block.parameters() if p.grad is not None],
+            )
+        )
         block.zero_grad()
     (ref_out, ref_grad, ref_params), (out, grad, params) = outputs
     torch.testing.assert_close(out, ref_out)

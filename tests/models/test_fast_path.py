@@ -1,4 +1,5 @@
 """The fast path (``fast_path=True``) against the reference units: same outputs, same gradients."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -6,13 +7,17 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from helpers import randomize_norms, tiny
-from smallbig_mm.models import BigView, BigViewPool, Bottleneck
 from smallbig_mm.analysis.complexity import count_macs
+from smallbig_mm.models import BigView, BigViewPool, Bottleneck
+from smallbig_mm.models.fastpath.frame_conv import (
+    conv_for_training,
+    conv_geometry,
+    frame_conv,
+    is_pointwise,
+)
 from smallbig_mm.models.fastpath.inference import can_fuse, is_counting_flops, runs_as_written
-from smallbig_mm.models.fastpath.frame_conv import (conv_for_training, conv_geometry, frame_conv,
-                                                    is_pointwise)
-from smallbig_mm.models.fastpath.training import big_view_lean
 from smallbig_mm.models.fastpath.pooling import channels_last_on_cpu, separable_max_pool
+from smallbig_mm.models.fastpath.training import big_view_lean
 
 EXTRA = (False, True, True, True)
 
@@ -22,8 +27,10 @@ def tied_integers(*shape: int) -> torch.Tensor:
     return torch.randint(0, 3, shape).double()
 
 
-@pytest.mark.parametrize('kwargs', [dict(), dict(extra_stages=EXTRA),
-                                    dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))])
+@pytest.mark.parametrize(
+    'kwargs',
+    [dict(), dict(extra_stages=EXTRA), dict(big_kernels=((1, 3, 3), (3, 5, 5), (None, 1, 1)))],
+)
 def test_fast_path_matches_the_reference_in_eval(kwargs):
     torch.manual_seed(0)
     reference = tiny(fast_path=False, **kwargs).eval()
@@ -53,8 +60,9 @@ def test_fast_path_matches_the_reference_in_training_outputs_and_gradients(froze
     actual.square().mean().backward()
     reference_grads = dict(reference.named_parameters())
     for name, param in fast.named_parameters():
-        torch.testing.assert_close(param.grad, reference_grads[name].grad, rtol=1e-7, atol=1e-9,
-                                   msg=name)
+        torch.testing.assert_close(
+            param.grad, reference_grads[name].grad, rtol=1e-7, atol=1e-9, msg=name
+        )
     for name, buffer in fast.named_buffers():  # running statistics are updated alike
         torch.testing.assert_close(buffer, dict(reference.named_buffers())[name], msg=name)
 
@@ -66,10 +74,12 @@ def test_fast_path_can_be_switched_off():
     assert not any(block.fused for stage in model.stages for block in stage)
 
 
-@pytest.mark.parametrize('kernel', [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (None, 3, 3),
-                                    (None, 1, 1), (1, 1, 1)])
-@pytest.mark.parametrize('shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1),
-                                   (1, 2, 3, 5, 5)])
+@pytest.mark.parametrize(
+    'kernel', [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (None, 3, 3), (None, 1, 1), (1, 1, 1)]
+)
+@pytest.mark.parametrize(
+    'shape', [(2, 3, 8, 7, 6), (1, 2, 1, 1, 2), (1, 2, 2, 3, 1), (1, 2, 3, 5, 5)]
+)
 @pytest.mark.parametrize('signed', [False, True])
 def test_separable_pool_equals_max_pooling_exactly(kernel, shape, signed):
     x = torch.randn(*shape).round(decimals=1)  # many ties
@@ -97,14 +107,21 @@ def test_signed_inputs_tell_the_border_rules_apart():
 @pytest.mark.parametrize('input_grad, weight_grad', [(True, True), (True, False), (False, True)])
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_lean_big_view_routes_gradients_exactly_like_max_pooling(
-        kernel, conv_kernel, stride, shared, input_grad, weight_grad, channels_last):
+    kernel, conv_kernel, stride, shared, input_grad, weight_grad, channels_last
+):
     # ties everywhere: the gradient must go to the same maximum as F.max_pool3d's
     torch.manual_seed(0)
     padding = (0, 1, 1) if conv_kernel != 1 else 0
-    conv = nn.Conv3d(4, 6, conv_kernel, stride=(1, stride, stride), padding=padding,
-                     bias=False).double()
-    own = None if shared else nn.Conv3d(4, 6, conv_kernel, stride=(1, stride, stride),
-                                        padding=padding, bias=False).double()
+    conv = nn.Conv3d(
+        4, 6, conv_kernel, stride=(1, stride, stride), padding=padding, bias=False
+    ).double()
+    own = (
+        None
+        if shared
+        else nn.Conv3d(
+            4, 6, conv_kernel, stride=(1, stride, stride), padding=padding, bias=False
+        ).double()
+    )
     for c in filter(None, (conv, own)):
         c.weight.data = tied_integers(*c.weight.shape) - 1
     big = BigView(kernel, nn.Identity(), own)
@@ -205,15 +222,20 @@ def test_bfloat16_training_with_live_big_views_is_as_accurate_as_the_reference(f
     assert any('.big' in name and grad.abs().sum() > 0 for name, grad in actual.items())
     for name, grad in actual.items():
         assert grad.dtype == torch.float32
-        assert relative_error(grad, exact[name]) <= 2 * relative_error(
-            expected[name], exact[name]) + 0.02, name
+        assert (
+            relative_error(grad, exact[name])
+            <= 2 * relative_error(expected[name], exact[name]) + 0.02
+        ), name
 
 
-@pytest.mark.parametrize('kernel, stride, frames', [(1, 1, 4), (1, 1, 1), (1, 2, 4),
-                                                    ((1, 3, 3), 1, 4), ((1, 3, 3), 2, 1)])
+@pytest.mark.parametrize(
+    'kernel, stride, frames',
+    [(1, 1, 4), (1, 1, 1), (1, 2, 4), ((1, 3, 3), 1, 4), ((1, 3, 3), 2, 1)],
+)
 def test_frame_conv_routes_equal_conv3d(kernel, stride, frames):
-    conv = nn.Conv3d(6, 5, kernel, stride=(1, stride, stride),
-                     padding=0 if kernel == 1 else (0, 1, 1), bias=True).double()
+    conv = nn.Conv3d(
+        6, 5, kernel, stride=(1, stride, stride), padding=0 if kernel == 1 else (0, 1, 1), bias=True
+    ).double()
     x = torch.randn(2, 6, frames, 9, 9, dtype=torch.double)
     with torch.no_grad():
         expected = conv(x)

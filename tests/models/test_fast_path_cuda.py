@@ -6,6 +6,7 @@ each precision and layout a GPU user trains in: fp32 (TF32 off, so the compariso
 tight), bf16 and fp16 autocast, channels-first and channels_last_3d; outputs and
 gradients. ``tools/gpu_check.sh`` runs them.
 """
+
 import pytest
 import torch
 
@@ -15,8 +16,12 @@ from smallbig_mm.models.fastpath.pooling import channels_last_on_cpu
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 
-DTYPES = {'fp64': torch.float64, 'fp32': torch.float32, 'bf16': torch.bfloat16,
-          'fp16': torch.float16}
+DTYPES = {
+    'fp64': torch.float64,
+    'fp32': torch.float32,
+    'bf16': torch.bfloat16,
+    'fp16': torch.float16,
+}
 # relative error bounds of outputs and gradients against the reference
 OUTPUT_BOUND = {'fp64': 1e-9, 'fp32': 1e-4, 'bf16': 0.03, 'fp16': 0.01}
 
@@ -43,8 +48,9 @@ def pair(training: bool, channels_last: bool, double: bool = False):
         if channels_last:
             model = model.to(memory_format=torch.channels_last_3d)
         models.append(model)
-    x = torch.randn(2, 3, 8, 32, 32, device='cuda',
-                    dtype=torch.float64 if double else torch.float32)
+    x = torch.randn(
+        2, 3, 8, 32, 32, device='cuda', dtype=torch.float64 if double else torch.float32
+    )
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last_3d)
     return models, x
@@ -57,8 +63,12 @@ def relative(actual: torch.Tensor, expected: torch.Tensor) -> float:
 
 def run(model, x, dtype: str, training: bool):
     autocast = dtype in ('bf16', 'fp16')
-    with torch.set_grad_enabled(training), torch.autocast(
-            'cuda', dtype=DTYPES[dtype] if autocast else torch.float32, enabled=autocast):
+    with (
+        torch.set_grad_enabled(training),
+        torch.autocast(
+            'cuda', dtype=DTYPES[dtype] if autocast else torch.float32, enabled=autocast
+        ),
+    ):
         out = model(x)
     grads = {}
     if training:
@@ -112,5 +122,7 @@ def test_training_matches_the_reference(dtype, channels_last):
         if dtype == 'fp32':
             assert relative(grad, expected_grads[name]) < 1e-3, name
         else:
-            assert relative(grad, exact[name]) <= 2 * relative(
-                expected_grads[name], exact[name]) + 0.02, name
+            assert (
+                relative(grad, exact[name])
+                <= 2 * relative(expected_grads[name], exact[name]) + 0.02
+            ), name

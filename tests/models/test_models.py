@@ -1,4 +1,5 @@
 """The plain-PyTorch core: exact sizes, C2D equivalence, any clip length, gradients, errors."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,8 +23,10 @@ VARIANTS = {
     'r50-extra': dict(depth=50, extra_stages=EXTRA),
     'r101': dict(depth=101),
 }
-PAPER_TABLE = [(VARIANTS[variant], frames, params, gmacs)
-               for (variant, frames), (params, gmacs) in PAPER_COUNTS.items()]
+PAPER_TABLE = [
+    (VARIANTS[variant], frames, params, gmacs)
+    for (variant, frames), (params, gmacs) in PAPER_COUNTS.items()
+]
 
 
 class Classifier(nn.Module):
@@ -101,12 +104,15 @@ def test_3d_baseline_is_not_symmetric_in_time():
         assert not torch.allclose(model(x), model(x.flip(2)).flip(2))
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(),
-    dict(extra_stages=EXTRA),
-    dict(shared_big_weights=False),
-    dict(block_types=THREE_D),
-])
+@pytest.mark.parametrize(
+    'kwargs',
+    [
+        dict(),
+        dict(extra_stages=EXTRA),
+        dict(shared_big_weights=False),
+        dict(block_types=THREE_D),
+    ],
+)
 def test_every_parameter_receives_a_gradient(kwargs):
     model = tiny(**kwargs).train()
     randomize_norms(model)  # zero-initialised big views would block their inputs' gradients
@@ -129,8 +135,9 @@ def test_ablation_axes_change_the_structure():
     only_conv2 = tiny(big_views=(False, True, False))
     block = only_conv2.layer3[0]
     assert block.big1 is None and block.big2 is not None and block.big3 is None
-    assert tiny(big_kernels=((1, 3, 3), (5, 5, 5), (None, 1, 1))).layer2[0].big2.pool \
-        .kernel_size == (5, 5, 5)
+    assert tiny(big_kernels=((1, 3, 3), (5, 5, 5), (None, 1, 1))).layer2[
+        0
+    ].big2.pool.kernel_size == (5, 5, 5)
     unshared = tiny(shared_big_weights=False).layer2[0]
     assert unshared.big1.conv is not unshared.conv1
     per_block = tiny(block_types=('2d', ('smallbig', '2d'), '2d', 'smallbig'))
@@ -174,27 +181,33 @@ def test_drop_path_is_active_only_in_training():
         assert torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize('shape,match', [
-    ((3, 4, 32, 32), r'\(N, 3, T, H, W\).*unsqueeze'),
-    ((1, 4, 3, 32, 32), r'\(N, 3, T, H, W\).*transpose'),
-    ((1, 1, 4, 32, 32), r'got \(1, 1, 4, 32, 32\)'),
-])
+@pytest.mark.parametrize(
+    'shape,match',
+    [
+        ((3, 4, 32, 32), r'\(N, 3, T, H, W\).*unsqueeze'),
+        ((1, 4, 3, 32, 32), r'\(N, 3, T, H, W\).*transpose'),
+        ((1, 1, 4, 32, 32), r'got \(1, 1, 4, 32, 32\)'),
+    ],
+)
 def test_bad_clip_shapes_raise_a_clear_error(shape, match):
     with pytest.raises(ValueError, match=match):
         tiny()(torch.randn(*shape))
 
 
-@pytest.mark.parametrize('kwargs,match', [
-    (dict(depth=34), r'unknown depth 34: use one of \[23, 50, 101\]'),
-    (dict(block_types=('2d', 'big', '2d', '2d')), r"unknown block type 'big'"),
-    (dict(block_types=('2d', '2d', '2d')), 'one entry per stage'),
-    (dict(block_types=('2d', ('2d',), '2d', '2d')), r'res3 has 2 blocks'),
-    (dict(extra_stages=(True,)), 'one entry per stage'),
-    (dict(big_kernels=((2, 3, 3), (3, 3, 3), (None, 3, 3))), 'odd positive'),
-    (dict(big_views=(True, True)), 'one entry per conv'),
-    (dict(base_channels=2), 'base_channels'),
-    (dict(drop_path_rate=1.0), 'drop_path_rate'),
-])
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [
+        (dict(depth=34), r'unknown depth 34: use one of \[23, 50, 101\]'),
+        (dict(block_types=('2d', 'big', '2d', '2d')), r"unknown block type 'big'"),
+        (dict(block_types=('2d', '2d', '2d')), 'one entry per stage'),
+        (dict(block_types=('2d', ('2d',), '2d', '2d')), r'res3 has 2 blocks'),
+        (dict(extra_stages=(True,)), 'one entry per stage'),
+        (dict(big_kernels=((2, 3, 3), (3, 3, 3), (None, 3, 3))), 'odd positive'),
+        (dict(big_views=(True, True)), 'one entry per conv'),
+        (dict(base_channels=2), 'base_channels'),
+        (dict(drop_path_rate=1.0), 'drop_path_rate'),
+    ],
+)
 def test_bad_arguments_raise_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         tiny(**kwargs)
@@ -209,8 +222,7 @@ def test_fused_is_the_deprecated_name_of_fast_path():
     with pytest.warns(DeprecationWarning, match='fast_path'):
         old = tiny(fused=False)
     new = tiny(fast_path=False)
-    blocks = [(a.fused, b.fused) for sa, sb in zip(old.stages, new.stages)
-              for a, b in zip(sa, sb)]
+    blocks = [(a.fused, b.fused) for sa, sb in zip(old.stages, new.stages) for a, b in zip(sa, sb)]
     assert blocks and all(a is False and b is False for a, b in blocks)
     new.set_fast_path(True)
     assert all(block.fused for stage in new.stages for block in stage)

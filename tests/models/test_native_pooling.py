@@ -3,6 +3,7 @@ pure-PyTorch fallback. Outputs bitwise ``max_pool3d``'s, gradients bitwise the r
 units' (``BigViewPool`` under autograd), on tied and signed inputs, non-cubic windows and
 every clip length from 1 to 33; float64, float32 and bfloat16.
 """
+
 import logging
 import os
 import subprocess
@@ -17,8 +18,17 @@ from smallbig_mm.models import BigViewPool
 from smallbig_mm.models.fastpath.pooling import pool_with_backward, separable_max_pool
 from smallbig_mm.ops import bigview_pool as native
 
-KERNELS = [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (3, 5, 1), (1, 1, 1),
-           (None, 3, 3), (None, 1, 1), (None, 5, 3)]
+KERNELS = [
+    (3, 3, 3),
+    (1, 3, 3),
+    (3, 1, 1),
+    (5, 5, 5),
+    (3, 5, 1),
+    (1, 1, 1),
+    (None, 3, 3),
+    (None, 1, 1),
+    (None, 5, 3),
+]
 DTYPES = [torch.float64, torch.float32, torch.bfloat16]
 NOT_BUILT = 'smallbig_mm._native is not built (python setup.py build_ext --inplace)'
 
@@ -34,8 +44,11 @@ def route(request, monkeypatch):
 
 def bits(x: torch.Tensor) -> torch.Tensor:
     """The bit patterns of ``x`` (so that -0.0 and 0.0, or two NaNs, can differ)."""
-    return x.contiguous().view({torch.float64: torch.int64, torch.float32: torch.int32,
-                                torch.bfloat16: torch.int16}[x.dtype])
+    return x.contiguous().view(
+        {torch.float64: torch.int64, torch.float32: torch.int32, torch.bfloat16: torch.int16}[
+            x.dtype
+        ]
+    )
 
 
 def tied_signed(shape, dtype: torch.dtype) -> torch.Tensor:
@@ -64,14 +77,14 @@ def test_outputs_and_gradients_are_bitwise_the_reference(route, kernel, dtype):
         # signed integer gradients: sums are exact, so any order would pass; random ones
         # (bfloat16 rounds each sum) check the order of additions too
         for grad in (tied_signed(expected.shape, dtype), torch.randn(expected.shape).to(dtype)):
-            assert torch.equal(bits(backward(grad).contiguous()),
-                               bits(reference_gradient(x, kernel, grad))), frames
+            assert torch.equal(
+                bits(backward(grad).contiguous()), bits(reference_gradient(x, kernel, grad))
+            ), frames
 
 
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3)])
 def test_channels_last_and_empty_inputs(route, kernel):
-    x = tied_signed((2, 3, 4, 5, 6), torch.float32).contiguous(
-        memory_format=torch.channels_last_3d)
+    x = tied_signed((2, 3, 4, 5, 6), torch.float32).contiguous(memory_format=torch.channels_last_3d)
     grad = torch.randn(BigViewPool(kernel)(x).shape)
     pooled, backward = pool_with_backward(x, kernel)
     assert torch.equal(pooled, BigViewPool(kernel)(x))
@@ -115,8 +128,9 @@ def test_the_route_is_chosen_per_device_dtype_and_switch(monkeypatch, caplog):
     with caplog.at_level(logging.DEBUG, logger='smallbig_mm.ops.bigview_pool'):
         assert native.native_route(torch.empty(1, 1, 1, 1, 1)) is native.NATIVE_LOADED
     assert f'big-view pooling on cpu: {native.route_name("cpu")} route' in caplog.text
-    assert native.route_name('cpu') == ('native (C++)' if native.NATIVE_LOADED
-                                        else 'pure PyTorch (smallbig_mm._native not built)')
+    assert native.route_name('cpu') == (
+        'native (C++)' if native.NATIVE_LOADED else 'pure PyTorch (smallbig_mm._native not built)'
+    )
 
 
 @pytest.mark.parametrize('global_temporal', [False, True])
@@ -126,11 +140,12 @@ def test_the_operators_pass_torch_library_checks(global_temporal):
         pytest.skip(NOT_BUILT)
     x = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
     window = [1, 3, 3] if global_temporal else [3, 1, 3]
-    torch.library.opcheck(torch.ops.smallbig_mm.bigview_pool.default,
-                          (x, window, global_temporal))
+    torch.library.opcheck(torch.ops.smallbig_mm.bigview_pool.default, (x, window, global_temporal))
     grad = torch.randn(2, 3, 1 if global_temporal else 4, 5, 6, dtype=torch.float64)
-    torch.library.opcheck(torch.ops.smallbig_mm.bigview_pool_backward.default,
-                          (grad, x.detach(), window, global_temporal))
+    torch.library.opcheck(
+        torch.ops.smallbig_mm.bigview_pool_backward.default,
+        (grad, x.detach(), window, global_temporal),
+    )
 
 
 def test_bad_arguments_are_refused():
@@ -145,7 +160,7 @@ def test_bad_arguments_are_refused():
         torch.ops.smallbig_mm.bigview_pool_backward(x[:, :, :1], x, [3, 3, 3], False)
 
 
-TRITON_SCRIPT = textwrap.dedent('''
+TRITON_SCRIPT = textwrap.dedent("""
     import torch
     from smallbig_mm.ops import triton_kernels
     from smallbig_mm.ops.bigview_pool import op_arguments
@@ -165,7 +180,7 @@ TRITON_SCRIPT = textwrap.dedent('''
                     torch.ops.smallbig_mm.bigview_pool_backward(
                         grad, x, window, global_temporal)), (dtype, kernel, frames)
     print('ok')
-''')
+""")
 
 
 def test_the_triton_kernels_equal_the_cpu_kernels_in_the_interpreter():
@@ -174,6 +189,12 @@ def test_the_triton_kernels_equal_the_cpu_kernels_in_the_interpreter():
     if not native.NATIVE_LOADED:
         pytest.skip(NOT_BUILT)
     env = dict(os.environ, TRITON_INTERPRET='1', PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, '-c', TRITON_SCRIPT], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, '-c', TRITON_SCRIPT],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0 and done.stdout.strip() == 'ok', done.stderr[-3000:]

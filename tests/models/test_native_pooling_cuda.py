@@ -9,6 +9,7 @@ CUDA's ``max_pool3d`` backward adds with atomics, in no fixed order, so gradient
 compared bitwise with integer gradients (exact sums in any order) and within rounding
 with random ones.
 """
+
 import itertools
 import os
 
@@ -21,7 +22,8 @@ from smallbig_mm.ops import bigview_pool as native
 
 pytestmark = pytest.mark.skipif(
     not (torch.cuda.is_available() and native.NATIVE_LOADED and native.TRITON_AVAILABLE),
-    reason='needs a CUDA device, Triton and the built extension smallbig_mm._native')
+    reason='needs a CUDA device, Triton and the built extension smallbig_mm._native',
+)
 
 KERNELS = [(3, 3, 3), (1, 3, 3), (3, 1, 1), (5, 5, 5), (3, 5, 1), (None, 3, 3), (None, 1, 1)]
 DTYPES = [torch.float64, torch.float32, torch.bfloat16, torch.float16]
@@ -49,8 +51,9 @@ def test_native_route_equals_the_reference_on_cuda(kernel, dtype):
         assert torch.equal(backward(grad), reference_gradient(x, kernel, grad)), frames
         if dtype in (torch.float64, torch.float32):
             grad = torch.randn(expected.shape, device='cuda', dtype=dtype)
-            torch.testing.assert_close(backward(grad), reference_gradient(x, kernel, grad),
-                                       rtol=1e-6, atol=1e-6)
+            torch.testing.assert_close(
+                backward(grad), reference_gradient(x, kernel, grad), rtol=1e-6, atol=1e-6
+            )
 
 
 @pytest.mark.parametrize('channels_last', [False, True])
@@ -82,8 +85,10 @@ def test_training_is_the_same_on_both_routes_on_cuda(channels_last):
 
 if __name__ == '__main__':  # where pytest is not installed
     if not (torch.cuda.is_available() and native.NATIVE_LOADED and native.TRITON_AVAILABLE):
-        raise SystemExit(f'skipped: CUDA {torch.cuda.is_available()}, extension '
-                         f'{native.LOAD_ERROR or "loaded"}, Triton {native.TRITON_AVAILABLE}')
+        raise SystemExit(
+            f'skipped: CUDA {torch.cuda.is_available()}, extension '
+            f'{native.LOAD_ERROR or "loaded"}, Triton {native.TRITON_AVAILABLE}'
+        )
     for dtype, kernel in itertools.product(DTYPES, KERNELS):
         test_native_route_equals_the_reference_on_cuda(kernel, dtype)
         print('passed', dtype, kernel, flush=True)

@@ -1,5 +1,6 @@
 """create_with_weights: the one builder of "a timm name + optional weights" (hubconf, apis,
 deploy, benchmark): classes from the checkpoint, hub folder arguments, one-line errors."""
+
 import json
 import logging
 import subprocess
@@ -11,8 +12,7 @@ import torch
 timm = pytest.importorskip('timm')
 
 from helpers import REPO  # noqa: E402
-from smallbig_mm.timm_models.build import (UnknownModelError, create_model,  # noqa: E402
-                                           create_with_weights)
+from smallbig_mm.timm_models.build import UnknownModelError, create_model, create_with_weights  # noqa: E402
 from smallbig_mm.utils.errors import UsageError  # noqa: E402
 from smallbig_mm.weights import CheckpointError  # noqa: E402
 from smallbig_mm.weights.sources import source_config  # noqa: E402
@@ -46,6 +46,7 @@ def test_num_classes_come_from_the_checkpoint(source):
 
 def test_a_hub_folders_model_args_set_the_architecture(source, tmp_path):
     from smallbig_mm.weights import write_hub_folder
+
     model, path = source
     write_hub_folder(str(path), str(tmp_path / 'hub'))
     for folder in (str(tmp_path / 'hub'), f'local-dir:{tmp_path / "hub"}'):
@@ -84,8 +85,9 @@ def test_fine_tuning_logs_the_dropped_classifier_once(source, caplog):
     with caplog.at_level(logging.INFO):
         tuned = create_with_weights(NAME, source[1], num_classes=3, **TINY)
     assert tuned.num_classes == 3
-    drops = [r for r in caplog.records if 'classifier was dropped (fc.weight, fc.bias' in
-             r.getMessage()]
+    drops = [
+        r for r in caplog.records if 'classifier was dropped (fc.weight, fc.bias' in r.getMessage()
+    ]
     assert len(drops) == 1 and drops[0].levelno == logging.WARNING
     assert torch.equal(tuned.conv1.weight, source[0].conv1.weight)  # the rest is loaded
     with pytest.raises(CheckpointError, match='does not fit'):  # inference: no fresh classifier
@@ -94,6 +96,7 @@ def test_fine_tuning_logs_the_dropped_classifier_once(source, caplog):
 
 def test_apis_from_timm_takes_the_checkpoints_classes(source):
     from smallbig_mm.apis import from_timm
+
     assert from_timm(NAME, str(source[1]), **TINY).num_classes == 2
     with pytest.raises(CheckpointError, match='does not fit'):
         from_timm(NAME, str(source[1]), num_classes=5, **TINY)
@@ -101,12 +104,20 @@ def test_apis_from_timm_takes_the_checkpoints_classes(source):
 
 def test_the_builder_and_hubconf_import_no_mmengine(tmp_path):
     out = tmp_path / 'probe.json'
-    script = (f'import json, sys, hubconf\n'
-              f'from smallbig_mm.apis import from_timm\n'
-              f'model = hubconf.{NAME}(base_channels=4)\n'
-              f'json.dump(sorted(m for m in sys.modules if m.split(".")[0] in '
-              f'("mmengine", "mmaction", "mmcv")), open({str(out)!r}, "w"))\n')
+    script = (
+        f'import json, sys, hubconf\n'
+        f'from smallbig_mm.apis import from_timm\n'
+        f'model = hubconf.{NAME}(base_channels=4)\n'
+        f'json.dump(sorted(m for m in sys.modules if m.split(".")[0] in '
+        f'("mmengine", "mmaction", "mmcv")), open({str(out)!r}, "w"))\n'
+    )
     with open(tmp_path / 'probe.log', 'w') as log:
-        subprocess.run([sys.executable, '-c', script], cwd=REPO, stdout=log,
-                       stderr=subprocess.STDOUT, check=True, timeout=300)
+        subprocess.run(
+            [sys.executable, '-c', script],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=300,
+        )
     assert json.loads(out.read_text()) == []

@@ -4,6 +4,7 @@ Every registered ``smallbig*`` model is built tiny (``base_channels=8``) and run
 (2, 3, 4, 32, 32). Norms are randomised so that big views and extra units contribute
 (fresh ones are zero and would hide mistakes).
 """
+
 import copy
 import re
 from pathlib import Path
@@ -15,29 +16,36 @@ from torch import nn
 timm = pytest.importorskip('timm')
 
 from helpers import PAPER_COUNTS  # noqa: E402
-from smallbig_mm.timm_models import smallbig_timm  # noqa: E402
 from smallbig_mm.analysis.complexity import count_macs, count_parameters  # noqa: E402
+from smallbig_mm.timm_models import smallbig_timm  # noqa: E402
 from smallbig_mm.timm_models.smallbig_timm import SmallBigNet  # noqa: E402
 from smallbig_mm.weights import CheckpointError  # noqa: E402
 from smallbig_mm.weights.layouts import from_timm_state_dict  # noqa: E402
 
 FAMILY = {
-    'smallbig_resnet23', 'smallbig_resnet50', 'smallbig_resnet101', 'smallbig_resnet50_extra',
-    'smallbig_c2d_resnet50', 'smallbig_3d_resnet50',
+    'smallbig_resnet23',
+    'smallbig_resnet50',
+    'smallbig_resnet101',
+    'smallbig_resnet50_extra',
+    'smallbig_c2d_resnet50',
+    'smallbig_3d_resnet50',
 }
 MODELS = sorted(timm.list_models('smallbig*'))
 TINY = dict(base_channels=8)
 CLIP = (2, 3, 4, 32, 32)
 
 # the variant of the paper table of each timm model (8 frames)
-PAPER_TABLE = {name: PAPER_COUNTS[(variant, 8)] for name, variant in {
-    'smallbig_c2d_resnet50': 'c2d-r50',
-    'smallbig_3d_resnet50': '3d-r50',
-    'smallbig_resnet23': 'r23',
-    'smallbig_resnet50': 'r50',
-    'smallbig_resnet50_extra': 'r50-extra',
-    'smallbig_resnet101': 'r101',
-}.items()}
+PAPER_TABLE = {
+    name: PAPER_COUNTS[(variant, 8)]
+    for name, variant in {
+        'smallbig_c2d_resnet50': 'c2d-r50',
+        'smallbig_3d_resnet50': '3d-r50',
+        'smallbig_resnet23': 'r23',
+        'smallbig_resnet50': 'r50',
+        'smallbig_resnet50_extra': 'r50-extra',
+        'smallbig_resnet101': 'r101',
+    }.items()
+}
 
 
 def clip(*shape: int, seed: int = 0) -> torch.Tensor:
@@ -83,8 +91,11 @@ def test_names_shadow_nothing_in_timm():
     timm_models_dir = Path(timm.__file__).parent / 'models'
     assert not (timm_models_dir / 'smallbig_timm.py').exists()
     defined = re.compile(r'^def (smallbig\w*)\(', re.MULTILINE)
-    clashes = [(path.name, name) for path in timm_models_dir.glob('*.py')
-               for name in defined.findall(path.read_text(encoding='utf-8'))]
+    clashes = [
+        (path.name, name)
+        for path in timm_models_dir.glob('*.py')
+        for name in defined.findall(path.read_text(encoding='utf-8'))
+    ]
     assert clashes == []
     entrypoints = {name: timm.models.model_entrypoint(name) for name in MODELS}
     assert all(fn.__module__ == smallbig_timm.__name__ for fn in entrypoints.values())
@@ -155,10 +166,12 @@ def test_backward_every_parameter_gets_a_gradient(name):
     assert no_grad == []
 
 
-@pytest.mark.skip(reason='TorchScript does not apply: SmallBig units pass the shared conv '
-                         'module as an argument (BigView.forward(x, shared_conv)), which '
-                         'TorchScript cannot compile, and torch.jit.script is deprecated in '
-                         'torch 2.x; torch.fx and torch.export are tested instead')
+@pytest.mark.skip(
+    reason='TorchScript does not apply: SmallBig units pass the shared conv '
+    'module as an argument (BigView.forward(x, shared_conv)), which '
+    'TorchScript cannot compile, and torch.jit.script is deprecated in '
+    'torch 2.x; torch.fx and torch.export are tested instead'
+)
 def test_torchscript():
     torch.jit.script(tiny())
 
@@ -193,9 +206,12 @@ def test_fx_forward_and_backward_match_eager(name):
 def _copy_weights(features: nn.Module, model: nn.Module) -> nn.Module:
     """Gives a features_only wrapper ``model``'s weights (its keys may carry a prefix)."""
     source = model.state_dict()
-    features.load_state_dict({
-        key: source[re.sub(r'^(model|body|graph_module)\.', '', key)]
-        for key in features.state_dict()})
+    features.load_state_dict(
+        {
+            key: source[re.sub(r'^(model|body|graph_module)\.', '', key)]
+            for key in features.state_dict()
+        }
+    )
     return features
 
 
@@ -211,16 +227,22 @@ def test_features_only_gives_per_stage_5d_maps(name):
     with torch.no_grad():
         maps = features(x)
         expected = model.forward_intermediates(x, intermediates_only=True)
-    assert [m.shape for m in maps] == [(2, c, 4, 32 // r, 32 // r)
-                                       for c, r in zip(info.channels(), info.reduction())]
+    assert [m.shape for m in maps] == [
+        (2, c, 4, 32 // r, 32 // r) for c, r in zip(info.channels(), info.reduction())
+    ]
     assert all(torch.equal(a, b) for a, b in zip(maps, expected))
 
 
 @pytest.mark.parametrize('feature_cls', ['list', 'dict', 'getter', 'hook', 'fx'])
 def test_every_feature_class_returns_the_selected_maps(feature_cls):
     model = tiny('smallbig_resnet50_extra').eval()
-    features = timm.create_model('smallbig_resnet50_extra', features_only=True,
-                                 feature_cls=feature_cls, out_indices=(1, 3), **TINY)
+    features = timm.create_model(
+        'smallbig_resnet50_extra',
+        features_only=True,
+        feature_cls=feature_cls,
+        out_indices=(1, 3),
+        **TINY,
+    )
     features = _copy_weights(features, model).eval()
     x = clip()
     with torch.no_grad():
@@ -243,8 +265,9 @@ def test_forward_intermediates_agrees_with_forward_features(name):
         assert [m.shape[1] for m in maps] == [f['num_chs'] for f in model.feature_info]
         assert all(m.ndim == 5 and m.shape[2] == 4 for m in maps)
         last_two = model.forward_intermediates(x, indices=2, intermediates_only=True)
-        early = model.forward_intermediates(x, indices=[0, -3], stop_early=True,
-                                            output_fmt='NCTHW', intermediates_only=True)
+        early = model.forward_intermediates(
+            x, indices=[0, -3], stop_early=True, output_fmt='NCTHW', intermediates_only=True
+        )
     assert all(torch.equal(a, b) for a, b in zip(last_two, maps[3:]))
     assert all(torch.equal(a, b) for a, b in zip(early, maps[:3:2]))
     with pytest.raises(ValueError, match='NCTHW'):
@@ -359,8 +382,9 @@ def _from_file(name: str, path: str, **kwargs) -> SmallBigNet:
     overlay = dict(file=path)
     if 'num_classes' in kwargs:
         overlay['num_classes'] = kwargs['num_classes']
-    return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay,
-                             **{**TINY, **kwargs}).eval()
+    return timm.create_model(
+        name, pretrained=True, pretrained_cfg_overlay=overlay, **{**TINY, **kwargs}
+    ).eval()
 
 
 @pytest.mark.parametrize('layout', ['timm', 'mmaction', 'reference'])
@@ -369,8 +393,10 @@ def test_loads_every_3d_layout_exactly(tmp_path, layout):
     state = source.state_dict()
     if layout != 'timm':
         state = from_timm_state_dict(state, layout)
-    container = {'reference': {'epoch': 3, 'state_dict': state, 'best_metric': 0.5},
-                 'mmaction': {'meta': {'epoch': 1}, 'state_dict': state}}.get(layout, state)
+    container = {
+        'reference': {'epoch': 3, 'state_dict': state, 'best_metric': 0.5},
+        'mmaction': {'meta': {'epoch': 1}, 'state_dict': state},
+    }.get(layout, state)
     path = _save(tmp_path, f'{layout}.pth', container)
     model = _from_file('smallbig_resnet50_extra', path, num_classes=5)
     x = clip()
@@ -380,8 +406,9 @@ def test_loads_every_3d_layout_exactly(tmp_path, layout):
 
 def test_backbone_checkpoint_keeps_a_fresh_classifier(tmp_path):
     source = tiny().eval()
-    path = _save(tmp_path, 'backbone.pth', from_timm_state_dict(source.state_dict(),
-                                                                'mmaction_backbone'))
+    path = _save(
+        tmp_path, 'backbone.pth', from_timm_state_dict(source.state_dict(), 'mmaction_backbone')
+    )
     model = _from_file('smallbig_resnet23', path, num_classes=3)
     x = clip()
     with torch.no_grad():
@@ -396,15 +423,26 @@ def test_classifier_of_another_size(tmp_path):
     with torch.no_grad():
         kept = _from_file('smallbig_resnet23', path, num_classes=10)  # overlay num_classes too
         assert torch.equal(kept(x), source(x))
-        fresh = timm.create_model('smallbig_resnet23', pretrained=True, num_classes=7,
-                                  pretrained_cfg_overlay=dict(file=path), **TINY).eval()
+        fresh = timm.create_model(
+            'smallbig_resnet23',
+            pretrained=True,
+            num_classes=7,
+            pretrained_cfg_overlay=dict(file=path),
+            **TINY,
+        ).eval()
         assert torch.equal(fresh.forward_features(x), source.forward_features(x))
-        headless = timm.create_model('smallbig_resnet23', pretrained=True, num_classes=0,
-                                     pretrained_cfg_overlay=dict(file=path), **TINY).eval()
+        headless = timm.create_model(
+            'smallbig_resnet23',
+            pretrained=True,
+            num_classes=0,
+            pretrained_cfg_overlay=dict(file=path),
+            **TINY,
+        ).eval()
         assert torch.equal(headless(x), source.forward_features(x).mean(dim=(2, 3, 4)))
     with pytest.raises(CheckpointError, match=r'fc\.weight: checkpoint \(10, 256\)') as err:
-        timm.create_model('smallbig_resnet23', pretrained=True,
-                          pretrained_cfg_overlay=dict(file=path), **TINY)
+        timm.create_model(
+            'smallbig_resnet23', pretrained=True, pretrained_cfg_overlay=dict(file=path), **TINY
+        )
     assert 'num_classes=10' in str(err.value)
 
 
@@ -419,19 +457,27 @@ def test_mismatch_lists_missing_and_unexpected_keys(tmp_path):
     assert 'missing in the checkpoint (219): layer1.1.conv1.weight' in message
     assert 'unexpected in the checkpoint (1): layer9.0.conv1.weight' in message
     baseline = tiny('smallbig_c2d_resnet50').state_dict()
-    big_views = [k for k in tiny('smallbig_resnet50').state_dict()
-                 if k not in baseline and not k.endswith('num_batches_tracked')]
+    big_views = [
+        k
+        for k in tiny('smallbig_resnet50').state_dict()
+        if k not in baseline and not k.endswith('num_batches_tracked')
+    ]
     assert big_views[0] == 'layer2.0.big1.bn.weight'
-    with pytest.raises(CheckpointError, match=rf'missing in the checkpoint \({len(big_views)}\): '
-                                              r'layer2\.0\.big1\.bn\.weight'):
+    with pytest.raises(
+        CheckpointError,
+        match=rf'missing in the checkpoint \({len(big_views)}\): '
+        r'layer2\.0\.big1\.bn\.weight',
+    ):
         _from_file('smallbig_resnet50', _save(tmp_path, 'c2d.pth', baseline))
     wide = _save(tmp_path, 'wide.pth', tiny(base_channels=16).state_dict())
     with pytest.raises(CheckpointError, match=r'conv1\.weight: checkpoint \(16, 3, 1, 7, 7\)'):
         _from_file('smallbig_resnet23', wide)
 
 
-@pytest.mark.parametrize('name,layout', [('smallbig_resnet23', 'resnet2d'),
-                                         ('smallbig_resnet50_extra', 'resnet2d_mmcls')])
+@pytest.mark.parametrize(
+    'name,layout',
+    [('smallbig_resnet23', 'resnet2d'), ('smallbig_resnet50_extra', 'resnet2d_mmcls')],
+)
 def test_inflated_2d_resnet_computes_the_2d_network_frame_by_frame(tmp_path, name, layout):
     from timm.models.resnet import Bottleneck, ResNet
 
@@ -439,11 +485,13 @@ def test_inflated_2d_resnet_computes_the_2d_network_frame_by_frame(tmp_path, nam
     net2d = randomize_norms(ResNet(Bottleneck, [1, 2, 3, 1])).eval()
     state = net2d.state_dict()
     if layout == 'resnet2d_mmcls':
-        state = {('head.' + k if k.startswith('fc.') else 'backbone.' + k): v
-                 for k, v in state.items()}
+        state = {
+            ('head.' + k if k.startswith('fc.') else 'backbone.' + k): v for k, v in state.items()
+        }
     path = _save(tmp_path, '2d.pth', {'state_dict': state})
-    model = timm.create_model(name, depth=23, pretrained=True,
-                              pretrained_cfg_overlay=dict(file=path)).eval()
+    model = timm.create_model(
+        name, depth=23, pretrained=True, pretrained_cfg_overlay=dict(file=path)
+    ).eval()
     x = clip()
     frames = x.transpose(1, 2).flatten(0, 1)  # (N * T, C, H, W)
     with torch.no_grad():
@@ -455,8 +503,9 @@ def test_inflates_a_torchvision_resnet(tmp_path):
     torchvision = pytest.importorskip('torchvision')
     net2d = torchvision.models.resnet.ResNet(torchvision.models.resnet.Bottleneck, [1, 2, 3, 1])
     path = _save(tmp_path, 'tv.pth', net2d.state_dict())
-    model = timm.create_model('smallbig_3d_resnet50', depth=23, pretrained=True,
-                              pretrained_cfg_overlay=dict(file=path))
+    model = timm.create_model(
+        'smallbig_3d_resnet50', depth=23, pretrained=True, pretrained_cfg_overlay=dict(file=path)
+    )
     kernel = net2d.layer3[0].conv1.weight
     inflated = model.layer3[0].conv1.weight  # 3x1x1: repeated over time, divided by 3
     assert inflated.shape == (*kernel.shape[:2], 3, 1, 1)
@@ -476,8 +525,7 @@ def _write_videos(root: Path, count: int = 4, frames: int = 8, size: int = 32) -
     lines = []
     for i in range(count):
         name = f'clip{i}.mp4'
-        writer = cv2.VideoWriter(str(root / name), cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                                 (size, size))
+        writer = cv2.VideoWriter(str(root / name), cv2.VideoWriter_fourcc(*'mp4v'), 8, (size, size))
         for _ in range(frames):
             writer.write(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
         writer.release()
@@ -487,10 +535,14 @@ def _write_videos(root: Path, count: int = 4, frames: int = 8, size: int = 32) -
 
 
 def _recognizer(backbone: dict, in_channels: int, num_classes: int = 2) -> dict:
-    return dict(type='Recognizer3D', backbone=backbone,
-                cls_head=dict(type='I3DHead', in_channels=in_channels, num_classes=num_classes),
-                data_preprocessor=dict(type='ActionDataPreprocessor', mean=[128.] * 3,
-                                       std=[64.] * 3, format_shape='NCTHW'))
+    return dict(
+        type='Recognizer3D',
+        backbone=backbone,
+        cls_head=dict(type='I3DHead', in_channels=in_channels, num_classes=num_classes),
+        data_preprocessor=dict(
+            type='ActionDataPreprocessor', mean=[128.0] * 3, std=[64.0] * 3, format_shape='NCTHW'
+        ),
+    )
 
 
 def _logits(recognizer: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -506,23 +558,37 @@ def test_trains_as_a_timm_backbone_under_recognizer3d_with_the_runner(tmp_path):
     from mmengine.runner import Runner
 
     data = _write_videos(tmp_path / 'videos')
-    pipeline = [dict(type='DecordInit'),
-                dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1),
-                dict(type='DecordDecode'), dict(type='FormatShape', input_format='NCTHW'),
-                dict(type='PackActionInputs')]
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1),
+        dict(type='DecordDecode'),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]
     backbone = dict(type='timm.smallbig_resnet23', global_pool='', num_classes=0, **TINY)
-    cfg = Config(dict(
-        default_scope='mmaction',
-        model=_recognizer(backbone, in_channels=256),
-        train_dataloader=dict(
-            batch_size=2, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
-            dataset=dict(type='VideoDataset', ann_file=str(data / 'train.txt'),
-                         data_prefix=dict(video=str(data)), pipeline=pipeline)),
-        train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
-        env_cfg=dict(dist_cfg=dict(backend='gloo')),
-        work_dir=str(tmp_path / 'work'), log_level='WARNING'))
+    cfg = Config(
+        dict(
+            default_scope='mmaction',
+            model=_recognizer(backbone, in_channels=256),
+            train_dataloader=dict(
+                batch_size=2,
+                num_workers=0,
+                sampler=dict(type='DefaultSampler', shuffle=True),
+                dataset=dict(
+                    type='VideoDataset',
+                    ann_file=str(data / 'train.txt'),
+                    data_prefix=dict(video=str(data)),
+                    pipeline=pipeline,
+                ),
+            ),
+            train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=1),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+            env_cfg=dict(dist_cfg=dict(backend='gloo')),
+            work_dir=str(tmp_path / 'work'),
+            log_level='WARNING',
+        )
+    )
     runner = Runner.from_cfg(cfg)
     before = {n: p.detach().clone() for n, p in runner.model.named_parameters()}
     runner.train()
@@ -545,8 +611,7 @@ def test_round_trip_mmaction_to_timm_to_mmaction(tmp_path):
 
     import smallbig_mm.mmaction  # noqa: F401  (registers the SmallBigResNet backbone)
 
-    backbone = dict(type='SmallBigResNet', depth=50, extra_stages=(False, True, True, True),
-                    **TINY)
+    backbone = dict(type='SmallBigResNet', depth=50, extra_stages=(False, True, True, True), **TINY)
     torch.manual_seed(0)
     source = randomize_norms(MODELS.build(_recognizer(backbone, in_channels=256))).eval()
     path = _save(tmp_path, 'mmaction.pth', {'state_dict': source.state_dict()})

@@ -1,5 +1,6 @@
 """The UserError hierarchy: every user error of the package has its exit status and the
 builtin its callers expect."""
+
 import importlib
 import inspect
 import pkgutil
@@ -23,8 +24,12 @@ def package_user_errors():
                 continue
             raise
         for name, obj in vars(module).items():
-            if inspect.isclass(obj) and issubclass(obj, UserError) and obj is not UserError \
-                    and obj.__module__ == module.__name__:
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, UserError)
+                and obj is not UserError
+                and obj.__module__ == module.__name__
+            ):
                 found[f'{module.__name__}.{name}'] = obj
     return found
 
@@ -39,9 +44,11 @@ def test_every_package_user_error_is_also_a_builtin_error_with_a_valid_status():
     assert len(errors) >= 5, errors
     for name, cls in errors.items():
         assert cls.exit_status in (1, 2), name
-        builtins = [base for base in cls.__mro__[1:]
-                    if base.__module__ == 'builtins' and base not in (Exception, BaseException,
-                                                                        object)]
+        builtins = [
+            base
+            for base in cls.__mro__[1:]
+            if base.__module__ == 'builtins' and base not in (Exception, BaseException, object)
+        ]
         assert builtins, f'{name} subclasses no builtin its callers could catch'
         assert cls.__doc__, name
 
@@ -52,4 +59,5 @@ def test_the_status_follows_the_class(status):
 
     class Mine(base, RuntimeError):
         pass
+
     assert Mine('x').exit_status == status

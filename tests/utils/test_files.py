@@ -1,4 +1,5 @@
 """smallbig_mm.utils.files: atomic writes, the umask's modes, --force and its limits."""
+
 import os
 import stat
 import subprocess
@@ -6,10 +7,18 @@ import sys
 
 import pytest
 
-from smallbig_mm.utils.files import (TMP_MARK, FolderNotWritableError, OutputExistsError,
-                                     OutputPathError, atomic_folder, atomic_output,
-                                     check_output_path, ensure_writable_folder,
-                                     remove_stale_temporaries, umask_mode)
+from smallbig_mm.utils.files import (
+    TMP_MARK,
+    FolderNotWritableError,
+    OutputExistsError,
+    OutputPathError,
+    atomic_folder,
+    atomic_output,
+    check_output_path,
+    ensure_writable_folder,
+    remove_stale_temporaries,
+    umask_mode,
+)
 
 
 @pytest.fixture
@@ -121,8 +130,12 @@ def test_atomic_folder_never_deletes_an_input_inside_it(tmp_path):
 
 
 def test_stale_temporaries_of_dead_writers_only_are_removed(tmp_path):
-    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, '-c', 'import os; print(os.getpid())'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stale = tmp_path / f'.out.pth{TMP_MARK}{dead}.pth'
     live = tmp_path / f'.out.pth{TMP_MARK}{os.getpid()}.pth'
     other = tmp_path / f'.notes.txt{TMP_MARK}{dead}.txt'

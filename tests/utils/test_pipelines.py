@@ -1,4 +1,5 @@
 """smallbig_mm.utils.pipelines: the sampler names are MMAction2's, and the configs use them."""
+
 import re
 from pathlib import Path
 
@@ -19,7 +20,9 @@ def test_every_dataset_config_samples_with_a_window_sampler():
     configs = bases + sorted((REPO / 'configs' / 'recognition').rglob('*.py'))
     used = set()
     for config in configs:
-        used.update(re.findall(r"type='(\w*Sample(?:Frames)?)'", config.read_text(encoding='utf-8')))
+        used.update(
+            re.findall(r"type='(\w*Sample(?:Frames)?)'", config.read_text(encoding='utf-8'))
+        )
     assert used and used <= set(WINDOW_SAMPLERS), used
 
 
@@ -27,5 +30,6 @@ def test_every_dataset_config_samples_with_a_window_sampler():
 def test_every_name_is_a_registered_mmaction2_transform():
     import mmaction.datasets  # noqa: F401  (registers the transforms)
     from mmaction.registry import TRANSFORMS
+
     for name in FRAME_SAMPLERS:
         assert TRANSFORMS.get(name) is not None, name

@@ -1,4 +1,5 @@
 """tools/convert_checkpoint.py: every layout pair, lossless round trips, no overwriting."""
+
 import importlib.util
 import os
 import subprocess
@@ -68,8 +69,15 @@ def write_reference(path, model: nn.Module) -> None:
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     model(clip()).sum().backward()
     optimizer.zero_grad()  # keep the weights; the file still carries a real optimizer state
-    torch.save({'epoch': 42, 'state_dict': from_timm_state_dict(model.state_dict(), 'reference'),
-                'best_metric': 63.25, 'optimizer': optimizer.state_dict()}, path)
+    torch.save(
+        {
+            'epoch': 42,
+            'state_dict': from_timm_state_dict(model.state_dict(), 'reference'),
+            'best_metric': 63.25,
+            'optimizer': optimizer.state_dict(),
+        },
+        path,
+    )
 
 
 def write_layout(path, model: nn.Module, layout: str) -> None:
@@ -100,8 +108,9 @@ def test_every_layout_pair_keeps_the_logits(tmp_path, source, capsys):
                 assert torch.equal(fresh(clip()), model(clip()))
 
 
-@pytest.mark.parametrize('suffixes', [('.pth', '.pth', '.pth'),
-                                      ('.safetensors', '.pth', '.safetensors')])
+@pytest.mark.parametrize(
+    'suffixes', [('.pth', '.pth', '.pth'), ('.safetensors', '.pth', '.safetensors')]
+)
 def test_reference_timm_mmaction_reference_round_trip_is_lossless(tmp_path, suffixes):
     src = str(tmp_path / 'reference.pth')
     write_reference(src, tiny())
@@ -158,8 +167,9 @@ def test_mmengine_and_timm_read_the_outputs(tmp_path):
     recognizer_like.cls_head.fc_cls = nn.Linear(model.num_features, 5)
     mmengine_load_checkpoint(recognizer_like, str(tmp_path / 'mm.pth'), strict=True)
     assert torch.equal(recognizer_like.cls_head.fc_cls.weight, model.fc.weight)
-    assert torch.equal(recognizer_like.backbone.layer2[0].extra.reduce.weight,
-                       model.layer2[0].extra.reduce.weight)
+    assert torch.equal(
+        recognizer_like.backbone.layer2[0].extra.reduce.weight, model.layer2[0].extra.reduce.weight
+    )
 
     fresh = tiny(seed=2)
     timm_load_checkpoint(fresh, str(tmp_path / 'timm.pth'), strict=True)
@@ -187,13 +197,19 @@ def test_bad_sources_fail_cleanly_without_writing(tmp_path, capsys):
         def __reduce__(self):
             return (os.system, (f'touch {marker}',))
 
-    torch.save({'state_dict': {'conv1.weight': torch.zeros(1)}, 'x': RunsCode()},
-               tmp_path / 'evil.pth')
-    torch.save({'conv1.weight': torch.zeros(8, 3, 7, 7), 'fc.weight': torch.zeros(5, 8)},
-               tmp_path / 'resnet2d.pth')
+    torch.save(
+        {'state_dict': {'conv1.weight': torch.zeros(1)}, 'x': RunsCode()}, tmp_path / 'evil.pth'
+    )
+    torch.save(
+        {'conv1.weight': torch.zeros(8, 3, 7, 7), 'fc.weight': torch.zeros(5, 8)},
+        tmp_path / 'resnet2d.pth',
+    )
     (tmp_path / 'notes.pth').write_text('not a checkpoint')
-    expected = {'evil.pth': 'refused to load', 'resnet2d.pth': 'inflate',
-                'notes.pth': 'not a PyTorch checkpoint'}
+    expected = {
+        'evil.pth': 'refused to load',
+        'resnet2d.pth': 'inflate',
+        'notes.pth': 'not a PyTorch checkpoint',
+    }
     for name, message in expected.items():
         dst = tmp_path / f'{name}.out.pth'
         assert convert_main([str(tmp_path / name), str(dst), '--to', 'timm']) == 1
@@ -205,12 +221,16 @@ def test_bad_sources_fail_cleanly_without_writing(tmp_path, capsys):
 
 def test_forced_source_layout(tmp_path, capsys):
     model = tiny()
-    bare_reference = {k[len('module.'):]: v for k, v in
-                      from_timm_state_dict(model.state_dict(), 'reference').items()}
+    bare_reference = {
+        k[len('module.') :]: v
+        for k, v in from_timm_state_dict(model.state_dict(), 'reference').items()
+    }
     torch.save(bare_reference, tmp_path / 'stripped.pth')
     dst = str(tmp_path / 'timm.pth')
-    assert convert_main([str(tmp_path / 'stripped.pth'), dst, '--to', 'timm',
-                         '--from', 'reference']) == 0
+    assert (
+        convert_main([str(tmp_path / 'stripped.pth'), dst, '--to', 'timm', '--from', 'reference'])
+        == 0
+    )
     fresh = tiny(seed=1)
     load_weights(fresh, dst)
     with torch.no_grad():
@@ -221,8 +241,13 @@ def test_command_line_script(tmp_path):
     src = str(tmp_path / 'reference.pth')
     write_reference(src, tiny())
     dst = str(tmp_path / 'model.safetensors')
-    result = subprocess.run([sys.executable, TOOL, src, dst, '--to', 'mmaction'],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, TOOL, src, dst, '--to', 'mmaction'],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert f'-> {dst} (mmaction, ' in result.stdout
     assert read_checkpoint(dst).extras['layout'] == 'mmaction'

@@ -6,6 +6,7 @@ cache; the next, good answer is downloaded and used. Routes: the Python API, MME
 runner (``load_from=http://...`` and the backbone's ``pretrained=http://...`` in a config
 that inherits only MMAction2's own ``_base_`` files) and ``tools/train.py``.
 """
+
 import hashlib
 import http.server
 import io
@@ -15,13 +16,13 @@ import time
 
 import pytest
 import torch
-from helpers import PYTHON, REPO, assert_one_error, run_tool_status
 
 import smallbig_mm.mmaction  # noqa: F401  (routes MMEngine's URL loads, registers the backbone)
+from helpers import PYTHON, REPO, assert_one_error, run_tool_status
 from smallbig_mm.models import SmallBigResNet
 from smallbig_mm.weights import CheckpointError
-from smallbig_mm.weights.sources import resolve_pretrained
 from smallbig_mm.weights.download import DownloadError, cache_path, download_timeout
+from smallbig_mm.weights.sources import resolve_pretrained
 
 torch.set_num_threads(1)
 ARGS = dict(depth=23, base_channels=8)
@@ -34,6 +35,7 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
     of the body, then the connection closes), ``'plain'`` (the file). Every answer is
     counted in ``hits`` (path -> number of requests).
     """
+
     files, mode, hits = {}, {}, {}
     stalled = threading.Event()
 
@@ -63,7 +65,7 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.stalled.wait(10)  # sends nothing until the test ends
         elif mode == 'cut':
-            self.wfile.write(body[:len(body) // 2])
+            self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
         else:
@@ -74,8 +76,9 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
 def bad_server(torch_home, monkeypatch):
     """(base URL, handler class); downloads time out after 1 s."""
     monkeypatch.setenv('SMALLBIG_MM_DOWNLOAD_TIMEOUT', '1')
-    handler = type('Handler', (Misbehaving,), dict(files={}, mode={}, hits={},
-                                                    stalled=threading.Event()))
+    handler = type(
+        'Handler', (Misbehaving,), dict(files={}, mode={}, hits={}, stalled=threading.Event())
+    )
     httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -90,27 +93,35 @@ def checkpoint_bytes(seed: int, name: str = 'backbone') -> bytes:
     """A SmallBig-ResNet-23 (width 8) state dict with seeded random weights, as torch.save bytes."""
     torch.manual_seed(seed)
     model = SmallBigResNet(**ARGS)
-    state = {k: torch.randn(v.shape) if v.is_floating_point() else v
-             for k, v in model.state_dict().items()}
+    state = {
+        k: torch.randn(v.shape) if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
     buffer = io.BytesIO()
-    torch.save({'state_dict': {f'{name}.{k}' if name else k: v for k, v in state.items()}},
-               buffer)
+    torch.save({'state_dict': {f'{name}.{k}' if name else k: v for k, v in state.items()}}, buffer)
     return buffer.getvalue()
 
 
 def cache_files(torch_home) -> list:
-    return sorted(str(p.relative_to(torch_home)) for p in torch_home.rglob('*') if p.is_file()) \
-        if torch_home.exists() else []
+    return (
+        sorted(str(p.relative_to(torch_home)) for p in torch_home.rglob('*') if p.is_file())
+        if torch_home.exists()
+        else []
+    )
 
 
-@pytest.mark.parametrize('mode, fragment', [
-    ('stall', 'sent nothing for 1 s (SMALLBIG_MM_DOWNLOAD_TIMEOUT)'),
-    ('html', 'an HTML page'),
-    ('cut', 'the body was cut'),
-    ('junk', 'not a readable checkpoint'),
-])
+@pytest.mark.parametrize(
+    'mode, fragment',
+    [
+        ('stall', 'sent nothing for 1 s (SMALLBIG_MM_DOWNLOAD_TIMEOUT)'),
+        ('html', 'an HTML page'),
+        ('cut', 'the body was cut'),
+        ('junk', 'not a readable checkpoint'),
+    ],
+)
 def test_a_bad_answer_is_one_line_caches_nothing_and_the_next_try_downloads(
-        bad_server, torch_home, mode, fragment):
+    bad_server, torch_home, mode, fragment
+):
     url, handler = bad_server
     good = checkpoint_bytes(0, name='')
     handler.files['/w.pth'] = b'\x80\x02 not really a pickle' * 100 if mode == 'junk' else good
@@ -180,6 +191,7 @@ def mmaction_runner(tmp_path, **options):
     """A runner of a config that inherits only MMAction2's own _base_ files (no hooks of ours)."""
     from mmengine.config import Config
     from mmengine.runner import Runner
+
     (tmp_path / 'cfg.py').write_text(MMACTION_ONLY_CONFIG)
     cfg = Config.fromfile(str(tmp_path / 'cfg.py'))
     cfg.merge_from_dict(dict(work_dir=str(tmp_path / 'work'), **options))
@@ -190,16 +202,21 @@ def recognizer_bytes(seed: int) -> bytes:
     """A Recognizer3D checkpoint (backbone + 5-class I3DHead) with seeded random weights."""
     body = torch.load(io.BytesIO(checkpoint_bytes(seed)), weights_only=True)
     generator = torch.Generator().manual_seed(seed)
-    body['state_dict'].update({'cls_head.fc_cls.weight': torch.randn(5, 256, generator=generator),
-                               'cls_head.fc_cls.bias': torch.randn(5, generator=generator)})
+    body['state_dict'].update(
+        {
+            'cls_head.fc_cls.weight': torch.randn(5, 256, generator=generator),
+            'cls_head.fc_cls.bias': torch.randn(5, generator=generator),
+        }
+    )
     buffer = io.BytesIO()
     torch.save(body, buffer)
     return buffer.getvalue()
 
 
 @pytest.mark.parametrize('mode', ['stall', 'html', 'cut'])
-def test_mmengine_load_from_url_uses_the_verified_downloader(bad_server, torch_home, tmp_path,
-                                                             mode):
+def test_mmengine_load_from_url_uses_the_verified_downloader(
+    bad_server, torch_home, tmp_path, mode
+):
     url, handler = bad_server
     good = recognizer_bytes(4)
     handler.files['/b/epoch_3.pth'] = handler.files['/a/epoch_3.pth'] = good
@@ -220,6 +237,7 @@ def test_mmengine_load_from_url_uses_the_verified_downloader(bad_server, torch_h
 def test_backbone_pretrained_url_in_an_mmaction_config(bad_server, torch_home, tmp_path):
     from mmaction.registry import MODELS
     from mmengine.config import Config
+
     url, handler = bad_server
     handler.files['/a/weights.pth'] = checkpoint_bytes(5, name='')
     handler.files['/b/weights.pth'] = checkpoint_bytes(6, name='')
@@ -245,13 +263,26 @@ def test_backbone_pretrained_url_in_an_mmaction_config(bad_server, torch_home, t
 
 def test_train_tool_load_from_a_stalled_url_is_one_line(bad_server, torch_home, motion_data):
     from helpers import TINY_CONFIG, data_options
+
     url, handler = bad_server
     handler.files['/w/epoch_1.pth'] = recognizer_bytes(7)
     handler.mode['/w/epoch_1.pth'] = 'stall'
     result = run_tool_status(
-        [PYTHON, 'tools/train.py', str(TINY_CONFIG), '--work-dir', str(torch_home.parent / 'w'),
-         '--cfg-options', f'load_from={url}/w/epoch_1.pth', *data_options(motion_data)],
-        cwd=REPO, TORCH_HOME=str(torch_home.parent.parent), SMALLBIG_MM_DOWNLOAD_TIMEOUT='1')
-    assert_one_error(result, 1, f'{url}/w/epoch_1.pth: download failed: the server sent '
-                     'nothing for 1 s')
+        [
+            PYTHON,
+            'tools/train.py',
+            str(TINY_CONFIG),
+            '--work-dir',
+            str(torch_home.parent / 'w'),
+            '--cfg-options',
+            f'load_from={url}/w/epoch_1.pth',
+            *data_options(motion_data),
+        ],
+        cwd=REPO,
+        TORCH_HOME=str(torch_home.parent.parent),
+        SMALLBIG_MM_DOWNLOAD_TIMEOUT='1',
+    )
+    assert_one_error(
+        result, 1, f'{url}/w/epoch_1.pth: download failed: the server sent nothing for 1 s'
+    )
     assert cache_files(torch_home) == []

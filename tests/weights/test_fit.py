@@ -1,5 +1,6 @@
 """The one fit check (smallbig_mm.weights.loading) and the reader under
 TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD."""
+
 import os
 import subprocess
 import sys
@@ -32,22 +33,30 @@ def test_the_error_is_one_line_with_counts_examples_and_hints():
         fit_state_dict(tiny(depth=50).state_dict(), tiny().state_dict(), 'r50.pth', 'Net')
     message = str(info.value)
     assert '\n' not in message
-    assert message.startswith('r50.pth: the checkpoint does not fit the model (Net): '
-                              'unexpected in the checkpoint (267): layer1.1.conv1.weight')
+    assert message.startswith(
+        'r50.pth: the checkpoint does not fit the model (Net): '
+        'unexpected in the checkpoint (267): layer1.1.conv1.weight'
+    )
     assert 'hint: this checkpoint has depth 50 but the model has depth 23' in message
 
 
 def test_finetune_drops_only_a_head_of_another_class_count():
     source, target = tiny(num_classes=7), tiny(num_classes=5)
-    fit = fit_state_dict(source.state_dict(), target.state_dict(), 'k7.pth', 'Net',
-                         policy='finetune')
+    fit = fit_state_dict(
+        source.state_dict(), target.state_dict(), 'k7.pth', 'Net', policy='finetune'
+    )
     assert torch.equal(fit.state_dict['fc.weight'], target.fc.weight)
     assert torch.equal(fit.state_dict['conv1.weight'], source.conv1.weight)
     assert len(fit.notes()) == 1 and 'classifier was dropped (fc.weight, fc.bias' in fit.notes()[0]
     # the head of another width is not a class-count change: still refused
     with pytest.raises(CheckpointError, match='base_channels differ'):
-        fit_state_dict(tiny(base_channels=16).state_dict(), target.state_dict(), 'w.pth', 'Net',
-                       policy='finetune')
+        fit_state_dict(
+            tiny(base_channels=16).state_dict(),
+            target.state_dict(),
+            'w.pth',
+            'Net',
+            policy='finetune',
+        )
 
 
 def test_allow_partial_is_the_explicit_opt_in():
@@ -73,19 +82,26 @@ def test_missing_batch_counters_take_the_models_values():
 
 def test_the_timm_and_core_routes_share_the_message(tmp_path):
     import timm
+
     path = tmp_path / 'r50.pth'
     torch.save(tiny(depth=50).state_dict(), path)
     with pytest.raises(CheckpointError) as info:
-        timm.create_model('smallbig_resnet23', pretrained=True, base_channels=8,
-                          pretrained_cfg_overlay=dict(file=str(path)))
-    assert str(info.value).startswith(f'{path}: the checkpoint does not fit the model '
-                                      '(smallbig_resnet23): unexpected in the checkpoint (267)')
+        timm.create_model(
+            'smallbig_resnet23',
+            pretrained=True,
+            base_channels=8,
+            pretrained_cfg_overlay=dict(file=str(path)),
+        )
+    assert str(info.value).startswith(
+        f'{path}: the checkpoint does not fit the model '
+        '(smallbig_resnet23): unexpected in the checkpoint (267)'
+    )
 
 
 @pytest.mark.parametrize('route', ['read_checkpoint', 'timm', 'load_weights'])
 def test_no_route_runs_pickle_code_even_with_force_no_weights_only(tmp_path, route):
     marker, path = tmp_path / 'code-ran', tmp_path / 'evil.pth'
-    script = f'''
+    script = f"""
 import os, torch, sys
 class P:
     def __reduce__(self):
@@ -105,10 +121,11 @@ try:
         read_checkpoint('{path}')
 except CheckpointError as err:
     print(err)
-'''
+"""
     env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1', PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, '-c', script], env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, '-c', script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert 'refused to load' in result.stdout, result.stderr[-2000:]
     assert not marker.exists()
 
@@ -121,7 +138,8 @@ def test_a_tensor_of_another_kind_than_its_slot_is_refused():
     assert str(info.value).startswith(
         'ints.pth: the checkpoint does not fit the model (SmallBigResNetClassifier): tensors of '
         'another kind than their slot (1): conv1.weight: checkpoint torch.int64 vs model '
-        'torch.float32')
+        'torch.float32'
+    )
     state = dict(source.state_dict(), **{'fc.weight': source.fc.weight.half()})  # same kind
     load_weights(target, state)
     assert torch.equal(target.fc.weight, source.fc.weight.half().float())
@@ -138,15 +156,20 @@ def test_non_finite_weights_are_refused_under_every_policy():
 
 def test_a_model_without_classifier_drops_and_names_the_checkpoints_in_one_line(caplog):
     import logging
+
     from smallbig_mm.models import SmallBigResNet
+
     source = tiny()
     core = SmallBigResNet(depth=23, base_channels=8)
     with caplog.at_level(logging.INFO, logger='smallbig_mm.weights'):
-        report = load_weights(core, from_timm_state_dict(source.state_dict(), 'mmaction'),
-                              source='k.pth')
-    assert report.line() == ("loaded k.pth into SmallBigResNet: 246 of 246 tensors; the model "
-                             "has no classifier: dropped the checkpoint's "
-                             "(cls_head.fc_cls.weight, cls_head.fc_cls.bias)")
+        report = load_weights(
+            core, from_timm_state_dict(source.state_dict(), 'mmaction'), source='k.pth'
+        )
+    assert report.line() == (
+        'loaded k.pth into SmallBigResNet: 246 of 246 tensors; the model '
+        "has no classifier: dropped the checkpoint's "
+        '(cls_head.fc_cls.weight, cls_head.fc_cls.bias)'
+    )
     assert [r.getMessage() for r in caplog.records] == [report.line()]
     assert caplog.records[0].levelno == logging.WARNING
     assert torch.equal(core.conv1.weight, source.conv1.weight)

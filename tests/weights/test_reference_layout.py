@@ -7,6 +7,7 @@ files), not from the converter: ``module.`` in front of every key; ``bigK.1.*`` 
 ``extra.expand.weight`` and ``extra.bn.*``. Every tensor holds its own values, so a rule
 that crosses two keys of the same shape (big1 and big2 of a block) is caught.
 """
+
 import torch
 
 from smallbig_mm.models import SmallBigResNet
@@ -15,8 +16,12 @@ from smallbig_mm.weights.layouts import convert_state_dict
 
 # our name in a block -> the reference's, exactly as docs/weights.md lists them
 BLOCK_NAMES = {
-    'big1.bn.': 'big1.1.', 'big2.bn.': 'big2.1.', 'big3.bn.': 'big3.1.',
-    'extra.reduce.': 'big4_1.', 'extra.expand.': 'big4_2.0.', 'extra.bn.': 'big4_2.1.',
+    'big1.bn.': 'big1.1.',
+    'big2.bn.': 'big2.1.',
+    'big3.bn.': 'big3.1.',
+    'extra.reduce.': 'big4_1.',
+    'extra.expand.': 'big4_2.0.',
+    'extra.bn.': 'big4_2.1.',
 }
 
 
@@ -30,14 +35,18 @@ def reference_name(ours: str) -> str:
 def model(num_classes: int = 5) -> torch.nn.Module:
     """A narrow SmallBig-R23 with the extra unit in every stage and a classifier."""
     core = SmallBigResNet(depth=23, base_channels=4, extra_stages=(True,) * 4)
-    return torch.nn.ModuleDict({'core': core,
-                                'fc': torch.nn.Linear(core.num_features, num_classes)})
+    return torch.nn.ModuleDict(
+        {'core': core, 'fc': torch.nn.Linear(core.num_features, num_classes)}
+    )
 
 
 def ours_state_dict(net) -> dict:
     """The timm layout: core keys and ``fc.*``."""
-    state = {key[len('core.'):]: value for key, value in net.state_dict().items()
-             if key.startswith('core.')}
+    state = {
+        key[len('core.') :]: value
+        for key, value in net.state_dict().items()
+        if key.startswith('core.')
+    }
     state.update({f'fc.{key}': value for key, value in net['fc'].state_dict().items()})
     return state
 

@@ -1,4 +1,5 @@
 """smallbig_mm.weights: layouts both ways, 2D inflation, safe reading, clear load errors."""
+
 import os
 import pickle
 
@@ -7,8 +8,15 @@ import torch
 from torch import Tensor, nn
 
 from smallbig_mm.models import SmallBigResNet
-from smallbig_mm.weights import (LAYOUTS, CheckpointError, detect_layout, inflate_2d_state_dict,
-                                 load_weights, read_checkpoint, write_checkpoint)
+from smallbig_mm.weights import (
+    LAYOUTS,
+    CheckpointError,
+    detect_layout,
+    inflate_2d_state_dict,
+    load_weights,
+    read_checkpoint,
+    write_checkpoint,
+)
 from smallbig_mm.weights.io import read_state_dict
 from smallbig_mm.weights.layouts import from_timm_state_dict, to_timm_state_dict
 
@@ -56,8 +64,9 @@ def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def tiny(depth: int = 23, base_channels: int = 8, classifier: bool = True, seed: int = 0,
-         **kwargs) -> nn.Module:
+def tiny(
+    depth: int = 23, base_channels: int = 8, classifier: bool = True, seed: int = 0, **kwargs
+) -> nn.Module:
     cls = TinyClassifier if classifier else SmallBigResNet
     return randomize(cls(depth=depth, base_channels=base_channels, **kwargs), seed)
 
@@ -73,17 +82,27 @@ def squeeze_2d(state_dict):
 
 # ----------------------------------------------------------------------------- layouts
 
-@pytest.mark.parametrize('layout, variant', [
-    (layout, variant) for layout in LAYOUTS for variant in sorted(VARIANTS)
-    if (layout, variant) != ('reference', 'unshared')])  # refused: see the test below
+
+@pytest.mark.parametrize(
+    'layout, variant',
+    [
+        (layout, variant)
+        for layout in LAYOUTS
+        for variant in sorted(VARIANTS)
+        if (layout, variant) != ('reference', 'unshared')
+    ],
+)  # refused: see the test below
 def test_every_layout_both_directions_gives_identical_logits(layout, variant):
     source = tiny(**VARIANTS[variant])
     timm_sd = source.state_dict()
     converted = from_timm_state_dict(timm_sd, layout)
     assert detect_layout(converted) == layout
     back = to_timm_state_dict(converted)
-    expected = timm_sd if layout != 'mmaction_backbone' else \
-        {k: v for k, v in timm_sd.items() if not k.startswith('fc.')}
+    expected = (
+        timm_sd
+        if layout != 'mmaction_backbone'
+        else {k: v for k, v in timm_sd.items() if not k.startswith('fc.')}
+    )
     assert list(back) == list(expected)
     assert all(torch.equal(back[k], expected[k]) for k in expected)
 
@@ -102,15 +121,20 @@ def test_every_layout_both_directions_gives_identical_logits(layout, variant):
 def test_layout_names_match_the_reference_and_mmaction2():
     sd = tiny(extra_stages=EXTRA).state_dict()
     ref = from_timm_state_dict(sd, 'reference')
-    for key in ('module.layer2.0.big1.1.weight', 'module.layer3.1.big3.1.running_var',
-                'module.layer2.0.big4_1.weight', 'module.layer2.0.big4_2.0.weight',
-                'module.layer2.0.big4_2.1.bias', 'module.layer1.0.downsample.0.weight',
-                'module.fc.weight'):
+    for key in (
+        'module.layer2.0.big1.1.weight',
+        'module.layer3.1.big3.1.running_var',
+        'module.layer2.0.big4_1.weight',
+        'module.layer2.0.big4_2.0.weight',
+        'module.layer2.0.big4_2.1.bias',
+        'module.layer1.0.downsample.0.weight',
+        'module.fc.weight',
+    ):
         assert key in ref
     assert len(ref) == len(sd) and all(k.startswith('module.') for k in ref)
     mm = from_timm_state_dict(sd, 'mmaction')
     assert 'cls_head.fc_cls.weight' in mm and 'backbone.layer2.0.extra.reduce.weight' in mm
-    assert detect_layout({k[len('module.'):]: v for k, v in ref.items()}) == 'reference'
+    assert detect_layout({k[len('module.') :]: v for k, v in ref.items()}) == 'reference'
 
 
 def test_reference_resnet50_has_515_keys():  # docs/architecture.md, reference checkpoint layout
@@ -148,10 +172,16 @@ def test_real_timm_model_and_mmaction2_recognizer_take_the_layouts():
     net = timm.create_model('smallbig_resnet23', base_channels=8, num_classes=5).eval()
     load_weights(net, from_timm_state_dict(source.state_dict(), 'reference'))
     with DefaultScope.overwrite_default_scope('mmaction'):
-        recognizer = MODELS.build(dict(
-            type='Recognizer3D', backbone=dict(type='SmallBigResNet', depth=23, base_channels=8),
-            cls_head=dict(type='I3DHead', in_channels=256, num_classes=5, average_clips='score'),
-            data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
+        recognizer = MODELS.build(
+            dict(
+                type='Recognizer3D',
+                backbone=dict(type='SmallBigResNet', depth=23, base_channels=8),
+                cls_head=dict(
+                    type='I3DHead', in_channels=256, num_classes=5, average_clips='score'
+                ),
+                data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'),
+            )
+        )
     load_weights(recognizer.eval(), source.state_dict())
     with torch.no_grad():
         expected = source(clip())
@@ -162,8 +192,10 @@ def test_real_timm_model_and_mmaction2_recognizer_take_the_layouts():
 
 # ----------------------------------------------------------------------------- inflation
 
+
 def _random_resnet2d(layers=(3, 4, 6, 3), seed: int = 0) -> nn.Module:
     import torchvision
+
     torch.manual_seed(seed)
     net = torchvision.models.resnet.ResNet(torchvision.models.resnet.Bottleneck, list(layers))
     return randomize(net, seed)
@@ -186,8 +218,9 @@ def test_inflated_smallbig_equals_2d_resnet_frame_by_frame_averaged_over_time(tm
 
     assert len(report.inflated) == 53 and report.skipped_source == ['fc.weight', 'fc.bias']
     assert report.left_at_init and all('.big' in k for k in report.left_at_init)
-    assert len(report.copied) + len(report.inflated) + len(report.left_at_init) == \
-        len(model.state_dict())
+    assert len(report.copied) + len(report.inflated) + len(report.left_at_init) == len(
+        model.state_dict()
+    )
     assert report.source == path and 'inflated (2D conv -> 3D): 53' in report.summary()
 
 
@@ -217,8 +250,9 @@ def test_inflation_refuses_a_2d_net_of_another_depth_or_width_and_3d_checkpoints
     sd_2d = squeeze_2d(tiny(block_types=C2D).state_dict())  # a 2D "ResNet-23", width 8
     with pytest.raises(CheckpointError, match='depth 23 but the model has depth 50'):
         inflate_2d_state_dict(sd_2d, SmallBigResNet(depth=50, base_channels=8))
-    with pytest.raises(CheckpointError,
-                       match=r"has 8 channels but the model's 16: base_channels differ"):
+    with pytest.raises(
+        CheckpointError, match=r"has 8 channels but the model's 16: base_channels differ"
+    ):
         inflate_2d_state_dict(sd_2d, SmallBigResNet(depth=23, base_channels=16))
     with pytest.raises(CheckpointError, match='not a 2D ResNet'):
         inflate_2d_state_dict(tiny().state_dict(), SmallBigResNet(depth=23, base_channels=8))
@@ -228,6 +262,7 @@ def test_inflation_refuses_a_2d_net_of_another_depth_or_width_and_3d_checkpoints
 
 
 # ----------------------------------------------------------------------------- load errors
+
 
 def test_2d_checkpoint_hint():
     with pytest.raises(CheckpointError, match='2D ResNet checkpoint.*pretrained2d=True'):
@@ -251,8 +286,9 @@ def test_different_width_and_block_types_list_shapes_with_hints():
     with pytest.raises(CheckpointError, match='checkpoint has big views the model lacks'):
         load_weights(tiny(block_types=C2D), tiny().state_dict())
     with pytest.raises(CheckpointError, match='temporal kernel sizes differ'):
-        load_weights(tiny(block_types=THREE_D), tiny(block_types=('2d', '2d', '3d', '2d'))
-                     .state_dict())
+        load_weights(
+            tiny(block_types=THREE_D), tiny(block_types=('2d', '2d', '3d', '2d')).state_dict()
+        )
 
 
 def test_foreign_keys_are_a_different_model():
@@ -283,6 +319,7 @@ def test_core_model_ignores_the_classifier_and_backbone_checkpoint_hint():
 
 # ----------------------------------------------------------------------------- files
 
+
 def test_containers_are_unwrapped(tmp_path):
     sd = tiny().state_dict()
     for key in ('state_dict', 'model', 'state_dict_ema'):
@@ -301,8 +338,15 @@ def test_reference_training_checkpoint_loads(tmp_path):
     source(clip()).sum().backward()
     optimizer.step()
     source.eval()
-    torch.save({'epoch': 12, 'state_dict': from_timm_state_dict(source.state_dict(), 'reference'),
-                'best_metric': 71.5, 'optimizer': optimizer.state_dict()}, tmp_path / 'best.pth')
+    torch.save(
+        {
+            'epoch': 12,
+            'state_dict': from_timm_state_dict(source.state_dict(), 'reference'),
+            'best_metric': 71.5,
+            'optimizer': optimizer.state_dict(),
+        },
+        tmp_path / 'best.pth',
+    )
     target = tiny(extra_stages=EXTRA, seed=3)
     load_weights(target, tmp_path / 'best.pth')
     with torch.no_grad():
@@ -321,14 +365,22 @@ def test_mmengine_training_checkpoint_loads_with_weights_only(tmp_path):
         hub.update_scalar('train/loss', 2.0 / (step + 1))
         hub.update_scalar('train/lr', np.float64(0.01))
     hub.update_info('iter', 3)
-    save_checkpoint({
-        'meta': {'epoch': 1, 'iter': 3, 'seed': 0, 'mmengine_version': '0.10.7',
-                 'dataset_meta': {'classes': ('a', 'b')}},
-        'state_dict': from_timm_state_dict(source.state_dict(), 'mmaction'),
-        'message_hub': hub.state_dict(),
-        'optimizer': torch.optim.SGD(source.parameters(), lr=0.01, momentum=0.9).state_dict(),
-        'param_schedulers': [],
-    }, str(tmp_path / 'epoch_1.pth'))
+    save_checkpoint(
+        {
+            'meta': {
+                'epoch': 1,
+                'iter': 3,
+                'seed': 0,
+                'mmengine_version': '0.10.7',
+                'dataset_meta': {'classes': ('a', 'b')},
+            },
+            'state_dict': from_timm_state_dict(source.state_dict(), 'mmaction'),
+            'message_hub': hub.state_dict(),
+            'optimizer': torch.optim.SGD(source.parameters(), lr=0.01, momentum=0.9).state_dict(),
+            'param_schedulers': [],
+        },
+        str(tmp_path / 'epoch_1.pth'),
+    )
     ckpt = read_checkpoint(tmp_path / 'epoch_1.pth')
     assert isinstance(ckpt.extras['message_hub']['log_scalars']['train/loss'], HistoryBuffer)
     target = tiny(seed=1)
@@ -371,7 +423,7 @@ def test_unreadable_files_name_the_file_and_the_problem(tmp_path):
     torch.save(tiny().state_dict(), good)
     data = good.read_bytes()
     cases = {
-        'truncated.pth': (data[:len(data) // 2], 'truncated or corrupt'),
+        'truncated.pth': (data[: len(data) // 2], 'truncated or corrupt'),
         'empty.pth': (b'', 'empty'),
         'notes.pth': (b'epoch 3: loss 0.1\n', 'not a PyTorch checkpoint'),
     }
@@ -401,16 +453,18 @@ def test_checkpoint_of_another_model_names_the_file(tmp_path):
     with pytest.raises(CheckpointError, match=r'vit\.pth: .*this is not a ResNet-style checkpoint'):
         load_weights(tiny(), tmp_path / 'vit.pth')
     torch.save(tiny(depth=50).state_dict(), tmp_path / 'r50.pth')
-    with pytest.raises(CheckpointError,
-                       match=r'(?s)r50\.pth: .*depth 50 but the model has depth 23'):
+    with pytest.raises(
+        CheckpointError, match=r'(?s)r50\.pth: .*depth 50 but the model has depth 23'
+    ):
         load_weights(tiny(), tmp_path / 'r50.pth')
 
 
 def test_safetensors_round_trip_and_truncation(tmp_path):
     source = tiny()
     path = tmp_path / 'w.safetensors'
-    write_checkpoint(from_timm_state_dict(source.state_dict(), 'mmaction'), path,
-                         metadata={'layout': 'mmaction'})
+    write_checkpoint(
+        from_timm_state_dict(source.state_dict(), 'mmaction'), path, metadata={'layout': 'mmaction'}
+    )
     ckpt = read_checkpoint(path)
     assert ckpt.extras['layout'] == 'mmaction'
     target = tiny(seed=1)

@@ -23,6 +23,7 @@ repeats go round-robin (:func:`smallbig_mm.analysis.benchmark.time_interleaved`)
 
 Needs a C++ compiler (Inductor's CPU back end).
 """
+
 import argparse
 import json
 import statistics
@@ -36,8 +37,12 @@ from torch import Tensor
 from smallbig_mm.analysis.benchmark import Settings, environment, time_interleaved
 from smallbig_mm.cli.arguments import positive
 from smallbig_mm.cli.errors import add_log_level_argument, tool_main
-from smallbig_mm.models.fastpath.pooling import (channels_last_on_cpu, pool_backward,
-                                                 pool_with_indices, separable_max_pool)
+from smallbig_mm.models.fastpath.pooling import (
+    channels_last_on_cpu,
+    pool_backward,
+    pool_with_indices,
+    separable_max_pool,
+)
 from smallbig_mm.utils.files import atomic_output, check_output_path
 
 WINDOW = [3, 3, 3]
@@ -54,8 +59,8 @@ def taps_forward(x: Tensor) -> Tuple[Tensor, Tensor]:
     offset = torch.full(x.shape, -1, dtype=torch.int8, device=x.device)
     for tap in range(27):
         t, h, w = tap // 9, tap // 3 % 3, tap % 3
-        value = padded[:, :, t:t + size[0], h:h + size[1], w:w + size[2]]
-        inside = valid[:, :, t:t + size[0], h:h + size[1], w:w + size[2]]
+        value = padded[:, :, t : t + size[0], h : h + size[1], w : w + size[2]]
+        inside = valid[:, :, t : t + size[0], h : h + size[1], w : w + size[2]]
         better = inside & ((value > best) | value.isnan() | (offset < 0))
         best = torch.where(better, value, best)
         offset = torch.where(better, tap, offset)
@@ -69,8 +74,13 @@ def taps_backward(grad: Tensor, offset: Tensor) -> Tensor:
     total = torch.zeros_like(grad[:, :, 1:-1, 1:-1, 1:-1])
     for tap in reversed(range(27)):  # outputs in increasing order reach an input this way
         t, h, w = 2 - tap // 9, 2 - tap // 3 % 3, 2 - tap % 3
-        window = (slice(None), slice(None), slice(t, t + size[0]), slice(h, h + size[1]),
-                  slice(w, w + size[2]))
+        window = (
+            slice(None),
+            slice(None),
+            slice(t, t + size[0]),
+            slice(h, h + size[1]),
+            slice(w, w + size[2]),
+        )
         total = total + torch.where(offset[window] == tap, grad[window], 0)
     return total
 
@@ -105,11 +115,15 @@ def separable_backward(grad: Tensor, winners: Sequence[Tensor]) -> Tensor:
     for dim, winner in zip((2, 3, 4), reversed(winners)):
         n = grad.shape[dim]
         zero = torch.zeros_like(grad.narrow(dim, 0, 1))
-        from_left = torch.cat([zero, torch.where(winner.narrow(dim, 0, n - 1) == 2,
-                                                 grad.narrow(dim, 0, n - 1), 0)], dim)
+        from_left = torch.cat(
+            [zero, torch.where(winner.narrow(dim, 0, n - 1) == 2, grad.narrow(dim, 0, n - 1), 0)],
+            dim,
+        )
         centre = torch.where(winner == 1, grad, 0)
-        from_right = torch.cat([torch.where(winner.narrow(dim, 1, n - 1) == 0,
-                                            grad.narrow(dim, 1, n - 1), 0), zero], dim)
+        from_right = torch.cat(
+            [torch.where(winner.narrow(dim, 1, n - 1) == 0, grad.narrow(dim, 1, n - 1), 0), zero],
+            dim,
+        )
         grad = from_left + centre + from_right
     return grad
 
@@ -137,8 +151,11 @@ def candidates() -> List[Tuple[str, Step]]:
         pooled, _ = sep_fwd(x)  # the forward pass; the backward pass recomputes the winners
         return pooled, sep_bwd(grad, sep_fwd(x)[1])
 
-    return [('fast_path', fast_path_step), ('inductor_27tap', taps_step),
-            ('inductor_separable', separable_step)]
+    return [
+        ('fast_path', fast_path_step),
+        ('inductor_27tap', taps_step),
+        ('inductor_separable', separable_step),
+    ]
 
 
 def check_exact(step: Step, name: str) -> float:
@@ -181,9 +198,13 @@ def map_shape(text: str) -> Tuple[int, ...]:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--shapes', nargs='+', type=map_shape,
-                        default=[(2, 256, 8, 56, 56), (2, 64, 8, 56, 56)],
-                        help='maps to pool, N,C,T,H,W each')
+    parser.add_argument(
+        '--shapes',
+        nargs='+',
+        type=map_shape,
+        default=[(2, 256, 8, 56, 56), (2, 64, 8, 56, 56)],
+        help='maps to pool, N,C,T,H,W each',
+    )
     parser.add_argument('--repeats', type=positive, default=3)
     parser.add_argument('--threads', type=positive, default=2)
     parser.add_argument('--json', help='write the results here')
@@ -204,15 +225,31 @@ def run(args: argparse.Namespace) -> int:
         subjects = [Subject(name, step, x, grad) for name, step in steps]
         times = time_interleaved(subjects, warmup=1, repeats=args.repeats)
         for name, seconds in times.items():
-            rows.append(dict(shape=list(shape), name=name, median_s=statistics.median(seconds),
-                             times_s=seconds, max_grad_difference_float64=exactness[name]))
+            rows.append(
+                dict(
+                    shape=list(shape),
+                    name=name,
+                    median_s=statistics.median(seconds),
+                    times_s=seconds,
+                    max_grad_difference_float64=exactness[name],
+                )
+            )
             print(f'{str(list(shape)):>20} {name:>20} {statistics.median(seconds):.4g} s')
     if args.json:
-        payload = dict(settings=dict(shapes=[list(shape) for shape in args.shapes], warmup=1,
-                                     repeats=args.repeats, threads=args.threads),
-                       environment=environment(Settings(threads=args.threads)), results=rows)
-        with atomic_output(args.json, force=args.force) as tmp, \
-                open(tmp, 'w', encoding='utf-8') as f:
+        payload = dict(
+            settings=dict(
+                shapes=[list(shape) for shape in args.shapes],
+                warmup=1,
+                repeats=args.repeats,
+                threads=args.threads,
+            ),
+            environment=environment(Settings(threads=args.threads)),
+            results=rows,
+        )
+        with (
+            atomic_output(args.json, force=args.force) as tmp,
+            open(tmp, 'w', encoding='utf-8') as f,
+        ):
             json.dump(payload, f, indent=2)
         print(f'wrote {args.json}')
     return 0

@@ -9,6 +9,7 @@ the figure to read on a shared machine: neighbours stretch wall time, not CPU ti
 
     python tools/analysis_tools/benchmark_pooling_routes.py --json docs/benchmarks/pooling_routes.json
 """
+
 import argparse
 import json
 import os
@@ -27,8 +28,11 @@ from smallbig_mm.utils.files import atomic_output, check_output_path
 
 # SmallBig-R50's big views at batch 2, 8x224x224: the conv1 view of res2, the conv2 view
 # of res3, the conv3 (global temporal) view of res4
-CASES = [((2, 64, 8, 56, 56), (3, 3, 3)), ((2, 128, 8, 28, 28), (1, 3, 3)),
-         ((2, 1024, 8, 14, 14), (None, 3, 3))]
+CASES = [
+    ((2, 64, 8, 56, 56), (3, 3, 3)),
+    ((2, 128, 8, 28, 28), (1, 3, 3)),
+    ((2, 1024, 8, 14, 14), (None, 3, 3)),
+]
 ROUTES = {'native': '1', 'pure': '0'}
 
 
@@ -77,9 +81,12 @@ def run(args: argparse.Namespace) -> int:
                     row[f'{route}_wall_ms'] = 1e3 * min(wall)
                     row[f'{route}_cpu_ms'] = 1e3 * min(cpu)
                 rows.append(row)
-                print(f'{dtype} {shape} {kernel}: CPU ms native {row["native_cpu_ms"]:.1f}, '
-                      f'pure {row["pure_cpu_ms"]:.1f}; wall ms native '
-                      f'{row["native_wall_ms"]:.1f}, pure {row["pure_wall_ms"]:.1f}', flush=True)
+                print(
+                    f'{dtype} {shape} {kernel}: CPU ms native {row["native_cpu_ms"]:.1f}, '
+                    f'pure {row["pure_cpu_ms"]:.1f}; wall ms native '
+                    f'{row["native_wall_ms"]:.1f}, pure {row["pure_wall_ms"]:.1f}',
+                    flush=True,
+                )
     finally:
         if saved is None:
             os.environ.pop('SMALLBIG_MM_NATIVE', None)
@@ -88,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         env = environment(Settings(threads=args.threads))
         env.pop('pooling_route')  # both routes ran
-        with atomic_output(args.json, force=args.force) as tmp, \
-                open(tmp, 'w', encoding='utf-8') as f:
+        with (
+            atomic_output(args.json, force=args.force) as tmp,
+            open(tmp, 'w', encoding='utf-8') as f,
+        ):
             json.dump(dict(environment=env, repeats=args.repeats, results=rows), f, indent=2)
         print(f'wrote {args.json}')
     return 0

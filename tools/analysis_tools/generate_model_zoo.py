@@ -14,6 +14,7 @@ Example:
     python tools/analysis_tools/generate_model_zoo.py          # write both files
     python tools/analysis_tools/generate_model_zoo.py --check  # exit 1 if they are stale
 """
+
 import argparse
 import json
 import re
@@ -24,8 +25,8 @@ from typing import Dict, List, Optional, Sequence
 
 import yaml
 
-from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 from smallbig_mm.utils.files import atomic_output
+from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPO / 'configs' / 'recognition' / 'smallbig'
@@ -38,17 +39,31 @@ REPORTED = 'reported by the paper'
 NAME_PATTERN = re.compile(
     r'^(?P<algo>[\w-]+?)_(?:(?P<pretrain>[a-z0-9]+-pretrained)-)?(?P<backbone>r\d+[\w-]*)_'
     r'(?P<gpus>\d+)xb(?P<batch>\d+)-(?P<sampling>\d+x\d+x\d+|u\d+)-(?P<epochs>\d+)e_'
-    r'(?P<dataset>[a-z0-9]+(?:-split\d)?)-(?P<modality>[a-z]+)$')
+    r'(?P<dataset>[a-z0-9]+(?:-split\d)?)-(?P<modality>[a-z]+)$'
+)
 PRETRAINED_NAMES = {'imagenet-pretrained': 'ImageNet', 'kinetics400-pretrained': 'Kinetics-400'}
 CROPS_PER_VIEW = {'CenterCrop': 1, 'ThreeCrop': 3, 'TenCrop': 10}
-HEADER = ['frame sampling', 'resolution', 'gpus', 'backbone', 'pretrain', 'top1 acc',
-          'top5 acc', 'testing protocol', 'FLOPs (measured)', 'params (measured)', 'config',
-          'ckpt', 'log']
+HEADER = [
+    'frame sampling',
+    'resolution',
+    'gpus',
+    'backbone',
+    'pretrain',
+    'top1 acc',
+    'top5 acc',
+    'testing protocol',
+    'FLOPs (measured)',
+    'params (measured)',
+    'config',
+    'ckpt',
+    'log',
+]
 
 
 @dataclass
 class NameFields:
     """What a config name says, by MMAction2's naming scheme."""
+
     stem: str
     algo: str
     pretrain: Optional[str]
@@ -86,7 +101,8 @@ def parse_name(config: str) -> NameFields:
     if match is None:
         raise ValueError(
             f'{config}: the name does not follow {{algo}}_{{pretrain}}-{{backbone}}_{{gpus}}xb'
-            '{batch}-{clip_len}x{interval}x{clips}-{epochs}e_{dataset}-{modality}.py')
+            '{batch}-{clip_len}x{interval}x{clips}-{epochs}e_{dataset}-{modality}.py'
+        )
     fields = match.groupdict()
     for key in ('gpus', 'batch', 'epochs'):
         fields[key] = int(fields[key])
@@ -104,8 +120,10 @@ def testing_protocol(config: Path) -> str:
             clips = step.get('num_clips', 1) * (2 if step.get('twice_sample') else 1)
         crops = CROPS_PER_VIEW.get(step['type'], crops)
     if clips is None or crops is None:
-        raise ValueError(f'{config}: the test pipeline needs a frame sampler ({SAMPLERS}) '
-                         f'and a crop ({", ".join(CROPS_PER_VIEW)})')
+        raise ValueError(
+            f'{config}: the test pipeline needs a frame sampler ({SAMPLERS}) '
+            f'and a crop ({", ".join(CROPS_PER_VIEW)})'
+        )
     return f'{clips} clip{"s" * (clips > 1)} x {crops} crop{"s" * (crops > 1)}'
 
 
@@ -147,8 +165,9 @@ class ModelZoo:
         """The complexity.json entry of a config."""
         path = (REPO / self.repo_path(config)).resolve()
         if path not in self.complexity:
-            raise KeyError(f'{config} is not in complexity.json: run '
-                           'tools/analysis_tools/model_zoo_table.py')
+            raise KeyError(
+                f'{config} is not in complexity.json: run tools/analysis_tools/model_zoo_table.py'
+            )
         return self.complexity[path]
 
     def protocol(self, config: str) -> str:
@@ -162,10 +181,21 @@ class ModelZoo:
         config = entry['config']
         name = parse_name(config)
         measured = self.measured(config)
-        return [name.frame_sampling, table['resolution'], str(name.gpus), entry['backbone'],
-                name.pretrained, '-', '-', self.protocol(config),
-                _giga(measured['flops'][FLOPS_CROP], 'G'), _mega(measured['params']),
-                f'[config]({config})', NOT_RELEASED, '-']
+        return [
+            name.frame_sampling,
+            table['resolution'],
+            str(name.gpus),
+            entry['backbone'],
+            name.pretrained,
+            '-',
+            '-',
+            self.protocol(config),
+            _giga(measured['flops'][FLOPS_CROP], 'G'),
+            _mega(measured['params']),
+            f'[config]({config})',
+            NOT_RELEASED,
+            '-',
+        ]
 
     def ensemble_row(self, table: dict, ensemble: dict) -> List[str]:
         """The README cells of an ensemble of configs with a reported accuracy."""
@@ -174,18 +204,29 @@ class ModelZoo:
         flops = sum(self.measured(m)['flops'][FLOPS_CROP] for m in members)
         params = sum(self.measured(m)['params'] for m in members)
         configs = ' + '.join(f'[{n.frame_sampling}]({m})' for n, m in zip(names, members))
-        return [' + '.join(n.frame_sampling for n in names), table['resolution'],
-                str(names[0].gpus), ensemble['backbone'], names[0].pretrained,
-                f"{ensemble['top1']} ({REPORTED})", '-', "the paper's", _giga(flops, 'G'),
-                _mega(params), configs, NOT_RELEASED, '-']
+        return [
+            ' + '.join(n.frame_sampling for n in names),
+            table['resolution'],
+            str(names[0].gpus),
+            ensemble['backbone'],
+            names[0].pretrained,
+            f'{ensemble["top1"]} ({REPORTED})',
+            '-',
+            "the paper's",
+            _giga(flops, 'G'),
+            _mega(params),
+            configs,
+            NOT_RELEASED,
+            '-',
+        ]
 
     def readme(self) -> str:
         """The README.md text."""
         src, col = self.source, self.source['collection']
         out = [
-            f"# {col['name']}",
+            f'# {col["name"]}',
             '',
-            f"> [{col['title']}]({col['paper']}) ({col['venue']})",
+            f'> [{col["title"]}]({col["paper"]}) ({col["venue"]})',
             '',
             '<!-- [ALGORITHM] -->',
             '',
@@ -195,7 +236,7 @@ class ModelZoo:
             '',
             src['abstract'],
             '',
-            f"![Kinetics-400 and Something-Something V2 top-1 vs GFLOPs]({src['plot']})",
+            f'![Kinetics-400 and Something-Something V2 top-1 vs GFLOPs]({src["plot"]})',
             '',
             'Top-1 accuracy against GFLOPs per view. MMAction2 entries: the figures of the '
             'metafiles in the mmaction2 1.2.0 wheel (`mmaction/.mim/configs/recognition/*/'
@@ -223,24 +264,39 @@ class ModelZoo:
             '',
         ]
         for table in src['tables']:
-            out += [f"### {table['title']}", '', '| ' + ' | '.join(HEADER) + ' |',
-                    '|' + ' :-: |' * len(HEADER)]
+            out += [
+                f'### {table["title"]}',
+                '',
+                '| ' + ' | '.join(HEADER) + ' |',
+                '|' + ' :-: |' * len(HEADER),
+            ]
             rows = [self.row(table, e) for e in table['rows']]
             rows += [self.ensemble_row(table, e) for e in table.get('ensembles', [])]
             out += ['| ' + ' | '.join(cells) + ' |' for cells in rows]
             notes = list(table.get('notes', []))
             if 'best_single_top1' in table:
-                notes.insert(0, f"The paper's best single {table['dataset']} entry reaches "
-                             f"**{table['best_single_top1']}** top-1 ({REPORTED}). Our sources "
-                             'do not say which of the settings above produced it, so it is not '
-                             'attached to a row.')
+                notes.insert(
+                    0,
+                    f"The paper's best single {table['dataset']} entry reaches "
+                    f'**{table["best_single_top1"]}** top-1 ({REPORTED}). Our sources '
+                    'do not say which of the settings above produced it, so it is not '
+                    'attached to a row.',
+                )
             if notes:
                 out.append('')
                 out += [f'{i}. {note}' for i, note in enumerate(notes, start=1)]
             out.append('')
         out += self._usage()
-        out += ['## Citation', '', '<!-- [ALGORITHM] -->', '', '```BibTeX', src['citation'],
-                '```', '']
+        out += [
+            '## Citation',
+            '',
+            '<!-- [ALGORITHM] -->',
+            '',
+            '```BibTeX',
+            src['citation'],
+            '```',
+            '',
+        ]
         return '\n'.join(out)
 
     def _usage(self) -> List[str]:
@@ -249,14 +305,14 @@ class ModelZoo:
         return [
             '## Train',
             '',
-            'The ImageNet configs inflate torchvision\'s ResNet from the local torch hub cache '
+            "The ImageNet configs inflate torchvision's ResNet from the local torch hub cache "
             '(`torch.hub.get_dir()/checkpoints/resnet50-*.pth`; nothing is downloaded). '
             'Data layouts follow MMAction2 (`data/kinetics400`, `data/sthv1/rawframes`, '
             '`data/sthv2/videos`).',
             '',
             '```shell',
             f'python tools/train.py {path} [ARGS]',
-            f'bash tools/dist_train.sh {path} 8 [ARGS]   # 8 GPUs, the recipe\'s setting',
+            f"bash tools/dist_train.sh {path} 8 [ARGS]   # 8 GPUs, the recipe's setting",
             '```',
             '',
             'Example: train on 2 GPUs with the learning rate scaled to the batch size.',
@@ -286,47 +342,67 @@ class ModelZoo:
             for entry in table['rows']:
                 config = entry['config']
                 name, measured = parse_name(config), self.measured(config)
-                models.append({
-                    'Name': name.stem,
-                    'Config': self.repo_path(config),
-                    'In Collection': col['name'],
-                    'Metadata': {
-                        'Architecture': entry['backbone'],
-                        'Batch Size': name.batch,
-                        'Epochs': name.epochs,
-                        'FLOPs': _giga(measured['flops'][FLOPS_CROP], 'G'),
-                        'Parameters': _mega(measured['params']),
-                        'Pretrained': name.pretrained,
-                        'Resolution': table['resolution'],
-                        'Training Data': table['dataset'],
-                        'Training Resources': f'{name.gpus} GPUs',
-                    },
-                    'Modality': name.modality.upper(),
-                })
+                models.append(
+                    {
+                        'Name': name.stem,
+                        'Config': self.repo_path(config),
+                        'In Collection': col['name'],
+                        'Metadata': {
+                            'Architecture': entry['backbone'],
+                            'Batch Size': name.batch,
+                            'Epochs': name.epochs,
+                            'FLOPs': _giga(measured['flops'][FLOPS_CROP], 'G'),
+                            'Parameters': _mega(measured['params']),
+                            'Pretrained': name.pretrained,
+                            'Resolution': table['resolution'],
+                            'Training Data': table['dataset'],
+                            'Training Resources': f'{name.gpus} GPUs',
+                        },
+                        'Modality': name.modality.upper(),
+                    }
+                )
         data = {
-            'Collections': [{'Name': col['name'], 'README': readme,
-                             'Paper': {'URL': col['paper'], 'Title': col['title']}}],
+            'Collections': [
+                {
+                    'Name': col['name'],
+                    'README': readme,
+                    'Paper': {'URL': col['paper'], 'Title': col['title']},
+                }
+            ],
             'Models': models,
         }
-        head = ('# Generated by tools/analysis_tools/generate_model_zoo.py from docs/model_zoo/'
-                '(model_zoo.yml, complexity.json): edit those, then rerun it.\n'
-                '# No checkpoints are released: the models have no Results or Weights.\n')
+        head = (
+            '# Generated by tools/analysis_tools/generate_model_zoo.py from docs/model_zoo/'
+            '(model_zoo.yml, complexity.json): edit those, then rerun it.\n'
+            '# No checkpoints are released: the models have no Results or Weights.\n'
+        )
         return head + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
 
     def outputs(self) -> Dict[Path, str]:
         """File -> text of everything this generator writes."""
-        return {self.folder / 'README.md': self.readme(),
-                self.folder / 'metafile.yml': self.metafile()}
+        return {
+            self.folder / 'README.md': self.readme(),
+            self.folder / 'metafile.yml': self.metafile(),
+        }
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate README.md and metafile.yml of a model-zoo folder from its '
-                    'model_zoo.yml, configs and complexity.json')
-    parser.add_argument('folder', nargs='?', type=Path, default=DEFAULT_FOLDER,
-                        help='config folder (default: %(default)s)')
-    parser.add_argument('--check', action='store_true',
-                        help='write nothing; exit 1 if a file is missing or out of date')
+        'model_zoo.yml, configs and complexity.json'
+    )
+    parser.add_argument(
+        'folder',
+        nargs='?',
+        type=Path,
+        default=DEFAULT_FOLDER,
+        help='config folder (default: %(default)s)',
+    )
+    parser.add_argument(
+        '--check',
+        action='store_true',
+        help='write nothing; exit 1 if a file is missing or out of date',
+    )
     return parser.parse_args(argv)
 
 
@@ -347,8 +423,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 Path(tmp).write_text(text, encoding='utf-8')
             print(f'wrote {path}')
     if stale:
-        sys.exit('out of date (run tools/analysis_tools/generate_model_zoo.py): '
-                 + ', '.join(stale))
+        sys.exit(
+            'out of date (run tools/analysis_tools/generate_model_zoo.py): ' + ', '.join(stale)
+        )
 
 
 if __name__ == '__main__':

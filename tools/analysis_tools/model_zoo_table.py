@@ -36,6 +36,7 @@ Example:
     python tools/analysis_tools/model_zoo_table.py configs/recognition/smallbig/ablations \\
         --json /tmp/ablations.json --md /tmp/ablations.md
 """
+
 import argparse
 import json
 import sys
@@ -46,8 +47,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 from smallbig_mm.utils.files import atomic_output
+from smallbig_mm.utils.pipelines import FRAME_SAMPLERS as SAMPLERS
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIGS = REPO / 'configs' / 'recognition' / 'smallbig'
@@ -73,6 +74,7 @@ class Complexity:
         macs: crop -> conv + linear multiply-accumulates.
         flops: crop -> MMEngine's default FLOP count (MACs plus norms).
     """
+
     config: str
     frames: int
     params: int
@@ -128,8 +130,10 @@ def clip_length(cfg) -> int:
         for step in pipeline:
             if step.get('type') in SAMPLERS and 'clip_len' in step:
                 return int(step['clip_len'])
-    raise ValueError(f'{cfg.filename}: no frame sampler ({", ".join(SAMPLERS)}) with clip_len '
-                     'in test_dataloader or val_dataloader: cannot tell the clip length')
+    raise ValueError(
+        f'{cfg.filename}: no frame sampler ({", ".join(SAMPLERS)}) with clip_len '
+        'in test_dataloader or val_dataloader: cannot tell the clip length'
+    )
 
 
 def analysis_model_cfg(cfg):
@@ -158,13 +162,16 @@ def trace_counts(model: nn.Module, shape: Sequence[int]) -> Tuple[int, int]:
 def check_crop(crop: int) -> int:
     """Raises ValueError unless ``crop`` is a positive multiple of 32."""
     if crop <= 0 or crop % UNIT:
-        raise ValueError(f'crop {crop} is not a multiple of {UNIT}: the extrapolation is exact '
-                         f'only for such crops; use --direct to trace other sizes')
+        raise ValueError(
+            f'crop {crop} is not a multiple of {UNIT}: the extrapolation is exact '
+            f'only for such crops; use --direct to trace other sizes'
+        )
     return crop
 
 
-def extrapolate(model: nn.Module, frames: int, crops: Sequence[int]
-                ) -> Tuple[Dict[int, int], Dict[int, int]]:
+def extrapolate(
+    model: nn.Module, frames: int, crops: Sequence[int]
+) -> Tuple[Dict[int, int], Dict[int, int]]:
     """Counts at the two probe sizes, then solves ``a * area / 32**2 + b`` for each crop."""
     probes = [trace_counts(model, (1, 3, frames, h, w)) for h, w in PROBES]
     macs, flops = {}, {}
@@ -197,10 +204,10 @@ def measure(config: Path, crops: Sequence[int], direct: bool = False) -> Complex
         >>> row.params, round(row.macs[224] / 1e9, 2)
         (11368400, 26.53)
     """
+    from mmaction.registry import MODELS
     from mmengine.analysis import parameter_count
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-    from mmaction.registry import MODELS
 
     from smallbig_mm.analysis.complexity import count_macs
 
@@ -217,12 +224,15 @@ def measure(config: Path, crops: Sequence[int], direct: bool = False) -> Complex
     else:
         macs, flops = extrapolate(model, frames, crops)
     for crop in crops:
-        expected = count_macs(lambda: ClipLogits(MODELS.build(model_cfg)),
-                              (1, 3, frames, crop, crop))
+        expected = count_macs(
+            lambda: ClipLogits(MODELS.build(model_cfg)), (1, 3, frames, crop, crop)
+        )
         if macs[crop] != expected:
-            raise RuntimeError(f'{config}: MMEngine counts {macs[crop]} MACs at {crop}, the '
-                               f'meta-device count is {expected}: an operation this tool does '
-                               'not model; rerun with --direct')
+            raise RuntimeError(
+                f'{config}: MMEngine counts {macs[crop]} MACs at {crop}, the '
+                f'meta-device count is {expected}: an operation this tool does '
+                'not model; rerun with --direct'
+            )
     return Complexity(_display_path(config), frames, params, macs, flops)
 
 
@@ -236,7 +246,7 @@ def to_json(rows: Sequence[Complexity], crops: Sequence[int]) -> str:
     payload = {
         'generated_by': 'tools/analysis_tools/model_zoo_table.py',
         'view': '1 clip x 1 crop: input 1 x 3 x frames x crop x crop',
-        'macs': 'conv + linear multiply-accumulates (the paper\'s GFLOPs)',
+        'macs': "conv + linear multiply-accumulates (the paper's GFLOPs)",
         'flops': "MMEngine FlopAnalyzer default count (MMAction2's get_flops.py and zoo)",
         'crops': list(crops),
         'models': [asdict(row) for row in rows],
@@ -257,7 +267,7 @@ def to_markdown(rows: Sequence[Complexity], crops: Sequence[int]) -> str:
         "count (MACs plus BatchNorm), what MMAction2's get_flops.py prints and its model zoo "
         'quotes (at the 256 crop). Counted with `mmengine.analysis.FlopAnalyzer` on two small '
         'inputs and extrapolated exactly to the crop, then checked against a meta-device count '
-        'at the true size (see the tool\'s docstring).',
+        "at the true size (see the tool's docstring).",
         '',
         '| ' + ' | '.join(head) + ' |',
         '|' + '---|' * len(head),
@@ -273,17 +283,32 @@ def to_markdown(rows: Sequence[Complexity], crops: Sequence[int]) -> str:
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Parameters and FLOPs of recognition configs (MMEngine analysis), '
-                    'written as Markdown and JSON')
-    parser.add_argument('configs', nargs='*', type=Path, default=[DEFAULT_CONFIGS],
-                        help='config files or directories (default: %(default)s)')
-    parser.add_argument('--crops', nargs='+', type=int, default=[224, 256],
-                        help='square crop sizes (default: 224 256)')
+        'written as Markdown and JSON'
+    )
+    parser.add_argument(
+        'configs',
+        nargs='*',
+        type=Path,
+        default=[DEFAULT_CONFIGS],
+        help='config files or directories (default: %(default)s)',
+    )
+    parser.add_argument(
+        '--crops',
+        nargs='+',
+        type=int,
+        default=[224, 256],
+        help='square crop sizes (default: 224 256)',
+    )
     parser.add_argument('--json', type=Path, default=DEFAULT_JSON, help='JSON output file')
     parser.add_argument('--md', type=Path, default=DEFAULT_MD, help='Markdown output file')
-    parser.add_argument('--direct', action='store_true',
-                        help='trace at the true input sizes instead of extrapolating (slow)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (default: torch decides)')
+    parser.add_argument(
+        '--direct',
+        action='store_true',
+        help='trace at the true input sizes instead of extrapolating (slow)',
+    )
+    parser.add_argument(
+        '--threads', type=int, default=None, help='torch CPU threads (default: torch decides)'
+    )
     return parser.parse_args(argv)
 
 

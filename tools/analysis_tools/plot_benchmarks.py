@@ -10,6 +10,7 @@ Example:
     python tools/analysis_tools/plot_benchmarks.py docs/benchmarks/*.json \\
         --out docs/benchmarks.png
 """
+
 import argparse
 import json
 from pathlib import Path
@@ -29,8 +30,9 @@ def load(paths: Sequence[str]) -> List[dict]:
         except (OSError, ValueError) as error:
             raise SystemExit(f'error: cannot read benchmark file {path}: {error}') from None
         if not isinstance(run, dict) or not {'settings', 'results'} <= run.keys():
-            raise SystemExit(f'error: {path} is not a tools/benchmark.py --json file '
-                             '(no settings/results)')
+            raise SystemExit(
+                f'error: {path} is not a tools/benchmark.py --json file (no settings/results)'
+            )
         if not run['results']:
             raise SystemExit(f'error: {path} has no results to plot')
         runs.append(run)
@@ -40,13 +42,16 @@ def load(paths: Sequence[str]) -> List[dict]:
 def title(settings: dict) -> str:
     """``eval, batch 1, 8x224x224, fp32, cpu, 2 threads``."""
     s = settings
-    return (f"{s['mode']}, batch {s['batch']}, {s['frames']}x{s['size']}x{s['size']}, "
-            f"{s['dtype']}, {s['device']}, {s['threads']} threads")
+    return (
+        f'{s["mode"]}, batch {s["batch"]}, {s["frames"]}x{s["size"]}x{s["size"]}, '
+        f'{s["dtype"]}, {s["device"]}, {s["threads"]} threads'
+    )
 
 
 def plot(runs: Sequence[dict], out: Path) -> None:
     """Writes the figure to ``out`` (any format matplotlib knows by the suffix)."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -54,8 +59,9 @@ def plot(runs: Sequence[dict], out: Path) -> None:
     panels = len(runs) + len(train_runs)
     columns = min(panels, 2)
     rows_of_panels = -(-panels // columns)
-    fig, axes = plt.subplots(rows_of_panels, columns, figsize=(6.4 * columns, 3.2 * rows_of_panels),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows_of_panels, columns, figsize=(6.4 * columns, 3.2 * rows_of_panels), squeeze=False
+    )
     axes = list(axes.flat)
     for ax in axes[panels:]:
         ax.axis('off')
@@ -63,26 +69,39 @@ def plot(runs: Sequence[dict], out: Path) -> None:
         rows = run['results']
         names = [r['name'] for r in rows]
         rates = [r['gmacs_per_s'] for r in rows]
-        colors = ['crimson' if n.startswith('smallbig_resnet') else
-                  'lightcoral' if n == REFERENCE else 'tab:gray' for n in names]
+        colors = [
+            'crimson'
+            if n.startswith('smallbig_resnet')
+            else 'lightcoral'
+            if n == REFERENCE
+            else 'tab:gray'
+            for n in names
+        ]
         ax.barh(names, rates, color=colors)
         reference = next((r for r in rows if r['name'] == REFERENCE), None)
         for y, row in enumerate(rows):
-            label = f"{row['clips_per_s']:.2f} clips/s"
+            label = f'{row["clips_per_s"]:.2f} clips/s'
             if reference:
-                label += f", {reference['median_s'] / row['median_s']:.2f}x"
+                label += f', {reference["median_s"] / row["median_s"]:.2f}x'
             ax.text(row['gmacs_per_s'], y, ' ' + label, va='center', fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, max(rates) * 1.7)
         ax.set_xlabel('GMAC/s (higher is better)')
         ax.set_title(title(run['settings']), fontsize=9)
-    for ax, run in zip(axes[len(runs):], train_runs):
+    for ax, run in zip(axes[len(runs) :], train_runs):
         rows = [r for r in run['results'] if r.get('peak_mib')]
         names = [r['name'] for r in rows]
         ax.barh(names, [r['peak_mib'] for r in rows], color='tab:blue', label='tensors')
         if all(r.get('peak_rss_mib') for r in rows):
-            ax.scatter([r['peak_rss_mib'] for r in rows], names, color='black', marker='|',
-                       s=200, label='process RSS', zorder=3)
+            ax.scatter(
+                [r['peak_rss_mib'] for r in rows],
+                names,
+                color='black',
+                marker='|',
+                s=200,
+                label='process RSS',
+                zorder=3,
+            )
         ax.invert_yaxis()
         ax.set_xlabel('peak MiB (lower is better)')
         ax.set_title('memory: ' + title(run['settings']), fontsize=9)

@@ -1,4 +1,5 @@
 """Export a clip classifier (config or timm name) to ONNX; see ``--help``."""
+
 import sys
 
 from smallbig_mm.cli.launcher import main_export as main  # --version, missing extras

@@ -3,6 +3,7 @@
 Example:
     python tools/misc/extract_features.py CONFIG CKPT videos.txt --out features/
 """
+
 import sys
 
 from smallbig_mm.cli.launcher import main_extract_features as main  # --version, missing extras

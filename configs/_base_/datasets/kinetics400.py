@@ -21,11 +21,12 @@ train_pipeline = [
         input_size=224,
         scales=(1, 0.875, 0.75, 0.66),
         random_crop=False,
-        max_wh_scale_gap=1),
+        max_wh_scale_gap=1,
+    ),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 val_pipeline = [
     dict(type='DecordInit', **file_client_args),
@@ -34,12 +35,15 @@ val_pipeline = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 # Testing: 10 clips spread over the video, each in 3 crops of 256 (30 views).
 test_pipeline = [
-    dict(step, num_clips=10) if step['type'] == 'SampleFrames' else
-    dict(type='ThreeCrop', crop_size=256) if step['type'] == 'CenterCrop' else step
+    dict(step, num_clips=10)
+    if step['type'] == 'SampleFrames'
+    else dict(type='ThreeCrop', crop_size=256)
+    if step['type'] == 'CenterCrop'
+    else step
     for step in val_pipeline
 ]
 
@@ -52,7 +56,9 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     train_dataloader,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -61,10 +67,13 @@ val_dataloader = dict(
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
-        test_mode=True))
+        test_mode=True,
+    ),
+)
 # Testing: the validation videos with the test pipeline, one video (30 views) a batch.
 test_dataloader = dict(
-    val_dataloader, batch_size=1, dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))
+    val_dataloader, batch_size=1, dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline)
+)
 
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator

@@ -7,7 +7,8 @@ model = dict(
         block_types=('2d', 'smallbig', 'smallbig', 'smallbig'),
         pretrained=None,
         pretrained2d=True,
-        norm_eval=False),
+        norm_eval=False,
+    ),
     cls_head=dict(
         type='I3DHead',
         in_channels=2048,
@@ -15,9 +16,12 @@ model = dict(
         spatial_type='avg',
         dropout_ratio=0.5,
         init_std=0.01,
-        average_clips='prob'),
+        average_clips='prob',
+    ),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        format_shape='NCTHW'))
+        format_shape='NCTHW',
+    ),
+)

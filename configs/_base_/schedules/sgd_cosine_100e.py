@@ -10,7 +10,8 @@ param_scheduler = [
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
-    clip_grad=dict(max_norm=40, norm_type=2))
+    clip_grad=dict(max_norm=40, norm_type=2),
+)
 
 # lr 0.01 is for 8 GPUs x 8 clips; --auto-scale-lr rescales it for other batch sizes.
 auto_scale_lr = dict(enable=False, base_batch_size=64)

@@ -1,12 +1,15 @@
 # SmallBig-ResNet-50 on Something-Something V2 (videos): 8 segments, one frame each.
 _base_ = [
-    '../../_base_/models/smallbig_r50.py', '../../_base_/schedules/sgd_cosine_100e.py',
-    '../../_base_/default_runtime.py', '../../_base_/datasets/something_something.py'
+    '../../_base_/models/smallbig_r50.py',
+    '../../_base_/schedules/sgd_cosine_100e.py',
+    '../../_base_/default_runtime.py',
+    '../../_base_/datasets/something_something.py',
 ]
 
 model = dict(
     backbone=dict(pretrained='torchvision://resnet50', pretrained2d=True),
-    cls_head=dict(num_classes=174))
+    cls_head=dict(num_classes=174),
+)
 
 # dataset settings
 dataset_type = 'VideoDataset'
@@ -38,8 +41,11 @@ train_dataloader = dict(
         type=dataset_type,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    )
+)
 # Validation and testing: the validation list.
 val_dataloader = dict(
-    dataset=dict(train_dataloader['dataset'], ann_file=ann_file_val, pipeline=val_pipeline))
+    dataset=dict(train_dataloader['dataset'], ann_file=ann_file_val, pipeline=val_pipeline)
+)
 test_dataloader = dict(dataset=dict(val_dataloader['dataset'], pipeline=test_pipeline))

@@ -4,9 +4,13 @@
 # train that config, or give yours with --cfg-options load_from=PATH). Its 400-class
 # classifier is dropped, with a message; the 101-class one starts from random weights.
 _base_ = [
-    '../../_base_/models/smallbig_r50.py', '../../_base_/datasets/ucf101.py',
-    '../../_base_/schedules/sgd_cosine_30e_finetune.py', '../../_base_/default_runtime.py'
+    '../../_base_/models/smallbig_r50.py',
+    '../../_base_/datasets/ucf101.py',
+    '../../_base_/schedules/sgd_cosine_30e_finetune.py',
+    '../../_base_/default_runtime.py',
 ]
 
 model = dict(cls_head=dict(num_classes=101))
-load_from = 'work_dirs/smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb/epoch_100.pth'
+load_from = (
+    'work_dirs/smallbig_imagenet-pretrained-r50_8xb8-8x8x1-100e_kinetics400-rgb/epoch_100.pth'
+)

@@ -7,13 +7,15 @@
 # base (dataset type, data samplers, loader and evaluator structure) and replace its files,
 # pipelines and loader sizes. A change to the Kinetics-400 loaders reaches this config.
 _base_ = [
-    '../../_base_/models/smallbig_r50.py', '../../_base_/datasets/kinetics400.py',
-    '../../_base_/default_runtime.py'
+    '../../_base_/models/smallbig_r50.py',
+    '../../_base_/datasets/kinetics400.py',
+    '../../_base_/default_runtime.py',
 ]
 
 model = dict(
     backbone=dict(depth=23, base_channels=16, pretrained=None),
-    cls_head=dict(in_channels=512, num_classes=2))  # 16 * 8 (res5 planes) * 4 (expansion)
+    cls_head=dict(in_channels=512, num_classes=2),
+)  # 16 * 8 (res5 planes) * 4 (expansion)
 
 # dataset settings: 256 training and 128 validation clips of 8 frames, 32 x 32
 data_root = 'data/smallbig_motion'
@@ -32,7 +34,7 @@ train_pipeline = [
     dict(type='Flip', flip_ratio=0.5, direction='horizontal'),
     dict(type='Flip', flip_ratio=0.5, direction='vertical'),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 val_pipeline = [
     dict(type='DecordInit'),
@@ -40,7 +42,7 @@ val_pipeline = [
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs')
+    dict(type='PackActionInputs'),
 ]
 test_pipeline = val_pipeline
 
@@ -49,28 +51,41 @@ test_pipeline = val_pipeline
 # (a name with two leading underscores stays out of the resolved config)
 __loader = dict(batch_size=16, num_workers=0, persistent_workers=False)
 train_dataloader = dict(
-    __loader, dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root),
-                           pipeline=train_pipeline))
+    __loader,
+    dataset=dict(
+        ann_file=ann_file_train, data_prefix=dict(video=data_root), pipeline=train_pipeline
+    ),
+)
 val_dataloader = dict(
-    __loader, dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val),
-                           pipeline=val_pipeline))
+    __loader,
+    dataset=dict(
+        ann_file=ann_file_val, data_prefix=dict(video=data_root_val), pipeline=val_pipeline
+    ),
+)
 test_dataloader = val_dataloader
 
 # two classes: top-5 would always be 1
-val_evaluator = dict(type='AccMetric', metric_options=dict(top_k_accuracy=dict(topk=(1, ))))
+val_evaluator = dict(type='AccMetric', metric_options=dict(top_k_accuracy=dict(topk=(1,))))
 test_evaluator = val_evaluator
 
 # schedule: Adam, cosine decay per iteration over 20 epochs (16 iterations each)
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=20, val_begin=5, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3, weight_decay=0.))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3, weight_decay=0.0))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=20, eta_min=0, by_epoch=True, begin=0, end=20,
-         convert_to_iter_based=True)
+    dict(
+        type='CosineAnnealingLR',
+        T_max=20,
+        eta_min=0,
+        by_epoch=True,
+        begin=0,
+        end=20,
+        convert_to_iter_based=True,
+    )
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 default_hooks = dict(
-    logger=dict(interval=16),
-    checkpoint=dict(interval=5, max_keep_ckpts=1, save_best='auto'))
+    logger=dict(interval=16), checkpoint=dict(interval=5, max_keep_ckpts=1, save_best='auto')
+)

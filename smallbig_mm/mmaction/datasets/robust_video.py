@@ -22,6 +22,7 @@ Example config::
         type='RobustVideoDataset', ann_file='train.txt', data_prefix=dict(video='data'),
         num_classes=400, on_bad_video='skip', pipeline=train_pipeline))
 """
+
 import copy
 import logging
 import os.path as osp
@@ -32,8 +33,12 @@ from mmaction.datasets.transforms import DecordInit
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmengine.logging import print_log
 
-from ...data.annotations import (AnnotationError, AnnotationProblem, check_video_annotations,
-                          parse_video_annotations)
+from ...data.annotations import (
+    AnnotationError,
+    AnnotationProblem,
+    check_video_annotations,
+    parse_video_annotations,
+)
 from ...utils.errors import UserError
 
 POLICIES = ('error', 'skip')
@@ -62,6 +67,7 @@ class SafeDecordInit(DecordInit):
         if self.io_backend != 'disk' or not osp.isfile(filename):
             return super()._get_video_reader(filename)
         import decord
+
         return decord.VideoReader(filename, num_threads=self.num_threads)
 
 
@@ -92,14 +98,21 @@ class RobustVideoDataset(VideoDataset):
         check_files: check at build time that every listed video exists.
     """
 
-    def __init__(self, ann_file: str, pipeline: List[Union[dict, Any]],
-                 on_bad_video: str = 'error', min_frames: Union[str, int, None] = 'auto',
-                 check_files: bool = True, **kwargs) -> None:
+    def __init__(
+        self,
+        ann_file: str,
+        pipeline: List[Union[dict, Any]],
+        on_bad_video: str = 'error',
+        min_frames: Union[str, int, None] = 'auto',
+        check_files: bool = True,
+        **kwargs,
+    ) -> None:
         if on_bad_video not in POLICIES:
             raise ValueError(f'on_bad_video must be one of {POLICIES}, got {on_bad_video!r}')
         if not (min_frames in ('auto', None) or isinstance(min_frames, int) and min_frames > 0):
-            raise ValueError(f"min_frames must be 'auto', None or a positive int, got "
-                             f'{min_frames!r}')
+            raise ValueError(
+                f"min_frames must be 'auto', None or a positive int, got {min_frames!r}"
+            )
         self.on_bad_video = on_bad_video
         self.check_files = check_files
         self._warned: Set[str] = set()
@@ -109,32 +122,51 @@ class RobustVideoDataset(VideoDataset):
         transforms = self.pipeline.transforms
         for i, transform in enumerate(transforms):
             if type(transform) is DecordInit:
-                transforms[i] = SafeDecordInit(transform.io_backend, transform.num_threads,
-                                               **transform.kwargs)
-        self.min_frames = clip_span(transforms) if min_frames == 'auto' and not \
-            self.test_mode else (None if min_frames == 'auto' else min_frames)
+                transforms[i] = SafeDecordInit(
+                    transform.io_backend, transform.num_threads, **transform.kwargs
+                )
+        self.min_frames = (
+            clip_span(transforms)
+            if min_frames == 'auto' and not self.test_mode
+            else (None if min_frames == 'auto' else min_frames)
+        )
 
     # -- annotations ------------------------------------------------------------------
     def load_data_list(self) -> List[dict]:
         """Reads the annotation file; reports every bad line (see ``on_bad_video``)."""
         prefix = self.data_prefix.get('video')
-        entries, _ = parse_video_annotations(self.ann_file, prefix, self.delimiter,
-                                             self.multi_class)
+        entries, _ = parse_video_annotations(
+            self.ann_file, prefix, self.delimiter, self.multi_class
+        )
         problems = check_video_annotations(
-            self.ann_file, prefix, self.num_classes, self.delimiter, self.multi_class,
-            self.check_files, num_classes_key='dataset num_classes')
+            self.ann_file,
+            prefix,
+            self.num_classes,
+            self.delimiter,
+            self.multi_class,
+            self.check_files,
+            num_classes_key='dataset num_classes',
+        )
         if not entries and not problems:
             problems = [AnnotationProblem(self.ann_file, 0, 'the file lists no videos')]
         bad_lines = {p.line for p in problems}
-        kept = [dict(filename=e.filename, label=e.label) for e in entries
-                if e.line not in bad_lines]
+        kept = [
+            dict(filename=e.filename, label=e.label) for e in entries if e.line not in bad_lines
+        ]
         if problems and (self.on_bad_video == 'error' or not kept):
-            raise AnnotationError(problems, hint="Fix or remove these lines, or set the "
-                                  "dataset's on_bad_video='skip' to leave them out." if kept
-                                  else 'No usable line is left.')
+            raise AnnotationError(
+                problems,
+                hint='Fix or remove these lines, or set the '
+                "dataset's on_bad_video='skip' to leave them out."
+                if kept
+                else 'No usable line is left.',
+            )
         if problems:
-            print_log(f'{AnnotationError(problems)}\nleaving these lines out '
-                      f"(on_bad_video='skip')", logger='current', level=logging.WARNING)
+            print_log(
+                f"{AnnotationError(problems)}\nleaving these lines out (on_bad_video='skip')",
+                logger='current',
+                level=logging.WARNING,
+            )
         return kept
 
     # -- samples ----------------------------------------------------------------------
@@ -151,8 +183,9 @@ class RobustVideoDataset(VideoDataset):
                 if results['total_frames'] < self.min_frames:
                     raise BadVideoError(
                         f'{results["total_frames"]} frames, fewer than one clip spans '
-                        f'(clip_len x frame_interval = {self.min_frames}; set the dataset\'s '
-                        f'min_frames=None to loop the frames of short videos instead)')
+                        f"(clip_len x frame_interval = {self.min_frames}; set the dataset's "
+                        f'min_frames=None to loop the frames of short videos instead)'
+                    )
         return results
 
     def _load(self, idx: int) -> Optional[Dict]:
@@ -161,8 +194,11 @@ class RobustVideoDataset(VideoDataset):
         try:
             sample = self._run_pipeline(idx)
         except Exception as err:  # the readers raise RuntimeError, av errors, ValueError...
-            reason = err if isinstance(err, BadVideoError) else \
-                f'cannot be read: {type(err).__name__}: {str(err).strip()[:300]}'
+            reason = (
+                err
+                if isinstance(err, BadVideoError)
+                else f'cannot be read: {type(err).__name__}: {str(err).strip()[:300]}'
+            )
             if self.on_bad_video == 'error' or self.test_mode:
                 raise BadVideoError(f'{filename}: {reason}') from err
             self._failures_before_success += not self._loaded_any
@@ -170,11 +206,15 @@ class RobustVideoDataset(VideoDataset):
                 raise BadVideoError(
                     f'the first {MAX_FAILURES_BEFORE_ANY_SUCCESS} videos tried all failed '
                     f'(the last: {filename}: {reason}); this looks like a pipeline or path '
-                    f'problem rather than bad files') from err
+                    f'problem rather than bad files'
+                ) from err
             if filename not in self._warned:
                 self._warned.add(filename)
-                print_log(f'skipping bad video {filename}: {reason}', logger='current',
-                          level=logging.WARNING)
+                print_log(
+                    f'skipping bad video {filename}: {reason}',
+                    logger='current',
+                    level=logging.WARNING,
+                )
             return None
         self._loaded_any = True
         return sample

@@ -13,6 +13,7 @@ CPU-only machines, bfloat16 scores in the heads) are stack patches in
 :mod:`smallbig_mm.mmaction.patches`, applied by ``import smallbig_mm.mmaction``.
 ``configs/_base_/default_runtime.py`` switches the hooks on for every config.
 """
+
 from mmaction.registry import HOOKS, LOOPS
 
 from ..config_checks import ConfigCheckHook
@@ -25,15 +26,22 @@ from .non_finite import NonFiniteLossError, NonFiniteLossHook, guard_optim_wrapp
 from .progress import ProgressBarHook
 from .rng_state import RNGStateHook, capture_rng_state, restore_rng_state
 
-
-for _hook in (RNGStateHook, ResumeGuardHook, NonFiniteLossHook, ConfigCheckHook,
-              ProgressBarHook):
+for _hook in (RNGStateHook, ResumeGuardHook, NonFiniteLossHook, ConfigCheckHook, ProgressBarHook):
     HOOKS.register_module(module=_hook)
 LOOPS.register_module(module=ResumableEpochBasedTrainLoop)
 
 __all__ = [
-    'ConfigCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook', 'ProgressBarHook',
-    'RNGStateHook', 'ResumableEpochBasedTrainLoop', 'ResumeGuardHook', 'atomic_torch_save',
-    'capture_rng_state', 'enable_atomic_checkpoints', 'guard_optim_wrapper',
-    'patch_amp_optim_wrapper', 'restore_rng_state',
+    'ConfigCheckHook',
+    'NonFiniteLossError',
+    'NonFiniteLossHook',
+    'ProgressBarHook',
+    'RNGStateHook',
+    'ResumableEpochBasedTrainLoop',
+    'ResumeGuardHook',
+    'atomic_torch_save',
+    'capture_rng_state',
+    'enable_atomic_checkpoints',
+    'guard_optim_wrapper',
+    'patch_amp_optim_wrapper',
+    'restore_rng_state',
 ]

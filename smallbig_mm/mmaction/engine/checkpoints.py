@@ -14,6 +14,7 @@ Two defences against a run killed while it saves, a full disk, or a copy cut sho
   unpickling traceback. It also refuses to resume a checkpoint saved inside an epoch
   with a loop that would re-train that epoch's first batches.
 """
+
 import glob
 import logging
 import os
@@ -27,7 +28,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
-from ...compat.mmengine import (runner_load_from, runner_resumes, set_runner_load_from)
+from ...compat.mmengine import runner_load_from, runner_resumes, set_runner_load_from
 from ...utils.files import remove_stale_temporaries
 from ...weights import CheckpointError, read_checkpoint
 from ...weights.loading import fit_state_dict
@@ -46,13 +47,18 @@ def checkpoint_problem(path: str) -> Optional[str]:
 
 def list_checkpoints(work_dir: str) -> List[str]:
     """``epoch_*.pth`` / ``iter_*.pth`` files of ``work_dir``, newest first."""
-    paths = [p for p in glob.glob(osp.join(work_dir, '*.pth'))
-             if CHECKPOINT_PATTERN.match(osp.basename(p))]
+    paths = [
+        p
+        for p in glob.glob(osp.join(work_dir, '*.pth'))
+        if CHECKPOINT_PATTERN.match(osp.basename(p))
+    ]
     return sorted(paths, key=lambda p: (os.path.getmtime(p), p), reverse=True)
 
 
-def newest_readable(paths: List[str], exclude: Tuple[str, ...] = (),
-                    ) -> Tuple[Optional[str], List[str]]:
+def newest_readable(
+    paths: List[str],
+    exclude: Tuple[str, ...] = (),
+) -> Tuple[Optional[str], List[str]]:
     """The first readable checkpoint of ``paths`` and the problems of those before it."""
     problems = []
     for path in paths:
@@ -80,9 +86,12 @@ def _latest_recorded(work_dir: str) -> Optional[str]:
         # a copied or moved work dir: its record still names the original folder's file,
         # which belongs to another run (other weights, other random state)
         local = osp.join(work_dir, osp.basename(path))
-        print_log(f'last_checkpoint names {path}, outside {work_dir} (a copied or moved work '
-                  f'dir?); resuming from this work dir\'s own {osp.basename(path)} instead',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'last_checkpoint names {path}, outside {work_dir} (a copied or moved work '
+            f"dir?); resuming from this work dir's own {osp.basename(path)} instead",
+            logger='current',
+            level=logging.WARNING,
+        )
         return local
     return path or None
 
@@ -90,8 +99,11 @@ def _latest_recorded(work_dir: str) -> Optional[str]:
 def _remove_stale_temporaries(work_dir: str) -> None:
     """Removes ``.*.pth.tmp-<pid>`` files left by saves that were killed."""
     for tmp in remove_stale_temporaries(work_dir, '*.pth'):
-        print_log(f'removing {tmp}: an unfinished checkpoint save of a killed run',
-                  logger='current', level=logging.INFO)
+        print_log(
+            f'removing {tmp}: an unfinished checkpoint save of a killed run',
+            logger='current',
+            level=logging.INFO,
+        )
 
 
 def auto_resume_target(work_dir: str) -> Optional[str]:
@@ -99,27 +111,34 @@ def auto_resume_target(work_dir: str) -> Optional[str]:
     recorded = _latest_recorded(work_dir)
     candidates = list_checkpoints(work_dir)
     if recorded is not None:
-        candidates = [recorded] + [p for p in candidates
-                                   if osp.abspath(p) != osp.abspath(recorded)]
+        candidates = [recorded] + [p for p in candidates if osp.abspath(p) != osp.abspath(recorded)]
     if not candidates:
         return None
     if recorded is not None and not osp.isfile(recorded):
-        print_log(f'last_checkpoint names {recorded}, which does not exist; looking '
-                  f'for other checkpoints in {work_dir}', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'last_checkpoint names {recorded}, which does not exist; looking '
+            f'for other checkpoints in {work_dir}',
+            logger='current',
+            level=logging.WARNING,
+        )
         candidates = candidates[1:]
     path, problems = newest_readable(candidates)
     if path is None:
         listing = '; '.join(problems) or '(none)'
         raise CheckpointError(
             f'--resume auto: no readable checkpoint in {work_dir}: {listing}. '
-            f'Delete the broken files to start from scratch, or resume from a copy.')
+            f'Delete the broken files to start from scratch, or resume from a copy.'
+        )
     for problem in problems:
-        print_log(f'skipping an unreadable checkpoint: {problem}', logger='current',
-                  level=logging.WARNING)
+        print_log(
+            f'skipping an unreadable checkpoint: {problem}', logger='current', level=logging.WARNING
+        )
     if problems:
-        print_log(f'resuming from {path}, the newest readable checkpoint',
-                  logger='current', level=logging.WARNING)
+        print_log(
+            f'resuming from {path}, the newest readable checkpoint',
+            logger='current',
+            level=logging.WARNING,
+        )
     return path
 
 
@@ -168,8 +187,10 @@ class ResumeGuardHook(Hook):
         elif action == 'load':
             hint = f'The newest readable checkpoint there is {good}.'
         else:
-            hint = (f'The newest readable checkpoint there is {good}: use --resume {good} '
-                    f'(or --resume auto, which skips unreadable checkpoints).')
+            hint = (
+                f'The newest readable checkpoint there is {good}: use --resume {good} '
+                f'(or --resume auto, which skips unreadable checkpoints).'
+            )
         raise CheckpointError(f'cannot {action} {problem}. {hint}')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -198,11 +219,11 @@ class ResumeGuardHook(Hook):
                 f'{per_epoch} per epoch), but EpochBasedTrainLoop restarts an epoch at its '
                 f'first batch and would train {iteration - epoch * per_epoch} batches twice. '
                 f"Set train_cfg.type='ResumableEpochBasedTrainLoop' (smallbig_mm), which "
-                f"skips them (this package's configs declare it).")
+                f"skips them (this package's configs declare it)."
+            )
 
 
-def check_training_state(checkpoint: Mapping[str, Any], source: str,
-                         has_schedulers: bool) -> None:
+def check_training_state(checkpoint: Mapping[str, Any], source: str, has_schedulers: bool) -> None:
     """Refuses (one line) to resume from a file without the state a resume restores.
 
     A weights-only file (``tools/convert_checkpoint.py``'s output, a released model) has
@@ -225,7 +246,8 @@ def check_training_state(checkpoint: Mapping[str, Any], source: str,
             'missing), so it holds weights only (e.g. a tools/convert_checkpoint.py output '
             'or a released model). --resume continues a run from a checkpoint that run saved '
             '(work_dir/epoch_N.pth or iter_N.pth); to start training from these weights use '
-            f'load_from (--cfg-options load_from={source}) without --resume')
+            f'load_from (--cfg-options load_from={source}) without --resume'
+        )
 
 
 def _group_settings(group: Mapping[str, Any]) -> set:
@@ -255,6 +277,7 @@ def check_resume_file(cfg) -> None:
     from mmengine.registry import init_default_scope
 
     from ...weights import read_raw_checkpoint
+
     try:
         checkpoint = read_raw_checkpoint(path)
     except CheckpointError:
@@ -264,8 +287,7 @@ def check_resume_file(cfg) -> None:
     check_training_state(checkpoint, path, bool(cfg.get('param_scheduler')))
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(cfg.model)
-    fit_state_dict(checkpoint.get('state_dict', {}), model.state_dict(), path,
-                   type(model).__name__)
+    fit_state_dict(checkpoint.get('state_dict', {}), model.state_dict(), path, type(model).__name__)
 
 
 def check_optimizer_state(saved: Any, optim_wrapper: Any, source: str) -> None:
@@ -280,17 +302,21 @@ def check_optimizer_state(saved: Any, optim_wrapper: Any, source: str) -> None:
     optimizer = getattr(optim_wrapper, 'optimizer', None)
     if optimizer is None or not isinstance(saved, Mapping) or 'param_groups' not in saved:
         return
-    fix = ('resume with the optimizer and paramwise_cfg of the run that saved it '
-           '(optim_wrapper in the config), or start from its weights with load_from')
+    fix = (
+        'resume with the optimizer and paramwise_cfg of the run that saved it '
+        '(optim_wrapper in the config), or start from its weights with load_from'
+    )
     groups, saved_groups = optimizer.param_groups, saved['param_groups']
     if len(groups) != len(saved_groups) or any(
-            len(g['params']) != len(s['params']) for g, s in zip(groups, saved_groups)):
+        len(g['params']) != len(s['params']) for g, s in zip(groups, saved_groups)
+    ):
         raise CheckpointError(
             f'{source}: cannot resume from it: its optimizer state has '
             f'{len(saved_groups)} parameter groups of '
             f'{[len(s["params"]) for s in saved_groups]} parameters, the configured '
             f'{type(optimizer).__name__} {len(groups)} of {[len(g["params"]) for g in groups]}; '
-            + fix)
+            + fix
+        )
     for group, saved_group in zip(groups, saved_groups):
         if _group_settings(group) != _group_settings(saved_group):
             only_saved = sorted(_group_settings(saved_group) - _group_settings(group))
@@ -299,15 +325,20 @@ def check_optimizer_state(saved: Any, optim_wrapper: Any, source: str) -> None:
                 f'{source}: cannot resume from it: its optimizer state was saved by another '
                 f'optimizer than the configured {type(optimizer).__name__} (settings only in '
                 f'the checkpoint: {", ".join(only_saved) or "none"}; only in '
-                f'{type(optimizer).__name__}: {", ".join(only_now) or "none"}); ' + fix)
+                f'{type(optimizer).__name__}: {", ".join(only_now) or "none"}); ' + fix
+            )
     params = [p for group in groups for p in group['params']]
     for index, state in saved.get('state', {}).items():
         if not isinstance(index, int) or not 0 <= index < len(params):
             continue
         for name, value in state.items():
-            if isinstance(value, torch.Tensor) and value.ndim > 0 and \
-                    value.shape != params[index].shape:
+            if (
+                isinstance(value, torch.Tensor)
+                and value.ndim > 0
+                and value.shape != params[index].shape
+            ):
                 raise CheckpointError(
                     f'{source}: cannot resume from it: optimizer state {name!r} of parameter '
                     f'{index} has shape {tuple(value.shape)}, the parameter '
-                    f'{tuple(params[index].shape)}; ' + fix)
+                    f'{tuple(params[index].shape)}; ' + fix
+                )

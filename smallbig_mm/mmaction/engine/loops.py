@@ -15,6 +15,7 @@ Example config::
     default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False,
                                          interval=500))
 """
+
 import logging
 from typing import Iterator
 
@@ -68,7 +69,8 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 f'cannot resume: the checkpoint is at iteration {self._iter}, epoch '
                 f'{self._epoch}, which does not fit {len(self.dataloader)} batches per '
                 f'epoch. Did the dataset, batch size or number of processes change since '
-                f'it was saved? Resume with the same settings.')
+                f'it was saved? Resume with the same settings.'
+            )
         return done
 
     def run_epoch(self) -> None:
@@ -80,9 +82,12 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         self.runner.model.train()
         batches = iter(self.dataloader)
         if done:
-            print_log(f'resuming inside epoch {self._epoch + 1}: skipping its first {done} '
-                      f'batches, which the checkpoint already trained',
-                      logger='current', level=logging.INFO)
+            print_log(
+                f'resuming inside epoch {self._epoch + 1}: skipping its first {done} '
+                f'batches, which the checkpoint already trained',
+                logger='current',
+                level=logging.INFO,
+            )
             skip_batches(batches, done)
             if pending is not None:
                 restore_rng_state(pending)

@@ -17,6 +17,7 @@ untouched), logs a warning naming the iteration, and stops after
 ``max_consecutive_skips`` skipped steps in a row, so that a diverged run does not
 "train" on for days.
 """
+
 import logging
 import types
 from typing import Iterable, List, Optional
@@ -37,8 +38,12 @@ class NonFiniteLossError(UserError, RuntimeError):
 
 
 def _grads(optim_wrapper: OptimWrapper) -> List[torch.Tensor]:
-    return [p.grad for group in optim_wrapper.optimizer.param_groups
-            for p in group['params'] if p.grad is not None]
+    return [
+        p.grad
+        for group in optim_wrapper.optimizer.param_groups
+        for p in group['params']
+        if p.grad is not None
+    ]
 
 
 def all_finite(tensors: Iterable[torch.Tensor]) -> bool:
@@ -52,8 +57,7 @@ def all_finite(tensors: Iterable[torch.Tensor]) -> bool:
 
 def _uses_loss_scaler(optim_wrapper: OptimWrapper) -> bool:
     scaler = getattr(optim_wrapper, 'loss_scaler', None)
-    return isinstance(optim_wrapper, AmpOptimWrapper) and scaler is not None and \
-        scaler.is_enabled()
+    return isinstance(optim_wrapper, AmpOptimWrapper) and scaler is not None and scaler.is_enabled()
 
 
 def _where() -> str:
@@ -73,8 +77,9 @@ def _where() -> str:
 class _Guard:
     """The checking ``update_params`` installed on one optimizer wrapper."""
 
-    def __init__(self, optim_wrapper: OptimWrapper, action: str,
-                 max_consecutive_skips: int) -> None:
+    def __init__(
+        self, optim_wrapper: OptimWrapper, action: str, max_consecutive_skips: int
+    ) -> None:
         self.optim_wrapper = optim_wrapper
         self.action = action
         self.max_consecutive_skips = max_consecutive_skips
@@ -82,9 +87,13 @@ class _Guard:
         self.skipped = 0
         self.bad_loss: Optional[float] = None  # a non-finite loss since the last step
 
-    def update_params(self, wrapper: OptimWrapper, loss: torch.Tensor,
-                      step_kwargs: Optional[dict] = None,
-                      zero_kwargs: Optional[dict] = None) -> None:
+    def update_params(
+        self,
+        wrapper: OptimWrapper,
+        loss: torch.Tensor,
+        step_kwargs: Optional[dict] = None,
+        zero_kwargs: Optional[dict] = None,
+    ) -> None:
         if not bool(torch.isfinite(loss.detach()).all()):
             if self.action == 'raise':  # before backward: nothing of this step is kept
                 raise NonFiniteLossError(self._message(f'non-finite loss ({loss.item()})'))
@@ -105,12 +114,18 @@ class _Guard:
         self.skipped += 1
         self.consecutive_skips += 1
         if self.consecutive_skips > self.max_consecutive_skips:
-            raise NonFiniteLossError(self._message(
-                f'{reason}, and the {self.max_consecutive_skips} steps before it were '
-                f'skipped for the same reason'))
-        print_log(f'{reason} at {_where()}: skipped this optimizer step (weights and '
-                  f'optimizer state unchanged; {self.skipped} skipped so far)',
-                  logger='current', level=logging.WARNING)
+            raise NonFiniteLossError(
+                self._message(
+                    f'{reason}, and the {self.max_consecutive_skips} steps before it were '
+                    f'skipped for the same reason'
+                )
+            )
+        print_log(
+            f'{reason} at {_where()}: skipped this optimizer step (weights and '
+            f'optimizer state unchanged; {self.skipped} skipped so far)',
+            logger='current',
+            level=logging.WARNING,
+        )
 
     def _reason(self, wrapper: OptimWrapper) -> Optional[str]:
         """Why this step must not be taken, or None (resets the remembered bad loss)."""
@@ -118,20 +133,22 @@ class _Guard:
         if bad_loss is not None:
             return f'non-finite loss ({bad_loss})'
         if not _uses_loss_scaler(wrapper) and not all_finite(_grads(wrapper)):
-            return ('loss finite here; the gradients are not (another rank\'s loss, or an '
-                    'overflow)')
+            return "loss finite here; the gradients are not (another rank's loss, or an overflow)"
         return None
 
     def _message(self, what: str) -> str:
-        return (f'{what} at {_where()}: training stopped before the optimizer step, so the '
-                f'weights are still finite. Resume from the last checkpoint (--resume) '
-                f'after lowering the learning rate or adding gradient clipping '
-                f'(optim_wrapper.clip_grad=dict(max_norm=40)), or set '
-                f"NonFiniteLossHook(action='skip') to skip such steps.")
+        return (
+            f'{what} at {_where()}: training stopped before the optimizer step, so the '
+            f'weights are still finite. Resume from the last checkpoint (--resume) '
+            f'after lowering the learning rate or adding gradient clipping '
+            f'(optim_wrapper.clip_grad=dict(max_norm=40)), or set '
+            f"NonFiniteLossHook(action='skip') to skip such steps."
+        )
 
 
-def guard_optim_wrapper(optim_wrapper, action: str = 'raise',
-                        max_consecutive_skips: int = 10) -> List[_Guard]:
+def guard_optim_wrapper(
+    optim_wrapper, action: str = 'raise', max_consecutive_skips: int = 10
+) -> List[_Guard]:
     """Installs the check on ``optim_wrapper`` (each member of an ``OptimWrapperDict``).
 
     Args:
@@ -157,10 +174,14 @@ def guard_optim_wrapper(optim_wrapper, action: str = 'raise',
     if action not in ACTIONS:
         raise ValueError(f'NonFiniteLossHook action must be one of {ACTIONS}, got {action!r}')
     if not isinstance(max_consecutive_skips, int) or max_consecutive_skips < 0:
-        raise ValueError(f'max_consecutive_skips must be an int >= 0, got '
-                         f'{max_consecutive_skips!r}')
-    wrappers = (list(optim_wrapper.values()) if isinstance(optim_wrapper, OptimWrapperDict)
-                else [optim_wrapper])
+        raise ValueError(
+            f'max_consecutive_skips must be an int >= 0, got {max_consecutive_skips!r}'
+        )
+    wrappers = (
+        list(optim_wrapper.values())
+        if isinstance(optim_wrapper, OptimWrapperDict)
+        else [optim_wrapper]
+    )
     guards = []
     for wrapper in wrappers:
         guard = _Guard(wrapper, action, max_consecutive_skips)
@@ -187,15 +208,15 @@ class NonFiniteLossHook(Hook):
 
     def __init__(self, action: str = 'raise', max_consecutive_skips: int = 10) -> None:
         if action not in ACTIONS:
-            raise ValueError(f'NonFiniteLossHook action must be one of {ACTIONS}, got '
-                             f'{action!r}')
+            raise ValueError(f'NonFiniteLossHook action must be one of {ACTIONS}, got {action!r}')
         self.action = action
         self.max_consecutive_skips = max_consecutive_skips
         self.guards: List[_Guard] = []
 
     def before_train(self, runner) -> None:
-        self.guards = guard_optim_wrapper(runner.optim_wrapper, self.action,
-                                          self.max_consecutive_skips)
+        self.guards = guard_optim_wrapper(
+            runner.optim_wrapper, self.action, self.max_consecutive_skips
+        )
 
     @property
     def skipped(self) -> int:

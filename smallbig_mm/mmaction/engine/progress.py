@@ -9,6 +9,7 @@ package's tools add it when the console is a terminal (``--progress on`` forces 
 ``--progress off`` leaves it out); log lines clear the bar before they print
 (:class:`~smallbig_mm.mmaction.console.QuietConsoleFilter`).
 """
+
 import sys
 from typing import Optional
 
@@ -50,8 +51,12 @@ class ProgressBarHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         loss = (outputs or {}).get('loss')
         suffix = f'loss {float(torch.as_tensor(loss).detach()):.4f}' if loss is not None else ''
-        self._draw(f'train {runner.epoch + 1}/{runner.max_epochs}', batch_idx + 1,
-                   len(runner.train_dataloader), suffix)
+        self._draw(
+            f'train {runner.epoch + 1}/{runner.max_epochs}',
+            batch_idx + 1,
+            len(runner.train_dataloader),
+            suffix,
+        )
 
     def after_train_epoch(self, runner) -> None:
         self._finish()

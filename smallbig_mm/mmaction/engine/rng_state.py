@@ -21,6 +21,7 @@ was interrupted. :class:`RNGStateHook` closes that gap:
 States are stored as tensors, ints and tuples only, so the checkpoint still loads with
 ``torch.load(weights_only=True)``.
 """
+
 import functools
 import logging
 import random
@@ -72,13 +73,17 @@ def restore_rng_state(state: RNGState) -> None:
     """Sets the global generators to a state from :func:`capture_rng_state`."""
     random.setstate(_as_tuples(state['python']))
     numpy_state = state['numpy']
-    np.random.set_state({
-        'bit_generator': numpy_state['bit_generator'],
-        'state': {'key': numpy_state['key'].numpy().astype(np.uint32),
-                  'pos': numpy_state['pos']},
-        'has_gauss': numpy_state['has_gauss'],
-        'gauss': numpy_state['gauss'],
-    })
+    np.random.set_state(
+        {
+            'bit_generator': numpy_state['bit_generator'],
+            'state': {
+                'key': numpy_state['key'].numpy().astype(np.uint32),
+                'pos': numpy_state['pos'],
+            },
+            'has_gauss': numpy_state['has_gauss'],
+            'gauss': numpy_state['gauss'],
+        }
+    )
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
@@ -124,11 +129,17 @@ class RNGStateHook(Hook):
             return
         start = getattr(hook, 'save_begin', 0)
         if by_epoch:
-            saves = hook.every_n_epochs(runner, hook.interval, start) or \
-                hook.save_last and hook.is_last_train_epoch(runner)
+            saves = (
+                hook.every_n_epochs(runner, hook.interval, start)
+                or hook.save_last
+                and hook.is_last_train_epoch(runner)
+            )
         else:
-            saves = hook.every_n_train_iters(runner, hook.interval, start) or \
-                hook.save_last and hook.is_last_train_iter(runner)
+            saves = (
+                hook.every_n_train_iters(runner, hook.interval, start)
+                or hook.save_last
+                and hook.is_last_train_iter(runner)
+            )
         if saves:
             self._gathered = all_gather_object(capture_rng_state())
 
@@ -150,16 +161,22 @@ class RNGStateHook(Hook):
         _use_checkpoint_seed(runner, checkpoint.get('meta', {}).get('seed'))
         saved = checkpoint.get(CHECKPOINT_KEY)
         if saved is None:
-            print_log('the checkpoint holds no random state (it was saved without '
-                      'RNGStateHook): training continues correctly, but dropout and '
-                      'augmentation draws will differ from an uninterrupted run',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                'the checkpoint holds no random state (it was saved without '
+                'RNGStateHook): training continues correctly, but dropout and '
+                'augmentation draws will differ from an uninterrupted run',
+                logger='current',
+                level=logging.WARNING,
+            )
             return
         rank, world_size = get_rank(), get_world_size()
         if saved['world_size'] != world_size:
-            print_log(f'the checkpoint holds random states of {saved["world_size"]} '
-                      f'processes but this run has {world_size}: using rank 0\'s state',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                f'the checkpoint holds random states of {saved["world_size"]} '
+                f"processes but this run has {world_size}: using rank 0's state",
+                logger='current',
+                level=logging.WARNING,
+            )
             rank = 0
         self._pending = saved['ranks'][rank]
 
@@ -194,10 +211,15 @@ def _use_checkpoint_seed(runner, seed: Optional[int]) -> None:
     loader = runner.train_dataloader
     sampler = getattr(loader, 'sampler', None)
     if getattr(sampler, 'seed', None) not in (None, seed):
-        print_log(f'resuming: the training sampler uses the checkpoint\'s seed {seed} '
-                  f'(it was built with {sampler.seed})', logger='current', level=logging.INFO)
+        print_log(
+            f"resuming: the training sampler uses the checkpoint's seed {seed} "
+            f'(it was built with {sampler.seed})',
+            logger='current',
+            level=logging.INFO,
+        )
         sampler.seed = seed
     init_fn = getattr(loader, 'worker_init_fn', None)
     if isinstance(init_fn, functools.partial) and init_fn.keywords.get('seed') not in (None, seed):
-        loader.worker_init_fn = functools.partial(init_fn.func, *init_fn.args,
-                                                  **{**init_fn.keywords, 'seed': seed})
+        loader.worker_init_fn = functools.partial(
+            init_fn.func, *init_fn.args, **{**init_fn.keywords, 'seed': seed}
+        )

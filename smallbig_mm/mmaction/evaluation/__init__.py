@@ -1,4 +1,5 @@
 """Metrics registered in MMAction2's registry: :class:`SafeDumpResults`."""
+
 from .dump import SafeDumpResults
 
 __all__ = ['SafeDumpResults']

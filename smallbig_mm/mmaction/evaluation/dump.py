@@ -14,6 +14,7 @@ Example config (``smallbig-test --dump FILE [--force]`` adds it)::
     test_evaluator = [dict(type='AccMetric'),
                       dict(type='SafeDumpResults', out_file_path='preds.pkl')]
 """
+
 import json
 from typing import Optional, Sequence
 
@@ -38,8 +39,14 @@ class SafeDumpResults(DumpResults):
 
     default_prefix = 'dump'  # it returns no metrics; MMEngine warns about a metric without one
 
-    def __init__(self, out_file_path: str, force: bool = False, inputs: Sequence[str] = (),
-                 provenance: Optional[dict] = None, **kwargs) -> None:
+    def __init__(
+        self,
+        out_file_path: str,
+        force: bool = False,
+        inputs: Sequence[str] = (),
+        provenance: Optional[dict] = None,
+        **kwargs,
+    ) -> None:
         super().__init__(out_file_path, **kwargs)
         self.force = force
         self.provenance = provenance

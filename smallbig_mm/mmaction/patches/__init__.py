@@ -21,13 +21,31 @@ module                     defect
 :mod:`.new_logger_callback`  (added, by the tools only) console filter on new MMLoggers
 =========================  ===========================================================
 """
+
 from typing import List
 
-from . import (atomic_checkpoints, bf16_head, checkpoint_fit, cpu_amp, cpu_distributed,
-               missing_drn, mmengine_checkpoints, new_logger_callback, work_dir_lock)
+from . import (
+    atomic_checkpoints,
+    bf16_head,
+    checkpoint_fit,
+    cpu_amp,
+    cpu_distributed,
+    missing_drn,
+    mmengine_checkpoints,
+    new_logger_callback,
+    work_dir_lock,
+)
 
-STACK_FIXES = (missing_drn, mmengine_checkpoints, checkpoint_fit, cpu_distributed, cpu_amp,
-               bf16_head, atomic_checkpoints, work_dir_lock)
+STACK_FIXES = (
+    missing_drn,
+    mmengine_checkpoints,
+    checkpoint_fit,
+    cpu_distributed,
+    cpu_amp,
+    bf16_head,
+    atomic_checkpoints,
+    work_dir_lock,
+)
 """The patches :func:`apply_all` applies, in order (``missing_drn`` before anything
 imports ``mmaction.models``)."""
 
@@ -49,6 +67,17 @@ def apply_all() -> List[str]:
     return [patch_name(fix) for fix in STACK_FIXES if fix.is_applied()]
 
 
-__all__ = ['STACK_FIXES', 'apply_all', 'patch_name', 'atomic_checkpoints', 'bf16_head',
-           'checkpoint_fit', 'cpu_amp', 'cpu_distributed', 'missing_drn', 'mmengine_checkpoints',
-           'new_logger_callback', 'work_dir_lock']
+__all__ = [
+    'STACK_FIXES',
+    'apply_all',
+    'patch_name',
+    'atomic_checkpoints',
+    'bf16_head',
+    'checkpoint_fit',
+    'cpu_amp',
+    'cpu_distributed',
+    'missing_drn',
+    'mmengine_checkpoints',
+    'new_logger_callback',
+    'work_dir_lock',
+]

@@ -9,6 +9,7 @@ The fix routes ``Runner.save_checkpoint``'s local writes through
 :func:`atomic_torch_save` (a temporary file beside the target, flushed to disk, then
 renamed over it). Remote paths (``s3://``, ``pavi://``, ...) keep MMEngine's own writer.
 """
+
 import torch
 from mmengine.runner import runner as runner_module
 
@@ -52,14 +53,18 @@ def is_applied() -> bool:
 def _install() -> None:
     original = runner_module.save_checkpoint
 
-    def save_checkpoint(checkpoint: dict, filename: str, file_client_args=None,
-                        backend_args=None) -> None:
+    def save_checkpoint(
+        checkpoint: dict, filename: str, file_client_args=None, backend_args=None
+    ) -> None:
         if file_client_args is None and backend_args is None and _is_local(filename):
-            atomic_torch_save(checkpoint, filename[len('file://'):]
-                              if filename.startswith('file://') else filename)
+            atomic_torch_save(
+                checkpoint,
+                filename[len('file://') :] if filename.startswith('file://') else filename,
+            )
         else:
-            original(checkpoint, filename, file_client_args=file_client_args,
-                     backend_args=backend_args)
+            original(
+                checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args
+            )
 
     install(runner_module, 'save_checkpoint', save_checkpoint)
 

@@ -16,6 +16,7 @@ before the tools quieten the console), so :func:`apply` patches the head at once
 ``AmpOptimWrapper`` built with bfloat16 (the runner builds the model, and so imports
 ``mmaction.models``, before the optimizer wrapper).
 """
+
 import importlib.util
 import sys
 
@@ -52,6 +53,7 @@ def head_is_patched() -> bool:
 
 def _trigger_installed() -> bool:
     from mmengine.optim import AmpOptimWrapper
+
     return is_patched(AmpOptimWrapper, '__init__', TRIGGER)
 
 

@@ -24,6 +24,7 @@ A model without a classifier (MMAction2's ``tools/misc/clip_feature_extraction.p
 the head for a ``FeatureHead``) drops the checkpoint's classifier and names it; the rest
 must fit exactly.
 """
+
 import contextvars
 import re
 from collections import OrderedDict
@@ -37,14 +38,17 @@ from .wrapping import apply_once, install, is_patched
 
 ISSUE = 'none upstream; behaviour added: MMEngine loads checkpoints with strict=False'
 
-_SOURCE: contextvars.ContextVar = contextvars.ContextVar('smallbig_checkpoint_source',
-                                                         default=None)
-_POLICY: contextvars.ContextVar = contextvars.ContextVar('smallbig_checkpoint_policy',
-                                                         default='exact')
-_TARGETS = ((checkpoint_module, '_load_checkpoint'), (runner_module, '_load_checkpoint'),
-            (checkpoint_module, '_load_checkpoint_to_model'),
-            (runner_module, '_load_checkpoint_to_model'),
-            (runner_module.Runner, 'load_checkpoint'))
+_SOURCE: contextvars.ContextVar = contextvars.ContextVar('smallbig_checkpoint_source', default=None)
+_POLICY: contextvars.ContextVar = contextvars.ContextVar(
+    'smallbig_checkpoint_policy', default='exact'
+)
+_TARGETS = (
+    (checkpoint_module, '_load_checkpoint'),
+    (runner_module, '_load_checkpoint'),
+    (checkpoint_module, '_load_checkpoint_to_model'),
+    (runner_module, '_load_checkpoint_to_model'),
+    (runner_module.Runner, 'load_checkpoint'),
+)
 """Where the fix is installed (runner.py holds its own references to the functions)."""
 
 
@@ -59,6 +63,7 @@ def holds_smallbig(model: torch.nn.Module) -> bool:
         False
     """
     from ...models import SmallBigResNet
+
     return any(isinstance(module, SmallBigResNet) for module in model.modules())
 
 
@@ -70,6 +75,7 @@ def runner_policy(runner: Any) -> str:
     training (the train loop is built before MMEngine loads).
     """
     from mmengine.runner.base_loop import BaseLoop
+
     if getattr(runner, '_resume', False):
         return 'exact'
     if bool(runner.cfg.get('allow_partial_load', False)):
@@ -79,16 +85,27 @@ def runner_policy(runner: Any) -> str:
 
 def _state_dict_of(checkpoint: Any, source: str) -> dict:
     from ...weights import CheckpointError
+
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f'{source}: holds no state dict (parameter name -> tensor, '
-                              'possibly under "state_dict"): it is not a model checkpoint')
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(isinstance(v, torch.Tensor) for v in state.values())
+    ):
+        raise CheckpointError(
+            f'{source}: holds no state dict (parameter name -> tensor, '
+            'possibly under "state_dict"): it is not a model checkpoint'
+        )
     return state
 
 
-def fit_and_load(model: torch.nn.Module, checkpoint: Any, source: Optional[str],
-                 policy: str, revise_keys: List[Tuple[str, str]]) -> None:
+def fit_and_load(
+    model: torch.nn.Module,
+    checkpoint: Any,
+    source: Optional[str],
+    policy: str,
+    revise_keys: List[Tuple[str, str]],
+) -> None:
     """Fits ``checkpoint``'s state dict to ``model`` under ``policy`` and loads it strictly.
 
     Args:
@@ -106,6 +123,7 @@ def fit_and_load(model: torch.nn.Module, checkpoint: Any, source: Optional[str],
 
     from ...weights import fit_weights
     from ...weights.pipeline import log_report
+
     source = source or 'the checkpoint'
     state = _state_dict_of(checkpoint, source)
     for pattern, replacement in revise_keys:
@@ -134,8 +152,9 @@ def _install() -> None:
         _SOURCE.set(filename)  # the file the next _load_checkpoint_to_model names
         return read(filename, map_location, logger)
 
-    def _load_checkpoint_to_model(model, checkpoint, strict=False, logger=None,
-                                  revise_keys=[(r'^module\.', '')]):
+    def _load_checkpoint_to_model(
+        model, checkpoint, strict=False, logger=None, revise_keys=[(r'^module\.', '')]
+    ):
         source = _SOURCE.get()
         _SOURCE.set(None)
         if not holds_smallbig(model):
@@ -143,8 +162,9 @@ def _install() -> None:
         fit_and_load(model, checkpoint, source, _POLICY.get(), revise_keys)
         return checkpoint
 
-    def load_checkpoint(self, filename, map_location='cpu', strict=False,
-                        revise_keys=[(r'^module.', '')]):
+    def load_checkpoint(
+        self, filename, map_location='cpu', strict=False, revise_keys=[(r'^module.', '')]
+    ):
         token = _POLICY.set(runner_policy(self))
         try:
             return runner_load(self, filename, map_location, strict, revise_keys)
@@ -160,4 +180,3 @@ def _install() -> None:
 def apply() -> bool:
     """Routes MMEngine's loads into SmallBig models through the fit step. True if done now."""
     return apply_once(defect_present, is_applied, _install)
-

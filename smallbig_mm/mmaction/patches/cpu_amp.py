@@ -15,11 +15,11 @@ Without an accelerator the wrapper then builds with:
 
 Where an accelerator exists nothing is changed.
 """
+
 from typing import Optional, Union
 
 import torch
-from mmengine.device import (is_cuda_available, is_mlu_available, is_musa_available,
-                             is_npu_available)
+from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available, is_npu_available
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .wrapping import apply_once, install, is_patched
@@ -30,8 +30,7 @@ CPU_AMP_DTYPES = ('bfloat16', 'float32', 'float64')
 
 def has_accelerator() -> bool:
     """Whether MMEngine's own AmpOptimWrapper can run here (CUDA, NPU, MLU or MUSA)."""
-    return is_cuda_available() or is_npu_available() or is_mlu_available() or \
-        is_musa_available()
+    return is_cuda_available() or is_npu_available() or is_mlu_available() or is_musa_available()
 
 
 def cpu_autocast_dtype(dtype: Optional[Union[str, torch.dtype]]) -> torch.dtype:
@@ -41,22 +40,33 @@ def cpu_autocast_dtype(dtype: Optional[Union[str, torch.dtype]]) -> torch.dtype:
         >>> cpu_autocast_dtype(None)
         torch.bfloat16
     """
-    name = 'bfloat16' if dtype is None else (
-        str(dtype).replace('torch.', '') if isinstance(dtype, torch.dtype) else dtype)
+    name = (
+        'bfloat16'
+        if dtype is None
+        else (str(dtype).replace('torch.', '') if isinstance(dtype, torch.dtype) else dtype)
+    )
     if name not in CPU_AMP_DTYPES:
         raise ValueError(
             f'optim_wrapper.dtype={name!r} is not supported by AmpOptimWrapper on a machine '
             f'without a GPU: use one of {CPU_AMP_DTYPES} (bfloat16 is the mixed-precision '
-            f'one), or leave dtype unset')
+            f'one), or leave dtype unset'
+        )
     return getattr(torch, name)
 
 
-def _cpu_init(self, loss_scale: Union[str, float, dict] = 'dynamic',
-              dtype: Optional[Union[str, torch.dtype]] = None, use_fsdp: bool = False,
-              **kwargs) -> None:
+def _cpu_init(
+    self,
+    loss_scale: Union[str, float, dict] = 'dynamic',
+    dtype: Optional[Union[str, torch.dtype]] = None,
+    use_fsdp: bool = False,
+    **kwargs,
+) -> None:
     """``AmpOptimWrapper.__init__`` for CPU-only machines (see the module docstring)."""
-    if not isinstance(loss_scale, (str, float, dict)) or \
-            isinstance(loss_scale, str) and loss_scale != 'dynamic':
+    if (
+        not isinstance(loss_scale, (str, float, dict))
+        or isinstance(loss_scale, str)
+        and loss_scale != 'dynamic'
+    ):
         raise TypeError(f"loss_scale must be 'dynamic', a float or a dict, got {loss_scale!r}")
     OptimWrapper.__init__(self, **kwargs)
     self._scale_update_param = None

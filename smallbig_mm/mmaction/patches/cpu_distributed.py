@@ -10,6 +10,7 @@ Without CUDA, the fix initialises the process group without ``set_device`` (``nc
 becomes ``gloo``, with a warning) and drops ``device_ids`` for modules whose parameters
 are all on the CPU. Where CUDA exists nothing is changed.
 """
+
 import logging
 
 import torch
@@ -20,8 +21,10 @@ from mmengine.model.wrappers import MMDistributedDataParallel
 from ...compat.mmengine import INIT_DIST_PYTORCH
 from .wrapping import apply_once, install, is_patched
 
-ISSUE = ('none upstream; mmengine/dist/utils.py _init_dist_pytorch and Runner.wrap_model '
-         '(open-mmlab/mmengine PR #973)')
+ISSUE = (
+    'none upstream; mmengine/dist/utils.py _init_dist_pytorch and Runner.wrap_model '
+    '(open-mmlab/mmengine PR #973)'
+)
 logger = logging.getLogger(__name__)
 
 
@@ -42,8 +45,10 @@ def _install() -> None:
         if init_backend != 'torch':
             return original_init_dist(backend, init_backend=init_backend, **kwargs)
         if backend == 'nccl':
-            logger.warning('CUDA is not available: using the gloo backend instead of nccl '
-                           "(set env_cfg.dist_cfg.backend='gloo' to silence this)")
+            logger.warning(
+                'CUDA is not available: using the gloo backend instead of nccl '
+                "(set env_cfg.dist_cfg.backend='gloo' to silence this)"
+            )
             backend = 'gloo'
         torch_dist.init_process_group(backend=backend, **kwargs)
 

@@ -8,6 +8,7 @@ The fix puts a stub package with a ``DRN`` placeholder into ``sys.modules`` befo
 anything imports ``mmaction.models``. The placeholder raises an explanatory error if
 anyone builds it; recognition is unaffected.
 """
+
 import importlib.util
 import os
 import sys
@@ -46,8 +47,10 @@ class DRN:
     """Placeholder: the DRN localizer is missing from this mmaction2 wheel."""
 
     def __init__(self, *args, **kwargs) -> None:
-        raise ImportError(f'DRN is missing from the installed mmaction2 wheel ({ISSUE}); '
-                          'install mmaction2 from source to use it.')
+        raise ImportError(
+            f'DRN is missing from the installed mmaction2 wheel ({ISSUE}); '
+            'install mmaction2 from source to use it.'
+        )
 
 
 def apply() -> bool:

@@ -26,6 +26,7 @@ The storage back ends ``pavi://``, ``s3://`` and ``petrel://`` keep MMEngine's l
 which call ``torch.load`` with ``weights_only`` unset (safe by default on torch >= 2.6,
 not with ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1``).
 """
+
 import importlib.util
 import os
 import os.path as osp
@@ -50,31 +51,46 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
         CheckpointError: naming the file, for a missing, truncated, corrupt or unsafe file.
     """
     from ...weights import read_raw_checkpoint
+
     return read_raw_checkpoint(osp.expanduser(filename), map_location=map_location)
 
 
-URL_SCHEMES = ('http://', 'https://', 'torchvision://', 'modelzoo://', 'open-mmlab://',
-               'openmmlab://', 'mmcls://')
+URL_SCHEMES = (
+    'http://',
+    'https://',
+    'torchvision://',
+    'modelzoo://',
+    'open-mmlab://',
+    'openmmlab://',
+    'mmcls://',
+)
 """The prefixes :func:`load_from_url` serves instead of MMEngine's URL loaders."""
 
 
 def _url_of(filename: str) -> str:
     """The download URL (or ``torchvision://NAME``) behind an MMEngine checkpoint name."""
     if filename.startswith('modelzoo://'):
-        return 'torchvision://' + filename[len('modelzoo://'):]
-    for prefix, table in (('open-mmlab://', 'get_external_models'),
-                          ('openmmlab://', 'get_external_models'),
-                          ('mmcls://', 'get_mmcls_models')):
+        return 'torchvision://' + filename[len('modelzoo://') :]
+    for prefix, table in (
+        ('open-mmlab://', 'get_external_models'),
+        ('openmmlab://', 'get_external_models'),
+        ('mmcls://', 'get_mmcls_models'),
+    ):
         if filename.startswith(prefix):
             from mmengine.runner import checkpoint as mmengine_checkpoint
+
             from ...weights import CheckpointError
-            name = filename[len(prefix):]
+
+            name = filename[len(prefix) :]
             urls = getattr(mmengine_checkpoint, table)()
             if name not in urls:
                 raise CheckpointError(f'{filename}: MMEngine knows no model of that name')
             url = urls[name]
-            return url if '://' in url else os.path.join(
-                os.path.dirname(mmengine_checkpoint.__file__), url)
+            return (
+                url
+                if '://' in url
+                else os.path.join(os.path.dirname(mmengine_checkpoint.__file__), url)
+            )
     return filename
 
 
@@ -94,6 +110,7 @@ def load_from_url(filename: str, map_location: Any = None) -> Any:
     """
     from ...weights import read_raw_checkpoint
     from ...weights.sources import resolve_pretrained
+
     return read_raw_checkpoint(resolve_pretrained(_url_of(filename)), map_location=map_location)
 
 
@@ -108,7 +125,8 @@ def is_applied() -> bool:
         return False
     schemes = checkpoint_schemes()
     return schemes.get('') is load_from_local and all(
-        schemes.get(prefix) is load_from_url for prefix in URL_SCHEMES)
+        schemes.get(prefix) is load_from_url for prefix in URL_SCHEMES
+    )
 
 
 def apply() -> bool:
@@ -116,6 +134,7 @@ def apply() -> bool:
     if not defect_present() or is_applied():
         return False
     from mmengine.runner.checkpoint import CheckpointLoader
+
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
     CheckpointLoader.register_scheme(prefixes=URL_SCHEMES, loader=load_from_url, force=True)
     return True

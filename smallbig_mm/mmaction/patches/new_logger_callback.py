@@ -7,6 +7,7 @@ loggers created after it by wrapping ``__init__``. Unlike the stack fixes, this 
 not applied by ``import smallbig_mm.mmaction``: only the package's tools apply it (through
 ``quiet_console``), and at ``--log-level DEBUG`` not at all.
 """
+
 from typing import Callable, List
 
 from .wrapping import install, is_patched
@@ -19,6 +20,7 @@ _callbacks: List[Callable] = []
 def is_applied() -> bool:
     """Whether ``MMLogger.__init__`` is this module's."""
     from mmengine.logging import MMLogger
+
     return is_patched(MMLogger, '__init__')
 
 

@@ -12,6 +12,7 @@ run's lock is taken over with a warning saying so). ``train``, ``val`` and ``tes
 it when they return, and so does the process's exit. It applies to this package's tools
 and, through the configs' ``custom_imports``, to MMAction2's own ``tools/train.py``.
 """
+
 import atexit
 import os
 import sys

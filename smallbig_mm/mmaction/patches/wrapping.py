@@ -1,4 +1,5 @@
 """Installing and recognising the patches' wrappers: one way for every patch."""
+
 import functools
 from typing import Callable
 
@@ -33,8 +34,11 @@ def install(owner: object, name: str, wrapper: Callable, marker: str = MARKER) -
     setattr(owner, name, wrapper)
 
 
-def apply_once(defect_present: Callable[[], bool], is_applied: Callable[[], bool],
-               install_fix: Callable[[], None]) -> bool:
+def apply_once(
+    defect_present: Callable[[], bool],
+    is_applied: Callable[[], bool],
+    install_fix: Callable[[], None],
+) -> bool:
     """Runs ``install_fix`` if the defect is present and the fix not yet in place.
 
     Returns:

@@ -5,6 +5,7 @@ matrix product's MAC/s at ResNet shapes (and its backward a fifth, at res2's), s
 there a 1x1x1 conv is computed as batched matrix products, forward and backward; a
 single-frame input runs as a 2D conv. Elsewhere these are plain ``F.conv3d`` calls.
 """
+
 import functools
 from typing import Callable, Optional, Tuple, Union
 
@@ -21,7 +22,8 @@ Grads = Tuple[Optional[Tensor], Optional[Tensor]]
 
 DOUBLE_BACKWARD_MESSAGE = (
     'the fast path (fast_path=True) has no double backward (create_graph=True); build the '
-    'model with fast_path=False or call model.set_fast_path(False) for gradients of gradients')
+    'model with fast_path=False or call model.set_fast_path(False) for gradients of gradients'
+)
 
 
 def first_order_only(backward: Callable) -> Callable:
@@ -31,11 +33,13 @@ def first_order_only(backward: Callable) -> Callable:
     ``create_graph=True`` (grad mode on inside the backward) raises RuntimeError naming
     ``fast_path=False``, instead of a later error naming no way out.
     """
+
     @functools.wraps(backward)
     def wrapper(ctx, *grads):
         if torch.is_grad_enabled() and not torch.compiler.is_compiling():
             raise RuntimeError(DOUBLE_BACKWARD_MESSAGE)
         return backward(ctx, *grads)
+
     return wrapper
 
 
@@ -48,15 +52,20 @@ def is_pointwise(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
     """A 1x1x1, stride-1, single-group conv of a non-empty CPU tensor: a matrix product per
     clip."""
     stride, padding, _, groups = geometry
-    return (x.device.type == 'cpu' and weight.shape[2:] == (1, 1, 1) and groups == 1
-            and tuple(stride) == (1, 1, 1) and tuple(padding) == (0, 0, 0) and x.numel() > 0)
+    return (
+        x.device.type == 'cpu'
+        and weight.shape[2:] == (1, 1, 1)
+        and groups == 1
+        and tuple(stride) == (1, 1, 1)
+        and tuple(padding) == (0, 0, 0)
+        and x.numel() > 0
+    )
 
 
 def runs_as_product(x: Tensor, weight: Tensor, geometry: ConvGeometry) -> bool:
     """Whether :func:`frame_conv` computes this conv as a matrix product: pointwise, a
     channels-first input, and no autograd."""
-    return (is_pointwise(x, weight, geometry) and x.is_contiguous()
-            and not torch.is_grad_enabled())
+    return is_pointwise(x, weight, geometry) and x.is_contiguous() and not torch.is_grad_enabled()
 
 
 def _rows(x: Tensor) -> Tensor:
@@ -80,8 +89,11 @@ def _matrices(weight: Tensor, n: int) -> Tensor:
 def _pointwise(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
     """``F.conv3d(x, weight, bias)`` for a 1x1x1 ``weight``, as ``weight @ x`` per clip."""
     matrices = _matrices(weight, x.shape[0])
-    out = (torch.bmm(matrices, _rows(x)) if bias is None
-           else torch.baddbmm(bias.view(1, -1, 1), matrices, _rows(x)))
+    out = (
+        torch.bmm(matrices, _rows(x))
+        if bias is None
+        else torch.baddbmm(bias.view(1, -1, 1), matrices, _rows(x))
+    )
     return out.view(x.shape[0], weight.shape[0], *x.shape[2:])
 
 
@@ -94,8 +106,7 @@ def add_pointwise_(out: Tensor, x: Tensor, weight: Tensor) -> Tensor:
     return out
 
 
-def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
-               geometry: ConvGeometry) -> Tensor:
+def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor], geometry: ConvGeometry) -> Tensor:
     """``F.conv3d(x, weight, bias, *geometry)`` of ``x`` (N, C, T, H, W), by the fastest route.
 
     For frame-wise convs only: temporal kernel, stride and padding of 1, 1 and 0 (what
@@ -114,21 +125,20 @@ def frame_conv(x: Tensor, weight: Tensor, bias: Optional[Tensor],
     if runs_as_product(x, weight, geometry):
         return _pointwise(x, weight, bias)
     if x.shape[2] == 1:
-        out = F.conv2d(x.squeeze(2), weight.squeeze(2), bias, stride[1:], padding[1:],
-                       dilation[1:], groups)
+        out = F.conv2d(
+            x.squeeze(2), weight.squeeze(2), bias, stride[1:], padding[1:], dilation[1:], groups
+        )
         return out.unsqueeze(2)
     return F.conv3d(x, weight, bias, stride, padding, dilation, groups)
 
 
-def _pointwise_backward(grad: Tensor, x: Tensor, weight: Tensor,
-                        needs: Tuple[bool, bool]) -> Grads:
+def _pointwise_backward(grad: Tensor, x: Tensor, weight: Tensor, needs: Tuple[bool, bool]) -> Grads:
     """Gradients of ``F.conv3d(x, weight)`` (1x1x1) by matrix products; ``x`` may be
     channels-first or channels-last, and its gradient has the same layout."""
     n, channels = x.shape[:2]
     grad_rows = _rows(grad)  # (N, C_out, THW)
     matrices = _matrices(weight, n)
-    channels_last = (not x.is_contiguous()
-                     and x.is_contiguous(memory_format=torch.channels_last_3d))
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last_3d)
     grad_x = grad_weight = None
     if needs[0]:
         if channels_last:  # (N, THW, C), then back to (N, C, T, H, W) channels-last
@@ -137,16 +147,20 @@ def _pointwise_backward(grad: Tensor, x: Tensor, weight: Tensor,
         else:
             grad_x = torch.bmm(matrices.transpose(1, 2), grad_rows).view(x.shape)
     if needs[1]:
-        x_rows = (x.permute(0, 2, 3, 4, 1).reshape(n, -1, channels) if channels_last
-                  else _rows(x).transpose(1, 2))  # (N, THW, C) views
+        x_rows = (
+            x.permute(0, 2, 3, 4, 1).reshape(n, -1, channels)
+            if channels_last
+            else _rows(x).transpose(1, 2)
+        )  # (N, THW, C) views
         # summed over clips in at least float32, as a single product would accumulate
         accumulate = torch.promote_types(grad.dtype, torch.float32)
         grad_weight = torch.bmm(grad_rows, x_rows).sum(0, dtype=accumulate).view(weight.shape)
     return grad_x, grad_weight
 
 
-def frame_conv_backward(grad: Tensor, x: Tensor, weight: Tensor, geometry: ConvGeometry,
-                        needs: Tuple[bool, bool]) -> Grads:
+def frame_conv_backward(
+    grad: Tensor, x: Tensor, weight: Tensor, geometry: ConvGeometry, needs: Tuple[bool, bool]
+) -> Grads:
     """Gradients of :func:`frame_conv` (no bias) w.r.t. ``x`` and ``weight``, where needed."""
     if is_pointwise(x, weight, geometry):
         return _pointwise_backward(grad, x, weight, needs)
@@ -154,12 +168,25 @@ def frame_conv_backward(grad: Tensor, x: Tensor, weight: Tensor, geometry: ConvG
     mask = [needs[0], needs[1], False]
     if x.shape[2] == 1:
         grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
-            grad.squeeze(2), x.squeeze(2), weight.squeeze(2), None, stride[1:], padding[1:],
-            dilation[1:], False, [0, 0], groups, mask)
-        return (None if grad_x is None else grad_x.unsqueeze(2),
-                None if grad_weight is None else grad_weight.unsqueeze(2))
+            grad.squeeze(2),
+            x.squeeze(2),
+            weight.squeeze(2),
+            None,
+            stride[1:],
+            padding[1:],
+            dilation[1:],
+            False,
+            [0, 0],
+            groups,
+            mask,
+        )
+        return (
+            None if grad_x is None else grad_x.unsqueeze(2),
+            None if grad_weight is None else grad_weight.unsqueeze(2),
+        )
     grad_x, grad_weight, _ = torch.ops.aten.convolution_backward(
-        grad, x, weight, None, stride, padding, dilation, False, [0, 0, 0], groups, mask)
+        grad, x, weight, None, stride, padding, dilation, False, [0, 0, 0], groups, mask
+    )
     return grad_x, grad_weight
 
 
@@ -178,9 +205,12 @@ class _PointwiseConv(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         # under autocast the forward product ran in a lower precision: so does its gradient
         grad_x, grad_weight = _pointwise_backward(
-            grad, x.to(grad.dtype), weight.to(grad.dtype), ctx.needs_input_grad)
-        return (None if grad_x is None else grad_x.to(x.dtype),
-                None if grad_weight is None else grad_weight.to(weight.dtype))
+            grad, x.to(grad.dtype), weight.to(grad.dtype), ctx.needs_input_grad
+        )
+        return (
+            None if grad_x is None else grad_x.to(x.dtype),
+            None if grad_weight is None else grad_weight.to(weight.dtype),
+        )
 
 
 def conv_for_training(x: Tensor, conv: nn.Conv3d) -> Tensor:

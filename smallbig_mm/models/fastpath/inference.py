@@ -19,16 +19,21 @@ temporal kernel and stride of 1 (every SmallBig conv) are fused; the caller fall
 to the reference otherwise, and whenever :func:`runs_as_written` says so (tracing,
 export, FLOP counting, compiled training steps).
 """
+
 from typing import Set, Tuple, Type, cast
 
 import torch
 from torch import Tensor, nn
-from ...compat.torch import (BatchNormBase, dispatch_modes, dispatch_stack_depth,
-                             is_fx_symbolic_tracing)
 
+from ...compat.torch import (
+    BatchNormBase,
+    dispatch_modes,
+    dispatch_stack_depth,
+    is_fx_symbolic_tracing,
+)
+from ..units import BigView
 from .frame_conv import add_pointwise_, conv_geometry, frame_conv, runs_as_product
 from .pooling import separable_max_pool
-from ..units import BigView
 
 FUSABLE_CONVS: Set[Type[nn.Module]] = {nn.Conv3d}
 """Conv classes whose forward is exactly ``F.conv3d`` with their own attributes."""
@@ -48,14 +53,20 @@ def register_fusable_conv(conv_class: Type[nn.Module]) -> Type[nn.Module]:
 
 def can_fold(norm: nn.Module) -> bool:
     """True for a BatchNorm in eval mode with running statistics and affine parameters."""
-    return (isinstance(norm, BatchNormBase) and not norm.training
-            and norm.running_mean is not None and norm.weight is not None)
+    return (
+        isinstance(norm, BatchNormBase)
+        and not norm.training
+        and norm.running_mean is not None
+        and norm.weight is not None
+    )
 
 
 def folded_scale_shift(norm: nn.Module) -> Tuple[Tensor, Tensor]:
     """``(a, b)`` with ``norm(y) == a * y + b`` per channel, for a norm :func:`can_fold`."""
-    weight, bias, mean, var = (cast(Tensor, getattr(norm, name)) for name in
-                               ('weight', 'bias', 'running_mean', 'running_var'))
+    weight, bias, mean, var = (
+        cast(Tensor, getattr(norm, name))
+        for name in ('weight', 'bias', 'running_mean', 'running_var')
+    )
     scale = weight * torch.rsqrt(var + cast(float, norm.eps))
     return scale, bias - mean * scale
 
@@ -72,8 +83,7 @@ def is_counting_flops() -> bool:
     """
     if torch.compiler.is_compiling() or dispatch_stack_depth() == 0:
         return False
-    return any(type(mode).__module__ == 'torch.utils.flop_counter'
-               for mode in dispatch_modes())
+    return any(type(mode).__module__ == 'torch.utils.flop_counter' for mode in dispatch_modes())
 
 
 def runs_as_written() -> bool:
@@ -90,9 +100,13 @@ def runs_as_written() -> bool:
     it broke the graph and recompiled per block shape. Compiled inference keeps the fast
     path, which traces without breaks.
     """
-    return (is_fx_symbolic_tracing() or torch.jit.is_tracing()
-            or torch.compiler.is_exporting() or is_counting_flops()
-            or (torch.compiler.is_compiling() and torch.is_grad_enabled()))
+    return (
+        is_fx_symbolic_tracing()
+        or torch.jit.is_tracing()
+        or torch.compiler.is_exporting()
+        or is_counting_flops()
+        or (torch.compiler.is_compiling() and torch.is_grad_enabled())
+    )
 
 
 def can_fuse(conv: nn.Module) -> bool:
@@ -101,8 +115,14 @@ def can_fuse(conv: nn.Module) -> bool:
     if type(conv) not in FUSABLE_CONVS:
         return False
     conv3d = cast(nn.Conv3d, conv)
-    return (conv3d.kernel_size[0] == 1 and conv3d.stride[0] == 1 and conv3d.padding[0] == 0
-            and conv3d.groups == 1 and conv3d.padding_mode == 'zeros' and not runs_as_written())
+    return (
+        conv3d.kernel_size[0] == 1
+        and conv3d.stride[0] == 1
+        and conv3d.padding[0] == 0
+        and conv3d.groups == 1
+        and conv3d.padding_mode == 'zeros'
+        and not runs_as_written()
+    )
 
 
 def fused_conv_norm(x: Tensor, conv: nn.Conv3d, norm: nn.Module) -> Tensor:
@@ -143,4 +163,5 @@ def fused_smallbig_unit(x: Tensor, conv: nn.Conv3d, norm: nn.Module, big: BigVie
         return frame_conv(torch.cat([x, pooled], dim=1), weight, bias, geometry)
     # the single-frame view (global temporal pool) is broadcast over time
     return frame_conv(x, small_weight, bias, geometry).add_(
-        frame_conv(pooled, big_weight, None, geometry))
+        frame_conv(pooled, big_weight, None, geometry)
+    )

@@ -16,6 +16,7 @@ CPUs, Triton on CUDA), :func:`separable_max_pool` and :func:`pool_with_backward`
 instead, with bitwise the same outputs and gradients; otherwise, or with
 ``SMALLBIG_MM_NATIVE=0``, these pure-PyTorch routes run.
 """
+
 from typing import Callable, List, Optional, Tuple
 
 import torch
@@ -93,21 +94,24 @@ def pool_with_indices(frames: Tensor, window: Window) -> Tuple[Tensor, Optional[
     if window == [1, 1, 1]:
         return frames, None
     return torch.ops.aten.max_pool3d_with_indices(
-        frames, window, [1, 1, 1], [size // 2 for size in window], [1, 1, 1], False)
+        frames, window, [1, 1, 1], [size // 2 for size in window], [1, 1, 1], False
+    )
 
 
-def pool_backward(grad: Tensor, frames: Tensor, window: Window,
-                  indices: Optional[Tensor]) -> Tensor:
+def pool_backward(
+    grad: Tensor, frames: Tensor, window: Window, indices: Optional[Tensor]
+) -> Tensor:
     """The gradient w.r.t. ``frames`` of :func:`pool_with_indices`, given the output's."""
     if indices is None:
         return grad
     return torch.ops.aten.max_pool3d_with_indices_backward(
-        grad, frames, window, [1, 1, 1], [size // 2 for size in window], [1, 1, 1], False,
-        indices)
+        grad, frames, window, [1, 1, 1], [size // 2 for size in window], [1, 1, 1], False, indices
+    )
 
 
-def pool_with_backward(x: Tensor, kernel_size: Tuple[Optional[int], int, int]
-                       ) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
+def pool_with_backward(
+    x: Tensor, kernel_size: Tuple[Optional[int], int, int]
+) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
     """The big view's pooling of ``x`` again, for a backward pass: the pooled map and a
     function from its gradient to ``x``'s.
 
@@ -127,8 +131,10 @@ def pool_with_backward(x: Tensor, kernel_size: Tuple[Optional[int], int, int]
     if (t, h, w) == (1, 1, 1):
         return x, lambda grad: grad.to(x.dtype)
     if native_route(x):
-        return (bigview_pool(x, kernel_size),
-                lambda grad: bigview_pool_backward(grad.to(x.dtype), x, kernel_size))
+        return (
+            bigview_pool(x, kernel_size),
+            lambda grad: bigview_pool_backward(grad.to(x.dtype), x, kernel_size),
+        )
     frames = x
     if t is None:  # the global temporal max (one frame)
         frames = temporal_max = x.amax(dim=2, keepdim=True)
@@ -143,4 +149,5 @@ def pool_with_backward(x: Tensor, kernel_size: Tuple[Optional[int], int, int]
             ties = x == temporal_max  # made here: not held through the caller's work
             grad_x = grad_x / ties.sum(dim=2, keepdim=True) * ties
         return grad_x
+
     return pooled, backward

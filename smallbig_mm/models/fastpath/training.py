@@ -11,25 +11,32 @@ exactly the reference's.
 Stacking both views into one conv call was measured no faster on CPU and kept more
 memory (the stacked input), so it is not done.
 """
+
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .frame_conv import (ConvGeometry, conv_geometry, first_order_only, frame_conv,
-                         frame_conv_backward)
+from ..units import BigKernel, BigView
+from .frame_conv import (
+    ConvGeometry,
+    conv_geometry,
+    first_order_only,
+    frame_conv,
+    frame_conv_backward,
+)
 from .inference import can_fuse
 from .pooling import pool_with_backward, separable_max_pool
-from ..units import BigKernel, BigView
 
 
 class _PooledConv(torch.autograd.Function):
     """``conv(big_view_pool(x))`` (bias-free conv) keeping only ``x`` and the weight."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: Tensor, geometry: ConvGeometry,
-                kernel_size: BigKernel) -> Tensor:
+    def forward(
+        ctx, x: Tensor, weight: Tensor, geometry: ConvGeometry, kernel_size: BigKernel
+    ) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.kernel_size = geometry, kernel_size
         return frame_conv(separable_max_pool(x, kernel_size), weight, None, geometry)
@@ -44,11 +51,16 @@ class _PooledConv(torch.autograd.Function):
         pooled, pool_gradient = pool_with_backward(x.detach(), ctx.kernel_size)
         # under autocast the forward conv ran in a lower precision: so does its gradient
         grad_pooled, grad_weight = frame_conv_backward(
-            grad, pooled.to(grad.dtype), weight.to(grad.dtype), ctx.geometry,
-            (needs_x, needs_weight))
+            grad,
+            pooled.to(grad.dtype),
+            weight.to(grad.dtype),
+            ctx.geometry,
+            (needs_x, needs_weight),
+        )
         del pooled
         grad_x = None
         if needs_x:
+            assert grad_pooled is not None  # asked for with needs_x
             grad_x = pool_gradient(grad_pooled).contiguous()
         del pool_gradient, grad_pooled
         if grad_weight is not None:
@@ -79,6 +91,7 @@ def big_view_lean(x: Tensor, conv: nn.Module, big: BigView) -> Tensor:
     view_conv = big.view_conv(conv)
     if not can_fuse(view_conv) or view_conv.bias is not None:
         return big(x, conv)
-    pooled_conv = _PooledConv.apply(x, view_conv.weight, conv_geometry(view_conv),
-                                    big.pool.kernel_size)
+    pooled_conv = _PooledConv.apply(
+        x, view_conv.weight, conv_geometry(view_conv), big.pool.kernel_size
+    )
     return big.bn(pooled_conv)

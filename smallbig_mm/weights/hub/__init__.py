@@ -25,14 +25,25 @@ Modules, one job each:
 - :mod:`.card`: the model card (``model_card``, ``CITATION``);
 - :mod:`.folder`: the writer (``write_hub_folder``, ``check_replaceable``).
 """
+
 from .card import CITATION, model_card
 from .config_text import args_from_config, metric_types, parse_config_text
 from .folder import HUB_FILES, HubFolderSummary, check_replaceable, write_hub_folder
-from .model_args import (ARCH_ARGS, architecture_name, check_rebuilds, count_gmacs,
-                         infer_model_args)
+from .model_args import ARCH_ARGS, architecture_name, check_rebuilds, count_gmacs, infer_model_args
 
 __all__ = [
-    'ARCH_ARGS', 'CITATION', 'HUB_FILES', 'HubFolderSummary', 'architecture_name',
-    'check_rebuilds', 'check_replaceable', 'count_gmacs', 'infer_model_args', 'model_card',
-    'parse_config_text', 'args_from_config', 'metric_types', 'write_hub_folder',
+    'ARCH_ARGS',
+    'CITATION',
+    'HUB_FILES',
+    'HubFolderSummary',
+    'architecture_name',
+    'check_rebuilds',
+    'check_replaceable',
+    'count_gmacs',
+    'infer_model_args',
+    'model_card',
+    'parse_config_text',
+    'args_from_config',
+    'metric_types',
+    'write_hub_folder',
 ]

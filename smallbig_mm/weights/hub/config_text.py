@@ -4,6 +4,7 @@ An MMEngine checkpoint keeps its config as text in ``meta['cfg']``; :func:`parse
 evaluates its literals with :mod:`ast`, :func:`args_from_config` picks the architecture
 arguments and :func:`metric_types` the evaluators.
 """
+
 import ast
 from typing import Any, Dict, List, Mapping
 
@@ -12,8 +13,12 @@ from .model_args import ARCH_ARGS
 
 def _literal(node: ast.AST, names: Mapping[str, Any]) -> Any:
     """Evaluates literals, ``dict(...)`` calls and names bound earlier; raises otherwise."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
-            node.func.id == 'dict' and not node.args:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == 'dict'
+        and not node.args
+    ):
         return {kw.arg: _literal(kw.value, names) for kw in node.keywords if kw.arg}
     if isinstance(node, ast.Name) and node.id in names:
         return names[node.id]
@@ -40,8 +45,11 @@ def parse_config_text(text: str) -> Dict[str, Any]:
         return {}
     names: Dict[str, Any] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
-                isinstance(stmt.targets[0], ast.Name):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             try:
                 names[stmt.targets[0].id] = _literal(stmt.value, names)
             except (ValueError, TypeError, SyntaxError, KeyError):
@@ -83,7 +91,10 @@ def metric_types(cfg: Mapping[str, Any]) -> List[str]:
     for key in ('val_evaluator', 'test_evaluator'):
         value = cfg.get(key)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and isinstance(item.get('type'), str) and \
-                    item['type'] not in found:
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get('type'), str)
+                and item['type'] not in found
+            ):
                 found.append(item['type'])
     return found

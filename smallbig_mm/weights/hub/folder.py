@@ -3,6 +3,7 @@
 The folder holds ``config.json`` (timm's layout), ``model.safetensors`` (the weights in the
 timm layout) and ``README.md`` (the model card); see :mod:`smallbig_mm.weights.hub`.
 """
+
 import json
 import os
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ HUB_FILES = ('README.md', 'config.json', 'model.safetensors')
 @dataclass
 class HubFolderSummary:
     """What :func:`write_hub_folder` wrote (printed by the converter)."""
+
     out_dir: str
     architecture: str
     model_args: Dict[str, Any]
@@ -41,14 +43,17 @@ class HubFolderSummary:
 
     def summary(self) -> str:
         macs = f'{self.gmacs:.2f} GMACs' if self.gmacs is not None else 'GMACs not counted'
-        return '\n'.join([
-            f'wrote {self.out_dir} (config.json, model.safetensors, README.md)',
-            f'  timm: timm.create_model("local-dir:{self.out_dir}", pretrained=True)',
-            f'  architecture: {self.architecture}; model_args from {self.args_from}: '
-            f'{json.dumps(self.model_args)}',
-            f'  parameters: {self.num_parameters:,}; {macs}',
-            f'  trained: {self.training}',
-            f'  dropped keys: {", ".join(self.dropped) or "none"}'])
+        return '\n'.join(
+            [
+                f'wrote {self.out_dir} (config.json, model.safetensors, README.md)',
+                f'  timm: timm.create_model("local-dir:{self.out_dir}", pretrained=True)',
+                f'  architecture: {self.architecture}; model_args from {self.args_from}: '
+                f'{json.dumps(self.model_args)}',
+                f'  parameters: {self.num_parameters:,}; {macs}',
+                f'  trained: {self.training}',
+                f'  dropped keys: {", ".join(self.dropped) or "none"}',
+            ]
+        )
 
 
 def check_replaceable(out_dir: str) -> None:
@@ -65,7 +70,8 @@ def check_replaceable(out_dir: str) -> None:
         raise OutputPathError(
             f'{out_dir} holds files a hub folder does not ({preview(others, 3)}); replacing '
             'it would delete them, so it is refused even with --force: choose a new or '
-            'empty output folder')
+            'empty output folder'
+        )
 
 
 def _timm_state(src: str, ckpt_state: Mapping[str, Tensor]) -> Dict[str, Tensor]:
@@ -73,27 +79,34 @@ def _timm_state(src: str, ckpt_state: Mapping[str, Tensor]) -> Dict[str, Tensor]
     try:
         layout = detect_layout(ckpt_state)
         if layout in LAYOUTS_2D:
-            raise CheckpointError('a 2D ResNet: inflate it into a model first (pretrained2d / '
-                                  'load_weights(..., inflate_2d=True)), then save that model')
+            raise CheckpointError(
+                'a 2D ResNet: inflate it into a model first (pretrained2d / '
+                'load_weights(..., inflate_2d=True)), then save that model'
+            )
         return dict(to_timm_state_dict(ckpt_state, layout))
     except CheckpointError as err:
         raise CheckpointError(f'{src}: {err}') from None
 
 
-def _fit_classifier(src: str, state: Dict[str, Tensor], num_classes: int
-                    ) -> Tuple[Dict[str, Tensor], List[str]]:
+def _fit_classifier(
+    src: str, state: Dict[str, Tensor], num_classes: int
+) -> Tuple[Dict[str, Tensor], List[str]]:
     """(state, dropped keys): the classifier dropped for ``num_classes=0``; a mismatch refused."""
     fc = state.get('fc.weight')
     if fc is not None and fc.shape[0] != num_classes:
         if num_classes:
-            raise CheckpointError(f'{src}: the classifier has {fc.shape[0]} classes but '
-                                  f'num_classes={num_classes}: drop --model-arg num_classes, or '
-                                  'use 0 to write the backbone only')
+            raise CheckpointError(
+                f'{src}: the classifier has {fc.shape[0]} classes but '
+                f'num_classes={num_classes}: drop --model-arg num_classes, or '
+                'use 0 to write the backbone only'
+            )
         dropped = [k for k in CLASSIFIER_KEYS if k in state]
         return {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS}, dropped
     if fc is None and num_classes:
-        raise CheckpointError(f'{src}: no classifier in the checkpoint but num_classes='
-                              f'{num_classes}: use num_classes=0 (a backbone)')
+        raise CheckpointError(
+            f'{src}: no classifier in the checkpoint but num_classes='
+            f'{num_classes}: use num_classes=0 (a backbone)'
+        )
     return state, []
 
 
@@ -102,11 +115,17 @@ def _write_text(path: str, text: str) -> None:
         f.write(text)
 
 
-def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, Any]] = None,
-                     input_values: Optional[Mapping[str, Any]] = None,
-                     license_id: Optional[str] = None, classes: Optional[List[str]] = None,
-                     meta: Optional[WeightsMeta] = None, base_model: Optional[str] = None,
-                     force: bool = False) -> HubFolderSummary:
+def write_hub_folder(
+    src: str,
+    out_dir: str,
+    model_args: Optional[Mapping[str, Any]] = None,
+    input_values: Optional[Mapping[str, Any]] = None,
+    license_id: Optional[str] = None,
+    classes: Optional[List[str]] = None,
+    meta: Optional[WeightsMeta] = None,
+    base_model: Optional[str] = None,
+    force: bool = False,
+) -> HubFolderSummary:
     """Writes ``src`` as a Hugging Face Hub style folder (config.json, safetensors, card).
 
     Args:
@@ -163,17 +182,21 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
     recorded = resolve_meta(ckpt, meta, input_values, classes)
     record = recorded or WeightsMeta()  # timm's defaults, not written as a record
     if record.classes is not None and num_classes and len(record.classes) != num_classes:
-        raise CheckpointError(f'{src}: {len(record.classes)} class names for a classifier of '
-                              f'{num_classes} classes: give a label map of {num_classes} names')
+        raise CheckpointError(
+            f'{src}: {len(record.classes)} class names for a classifier of '
+            f'{num_classes} classes: give a label map of {num_classes} names'
+        )
     args['num_frames'] = record.input.num_frames
     src_name = os.path.basename(src)
     arch = architecture_name(args)
     pretrained_cfg = dict(
-        timm_pretrained_cfg(record, num_classes), classifier='fc', first_conv='conv1',
+        timm_pretrained_cfg(record, num_classes),
+        classifier='fc',
+        first_conv='conv1',
         paper_ids='arXiv:2006.14582',
-        paper_name='SmallBigNet: Integrating Core and Contextual Views for Video '
-                   'Classification',
-        description=f'converted from {src_name}')
+        paper_name='SmallBigNet: Integrating Core and Contextual Views for Video Classification',
+        description=f'converted from {src_name}',
+    )
     if license_id:
         pretrained_cfg['license'] = license_id
     config = {
@@ -186,25 +209,48 @@ def write_hub_folder(src: str, out_dir: str, model_args: Optional[Mapping[str, A
         **({WEIGHTS_META_KEY: record.to_dict()} if recorded else {}),
     }
     validate_hub_config(config, f'{src}: the config.json it gives')  # before GMACs are counted
-    training = '; '.join(str(v) for v in (record.provenance.config, record.provenance.dataset)
-                         if v) or 'unknown'
+    training = (
+        '; '.join(str(v) for v in (record.provenance.config, record.provenance.dataset) if v)
+        or 'unknown'
+    )
     summary = HubFolderSummary(
-        out_dir=out_dir, architecture=arch, model_args=args, args_from=args_from,
+        out_dir=out_dir,
+        architecture=arch,
+        model_args=args,
+        args_from=args_from,
         num_parameters=parameter_count(state),
-        gmacs=count_gmacs(args, num_classes, [3, *record.input.test_crop],
-                          record.input.num_frames),
-        training=training, dropped=dropped)
+        gmacs=count_gmacs(args, num_classes, [3, *record.input.test_crop], record.input.num_frames),
+        training=training,
+        dropped=dropped,
+    )
     metrics = sorted({METRIC_NAMES[t] for t in metric_types(cfg) if t in METRIC_NAMES})
     with atomic_folder(out_dir, force, inputs=(src,)) as tmp_dir:
         check_replaceable(out_dir)
-        write_checkpoint(state, os.path.join(tmp_dir, 'model.safetensors'),
-                         metadata={'format': 'pt', 'layout': 'timm', 'source': src_name,
-                                   **({WEIGHTS_META_KEY: record.to_json()} if recorded else {}),
-                                   **_source_identity(src)})
+        write_checkpoint(
+            state,
+            os.path.join(tmp_dir, 'model.safetensors'),
+            metadata={
+                'format': 'pt',
+                'layout': 'timm',
+                'source': src_name,
+                **({WEIGHTS_META_KEY: record.to_json()} if recorded else {}),
+                **_source_identity(src),
+            },
+        )
         _write_text(os.path.join(tmp_dir, 'config.json'), json.dumps(config, indent=2) + '\n')
-        _write_text(os.path.join(tmp_dir, 'README.md'),
-                    model_card(os.path.basename(out_dir), config, summary, record, license_id,
-                               base_model, metrics, recorded is not None))
+        _write_text(
+            os.path.join(tmp_dir, 'README.md'),
+            model_card(
+                os.path.basename(out_dir),
+                config,
+                summary,
+                record,
+                license_id,
+                base_model,
+                metrics,
+                recorded is not None,
+            ),
+        )
     return summary
 
 

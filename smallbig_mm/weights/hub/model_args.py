@@ -6,6 +6,7 @@ the arguments rebuild the weights' network (after :func:`~..validate.validate_mo
 checked their types and ranges), :func:`check_buildable` that some network takes the
 weights at all, and :func:`count_gmacs` counts its cost.
 """
+
 import json
 import re
 from typing import Any, Dict, List, Mapping, Optional
@@ -17,8 +18,16 @@ from ..errors import CheckpointError
 from ..layouts import CLASSIFIER_KEYS, depth_of
 from ..validate import validate_model_args
 
-ARCH_ARGS = ('depth', 'block_types', 'extra_stages', 'big_views', 'big_kernels',
-             'shared_big_weights', 'base_channels', 'in_chans')
+ARCH_ARGS = (
+    'depth',
+    'block_types',
+    'extra_stages',
+    'big_views',
+    'big_kernels',
+    'shared_big_weights',
+    'base_channels',
+    'in_chans',
+)
 """The ``model_args`` that fix the network's weights (besides ``num_classes``)."""
 
 
@@ -64,18 +73,24 @@ def infer_model_args(state: Mapping[str, Tensor]) -> Dict[str, Any]:
     """
     depth = depth_of(state)
     if depth is None:
-        raise CheckpointError('cannot tell the depth from the keys (blocks per stage match no '
-                              'known depth): give it with --model-arg depth=N')
-    counts = [1 + max(int(k.split('.')[1]) for k in state if k.startswith(f'layer{s + 1}.'))
-              for s in range(4)]
+        raise CheckpointError(
+            'cannot tell the depth from the keys (blocks per stage match no '
+            'known depth): give it with --model-arg depth=N'
+        )
+    counts = [
+        1 + max(int(k.split('.')[1]) for k in state if k.startswith(f'layer{s + 1}.'))
+        for s in range(4)
+    ]
     conv1 = state['conv1.weight']
     big = [k for k in state if re.search(r'\.big[123]\.', k)]
     return {
         'depth': depth,
         'block_types': [_stage_types(state, s, n) for s, n in enumerate(counts)],
-        'extra_stages': [any(k.startswith(f'layer{s + 1}.') and '.extra.' in k for k in state)
-                         for s in range(4)],
-        'big_views': [any(f'.big{i}.' in k for k in big) for i in (1, 2, 3)] if big
+        'extra_stages': [
+            any(k.startswith(f'layer{s + 1}.') and '.extra.' in k for k in state) for s in range(4)
+        ],
+        'big_views': [any(f'.big{i}.' in k for k in big) for i in (1, 2, 3)]
+        if big
         else [True, True, True],
         'big_kernels': jsonable(DEFAULT_BIG_KERNELS),
         'shared_big_weights': not any(re.search(r'\.big[123]\.conv\.', k) for k in big),
@@ -98,7 +113,7 @@ def architecture_name(args: Mapping[str, Any]) -> str:
         return 'smallbig_3d_resnet50'
     if args.get('depth') == 50 and args.get('extra_stages') == [False, True, True, True]:
         return 'smallbig_resnet50_extra'
-    return f"smallbig_resnet{args.get('depth', 50)}"
+    return f'smallbig_resnet{args.get("depth", 50)}'
 
 
 def _core_args(args: Mapping[str, Any]) -> Dict[str, Any]:
@@ -106,17 +121,20 @@ def _core_args(args: Mapping[str, Any]) -> Dict[str, Any]:
     return {k: v for k, v in args.items() if k in ARCH_ARGS and k != 'in_chans'}
 
 
-def count_gmacs(args: Mapping[str, Any], num_classes: int, input_size: List[int],
-                frames: int) -> Optional[float]:
+def count_gmacs(
+    args: Mapping[str, Any], num_classes: int, input_size: List[int], frames: int
+) -> Optional[float]:
     """Multiply-accumulates (x 1e9) of one clip ``(1, C, frames, H, W)`` through the network
     ``args`` build and a ``num_classes`` classifier; None where the input does not fit."""
-    from ...models.complexity import count_macs
     from ...models import SmallBigResNet
+    from ...models.complexity import count_macs
 
     core = _core_args(args)
     try:
-        macs = count_macs(lambda: SmallBigResNet(in_channels=args.get('in_chans', 3), **core),
-                          (1, input_size[0], frames, input_size[1], input_size[2]))
+        macs = count_macs(
+            lambda: SmallBigResNet(in_channels=args.get('in_chans', 3), **core),
+            (1, input_size[0], frames, input_size[1], input_size[2]),
+        )
     except Exception:  # an unusual input size the network cannot take: leave it out
         return None
     width = args['base_channels'] * 32
@@ -144,9 +162,11 @@ def check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: st
         load_weights(model, {k: v for k, v in state.items() if k not in CLASSIFIER_KEYS})
     except (CheckpointError, ValueError, TypeError) as err:
         first = str(err).splitlines()[0]
-        raise CheckpointError(f'{src}: the model_args {json.dumps(jsonable(core))} do not '
-                              f'rebuild the network of the weights ({first}); fix them with '
-                              '--model-arg KEY=VALUE') from None
+        raise CheckpointError(
+            f'{src}: the model_args {json.dumps(jsonable(core))} do not '
+            f'rebuild the network of the weights ({first}); fix them with '
+            '--model-arg KEY=VALUE'
+        ) from None
 
 
 def check_buildable(state: Mapping[str, Tensor], src: str) -> Dict[str, Any]:
@@ -177,20 +197,32 @@ def check_buildable(state: Mapping[str, Tensor], src: str) -> Dict[str, Any]:
     except (KeyError, IndexError, ValueError, AttributeError) as err:
         if isinstance(err, CheckpointError):
             raise CheckpointError(f'{src}: {err}') from None
-        raise CheckpointError(f'{src}: no SmallBig-ResNet can be built from these weights '
-                              f'(cannot read its architecture from the keys and shapes: '
-                              f'{type(err).__name__}: {err})') from None
+        raise CheckpointError(
+            f'{src}: no SmallBig-ResNet can be built from these weights '
+            f'(cannot read its architecture from the keys and shapes: '
+            f'{type(err).__name__}: {err})'
+        ) from None
     check_rebuilds(state, args, src)
     fc_weight, fc_bias = state.get('fc.weight'), state.get('fc.bias')
     width = args['base_channels'] * 32
     if fc_weight is None and fc_bias is None:
         return dict(args, num_classes=0)
-    if fc_weight is None or fc_bias is None or fc_weight.dim() != 2 or \
-            fc_weight.shape[1] != width or tuple(fc_bias.shape) != (fc_weight.shape[0],):
-        shapes = {k: tuple(v.shape) for k, v in (('fc.weight', fc_weight), ('fc.bias', fc_bias))
-                  if v is not None}
-        raise CheckpointError(f'{src}: no SmallBig-ResNet can be built from these weights: '
-                              f'its classifier {shapes} does not fit the network\'s {width} '
-                              f'features (expected fc.weight (classes, {width}) and fc.bias '
-                              '(classes,))')
+    if (
+        fc_weight is None
+        or fc_bias is None
+        or fc_weight.dim() != 2
+        or fc_weight.shape[1] != width
+        or tuple(fc_bias.shape) != (fc_weight.shape[0],)
+    ):
+        shapes = {
+            k: tuple(v.shape)
+            for k, v in (('fc.weight', fc_weight), ('fc.bias', fc_bias))
+            if v is not None
+        }
+        raise CheckpointError(
+            f'{src}: no SmallBig-ResNet can be built from these weights: '
+            f"its classifier {shapes} does not fit the network's {width} "
+            f'features (expected fc.weight (classes, {width}) and fc.bias '
+            '(classes,))'
+        )
     return dict(args, num_classes=int(fc_weight.shape[0]))

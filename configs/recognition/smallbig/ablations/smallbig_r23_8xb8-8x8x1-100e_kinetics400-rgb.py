@@ -3,8 +3,10 @@
 # SmallBig-R50 recipe. Every other config of this folder inherits this one and states
 # only the axis it changes.
 _base_ = [
-    '../../../_base_/models/smallbig_r50.py', '../../../_base_/datasets/kinetics400.py',
-    '../../../_base_/schedules/sgd_cosine_100e.py', '../../../_base_/default_runtime.py'
+    '../../../_base_/models/smallbig_r50.py',
+    '../../../_base_/datasets/kinetics400.py',
+    '../../../_base_/schedules/sgd_cosine_100e.py',
+    '../../../_base_/default_runtime.py',
 ]
 
 model = dict(backbone=dict(depth=23, pretrained=None))
