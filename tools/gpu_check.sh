@@ -8,7 +8,8 @@
 #
 # Writes at most 7 files: OUT_DIR/gpu_check.log (device, build, tests, every table) and
 # OUT_DIR/<mode>_<dtype>_<route>.json per benchmark. Each step has its own time limit
-# (usually about 6 minutes in all on one GPU, 10 at most); a failed step is reported and the script goes on.
+# (the CUDA tests take about 6 minutes: Triton compiles each clip length; 12 at most in all);
+# a failed step is reported and the script goes on.
 # Needs torch (and Triton for the native CUDA route); the benchmark needs timm.
 set -u -o pipefail
 cd "$(dirname "$0")/.."
@@ -31,21 +32,21 @@ echo "== build the extension ($(date -u +%T))"
 start=$(date +%s)
 SMALLBIG_MM_BUILD_EXT=1 MAX_JOBS=8 timeout 180 $PY setup.py build_ext --inplace 2>&1 | tail -n 5
 echo "build took $(( $(date +%s) - start )) s"
-$PY -c 'from smallbig_mm.ops import bigview_pool as n; print("route on cuda:", n.route_name("cuda")); print("load error:", n.LOAD_ERROR)' \
+$PY -c 'from smallbig_mm.ops import bigview_pool as n; import os; os.environ["SMALLBIG_MM_NATIVE"] = "triton"; print("route on cuda:", n.route_name("cuda")); print("load error:", n.LOAD_ERROR)' \
     || status=1
 
 echo "== CUDA tests ($(date -u +%T))"
 if has pytest && has mmaction; then  # tests/conftest.py loads the MMAction2 side
-    timeout 180 $PY -m pytest tests/models/test_native_pooling_cuda.py \
+    timeout 420 $PY -m pytest tests/models/test_native_pooling_cuda.py \
         tests/models/test_fast_path_cuda.py -q -p no:cacheprovider 2>&1 | tail -n 25 || status=1
 elif has pytest; then  # the self-contained CUDA tests only
-    timeout 180 $PY -m pytest --noconftest tests/models/test_native_pooling_cuda.py -q \
+    timeout 420 $PY -m pytest --noconftest tests/models/test_native_pooling_cuda.py -q \
         -p no:cacheprovider 2>&1 | tail -n 25 || status=1
 else
     timeout 180 $PY tests/models/test_native_pooling_cuda.py 2>&1 | tail -n 5 || status=1
 fi
 
-bench() {  # bench NAME ROUTE(1 native, 0 pure) LIMIT_S ARGS...
+bench() {  # bench NAME ROUTE(triton: native, 0: pure) LIMIT_S ARGS...
     local name=$1 route=$2 limit=$3
     shift 3
     echo "== benchmark $name ($(date -u +%T))"
@@ -57,12 +58,12 @@ bench() {  # bench NAME ROUTE(1 native, 0 pure) LIMIT_S ARGS...
 
 if has timm; then
     COMMON="--batch 8 --warmup 2 --repeats 5"
-    bench train_fp32_native 1 45 --mode train $COMMON
+    bench train_fp32_native triton 45 --mode train $COMMON
     bench train_fp32_pure 0 45 --mode train $COMMON
-    bench train_bf16_native 1 45 --mode train $COMMON --dtype bf16
+    bench train_bf16_native triton 45 --mode train $COMMON --dtype bf16
     bench train_bf16_pure 0 45 --mode train $COMMON --dtype bf16
-    bench eval_bf16_native 1 35 --mode eval $COMMON --dtype bf16
-    bench eval_fp32_native 1 35 --mode eval $COMMON
+    bench eval_bf16_native triton 35 --mode eval $COMMON --dtype bf16
+    bench eval_fp32_native triton 35 --mode eval $COMMON
 else
     echo "skipped the benchmark: it builds smallbig_resnet50 and smallbig_c2d_resnet50 with timm"
     status=1

@@ -14,7 +14,9 @@ The operators and their CPU kernels live in the optional C++ extension
 adds the CUDA kernels (Triton, :mod:`.triton_kernels`), fake (shape) functions for
 torch.compile and autograd. :func:`native_route` says whether a tensor takes this route:
 the extension is loaded, ``SMALLBIG_MM_NATIVE`` is not ``0``, and the device and dtype
-have a kernel.
+have a kernel. On CUDA the Triton kernels are opt-in (``SMALLBIG_MM_NATIVE=triton``): on
+an H200 they were slower than the pure route and one float32 case (5x5x5) was not
+bitwise equal (docs/benchmarks.md), so CUDA tensors take the pure route by default.
 """
 
 import importlib.util
@@ -55,6 +57,11 @@ def native_enabled() -> bool:
     return NATIVE_LOADED and os.environ.get('SMALLBIG_MM_NATIVE', '1') != '0'
 
 
+def triton_opted_in() -> bool:
+    """``SMALLBIG_MM_NATIVE=triton``: CUDA tensors take the (experimental) Triton kernels."""
+    return os.environ.get('SMALLBIG_MM_NATIVE') == 'triton'
+
+
 def route_name(device_type: str) -> str:
     """Which route the big views' pooling takes on ``device_type``, in words (benchmarks,
     logs), e.g. ``'native (C++)'`` or ``'pure PyTorch (SMALLBIG_MM_NATIVE=0)'``."""
@@ -65,6 +72,8 @@ def route_name(device_type: str) -> str:
     if device_type == 'cpu':
         return 'native (C++)'
     if device_type == 'cuda':
+        if not triton_opted_in():
+            return 'pure PyTorch (the Triton kernels are opt-in: SMALLBIG_MM_NATIVE=triton)'
         return 'native (Triton)' if TRITON_AVAILABLE else 'pure PyTorch (triton not installed)'
     return f'pure PyTorch (no kernel for {device_type})'
 
@@ -80,7 +89,7 @@ def native_route(x: Tensor) -> bool:
     native = (
         native_enabled()
         and x.dtype in KERNEL_DTYPES.get(device, ())
-        and (device == 'cpu' or (device == 'cuda' and TRITON_AVAILABLE))
+        and (device == 'cpu' or (device == 'cuda' and TRITON_AVAILABLE and triton_opted_in()))
     )
     key = (
         device,
