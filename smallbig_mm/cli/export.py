@@ -15,7 +15,7 @@ import argparse
 import contextlib
 import os
 import warnings
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -214,11 +214,17 @@ def export_provenance(args: argparse.Namespace) -> str:
 
     from ..utils.provenance import file_identity, make_provenance
 
-    inputs = dict(
-        model=file_identity(args.model, content=True) if os.path.isfile(args.model) else args.model
+    def identity(path: str) -> Dict[str, Any]:  # a hub folder: its weights; no local path
+        weights = os.path.join(path, 'model.safetensors') if os.path.isdir(path) else path
+        return dict(
+            file_identity(weights, content=True), path=os.path.basename(os.path.normpath(path))
+        )
+
+    inputs: Dict[str, Any] = dict(
+        model=identity(args.model) if os.path.isfile(args.model) else args.model
     )
     if args.checkpoint is not None:
-        inputs['checkpoint'] = file_identity(args.checkpoint, content=True)
+        inputs['checkpoint'] = identity(args.checkpoint)
     return json.dumps(
         make_provenance(
             'smallbig-export',
