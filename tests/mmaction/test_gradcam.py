@@ -5,15 +5,21 @@ forward hook then sees the block's output (the backbone's last map), and its bac
 the gradient of the score with respect to that map.
 """
 
+from pathlib import Path
+
+import mmaction
 import pytest
 import torch
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmaction.utils import GradCAM
 
+from helpers import PYTHON, REPO, TINY_CONFIG, run_tool
+
 pytestmark = pytest.mark.mmaction
 
 CLIP = (3, 4, 64, 64)  # C, T, H, W
+VIS_CAM = Path(mmaction.__file__).parent / '.mim' / 'tools' / 'visualizations' / 'vis_cam.py'
 
 
 def recognizer() -> torch.nn.Module:
@@ -85,3 +91,20 @@ def test_each_activation_module_runs_once_per_forward():
         model.test_step(batch(1))
     assert len(calls) == 3 * 7  # three activations in each of the 1 + 2 + 3 + 1 blocks
     assert set(calls.values()) == {1}
+
+
+@pytest.mark.skipif(not VIS_CAM.is_file(), reason='this MMAction2 install has no tools folder')
+def test_vis_cam_runs_on_the_target_name(tmp_path):
+    """MMAction2's own tool, on a video, through a config's test pipeline (2 clips x 3 crops)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmaction')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(TINY_CONFIG).model)
+    checkpoint = tmp_path / 'random.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    target = f'backbone/layer4/{len(model.backbone.layer4) - 1}/relu'
+    video = REPO / 'tests' / 'assets' / 'test.avi'
+    args = [PYTHON, VIS_CAM, TINY_CONFIG, checkpoint, video, '--device', 'cpu']
+    run_tool([*map(str, args), '--target-layer-name', target], cwd=tmp_path)
