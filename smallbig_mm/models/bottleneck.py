@@ -9,6 +9,18 @@
 Parameter names follow torchvision (``conv1``, ``bn1``, ..., ``downsample.0/1``); a
 SmallBig block adds ``big1``/``big2``/``big3`` (see :class:`BigView`) and an optional
 ``extra`` unit applied to the block input before anything else.
+
+The three activations are three modules, each called once per forward, so that a forward
+or backward hook sees one call (Grad-CAM hooks one module): ``relu1`` after unit 1,
+``relu2`` after unit 2 and ``relu`` after the residual sum, the block's output. The last
+one is named as in MMAction2's ``Bottleneck3d`` (``mmaction/models/backbones/resnet3d.py``)
+and torchvision's ``Bottleneck``, whose one ``relu`` module also ends the block, so that
+MMAction2's Grad-CAM target ``backbone/layer4/<last>/relu`` means the same thing on both
+networks. MMAction2 keeps the first two inside its ``ConvModule``s (``conv1.activate``),
+which this flat torchvision layout has not; ``relu1``/``relu2`` follow the numbering of
+``conv1``/``bn1`` (timm's ``act1``, ``act2``, ``act3`` would leave no ``relu``). The names
+hold for any ``act_layer``, as MMAction2's ``relu`` does for any ``act_cfg``. Activations
+have no parameters, so the state-dict keys are those of the earlier single ``act``.
 """
 
 from typing import Optional, Sequence
@@ -84,7 +96,8 @@ class Bottleneck(nn.Module):
         fused: compute units by the fast path: :mod:`.fastpath.inference` for inference,
             :mod:`.fastpath.training` for training (same numbers); False always runs
             :meth:`reference_unit`.
-        conv_layer, norm_layer, act_layer: layer factories.
+        conv_layer, norm_layer, act_layer: layer factories; ``act_layer`` is called
+            three times (``relu1``, ``relu2``, ``relu``).
 
     Example:
         >>> import torch
@@ -144,7 +157,9 @@ class Bottleneck(nn.Module):
             planes, out_channels, kernel_size=1, stride=1, padding=0, bias=False
         )
         self.bn3 = norm_layer(out_channels)
-        self.act = act_layer()
+        self.relu1 = act_layer()
+        self.relu2 = act_layer()
+        self.relu = act_layer()
 
         big = [False] * 3 if block_type != 'smallbig' else list(big_views)
         if len(big) != 3 or len(big_kernels) != 3:
@@ -233,8 +248,8 @@ class Bottleneck(nn.Module):
         if self.extra is not None:
             x = self.extra(x)
         identity = self._shortcut(x)
-        out = self.act(self._unit(1, x))
-        out = self.act(self._unit(2, out))
+        out = self.relu1(self._unit(1, x))
+        out = self.relu2(self._unit(2, out))
         out = self.drop_path(self._unit(3, out))
         if (
             self.fused
@@ -247,5 +262,5 @@ class Bottleneck(nn.Module):
         ):
             # no new tensor: in inference, and in training, where the last unit's output
             # (a BatchNorm's output or a sum) is kept by no backward function
-            return self.act(out.add_(identity))
-        return self.act(out + identity)
+            return self.relu(out.add_(identity))
+        return self.relu(out + identity)
