@@ -115,7 +115,7 @@ def _record(subject: str):
 
         if not os.path.isfile(subject):
             return None  # build_subject names the missing file
-        from ..weights.meta_files import meta_of_config_file
+        from ..mmaction.config_scope import meta_of_config_file
 
         return meta_of_config_file(subject)
     if subject.startswith(('local-dir:', 'hf-hub:')):

@@ -21,7 +21,7 @@ from typing import List, Optional
 from ..utils.files import check_output_path
 from ..weights import LAYOUTS, convert_checkpoint
 from ..weights.hub import write_hub_folder
-from ..weights.meta_files import meta_of_config_file, read_label_map
+from ..weights.meta_files import read_label_map
 from .arguments import key_value
 from .errors import add_log_level_argument, tool_main
 
@@ -106,7 +106,7 @@ def convert(args: argparse.Namespace) -> int:
             dict(args.input),
             args.license,
             read_label_map(args.labels) if args.labels else None,
-            meta_of_config_file(args.config) if args.config else None,
+            config_meta(args.config) if args.config else None,
             args.base_model,
             force=args.force,
         )
@@ -118,7 +118,7 @@ def convert(args: argparse.Namespace) -> int:
             args.to,
             args.source_layout,
             force=args.force,
-            meta=meta_of_config_file(args.config) if args.config else None,
+            meta=config_meta(args.config) if args.config else None,
             input_values=dict(args.input),
             classes=read_label_map(args.labels) if args.labels else None,
         )
@@ -129,3 +129,10 @@ def convert(args: argparse.Namespace) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the tool; returns the exit status (0 ok, 1 error, 2 usage)."""
     return tool_main(convert, parse_args, argv)
+
+
+def config_meta(path: str):
+    """The record a config implies (needs the mmaction extra, imported only here)."""
+    from ..mmaction.config_scope import meta_of_config_file
+
+    return meta_of_config_file(path)

@@ -118,9 +118,9 @@ def run(command: str, argv: Optional[Sequence[str]] = None) -> Any:
         sys.exit(1)
 
 
-def _entry(command: str) -> Callable[[], Any]:
-    def main() -> Any:
-        return run(command)
+def _entry(command: str) -> Callable[..., Any]:
+    def main(argv: Optional[Sequence[str]] = None) -> Any:
+        return run(command, argv)
 
     main.__doc__ = f'The ``{command}`` console script.'
     return main

@@ -17,7 +17,13 @@ PRIVATE_NAMES = (
     'mmengine.runner.Runner._load_from',  # the checkpoint a run starts from
     'mmengine.runner.Runner._resume',  # whether that start is a resume
     'mmengine.runner.Runner._train_loop',  # the loop or its config, before it is built
+    'mmengine.runner.checkpoint._load_checkpoint',  # reads a file (patches/checkpoint_fit.py)
+    'mmengine.runner.checkpoint._load_checkpoint_to_model',  # state dict -> model (same)
 )
+LOAD_CHECKPOINT = '_load_checkpoint'
+"""The function of ``mmengine.runner.checkpoint`` (and ``.runner``) that reads a file."""
+LOAD_CHECKPOINT_TO_MODEL = '_load_checkpoint_to_model'
+"""The function that puts a read checkpoint's state dict into a model."""
 INIT_DIST_PYTORCH = '_init_dist_pytorch'
 """The name of the function in ``mmengine.dist.utils`` that ``--launcher pytorch`` calls."""
 

@@ -62,3 +62,20 @@ def _drop_scope_marks(node) -> None:
         return
     for child in children:
         _drop_scope_marks(child)
+
+
+def meta_of_config_file(path: str):
+    """The weights record (:class:`~smallbig_mm.weights.meta.WeightsMeta`) an MMAction2
+    config file implies, ``_base_`` files included.
+
+    Raises:
+        WeightsMetaError: the file is missing.
+    """
+    import os
+
+    from ..weights.meta import WeightsMetaError
+    from ..weights.meta_config import meta_from_config
+
+    if not os.path.isfile(path):
+        raise WeightsMetaError(f'config file not found: {path}')
+    return meta_from_config(read_config(path).to_dict(), path)

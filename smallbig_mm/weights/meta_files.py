@@ -106,24 +106,6 @@ def read_label_map(path: str) -> List[str]:
     return labels
 
 
-def meta_of_config_file(path: str) -> WeightsMeta:
-    """The record an MMAction2 config file implies (loaded with MMEngine's ``Config``,
-    ``_base_`` files included; needs MMEngine).
-
-    Raises:
-        WeightsMetaError: the file is missing.
-    """
-    if not os.path.isfile(path):
-        raise WeightsMetaError(f'config file not found: {path}')
-    from mmengine.config import Config
-
-    import smallbig_mm.mmaction  # noqa: F401  (the scope configs name in custom_imports)
-
-    from .meta_config import meta_from_config
-
-    return meta_from_config(Config.fromfile(path).to_dict(), path)
-
-
 def reconcile(
     config_meta: WeightsMeta,
     weights_meta: Optional[WeightsMeta],

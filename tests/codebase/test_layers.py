@@ -14,6 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / 'smallbig_mm'
 FLOORS: Tuple[Tuple[str, ...], ...] = (
     ('utils', 'compat'),  # the standard library; the private names of other libraries
+    ('ops',),  # the optional native pooling (the extension smallbig_mm._native): torch only
     ('models',),  # the network: torch only
     ('weights',),  # checkpoints: torch (MMEngine's names only if installed)
     ('timm_models', 'data'),  # the timm adapter; the built-in clips and annotation lists
@@ -24,6 +25,7 @@ FLOORS: Tuple[Tuple[str, ...], ...] = (
 )
 FLOOR = {folder: level for level, folders in enumerate(FLOORS) for folder in folders}
 TOP = ('__init__', 'version')  # smallbig_mm/__init__.py and version.py
+LEAVES = ('smallbig_mm.version', 'smallbig_mm._native')  # import nothing of the package
 
 
 def module_name(path: Path) -> str:
@@ -48,6 +50,7 @@ def imported_modules(path: Path) -> Set[str]:
                     (PACKAGE.parent / (target + '.' + alias.name).replace('.', '/'))
                     .with_suffix('.py')
                     .exists()
+                    or f'{target}.{alias.name}' in LEAVES  # the compiled extension
                 ):
                     found.add(f'{target}.{alias.name}')
                     break
@@ -82,7 +85,9 @@ def test_imports_point_down():
             continue
         for target in targets:
             other = folder_of(target)
-            if other == own:
+            if other == own or target in LEAVES:
+                continue
+            if target == 'smallbig_mm' and own == 'cli':  # the package root, from the top
                 continue
             if other in TOP or FLOOR[other] >= FLOOR[own]:
                 upward.append(f'{module} -> {target}')

@@ -225,7 +225,10 @@ def test_mmengine_url_loads_go_through_the_guarded_reader(server, torch_home, tm
     torch.save({'x': _TouchesAFile(marker)}, root / 'evil.pth')
     loaded = CheckpointLoader.load_checkpoint(f'{url}/good.pth')
     assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
-    assert (torch_home / 'good.pth').is_file()  # downloaded into torch hub's cache
+    from smallbig_mm.weights.download import cache_path
+
+    assert os.path.isfile(cache_path(f'{url}/good.pth'))  # downloaded into torch hub's cache
+    assert os.path.dirname(os.path.dirname(cache_path(f'{url}/good.pth'))) == str(torch_home)
     with pytest.raises(CheckpointError, match='refused to load'):
         CheckpointLoader.load_checkpoint(f'{url}/evil.pth')
     assert not marker.exists()  # MMEngine's own URL loader would have run the pickle

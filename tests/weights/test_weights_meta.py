@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from smallbig_mm.cli.convert import config_meta
 from smallbig_mm.weights import convert_checkpoint
 from smallbig_mm.weights.io import read_checkpoint
 from smallbig_mm.weights.meta import (
@@ -20,7 +21,7 @@ from smallbig_mm.weights.meta import (
     with_overrides,
 )
 from smallbig_mm.weights.meta_config import classes_from_annotations
-from smallbig_mm.weights.meta_files import checkpoint_meta, meta_of_config_file
+from smallbig_mm.weights.meta_files import checkpoint_meta
 
 REPO = Path(__file__).resolve().parents[2]
 MOTION = REPO / 'configs/recognition/smallbig/smallbig_r23-w16_1xb16-8x1x1-20e_motion-rgb.py'
@@ -118,7 +119,7 @@ def test_classes_come_only_from_consistent_class_folders():
 
 
 def test_project_configs_give_their_records():
-    k400 = meta_of_config_file(str(K400))
+    k400 = config_meta(str(K400))
     assert (k400.input.num_frames, k400.input.frame_interval, k400.input.sampling) == (
         8,
         8,
@@ -129,9 +130,9 @@ def test_project_configs_give_their_records():
     assert k400.input.resize_short_side == 256 and k400.input.train_crop == (224, 224)
     assert k400.provenance.dataset == 'kinetics400' and k400.provenance.config == K400.name
     assert k400.provenance.max_epochs == 100
-    sth = meta_of_config_file(str(STHV1))
+    sth = config_meta(str(STHV1))
     assert sth.input.sampling == 'uniform' and sth.input.num_frames == 8
-    motion = meta_of_config_file(str(MOTION))
+    motion = config_meta(str(MOTION))
     assert motion.provenance.dataset == 'motion'
     assert not any(os.sep + 'work' in str(v) for v in motion.to_dict()['provenance'].values())
 
@@ -145,7 +146,7 @@ def test_an_mmaction_base_config_gives_its_record(tmp_path):
         " num_clips=25, test_mode=True), dict(type='Resize', scale=(-1, 256)),"
         " dict(type='TenCrop', crop_size=224)]\n"
     )
-    meta = meta_of_config_file(str(config))
+    meta = config_meta(str(config))
     assert meta.input.channel_order == 'BGR' and (meta.input.test_clips, meta.input.test_crops) == (
         25,
         10,

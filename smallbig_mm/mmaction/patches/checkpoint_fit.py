@@ -34,6 +34,12 @@ import torch
 from mmengine.runner import checkpoint as checkpoint_module
 from mmengine.runner import runner as runner_module
 
+from ...compat.mmengine import (
+    LOAD_CHECKPOINT,
+    LOAD_CHECKPOINT_TO_MODEL,
+    runner_resumes,
+    runner_train_loop,
+)
 from .wrapping import apply_once, install, is_patched
 
 ISSUE = 'none upstream; behaviour added: MMEngine loads checkpoints with strict=False'
@@ -43,10 +49,10 @@ _POLICY: contextvars.ContextVar = contextvars.ContextVar(
     'smallbig_checkpoint_policy', default='exact'
 )
 _TARGETS = (
-    (checkpoint_module, '_load_checkpoint'),
-    (runner_module, '_load_checkpoint'),
-    (checkpoint_module, '_load_checkpoint_to_model'),
-    (runner_module, '_load_checkpoint_to_model'),
+    (checkpoint_module, LOAD_CHECKPOINT),
+    (runner_module, LOAD_CHECKPOINT),
+    (checkpoint_module, LOAD_CHECKPOINT_TO_MODEL),
+    (runner_module, LOAD_CHECKPOINT_TO_MODEL),
     (runner_module.Runner, 'load_checkpoint'),
 )
 """Where the fix is installed (runner.py holds its own references to the functions)."""
@@ -76,11 +82,11 @@ def runner_policy(runner: Any) -> str:
     """
     from mmengine.runner.base_loop import BaseLoop
 
-    if getattr(runner, '_resume', False):
+    if runner_resumes(runner):
         return 'exact'
     if bool(runner.cfg.get('allow_partial_load', False)):
         return 'partial'
-    return 'finetune' if isinstance(getattr(runner, '_train_loop', None), BaseLoop) else 'exact'
+    return 'finetune' if isinstance(runner_train_loop(runner), BaseLoop) else 'exact'
 
 
 def _state_dict_of(checkpoint: Any, source: str) -> dict:
@@ -144,8 +150,8 @@ def is_applied() -> bool:
 
 
 def _install() -> None:
-    read = checkpoint_module._load_checkpoint
-    to_model = checkpoint_module._load_checkpoint_to_model
+    read = getattr(checkpoint_module, LOAD_CHECKPOINT)
+    to_model = getattr(checkpoint_module, LOAD_CHECKPOINT_TO_MODEL)
     runner_load = runner_module.Runner.load_checkpoint
 
     def _load_checkpoint(filename, map_location=None, logger=None):
@@ -172,8 +178,8 @@ def _install() -> None:
             _POLICY.reset(token)
 
     for owner in (checkpoint_module, runner_module):
-        install(owner, '_load_checkpoint', _load_checkpoint)
-        install(owner, '_load_checkpoint_to_model', _load_checkpoint_to_model)
+        install(owner, LOAD_CHECKPOINT, _load_checkpoint)
+        install(owner, LOAD_CHECKPOINT_TO_MODEL, _load_checkpoint_to_model)
     install(runner_module.Runner, 'load_checkpoint', load_checkpoint)
 
 
