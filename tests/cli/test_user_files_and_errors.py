@@ -118,7 +118,7 @@ def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
         f'runpy.run_path({CONVERT!r}, run_name="__main__")\n'
     )
     result = run_tool_status([PYTHON, '-c', script], tmp_path)
-    assert_one_error(result, 1, 'No space left on device', 'free some space')
+    assert_one_error(result, 1, 'no space left on device', 'free some space')
     assert dst.read_bytes() == b'precious'
     assert sorted(os.listdir(tmp_path)) == ['out.pth']
 
