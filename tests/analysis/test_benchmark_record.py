@@ -15,6 +15,7 @@ CONFIG = (
 )
 
 
+@pytest.mark.mmaction
 def test_the_recorded_clip_is_the_default_and_a_differing_flag_is_reported(tmp_path, caplog):
     small = tmp_path / 'small.py'
     small.write_text(CONFIG.format(frames=4, size=48))

@@ -27,6 +27,8 @@ from smallbig_mm.weights.hub import write_hub_folder
 from smallbig_mm.weights.io import read_checkpoint
 from smallbig_mm.weights.meta import WEIGHTS_META_KEY, WeightsMeta, is_local_path
 
+pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
+
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ['run', 'walk', 'jump']
 CONFIG = """

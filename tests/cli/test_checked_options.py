@@ -7,6 +7,8 @@ import pytest
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
 from smallbig_mm.cli.cfg_options import check_cfg_options
 
+pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
+
 TRAIN = str(REPO / 'tools' / 'train.py')
 
 

@@ -17,6 +17,8 @@ from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
 from smallbig_mm.apis import open_video
 from smallbig_mm.data.motion import MotionSettings, make_clip, write_mp4
 
+pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
+
 TOOL = str(REPO / 'tools' / 'misc' / 'extract_features.py')
 
 

@@ -3,8 +3,12 @@
 
 from pathlib import Path
 
+import pytest
+
 from helpers import load_tool
 from smallbig_mm.mmaction.config_scope import SCOPE, register_config_scope
+
+pytestmark = pytest.mark.mmaction  # imports the MMAction2 side at module level
 
 REPO = Path(__file__).resolve().parents[2]
 generator = load_tool('generate_python_configs', folder='misc')

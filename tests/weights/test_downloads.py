@@ -24,6 +24,8 @@ from smallbig_mm.weights import CheckpointError
 from smallbig_mm.weights.download import DownloadError, cache_path, download_timeout
 from smallbig_mm.weights.sources import resolve_pretrained
 
+pytestmark = pytest.mark.mmaction  # imports the MMAction2 side at module level
+
 torch.set_num_threads(1)
 ARGS = dict(depth=23, base_channels=8)
 

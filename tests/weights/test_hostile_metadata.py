@@ -197,6 +197,7 @@ def test_hostile_meta_is_refused_by_the_reader_and_the_converter(tmp_path):
     assert not (tmp_path / 'hub').exists()
 
 
+@pytest.mark.mmaction
 def test_mmengine_runner_refuses_hostile_meta_in_one_line(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner

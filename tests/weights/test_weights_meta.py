@@ -118,6 +118,7 @@ def test_classes_come_only_from_consistent_class_folders():
     assert classes_from_annotations([]) is None
 
 
+@pytest.mark.mmaction
 def test_project_configs_give_their_records():
     k400 = config_meta(str(K400))
     assert (k400.input.num_frames, k400.input.frame_interval, k400.input.sampling) == (
@@ -137,6 +138,7 @@ def test_project_configs_give_their_records():
     assert not any(os.sep + 'work' in str(v) for v in motion.to_dict()['provenance'].values())
 
 
+@pytest.mark.mmaction
 def test_an_mmaction_base_config_gives_its_record(tmp_path):
     config = tmp_path / 'base_only.py'
     config.write_text(
@@ -208,6 +210,7 @@ def test_the_converter_carries_the_record(tmp_path, to, suffix):
     assert changed.input.num_frames == 2 and changed.classes == ('p', 'q', 'r')
 
 
+@pytest.mark.mmaction
 def test_the_runner_records_the_meaning_with_the_project_config(tmp_path, motion_data):
     """``Runner.save_checkpoint`` writes the record under the project's own config, too,
     with the class names of a label map named in the train dataset's ``metainfo``."""
@@ -232,6 +235,7 @@ def test_the_runner_records_the_meaning_with_the_project_config(tmp_path, motion
     assert meta.classes == ('smooth', 'shuffled')
 
 
+@pytest.mark.mmaction
 def test_the_runner_wrapper_is_installed_once():
     from mmengine.runner import Runner
 
