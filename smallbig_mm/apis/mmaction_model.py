@@ -174,7 +174,8 @@ def build_recognizer(
     (:func:`smallbig_mm.weights.load_weights`, exact).
 
     Returns:
-        ``(model, cfg)``.
+        ``(model, cfg)``; ``model.weights_meta`` is the checkpoint's record (None without
+        one), as :func:`smallbig_mm.timm_models.build.create_with_weights` attaches it.
 
     Raises:
         ConfigModelError: a missing config or checkpoint file.
@@ -183,7 +184,8 @@ def build_recognizer(
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from ..weights import load_weights
+    from ..weights import load_weights, read_checkpoint
+    from ..weights.meta_files import checkpoint_meta
 
     if not os.path.isfile(config):
         raise ConfigModelError(f'config file not found: {config}')
@@ -199,6 +201,7 @@ def build_recognizer(
     backbone.pop('init_cfg', None)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    model.weights_meta = None
     if checkpoint is None:
         _quiet_init_weights(model)
         warnings.warn(
@@ -208,8 +211,10 @@ def build_recognizer(
             RandomWeightsWarning,
             stacklevel=2,
         )
-    else:
-        load_weights(model, checkpoint)
+    else:  # read once: the weights and their record
+        ckpt = read_checkpoint(checkpoint)
+        load_weights(model, ckpt)
+        model.weights_meta = checkpoint_meta(ckpt)
     return model.to(device).eval(), cfg
 
 
@@ -248,19 +253,18 @@ def from_config(
     model, cfg = build_recognizer(config, checkpoint, cfg_options, device)
     classifier = RecognizerVideoClassifier(model, config_pipeline(cfg, pipeline), crop)
     classifier.cfg = cfg
-    classifier.weights_meta = config_weights_meta(cfg, config, checkpoint)
+    classifier.weights_meta = config_weights_meta(cfg, config, checkpoint, model.weights_meta)
     classifier.classes = list(classifier.weights_meta.classes or ()) or None
     return classifier
 
 
-def config_weights_meta(cfg, config: str, checkpoint: Optional[str]):
-    """The record of a config front end: the config's input, the checkpoint's class names
-    (where the config has none) and provenance (:func:`~smallbig_mm.weights.meta_files.
-    reconcile`; a checkpoint recording another input is reported in one line)."""
-    from ..weights.io import read_checkpoint
+def config_weights_meta(cfg, config: str, checkpoint: Optional[str], recorded):
+    """The record of a config front end: the config's input, the class names of the
+    checkpoint's record ``recorded`` (where the config has none) and its provenance
+    (:func:`~smallbig_mm.weights.meta_files.reconcile`; a checkpoint recording another
+    input is reported in one line)."""
     from ..weights.meta_config import meta_from_config
-    from ..weights.meta_files import checkpoint_meta, reconcile
+    from ..weights.meta_files import reconcile
 
     own = meta_from_config(cfg.to_dict(), config)
-    recorded = checkpoint_meta(read_checkpoint(checkpoint)) if checkpoint else None
     return reconcile(own, recorded, checkpoint or config, _logger)

@@ -196,7 +196,7 @@ def _from_config(path: str, checkpoint: Optional[str]) -> ClipModel:
         '0-255',
         path,
         checkpoint,
-        config_weights_meta(cfg, path, checkpoint),
+        config_weights_meta(cfg, path, checkpoint, recognizer.weights_meta),
     )
 
 
