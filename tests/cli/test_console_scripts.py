@@ -1,4 +1,5 @@
-"""The console scripts setup.py declares are installed and start."""
+"""The console scripts setup.py declares are installed and start (with the mmaction extra;
+tests/cli/test_base_install.py covers an install without it)."""
 
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from helpers import REPO
 
 BIN = Path(sys.executable).parent
+pytestmark = pytest.mark.mmaction
 
 
 @pytest.mark.parametrize(
