@@ -15,8 +15,8 @@ adds the CUDA kernels (Triton, :mod:`.triton_kernels`), fake (shape) functions f
 torch.compile and autograd. :func:`native_route` says whether a tensor takes this route:
 the extension is loaded, ``SMALLBIG_MM_NATIVE`` is not ``0``, and the device and dtype
 have a kernel. On CUDA the Triton kernels are opt-in (``SMALLBIG_MM_NATIVE=triton``): on
-an H200 they were slower than the pure route and one float32 case (5x5x5) was not
-bitwise equal (docs/benchmarks.md), so CUDA tensors take the pure route by default.
+an H200 they were slower than the pure route (docs/benchmarks.md), so CUDA tensors take
+the pure route by default.
 """
 
 import importlib.util
