@@ -42,7 +42,7 @@ def cpu_reference_gradient(x: torch.Tensor, kernel, grad: torch.Tensor) -> torch
     return reference_gradient(x.cpu(), kernel, grad.cpu())
 
 
-@pytest.mark.parametrize('dtype, kernel', itertools.product(DTYPES, KERNELS))
+@pytest.mark.parametrize('dtype, kernel', list(itertools.product(DTYPES, KERNELS)))
 def test_native_route_equals_the_reference_on_cuda(dtype, kernel):
     os.environ['SMALLBIG_MM_NATIVE'] = 'triton'  # opt-in on CUDA
     torch.manual_seed(0)

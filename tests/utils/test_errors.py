@@ -17,6 +17,8 @@ def package_user_errors():
     """Every UserError subclass defined in a module of the package that imports here."""
     found = {}
     for info in pkgutil.walk_packages(smallbig_mm.__path__, 'smallbig_mm.'):
+        if info.name == 'smallbig_mm._native':  # the optional C++ extension: no classes
+            continue
         try:
             module = importlib.import_module(info.name)
         except ImportError as error:  # the MMAction2 side where the stack is missing
