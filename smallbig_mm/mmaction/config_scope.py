@@ -10,6 +10,8 @@ included, can instead inherit the pure-Python form ``smallbig_mm.configs`` with
 ``read_base()`` (docs/installation.md, "Configs from the installed package").
 """
 
+from ..compat.mmengine import config_dict
+
 SCOPE = 'smallbig_mm'
 DISTRIBUTION = 'smallbig-mm'
 
@@ -44,7 +46,7 @@ def read_config(path: str):
 
     register_config_scope()
     cfg = Config.fromfile(path)
-    _drop_scope_marks(cfg._cfg_dict)
+    _drop_scope_marks(config_dict(cfg))
     return cfg
 
 
