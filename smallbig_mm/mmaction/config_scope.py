@@ -4,10 +4,12 @@ MMEngine resolves ``package::path`` in ``_base_`` only for the packages of its t
 ``mmengine.config.utils.MODULE2PACKAGE``, and does so before a config's ``custom_imports``
 run, so a config cannot add this package itself. This project's tools call
 :func:`register_config_scope` before they read a config; MMEngine then reads the text
-configs from ``<installed smallbig_mm>/.mim/configs`` (a wheel install; the wheel copies
-the repository's ``configs/`` there). Any MMEngine tool, MMAction2's ``tools/train.py``
-included, can instead inherit the pure-Python form ``smallbig_mm.configs`` with
-``read_base()`` (docs/installation.md, "Configs from the installed package").
+configs from ``<installed smallbig_mm>/.mim/configs``: in a wheel install the wheel's
+copy of the repository's ``configs/``, in an editable install (``pip install -e .``) the
+checkout's ``smallbig_mm/.mim`` links to ``configs/``. Any MMEngine tool, MMAction2's
+``tools/train.py`` included, can instead inherit the pure-Python form
+``smallbig_mm.configs`` with ``read_base()`` (docs/installation.md, "Configs from the
+installed package"); from an editable install only this project's tools can.
 """
 
 from ..compat.mmengine import config_dict
@@ -17,7 +19,8 @@ DISTRIBUTION = 'smallbig-mm'
 
 
 def register_config_scope() -> None:
-    """Adds ``smallbig_mm`` to MMEngine's table of config scopes (once; no other change).
+    """Adds ``smallbig_mm`` to MMEngine's table of config scopes (once), and lets MMEngine
+    find the configs of an editable install (:mod:`.patches.editable_installs`).
 
     Example:
         >>> from mmengine.config.utils import MODULE2PACKAGE
@@ -27,7 +30,10 @@ def register_config_scope() -> None:
     """
     from mmengine.config.utils import MODULE2PACKAGE
 
+    from .patches import editable_installs
+
     MODULE2PACKAGE.setdefault(SCOPE, DISTRIBUTION)
+    editable_installs.apply(DISTRIBUTION)
 
 
 def read_config(path: str):
