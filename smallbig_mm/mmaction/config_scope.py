@@ -12,6 +12,8 @@ checkout's ``smallbig_mm/.mim`` links to ``configs/``. Any MMEngine tool, MMActi
 installed package"); from an editable install only this project's tools can.
 """
 
+from typing import Iterable
+
 from ..compat.mmengine import config_dict
 
 SCOPE = 'smallbig_mm'
@@ -56,14 +58,14 @@ def read_config(path: str):
     return cfg
 
 
-def _drop_scope_marks(node) -> None:
+def _drop_scope_marks(node: object) -> None:
     """Removes the ``_scope_='smallbig_mm'`` MMEngine adds to every typed dict of a
     ``smallbig_mm::`` base: no registry has that scope, and this package's configs build in
     MMAction2's (``default_scope = 'mmaction'``), as they do when read from ``configs/``."""
     if isinstance(node, dict):
         if node.get('_scope_') == SCOPE:
             del node['_scope_']
-        children = node.values()
+        children: Iterable[object] = node.values()
     elif isinstance(node, (list, tuple)):
         children = node
     else:
