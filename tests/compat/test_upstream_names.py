@@ -211,3 +211,62 @@ def test_the_subclass_scan_finds_an_upstream_private_name():
         'test_the_subclass_scan_finds_an_upstream_private_name.<locals>.Loop._epoch '
         '(mmengine.runner.loops.EpochBasedTrainLoop)'
     ]
+
+
+OTHER_LIBRARIES = {
+    '_replace': "collections.namedtuple's public method",
+    '_reconstruct': "numpy's array reconstructor, allowed in checkpoints (weights/allowlist.py)",
+}
+"""Private-looking attributes of libraries compat does not cover, with why they are used."""
+OWN_MARK = '_smallbig'
+"""The prefix of the attributes the package itself puts on other libraries' objects."""
+
+
+def own_definitions(tree: ast.AST):
+    """Private names a module defines for itself: functions and methods, class attributes,
+    and attributes its classes' methods store on ``self``."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name
+        elif isinstance(node, ast.ClassDef):
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    yield child.id
+                elif (
+                    isinstance(child, ast.Attribute)
+                    and isinstance(child.ctx, ast.Store)
+                    and isinstance(child.value, ast.Name)
+                    and child.value.id == 'self'
+                ):
+                    yield child.attr
+
+
+def private_attributes(tree: ast.AST):
+    """(line, attribute) of every ``obj._name`` a module reads or sets."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith('_')
+            and not node.attr.startswith('__')
+        ):
+            yield node.lineno, node.attr
+
+
+def test_every_private_attribute_outside_compat_is_the_packages_own():
+    """``obj._name`` outside compat names something the package defines (a method, a class
+    attribute, an attribute its classes store), an attribute it marks as its own
+    (``_smallbig...``), or one of OTHER_LIBRARIES; any other belongs to a library compat
+    covers (``runner._resume`` in a function, which the subclass scan does not see)."""
+    trees = {path: ast.parse(path.read_text(encoding='utf-8')) for path in PACKAGE.rglob('*.py')}
+    own = {name for tree in trees.values() for name in own_definitions(tree)}
+    own |= {path.stem for path in PACKAGE.rglob('*.py')} | {'_native'}  # modules
+    foreign = [
+        f'{path.relative_to(PACKAGE)}:{line} .{attribute}'
+        for path, tree in sorted(trees.items())
+        if PACKAGE / 'compat' not in path.parents and PACKAGE / 'configs' not in path.parents
+        for line, attribute in private_attributes(tree)
+        if attribute not in own
+        and attribute not in OTHER_LIBRARIES
+        and not attribute.startswith(OWN_MARK)
+    ]
+    assert not foreign, f'use these through smallbig_mm/compat: {foreign}'
