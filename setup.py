@@ -83,8 +83,10 @@ def native_extension() -> dict:
 # --- Files shipped besides the code (keep these lines apart from the build settings) ---
 # smallbig_mm/.mim holds links to the repository's configs/, model-index.yml, CITATION.cff
 # and CHANGELOG.md: the wheel copies the files, so `_base_ = ['smallbig_mm::...']` finds
-# the text configs as MMEngine looks for them (<package>/.mim/configs). smallbig_mm/configs
-# is their generated pure-Python form (tools/misc/generate_python_configs.py). MANIFEST.in
+# the text configs as MMEngine looks for them (<package>/.mim/configs); an editable install
+# reads the links themselves (smallbig_mm/mmaction/patches/editable_installs.py, no copy and
+# no link made at install time). smallbig_mm/configs is their generated pure-Python form
+# (tools/misc/generate_python_configs.py). MANIFEST.in
 # lists the same files for the sdist; LICENSE goes into the wheel's metadata.
 PACKAGE_DATA = {
     'smallbig_mm': [

@@ -23,6 +23,7 @@ Example:
 import difflib
 from typing import Any, Dict, Iterator, Mapping, Optional
 
+from ..compat.mmengine import config_dict
 from ..utils.errors import UsageError
 
 ADD_PREFIX = '+'
@@ -96,7 +97,7 @@ def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[s
             index past a list's end, a key below a value that is not a section, or a value
             of another type than the config's.
     """
-    cfg = getattr(cfg, '_cfg_dict', cfg)  # an MMEngine Config holds its ConfigDict there
+    cfg = config_dict(cfg)
     checked: Dict[str, Any] = {}
     for key, value in (options or {}).items():
         add = key.startswith(ADD_PREFIX)

@@ -7,8 +7,9 @@ installed versions and that no other module of the package uses one directly.
 
 - :mod:`smallbig_mm.compat.torch`: PyTorch (imported by the core).
 - :mod:`smallbig_mm.compat.timm`: timm (imported by ``timm_models``).
-- :mod:`smallbig_mm.compat.mmengine`: MMEngine (imported by ``mmaction`` and, lazily, by
-  ``cli`` and ``weights``); imports nothing of it before a function is called.
+- :mod:`smallbig_mm.compat.mmengine`: MMEngine (imported by ``mmaction``, ``cli`` and,
+  lazily, ``weights``); imports nothing of it before a function is called.
+- :mod:`smallbig_mm.compat.mmaction`: MMAction2 (imported by ``mmaction``); likewise.
 
 This ``__init__`` imports none of them.
 """

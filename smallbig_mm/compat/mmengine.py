@@ -1,22 +1,25 @@
-"""The private names of MMEngine (and MMAction2) that the package uses.
+"""The private names of MMEngine that the package uses.
 
-Tested with mmengine 0.10.7 and mmaction2 1.2.0 (the stack of ``tools/setup_env.sh``).
+Tested with mmengine 0.10.7 (the stack of ``tools/setup_env.sh``).
 MMEngine is imported inside the functions, so that importing this module needs torch
-only (``cli`` and ``weights`` call them only where MMEngine is installed).
-MMAction2: the package uses no private name of it.
+only (``cli`` and ``weights`` call them only where MMEngine is installed). MMAction2's
+names are in :mod:`smallbig_mm.compat.mmaction`.
 """
 
 from typing import Any, Dict, Optional
 
-TESTED_WITH = 'mmengine 0.10.7, mmaction2 1.2.0'
+TESTED_WITH = 'mmengine 0.10.7'
 PRIVATE_NAMES = (
+    'mmengine.config.Config._cfg_dict',  # the ConfigDict a Config wraps (edited in place)
     'mmengine.dist.utils._init_dist_pytorch',  # replaced by patches/cpu_distributed.py
     'mmengine.logging.MMLogger._instance_dict',  # every logger made so far
     'mmengine.logging.HistoryBuffer._statistics_methods',  # names in a checkpoint's history
+    'mmengine.optim.AmpOptimWrapper._scale_update_param',  # the loss scaler's update value
     'mmengine.runner.CheckpointLoader._schemes',  # the reader per path prefix
     'mmengine.runner.Runner._load_from',  # the checkpoint a run starts from
     'mmengine.runner.Runner._resume',  # whether that start is a resume
     'mmengine.runner.Runner._train_loop',  # the loop or its config, before it is built
+    'mmengine.runner.EpochBasedTrainLoop._epoch',  # the epoch counter (read: .epoch)
     'mmengine.runner.checkpoint._load_checkpoint',  # reads a file (patches/checkpoint_fit.py)
     'mmengine.runner.checkpoint._load_checkpoint_to_model',  # state dict -> model (same)
 )
@@ -67,3 +70,21 @@ def checkpoint_schemes() -> Dict[str, Any]:
     from mmengine.runner import CheckpointLoader
 
     return CheckpointLoader._schemes
+
+
+def config_dict(cfg: Any) -> Any:
+    """The ``ConfigDict`` an MMEngine ``Config`` holds (changes to it change the config);
+    any other mapping as it is."""
+    return getattr(cfg, '_cfg_dict', cfg)
+
+
+def finish_train_epoch(loop: Any) -> None:
+    """Advances an ``EpochBasedTrainLoop``'s epoch counter, as its ``run_epoch`` does last
+    (the public ``loop.epoch`` has no setter)."""
+    loop._epoch += 1
+
+
+def set_amp_scale_update(wrapper: Any, value: Any) -> None:
+    """Sets what an ``AmpOptimWrapper`` passes to ``loss_scaler.update`` after each step
+    (``None``: the scaler's own rule)."""
+    wrapper._scale_update_param = value

@@ -184,7 +184,7 @@ class SmallBigResNet(CoreSmallBigResNet, BaseModule):
                 prefix=pretrained.get('prefix'),
                 logger=logger,
             )
-            self._is_init = True
+            self.is_init = True
         else:
             load_weights(
                 self, self.pretrained, policy=policy, inflate_2d=self.pretrained2d, logger=logger

@@ -4,18 +4,25 @@ MMEngine resolves ``package::path`` in ``_base_`` only for the packages of its t
 ``mmengine.config.utils.MODULE2PACKAGE``, and does so before a config's ``custom_imports``
 run, so a config cannot add this package itself. This project's tools call
 :func:`register_config_scope` before they read a config; MMEngine then reads the text
-configs from ``<installed smallbig_mm>/.mim/configs`` (a wheel install; the wheel copies
-the repository's ``configs/`` there). Any MMEngine tool, MMAction2's ``tools/train.py``
-included, can instead inherit the pure-Python form ``smallbig_mm.configs`` with
-``read_base()`` (docs/installation.md, "Configs from the installed package").
+configs from ``<installed smallbig_mm>/.mim/configs``: in a wheel install the wheel's
+copy of the repository's ``configs/``, in an editable install (``pip install -e .``) the
+checkout's ``smallbig_mm/.mim`` links to ``configs/``. Any MMEngine tool, MMAction2's
+``tools/train.py`` included, can instead inherit the pure-Python form
+``smallbig_mm.configs`` with ``read_base()`` (docs/installation.md, "Configs from the
+installed package"); from an editable install only this project's tools can.
 """
+
+from typing import Iterable
+
+from ..compat.mmengine import config_dict
 
 SCOPE = 'smallbig_mm'
 DISTRIBUTION = 'smallbig-mm'
 
 
 def register_config_scope() -> None:
-    """Adds ``smallbig_mm`` to MMEngine's table of config scopes (once; no other change).
+    """Adds ``smallbig_mm`` to MMEngine's table of config scopes (once), and lets MMEngine
+    find the configs of an editable install (:mod:`.patches.editable_installs`).
 
     Example:
         >>> from mmengine.config.utils import MODULE2PACKAGE
@@ -25,7 +32,10 @@ def register_config_scope() -> None:
     """
     from mmengine.config.utils import MODULE2PACKAGE
 
+    from .patches import editable_installs
+
     MODULE2PACKAGE.setdefault(SCOPE, DISTRIBUTION)
+    editable_installs.apply(DISTRIBUTION)
 
 
 def read_config(path: str):
@@ -44,18 +54,18 @@ def read_config(path: str):
 
     register_config_scope()
     cfg = Config.fromfile(path)
-    _drop_scope_marks(cfg._cfg_dict)
+    _drop_scope_marks(config_dict(cfg))
     return cfg
 
 
-def _drop_scope_marks(node) -> None:
+def _drop_scope_marks(node: object) -> None:
     """Removes the ``_scope_='smallbig_mm'`` MMEngine adds to every typed dict of a
     ``smallbig_mm::`` base: no registry has that scope, and this package's configs build in
     MMAction2's (``default_scope = 'mmaction'``), as they do when read from ``configs/``."""
     if isinstance(node, dict):
         if node.get('_scope_') == SCOPE:
             del node['_scope_']
-        children = node.values()
+        children: Iterable[object] = node.values()
     elif isinstance(node, (list, tuple)):
         children = node
     else:

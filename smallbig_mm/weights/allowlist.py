@@ -11,6 +11,7 @@ torch's process-wide allow-list, so importing this package changes no global tor
 lookup a HistoryBuffer pickles (its statistics methods) and refuses any other.
 """
 
+import importlib
 import importlib.util
 import pickle
 from typing import Any, List
@@ -41,10 +42,11 @@ def history_buffer_getattr(owner: type, name: str) -> Any:
 def _numpy_globals() -> List[Any]:
     import numpy as np
 
-    try:  # numpy >= 2 moved the reconstructors to numpy._core
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct, scalar
+    # numpy >= 2 moved the reconstructors to numpy._core (numpy 1.x: numpy.core)
+    new_home = importlib.util.find_spec('numpy._core') is not None
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if new_home else 'numpy.core.multiarray'
+    )
     dtype_classes = [
         type(np.dtype(t))
         for t in (
@@ -59,7 +61,7 @@ def _numpy_globals() -> List[Any]:
             np.float64,
         )
     ]
-    return [np.ndarray, np.dtype, _reconstruct, scalar, *dtype_classes]
+    return [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar, *dtype_classes]
 
 
 def checkpoint_globals() -> List[Any]:

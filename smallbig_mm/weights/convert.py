@@ -32,6 +32,7 @@ from .errors import CheckpointError
 from .io import SAFETENSORS_SUFFIX, Checkpoint, read_checkpoint, write_checkpoint
 from .layouts import LAYOUTS, convert_state_dict, detect_layout, to_timm_state_dict
 from .meta import WEIGHTS_META_KEY, WeightsMeta
+from .meta_config import as_mapping
 from .meta_files import meta_entries, resolve_meta
 
 _BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
@@ -115,7 +116,7 @@ def _container(
 ) -> Tuple[Dict[str, Any], Dict[str, str]]:
     """(object to save, safetensors metadata) for the target layout; both carry the
     weights record (``weights_meta``) where there is one."""
-    meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
+    meta = as_mapping(ckpt.extras.get('meta'))
     epoch = _number(ckpt.extras.get('epoch', meta.get('epoch')), int, 0)
     best = _number(ckpt.extras.get('best_metric'), float, 0.0)
     metadata = {'format': 'pt', 'layout': to, 'source_layout': source_layout}

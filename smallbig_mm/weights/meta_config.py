@@ -27,7 +27,14 @@ CROP_VIEWS = {'CenterCrop': 1, 'ThreeCrop': 3, 'TenCrop': 10}
 UNIFORM_SAMPLERS = ('UniformSample', 'UniformSampleFrames')
 
 
-def _dict(value: Any) -> Mapping[str, Any]:
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one: a config's or checkpoint's entry
+    read as a section whatever it holds.
+
+    Example:
+        >>> as_mapping({'depth': 23}), as_mapping(None), as_mapping([1, 2])
+        ({'depth': 23}, {}, {})
+    """
     return value if isinstance(value, Mapping) else {}
 
 
@@ -42,8 +49,8 @@ def _steps(pipeline: Any) -> List[Mapping[str, Any]]:
 def config_pipeline(cfg: Mapping[str, Any], split: str) -> List[Mapping[str, Any]]:
     """``<split>_pipeline`` or ``<split>_dataloader.dataset.pipeline`` (``split``: train,
     val or test)."""
-    pipeline = cfg.get(f'{split}_pipeline') or _dict(
-        _dict(cfg.get(f'{split}_dataloader')).get('dataset')
+    pipeline = cfg.get(f'{split}_pipeline') or as_mapping(
+        as_mapping(cfg.get(f'{split}_dataloader')).get('dataset')
     ).get('pipeline')
     return _steps(pipeline)
 
@@ -96,7 +103,7 @@ def input_from_config(cfg: Mapping[str, Any]) -> InputSpec:
         >>> spec.mean, spec.num_frames, spec.test_crop, spec.test_clips, spec.test_crops
         ((114.0, 114.0, 114.0), 4, (48, 48), 2, 3)
     """
-    pre = _dict(_dict(cfg.get('model')).get('data_preprocessor'))
+    pre = as_mapping(as_mapping(cfg.get('model')).get('data_preprocessor'))
     mean: Sequence[float] = pre.get('mean') or (0.0, 0.0, 0.0)
     std: Sequence[float] = pre.get('std') or (1.0, 1.0, 1.0)
     steps = config_pipeline(cfg, 'test') or config_pipeline(cfg, 'val')
@@ -172,7 +179,7 @@ def dataset_name(config_name: Optional[str], cfg: Mapping[str, Any]) -> Optional
         match = re.search(r'_([A-Za-z0-9]+)-(rgb|flow|audio|skeleton)\.py$', config_name)
         if match:
             return match.group(1)
-    dataset = _dict(_dict(cfg.get('train_dataloader')).get('dataset'))
+    dataset = as_mapping(as_mapping(cfg.get('train_dataloader')).get('dataset'))
     ann_file = dataset.get('ann_file')
     return os.path.basename(ann_file) if isinstance(ann_file, str) and ann_file else None
 
@@ -195,14 +202,16 @@ def meta_from_config(
         date: ISO date; default now (UTC).
     """
     if classes is None:
-        metainfo = _dict(_dict(_dict(cfg.get('train_dataloader')).get('dataset')).get('metainfo'))
+        metainfo = as_mapping(
+            as_mapping(as_mapping(cfg.get('train_dataloader')).get('dataset')).get('metainfo')
+        )
         found = metainfo.get('classes')
         if isinstance(found, (list, tuple)) and found and all(isinstance(c, str) for c in found):
             classes = found
     name = os.path.basename(config_name) if config_name else None
     if name and is_local_path(name):
         name = None
-    max_epochs = _dict(cfg.get('train_cfg')).get('max_epochs')
+    max_epochs = as_mapping(cfg.get('train_cfg')).get('max_epochs')
     provenance = Provenance(
         config=name,
         dataset=dataset_name(name, cfg),

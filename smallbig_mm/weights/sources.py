@@ -170,6 +170,8 @@ def _timm_source(name: str) -> str:
         )
     if cfg.hf_hub_id:
         return f'hf-hub:{cfg.hf_hub_id}'
+    if isinstance(cfg.url, tuple):  # timm's (url, file name) form
+        return cfg.url[0]
     if cfg.url:
         return cfg.url
     raise CheckpointError(f'timm:{name}: its timm config has neither a Hub id nor a URL')

@@ -21,6 +21,7 @@ from smallbig_mm.mmaction.patches import (
     bf16_head,
     checkpoint_fit,
     cpu_amp,
+    editable_installs,
     missing_drn,
     mmengine_checkpoints,
 )
@@ -51,7 +52,7 @@ def unpatch(monkeypatch, owner, name: str) -> object:
 
 
 def test_every_patch_names_its_issue_or_says_it_is_added():
-    for module in (*patches.STACK_FIXES, patches.new_logger_callback):
+    for module in (*patches.STACK_FIXES, patches.new_logger_callback, patches.editable_installs):
         assert module.ISSUE.startswith(('open-mmlab/', 'none upstream', 'mmengine ')), module
 
 
@@ -112,6 +113,19 @@ def test_applies_once_where_the_defect_is_present(monkeypatch, name):
     assert all(new is not old for new, old in zip(patched, originals))
     assert module.apply() is False
     assert [getattr(owner, attr) for owner, attr in TARGETS[name]] == patched
+
+
+def test_an_editable_install_is_found_where_its_module_is(tmp_path):
+    """MMEngine names <site-packages>/smallbig_mm for an editable install: the fix answers
+    with the folder the module is imported from; a folder MMEngine finds stays its answer."""
+    import smallbig_mm
+
+    missing = str(tmp_path / 'site-packages' / 'smallbig_mm')
+    found = editable_installs.package_folder('smallbig-mm', lambda package: missing)
+    assert found == os.path.dirname(smallbig_mm.__file__)
+    assert editable_installs.package_folder('x', lambda package: str(tmp_path)) == str(tmp_path)
+    nowhere = str(tmp_path / 'no_such_module_here')
+    assert editable_installs.package_folder('x', lambda package: nowhere) == nowhere
 
 
 def test_bf16_head_is_a_no_op_where_numpy_takes_bfloat16(monkeypatch):

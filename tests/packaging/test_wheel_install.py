@@ -1,9 +1,11 @@
 """The built package: the sdist and the wheel carry the notices and the configs, and a wheel
 installed into a fresh folder (no repository on the path) trains the motion config from a
 short user config, both through this project's tools (text config, ``smallbig_mm::``) and
-through MMAction2's own ``tools/train.py`` (pure-Python config, ``read_base``).
+through MMAction2's own ``tools/train.py`` (pure-Python config, ``read_base``). An editable
+install (``pip install -e``, PEP 660) of a checkout trains it through this project's tools.
 
-About 50 s of CPU: building both archives ~8 s, two one-epoch trainings ~15 s each.
+About 80 s of CPU: building both archives ~8 s, the editable install ~9 s, three one-epoch
+trainings ~15 s each.
 """
 
 import json
@@ -11,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from pathlib import Path
@@ -18,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from smallbig_mm.data.motion import MotionSettings, generate_motion_dataset
+
+pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = (
@@ -42,8 +47,6 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=1, eta_min=0, by_epoch=T
 PYTHON_USER_CONFIG = f"""\
 from mmengine.config import read_base
 
-pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
-
 with read_base():
     from smallbig_mm.configs.{MOTION[:-3].replace('/', '.').replace('-', '_')} import *
 
@@ -65,19 +68,35 @@ def run(command, cwd, env=None):
     return result.stdout
 
 
+def copy_sources(folder: Path) -> Path:
+    """A copy of the repository's shipped files (a checkout without its history)."""
+    ignore = shutil.ignore_patterns('__pycache__', '*.egg-info', 'build', '_native*.so')
+    folder.mkdir()
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, folder / name, symlinks=True, ignore=ignore)
+        else:
+            shutil.copy2(path, folder / name)
+    return folder
+
+
+def user_folder(folder: Path) -> Path:
+    """A user's folder: tiny motion data where the config looks, and both user configs."""
+    folder.mkdir()
+    generate_motion_dataset(
+        folder / 'data' / 'smallbig_motion', MotionSettings(num_train=16, num_val=8)
+    )
+    (folder / 'text_user.py').write_text(TEXT_USER_CONFIG)
+    (folder / 'python_user.py').write_text(PYTHON_USER_CONFIG)
+    return folder
+
+
 @pytest.fixture(scope='module')
 def archives(tmp_path_factory):
     """(wheel, sdist) built from a copy of the repository's shipped files."""
     root = tmp_path_factory.mktemp('build')
-    source = root / 'source'
-    ignore = shutil.ignore_patterns('__pycache__', '*.egg-info', 'build')
-    source.mkdir()
-    for name in SOURCES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, symlinks=True, ignore=ignore)
-        else:
-            shutil.copy2(path, source / name)
+    source = copy_sources(root / 'source')
     run(
         [
             sys.executable,
@@ -117,15 +136,31 @@ def installed(archives, tmp_path_factory):
         [sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--target', site, archives[0]],
         cwd=root,
     )
-    user.mkdir()
+    user_folder(user)
     env = dict(os.environ, PYTHONPATH=str(site), OMP_NUM_THREADS='1')
-    generate_motion_dataset(
-        user / 'data' / 'smallbig_motion',  # where the config looks
-        MotionSettings(num_train=16, num_val=8),
-    )
-    (user / 'text_user.py').write_text(TEXT_USER_CONFIG)
-    (user / 'python_user.py').write_text(PYTHON_USER_CONFIG)
     return user, env, site / 'bin'
+
+
+@pytest.fixture(scope='module')
+def editable(tmp_path_factory):
+    """A checkout installed with ``pip install -e`` into a virtual environment of its own,
+    which sees this interpreter's packages (torch, MMAction2...) but not its install of
+    smallbig-mm: (user folder, environment without PYTHONPATH, the checkout, its python)."""
+    root = tmp_path_factory.mktemp('editable')
+    checkout = copy_sources(root / 'checkout')
+    venv = root / 'venv'
+    run([sys.executable, '-m', 'venv', '--without-pip', venv], cwd=root)
+    python = venv / 'bin' / 'python'
+    venv_site = run([python, '-c', 'import sysconfig; print(sysconfig.get_path("purelib"))'], root)
+    # the stack's folders on the path; their .pth files (this interpreter's editable install
+    # of smallbig-mm) are not run from there
+    stack = {sysconfig.get_path('purelib'), sysconfig.get_path('platlib')}
+    (Path(venv_site.strip()) / 'stack.pth').write_text('\n'.join(sorted(stack)) + '\n')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    env.update(OMP_NUM_THREADS='1', SMALLBIG_MM_BUILD_EXT='0')
+    install = [python, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '-e']
+    run([*install, checkout], cwd=root, env=env)
+    return user_folder(root / 'user'), env, checkout, python
 
 
 def test_notices_and_configs_are_in_both_archives(archives):
@@ -201,3 +236,31 @@ def _assert_plugin_checkpoint(path):
     from smallbig_mm.weights.io import read_raw_checkpoint
 
     assert 'rng_state' in read_raw_checkpoint(path)
+
+
+def test_an_editable_install_reads_smallbig_mm_bases_from_its_checkout(editable):
+    """MMEngine alone names <site-packages>/smallbig_mm, which an editable install lacks;
+    this project's tools read both config forms from the checkout."""
+    user, env, checkout, python = editable
+    script = (
+        'import json, os, smallbig_mm; from mmengine.utils import get_installed_path; '
+        'mmengine_path = get_installed_path("smallbig-mm"); '
+        'from smallbig_mm.mmaction.config_scope import read_config; '
+        'text = read_config("text_user.py").to_dict(); '
+        'python = read_config("python_user.py").to_dict(); '
+        'print(json.dumps([smallbig_mm.__file__, os.path.isdir(mmengine_path), '
+        '[k for k in text if text[k] != python.get(k)]]))'
+    )
+    imported, mmengine_finds_it, differing = json.loads(
+        run([python, '-W', 'ignore', '-c', script], user, env).strip().splitlines()[-1]
+    )
+    assert imported == str(checkout / 'smallbig_mm' / '__init__.py')
+    assert not mmengine_finds_it and differing == []
+
+
+def test_project_tool_trains_a_text_config_from_an_editable_install(editable):
+    user, env, _, python = editable
+    train = python.parent / 'smallbig-train'
+    out = run([train, 'text_user.py', '--work-dir', 'wd_editable'], user, env)
+    assert 'Epoch(val) [1]' in out
+    _assert_plugin_checkpoint(user / 'wd_editable' / 'epoch_1.pth')

@@ -33,6 +33,7 @@ from mmaction.datasets.transforms import DecordInit
 from mmaction.registry import DATASETS, TRANSFORMS
 from mmengine.logging import print_log
 
+from ...compat.mmaction import DECORD_OPEN_METHOD, decord_open
 from ...data.annotations import (
     AnnotationError,
     AnnotationProblem,
@@ -61,14 +62,19 @@ class SafeDecordInit(DecordInit):
     storage backends keep the in-memory route.
     """
 
-    def _get_video_reader(self, filename: str) -> object:
+    def open_reader(self, filename: str) -> object:
+        """A decord reader of ``filename``: by path for local files, else DecordInit's."""
         if osp.splitext(filename)[0] == filename:
             filename = filename + '.mp4'  # as DecordInit does
         if self.io_backend != 'disk' or not osp.isfile(filename):
-            return super()._get_video_reader(filename)
+            return decord_open(self, filename)
         import decord
 
         return decord.VideoReader(filename, num_threads=self.num_threads)
+
+
+# DecordInit.transform opens each file through this private method
+setattr(SafeDecordInit, DECORD_OPEN_METHOD, SafeDecordInit.open_reader)
 
 
 def clip_span(pipeline_transforms: List[Any]) -> Optional[int]:
@@ -221,8 +227,7 @@ class RobustVideoDataset(VideoDataset):
 
     def __getitem__(self, idx: int) -> Dict:
         """Sample ``idx``, or (skipping bad videos) the next good one in index order."""
-        if not self._fully_initialized:
-            self.full_init()
+        self.full_init()  # returns at once once done
         for offset in range(len(self)):
             sample = self._load((idx + offset) % len(self))
             if sample is not None:

@@ -22,6 +22,7 @@ from typing import Iterator
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 
+from ...compat.mmengine import finish_train_epoch
 from ...compat.torch import SingleProcessDataLoaderIter, next_batch_indices
 from ..config_checks import check_before_build
 from .rng_state import RNGStateHook, restore_rng_state
@@ -63,11 +64,11 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         All of them for an iteration checkpoint saved at an epoch's last iteration (its
         epoch counter is not yet advanced): the epoch then only ends (``after_train_epoch``).
         """
-        done = self._iter - self._epoch * len(self.dataloader)
+        done = self.iter - self.epoch * len(self.dataloader)
         if not 0 <= done <= len(self.dataloader):
             raise RuntimeError(
-                f'cannot resume: the checkpoint is at iteration {self._iter}, epoch '
-                f'{self._epoch}, which does not fit {len(self.dataloader)} batches per '
+                f'cannot resume: the checkpoint is at iteration {self.iter}, epoch '
+                f'{self.epoch}, which does not fit {len(self.dataloader)} batches per '
                 f'epoch. Did the dataset, batch size or number of processes change since '
                 f'it was saved? Resume with the same settings.'
             )
@@ -83,7 +84,7 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         batches = iter(self.dataloader)
         if done:
             print_log(
-                f'resuming inside epoch {self._epoch + 1}: skipping its first {done} '
+                f'resuming inside epoch {self.epoch + 1}: skipping its first {done} '
                 f'batches, which the checkpoint already trained',
                 logger='current',
                 level=logging.INFO,
@@ -94,4 +95,4 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         for idx, data_batch in enumerate(batches, start=done):
             self.run_iter(idx, data_batch)
         self.runner.call_hook('after_train_epoch')
-        self._epoch += 1
+        finish_train_epoch(self)

@@ -19,6 +19,7 @@ module                     defect
 :mod:`.atomic_checkpoints` (added) checkpoints written in place, not atomically
 :mod:`.work_dir_lock`      (added) two runs can share a work_dir
 :mod:`.new_logger_callback`  (added, by the tools only) console filter on new MMLoggers
+:mod:`.editable_installs`  (by the tools only) ``pkg::`` bases of an editable install
 =========================  ===========================================================
 """
 
@@ -30,6 +31,7 @@ from . import (
     checkpoint_fit,
     cpu_amp,
     cpu_distributed,
+    editable_installs,
     missing_drn,
     mmengine_checkpoints,
     new_logger_callback,
@@ -76,6 +78,7 @@ __all__ = [
     'checkpoint_fit',
     'cpu_amp',
     'cpu_distributed',
+    'editable_installs',
     'missing_drn',
     'mmengine_checkpoints',
     'new_logger_callback',

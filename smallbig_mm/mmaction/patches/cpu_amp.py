@@ -22,6 +22,7 @@ import torch
 from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available, is_npu_available
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
+from ...compat.mmengine import set_amp_scale_update
 from .wrapping import apply_once, install, is_patched
 
 ISSUE = 'mmengine AmpOptimWrapper asserts an accelerator (open-mmlab/mmpretrain#1556)'
@@ -69,7 +70,7 @@ def _cpu_init(
     ):
         raise TypeError(f"loss_scale must be 'dynamic', a float or a dict, got {loss_scale!r}")
     OptimWrapper.__init__(self, **kwargs)
-    self._scale_update_param = None
+    set_amp_scale_update(self, None)
     self.cast_dtype = cpu_autocast_dtype(dtype)
     self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
 

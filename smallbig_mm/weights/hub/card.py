@@ -52,16 +52,17 @@ def card_data(
         raise CheckpointError(
             "writing a hub folder needs huggingface_hub: pip install 'smallbig-mm[hub]'"
         ) from None
-    extra = {'label_names': list(meta.classes)} if meta.classes else {}
-    return ModelCardData(
+    data = ModelCardData(
         library_name='timm',
         license=license_id,
         base_model=base_model,
         datasets=[meta.provenance.dataset] if meta.provenance.dataset else None,
         metrics=metrics or None,
         tags=list(TAGS),
-        **extra,
     )
+    if meta.classes:  # a field of timm's cards, not one ModelCardData names
+        data['label_names'] = list(meta.classes)
+    return data
 
 
 def _input_lines(meta: WeightsMeta) -> List[str]:

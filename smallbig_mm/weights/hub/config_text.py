@@ -8,6 +8,7 @@ arguments and :func:`metric_types` the evaluators.
 import ast
 from typing import Any, Dict, List, Mapping
 
+from ..meta_config import as_mapping
 from .model_args import ARCH_ARGS
 
 
@@ -25,7 +26,13 @@ def _literal(node: ast.AST, names: Mapping[str, Any]) -> Any:
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, names) for e in node.elts]
     if isinstance(node, ast.Dict):
-        return {_literal(k, names): _literal(v, names) for k, v in zip(node.keys, node.values)}
+        if any(key is None for key in node.keys):  # `{**other}`: not a literal
+            raise ValueError('dict unpacking in a config literal')
+        return {
+            _literal(k, names): _literal(v, names)
+            for k, v in zip(node.keys, node.values)
+            if k is not None
+        }
     return ast.literal_eval(node)
 
 
@@ -69,12 +76,12 @@ def args_from_config(cfg: Mapping[str, Any]) -> Dict[str, Any]:
         >>> args_from_config(cfg)
         {'depth': 23, 'num_classes': 5}
     """
-    model = cfg.get('model') if isinstance(cfg.get('model'), dict) else {}
-    backbone = model.get('backbone') if isinstance(model.get('backbone'), dict) else {}
+    model = as_mapping(cfg.get('model'))
+    backbone = as_mapping(model.get('backbone'))
     args = {k: backbone[k] for k in ARCH_ARGS if k in backbone}
     if 'in_channels' in backbone:
         args['in_chans'] = backbone['in_channels']
-    head = model.get('cls_head') if isinstance(model.get('cls_head'), dict) else {}
+    head = as_mapping(model.get('cls_head'))
     if 'num_classes' in head:
         args['num_classes'] = head['num_classes']
     return args

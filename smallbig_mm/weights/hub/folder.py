@@ -18,6 +18,7 @@ from ..errors import CheckpointError
 from ..io import read_checkpoint, write_checkpoint
 from ..layouts import CLASSIFIER_KEYS, LAYOUTS_2D, detect_layout, to_timm_state_dict
 from ..meta import WEIGHTS_META_KEY, WeightsMeta, timm_pretrained_cfg
+from ..meta_config import as_mapping
 from ..meta_files import resolve_meta
 from ..validate import validate_hub_config
 from .card import METRIC_NAMES, model_card
@@ -162,8 +163,8 @@ def write_hub_folder(
     out_dir = os.path.abspath(os.fspath(out_dir))
     ckpt = read_checkpoint(src)
     state = _timm_state(src, ckpt.state_dict)
-    ckpt_meta = ckpt.extras.get('meta') if isinstance(ckpt.extras.get('meta'), Mapping) else {}
-    cfg = parse_config_text(ckpt_meta['cfg']) if isinstance(ckpt_meta.get('cfg'), str) else {}
+    cfg_text = as_mapping(ckpt.extras.get('meta')).get('cfg')
+    cfg = parse_config_text(cfg_text) if isinstance(cfg_text, str) else {}
     cfg_args = args_from_config(cfg)
     args = infer_model_args(state)
     args_from = 'the state dict shapes'
