@@ -19,6 +19,8 @@ import pytest
 
 from smallbig_mm.data.motion import MotionSettings, generate_motion_dataset
 
+pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = (
     'setup.py',
@@ -41,8 +43,6 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=1, eta_min=0, by_epoch=T
 """
 PYTHON_USER_CONFIG = f"""\
 from mmengine.config import read_base
-
-pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
 
 with read_base():
     from smallbig_mm.configs.{MOTION[:-3].replace('/', '.').replace('-', '_')} import *
