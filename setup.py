@@ -124,7 +124,7 @@ setup(
         'hub': ['huggingface_hub', 'safetensors'],
         'deploy': DEPLOY,
         'all': MMACTION_STACK + ['timm>=1.0.20,<1.1', 'safetensors'] + DEPLOY,
-        'tests': ['pytest>=7', 'tensorboard'] + DEPLOY,
+        'tests': ['pytest>=7', 'pytest-xdist', 'tensorboard'] + DEPLOY,
         'lint': ['ruff==0.17.6', 'mypy==2.4.1', 'pre-commit'],  # tools/lint.sh
     },
     entry_points={

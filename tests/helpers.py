@@ -3,7 +3,9 @@
 Imported as ``from helpers import ...`` (pytest.ini puts tests/ on sys.path).
 """
 
+import contextlib
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -81,6 +83,56 @@ def run_tool_status(
         text=True,
         timeout=timeout,
         preexec_fn=preexec,
+    )
+
+
+def run_main_status(
+    command: str, args: Sequence[str], cwd: Optional[Path] = None, umask: Optional[int] = None
+) -> subprocess.CompletedProcess:
+    """Runs the console script ``command`` (``'smallbig-convert'`` ...) in this process, as
+    its ``tools/*.py`` shim does (``sys.exit`` of the launcher's result), and returns what
+    :func:`run_tool_status` returns for a subprocess: the exit status and the captured
+    stdout and stderr.
+
+    A tool's process costs about 6 s of CPU to start (torch, timm); this costs nothing.
+    Use it for what a tool does with files, arguments and errors. A test that needs a
+    process of its own keeps :func:`run_tool_status`: what is printed while importing,
+    signals, environment variables read at import, and at least one run per tool of
+    its exit status and console. The working directory, umask and environment are
+    restored after the run. Logging that a process would print through Python's
+    last-resort handler is not captured here (pytest holds the root logger).
+
+    Args:
+        command: a key of ``smallbig_mm.cli.launcher.TOOLS``.
+        args: its arguments (``sys.argv[1:]``).
+        cwd: the working directory while it runs (default: this one).
+        umask: the umask while it runs (default: this process's).
+    """
+    from smallbig_mm.cli.launcher import run
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    here, environ = os.getcwd(), dict(os.environ)
+    previous_umask = None if umask is None else os.umask(umask)
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                status = run(command, [str(arg) for arg in args])
+            except SystemExit as done:
+                status = done.code
+            if status is not None and not isinstance(status, int):  # sys.exit('message')
+                print(status, file=sys.stderr)
+                status = 1
+    finally:
+        os.chdir(here)
+        if os.environ != environ:  # what a tool exports stays in its run
+            os.environ.clear()
+            os.environ.update(environ)
+        if previous_umask is not None:
+            os.umask(previous_umask)
+    return subprocess.CompletedProcess(
+        [command, *map(str, args)], status or 0, stdout.getvalue(), stderr.getvalue()
     )
 
 

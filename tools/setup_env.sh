@@ -24,6 +24,7 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     pip install -q timm==1.0.31
     pip install -q onnx==1.23.2 onnxruntime==1.32.0 onnxscript==0.7.2
     pip install -q tensorboard==2.21.0  # the experiment-tracking test (tests extra)
+    pip install -q pytest-xdist==3.8.0  # tools/run_tests.sh runs the suite on every core
     # --no-build-isolation: setup.py builds the native pooling against this torch
     if [ "$TORCH_ONLY" = 1 ]; then
         pip install -q decord av  # the video readers of smallbig_mm.apis

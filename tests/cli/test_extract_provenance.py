@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
+from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_main_status
 from smallbig_mm.apis import open_video
 from smallbig_mm.data.motion import MotionSettings, make_clip, write_mp4
 
@@ -45,10 +45,11 @@ def inputs(tmp_path_factory):
 
 
 def extract(root, videos, out, *extra, checkpoint='tiny.pth'):
-    return run_tool_status(
+    """The tool in this process (``run_main_status``); the first test and the killed run
+    start it as a user does."""
+    return run_main_status(
+        'smallbig-extract-features',
         [
-            PYTHON,
-            TOOL,
             str(TINY_CONFIG),
             str(root / checkpoint),
             str(videos),

@@ -1,10 +1,12 @@
 """Nothing a user made is lost, and every user error is one line: through the real tools.
 
-Each tool runs in a subprocess as a user would run it (``tools/*.py``), on generated data
-and tiny models: outputs are refused if they exist (unless ``--force``) or are the
-tool's own input, files and folders get the umask's modes, a failure while writing
-leaves the old file, and user errors end with one ``error:`` line (exit 1, or 2 for
-usage) and a traceback only under ``--log-level DEBUG``.
+Each tool runs as a user would run it (``tools/*.py``), on generated data and tiny models:
+in a subprocess once per tool and where the process matters, otherwise in this process
+(``run_main_status``: the same entry point without the start-up cost). Outputs are
+refused if they exist (unless ``--force``) or are the tool's own input, files and folders
+get the umask's modes, a failure while writing leaves the old file, and user errors end
+with one ``error:`` line (exit 1, or 2 for usage) and a traceback only under
+``--log-level DEBUG``.
 """
 
 import os
@@ -14,7 +16,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, data_options, run_tool_status
+from helpers import (
+    PYTHON,
+    REPO,
+    TINY_CONFIG,
+    assert_one_error,
+    data_options,
+    run_main_status,
+    run_tool_status,
+)
 from smallbig_mm.models import SmallBigResNet
 from smallbig_mm.weights import read_checkpoint
 
@@ -60,17 +70,17 @@ def test_converter_keeps_existing_files_and_its_input(backbone_file, tmp_path):
     assert_one_error(result, 1, f'{dst} exists', '--force')
     assert dst.read_bytes() == b'precious'
 
-    debug = run_tool_status(
-        [PYTHON, CONVERT, str(backbone_file), str(dst), '--to', 'timm', '--log-level', 'DEBUG'],
+    debug = run_main_status(
+        'smallbig-convert',
+        [backbone_file, dst, '--to', 'timm', '--log-level', 'DEBUG'],
         tmp_path,
     )
     assert debug.returncode == 1 and 'Traceback' in debug.stderr
     assert 'OutputExistsError' in debug.stderr and debug.stderr.count('error: ') == 1
 
     before = backbone_file.read_bytes()
-    same = run_tool_status(
-        [PYTHON, CONVERT, str(backbone_file), str(backbone_file), '--to', 'timm', '--force'],
-        tmp_path,
+    same = run_main_status(
+        'smallbig-convert', [backbone_file, backbone_file, '--to', 'timm', '--force'], tmp_path
     )
     assert_one_error(same, 2, 'would overwrite the input', 'choose another output name')
     assert backbone_file.read_bytes() == before
@@ -82,8 +92,8 @@ def test_converter_outputs_get_umask_modes_also_without_a_suffix(
     backbone_file, tmp_path, umask, expected
 ):
     plain = tmp_path / 'weights'  # no suffix: torch.save format
-    run = run_tool_status(
-        [PYTHON, CONVERT, str(backbone_file), str(plain), '--to', 'timm'], tmp_path, umask=umask
+    run = run_main_status(
+        'smallbig-convert', [backbone_file, plain, '--to', 'timm'], tmp_path, umask=umask
     )
     assert run.returncode == 0, run.stderr
     assert mode(plain) == expected
@@ -92,8 +102,9 @@ def test_converter_outputs_get_umask_modes_also_without_a_suffix(
     replaced = tmp_path / 'replaced.pth'
     replaced.write_bytes(b'old')
     os.chmod(replaced, 0o640)
-    run = run_tool_status(
-        [PYTHON, CONVERT, str(backbone_file), str(replaced), '--to', 'timm', '--force'],
+    run = run_main_status(
+        'smallbig-convert',
+        [backbone_file, replaced, '--to', 'timm', '--force'],
         tmp_path,
         umask=umask,
     )
@@ -102,22 +113,19 @@ def test_converter_outputs_get_umask_modes_also_without_a_suffix(
     assert sorted(os.listdir(tmp_path)) == ['replaced.pth', 'weights']
 
 
-def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
+def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path, monkeypatch):
     dst = tmp_path / 'out.pth'
     dst.write_bytes(b'precious')
-    # the real tool, with torch.save failing half-way (as on a full disk)
-    script = (
-        'import runpy, sys, torch\n'
-        'def half_then_fail(obj, f, *args, **kwargs):\n'
-        '    f = open(f, "wb") if isinstance(f, str) else f\n'
-        '    f.write(b"half")\n'
-        '    raise OSError(28, "No space left on device", f.name)\n'
-        'torch.save = half_then_fail\n'
-        f'sys.argv = ["convert_checkpoint.py", {str(backbone_file)!r}, {str(dst)!r}, '
-        '"--to", "timm", "--force"]\n'
-        f'runpy.run_path({CONVERT!r}, run_name="__main__")\n'
+
+    def half_then_fail(obj, f, *args, **kwargs):  # as on a full disk
+        f = open(f, 'wb') if isinstance(f, str) else f
+        f.write(b'half')
+        raise OSError(28, 'No space left on device', f.name)
+
+    monkeypatch.setattr(torch, 'save', half_then_fail)
+    result = run_main_status(
+        'smallbig-convert', [backbone_file, dst, '--to', 'timm', '--force'], tmp_path
     )
-    result = run_tool_status([PYTHON, '-c', script], tmp_path)
     assert_one_error(result, 1, 'no space left on device', 'free some space')
     assert dst.read_bytes() == b'precious'
     assert sorted(os.listdir(tmp_path)) == ['out.pth']
@@ -127,10 +135,9 @@ def test_a_failure_while_writing_leaves_the_old_file(backbone_file, tmp_path):
 @pytest.mark.parametrize('umask,folders,files', [(0o022, 0o755, 0o644), (0o077, 0o700, 0o600)])
 def test_generated_dataset_gets_umask_modes(tmp_path, umask, folders, files):
     out = tmp_path / 'motion'
-    result = run_tool_status(
+    result = run_main_status(
+        'smallbig-generate-motion',
         [
-            PYTHON,
-            GENERATE,
             '--out-dir',
             str(out),
             '--num-train',
@@ -157,8 +164,8 @@ def test_generator_errors_are_one_line(tmp_path):
     result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(taken)], tmp_path)
     assert_one_error(result, 1, f'out_dir {taken} exists and is not a folder')
     assert taken.read_text() == 'mine'
-    result = run_tool_status(
-        [PYTHON, GENERATE, '--out-dir', str(tmp_path / 'x'), '--num-frames', '2'], tmp_path
+    result = run_main_status(
+        'smallbig-generate-motion', ['--out-dir', tmp_path / 'x', '--num-frames', '2'], tmp_path
     )
     assert_one_error(result, 2, 'num_frames must be at least 4')
 
@@ -170,7 +177,7 @@ def test_benchmark_checks_its_output_before_measuring(tmp_path):
     result = run_tool_status([PYTHON, BENCHMARK, 'smallbig_resnet23', '--json', str(out)], tmp_path)
     assert_one_error(result, 1, f'{out} exists', '--force')
     assert 'measuring' not in result.stdout and out.read_text() == '{"kept": true}'
-    result = run_tool_status([PYTHON, BENCHMARK, 'no_such_model'], tmp_path)
+    result = run_main_status('smallbig-benchmark', ['no_such_model'], tmp_path)
     assert_one_error(result, 2, "unknown model 'no_such_model'")
 
 

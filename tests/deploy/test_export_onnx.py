@@ -13,7 +13,7 @@ timm = pytest.importorskip('timm')
 import onnx  # noqa: E402
 
 import smallbig_mm  # noqa: E402,F401  (registers the timm models)
-from helpers import REPO, TINY_CONFIG, randomize_norms, run_tool, run_tool_status  # noqa: E402
+from helpers import REPO, TINY_CONFIG, randomize_norms, run_main_status, run_tool  # noqa: E402
 from smallbig_mm.cli import export as export_cli  # noqa: E402
 from smallbig_mm.deploy import (  # noqa: E402
     ExportError,
@@ -189,25 +189,13 @@ def test_tool_exports_a_config_and_a_timm_name(tmp_path, model):
     assert record['inputs']['checkpoint']['sha256'] == sha256_file(ckpt)
     assert record['settings']['frames'] == 4 and record['inputs']['model'] == 'smallbig_resnet23'
 
-    out = tmp_path / 'config.onnx'
-    result = run_tool(
-        [
-            sys.executable,
-            TOOL,
-            str(TINY_CONFIG),
-            '--out',
-            str(out),
-            '--frames',
-            '4',
-            '--size',
-            str(SIZE),
-        ],
-        cwd=tmp_path,
+    out = tmp_path / 'config.onnx'  # the same tool in this process from here on
+    result = run_main_status(
+        'smallbig-export', [TINY_CONFIG, '--out', out, '--frames', '4', '--size', SIZE], tmp_path
     )
+    assert result.returncode == 0, result.stderr
     assert '(N, 2) softmax' in result.stdout and 'initial (untrained) weights' in result.stdout
-    again = run_tool_status(
-        [sys.executable, TOOL, str(TINY_CONFIG), '--out', str(out)], cwd=tmp_path
-    )
+    again = run_main_status('smallbig-export', [TINY_CONFIG, '--out', out], tmp_path)
     assert again.returncode == 1 and again.stderr.strip().count('\n') == 0
     assert again.stderr.startswith('error: ') and '--force' in again.stderr
 

@@ -15,7 +15,7 @@ import timm
 import torch
 
 import smallbig_mm  # noqa: F401  (registers the timm models)
-from helpers import PYTHON, REPO, assert_one_error, run_tool_status
+from helpers import PYTHON, REPO, assert_one_error, run_main_status, run_tool_status
 from smallbig_mm.apis import from_timm
 from smallbig_mm.weights import CheckpointError, convert_checkpoint, read_checkpoint
 from smallbig_mm.weights.hub import write_hub_folder
@@ -166,32 +166,16 @@ def test_hostile_meta_is_refused_by_the_reader_and_the_converter(tmp_path):
         mmaction_checkpoint(path, meta)
         with pytest.raises(MetadataError, match=fragment):
             read_checkpoint(path)
-    result = run_tool_status(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'deep_meta.pth'),
-            str(tmp_path / 'out.pth'),
-            '--to',
-            'timm',
-        ],
-        cwd=REPO,
+    result = run_main_status(
+        'smallbig-convert', [tmp_path / 'deep_meta.pth', tmp_path / 'out.pth', '--to', 'timm']
     )
     assert_one_error(result, 1, 'deep_meta.pth: meta: nested deeper than 16 levels')
     assert not (tmp_path / 'out.pth').exists()
 
     # a config text in meta that would build a network of 10**9 channels
     mmaction_checkpoint(tmp_path / 'epoch_1.pth', {'cfg': HOSTILE_CFG, 'epoch': 1})
-    result = run_tool_status(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'epoch_1.pth'),
-            str(tmp_path / 'hub'),
-            '--to',
-            'hf',
-        ],
-        cwd=REPO,
+    result = run_main_status(
+        'smallbig-convert', [tmp_path / 'epoch_1.pth', tmp_path / 'hub', '--to', 'hf']
     )
     assert_one_error(result, 1, 'epoch_1.pth: model_args: base_channels=1000000000')
     assert not (tmp_path / 'hub').exists()
@@ -245,16 +229,8 @@ def test_the_converter_refuses_weights_no_network_can_be_built_from(tmp_path):
         ):
             convert_checkpoint(str(tmp_path / name), str(tmp_path / 'out.pth'), to='mmaction')
         assert not (tmp_path / 'out.pth').exists()
-    result = run_tool_status(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'conv.pth'),
-            str(tmp_path / 'out.safetensors'),
-            '--to',
-            'timm',
-        ],
-        cwd=REPO,
+    result = run_main_status(
+        'smallbig-convert', [tmp_path / 'conv.pth', tmp_path / 'out.safetensors', '--to', 'timm']
     )
     assert_one_error(result, 1, 'conv.pth: the model_args', 'do not rebuild')
     assert not (tmp_path / 'out.safetensors').exists()

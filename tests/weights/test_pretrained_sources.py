@@ -15,7 +15,7 @@ import timm
 import torch
 
 import smallbig_mm  # noqa: F401  (registers the timm models)
-from helpers import PYTHON, REPO, run_tool, run_tool_status, tiny
+from helpers import PYTHON, REPO, run_main_status, run_tool, tiny
 from smallbig_mm.weights import CheckpointError, load_weights, sources
 from smallbig_mm.weights.download import cache_path
 
@@ -194,43 +194,16 @@ def test_to_hf_round_trip_config_card_and_timm_local_dir(tmp_path, caplog):
     assert torch.equal(finetune.conv1.weight, model.conv1.weight)
 
     # an existing non-empty folder is refused (one line), replaced with --force
-    again = run_tool_status(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'epoch_3.pth'),
-            str(out),
-            '--to',
-            'hf',
-        ],
-        cwd=REPO,
-    )
+    again = run_main_status('smallbig-convert', [tmp_path / 'epoch_3.pth', out, '--to', 'hf'])
     assert again.returncode == 1 and again.stderr.count('\n') == 1 and '--force' in again.stderr
-    run_tool(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'epoch_3.pth'),
-            str(out),
-            '--to',
-            'hf',
-            '--force',
-        ],
-        cwd=REPO,
+    forced = run_main_status(
+        'smallbig-convert', [tmp_path / 'epoch_3.pth', out, '--to', 'hf', '--force']
     )
+    assert forced.returncode == 0, forced.stderr
     # an output folder holding the input is refused even with --force (it would delete it)
     shutil.copy(tmp_path / 'epoch_3.pth', out / 'epoch_3.pth')
-    inside = run_tool_status(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(out / 'epoch_3.pth'),
-            str(out),
-            '--to',
-            'hf',
-            '--force',
-        ],
-        cwd=REPO,
+    inside = run_main_status(
+        'smallbig-convert', [out / 'epoch_3.pth', out, '--to', 'hf', '--force']
     )
     assert inside.returncode == 2 and inside.stderr.startswith('error: ')
     assert 'holds the input' in inside.stderr and (out / 'epoch_3.pth').is_file()
@@ -280,17 +253,10 @@ def test_hf_hub_from_the_local_cache_offline(tmp_path):
     model = timm_model()
     torch.save(model.state_dict(), tmp_path / 'w.pth')
     torch.save(model(clip()), tmp_path / 'logits.pt')
-    run_tool(
-        [
-            PYTHON,
-            'tools/convert_checkpoint.py',
-            str(tmp_path / 'w.pth'),
-            str(tmp_path / 'hub'),
-            '--to',
-            'hf',
-        ],
-        cwd=REPO,
+    converted = run_main_status(
+        'smallbig-convert', [tmp_path / 'w.pth', tmp_path / 'hub', '--to', 'hf']
     )
+    assert converted.returncode == 0, converted.stderr
     _hf_cache(tmp_path / 'hf', 'someorg/smallbig-tiny', tmp_path / 'hub')
     script = f"""
 import timm, torch
