@@ -79,11 +79,12 @@ def full_disk_cause(err: BaseException) -> Optional[OSError]:
         True
     """
     seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, OSError) and err.errno in FULL_DISK:
-            return err
-        err = err.__cause__ or err.__context__
+    link: Optional[BaseException] = err
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, OSError) and link.errno in FULL_DISK:
+            return link
+        link = link.__cause__ or link.__context__
     return None
 
 

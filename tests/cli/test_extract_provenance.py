@@ -228,8 +228,8 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
             tmp_path / 'frames',
             '--cfg-options',
             'val_dataloader.dataset.type=RawframeDataset',
-            f'val_dataloader.dataset.data_prefix.img={frames_root}',
-            'val_dataloader.dataset.filename_tmpl=img_{:05}.png',
+            f'+val_dataloader.dataset.data_prefix.img={frames_root}',
+            '+val_dataloader.dataset.filename_tmpl=img_{:05}.png',
         )
     )
     for name in ('a', 'b'):

@@ -158,7 +158,9 @@ def test_generator_errors_are_one_line(tmp_path):
     assert_one_error(result, 1, f'out_dir {taken} exists and is not a folder')
     assert taken.read_text() == 'mine'
     hostile = ['--size', '2048', '--num-frames', '1024', '--square', '8', '--step', '1e-4']
-    result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(tmp_path / 'x'), *hostile], tmp_path)
+    result = run_tool_status(
+        [PYTHON, GENERATE, '--out-dir', str(tmp_path / 'x'), *hostile], tmp_path
+    )
     assert_one_error(result, 2, 'rendering one clip would need 192 GiB of memory')
     assert sorted(os.listdir(tmp_path)) == ['taken']  # refused before anything is made
 
