@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent
 MMACTION_STACK = ('mmengine', 'mmaction', 'mmcv')
 MMACTION_FOLDERS = (ROOT / 'tests' / 'mmaction', ROOT / 'smallbig_mm' / 'mmaction')
 # Package modules outside smallbig_mm/mmaction whose docstring examples use the stack.
-MMACTION_DOCTESTS = ('smallbig_mm/apis/mmaction_model.py', 'smallbig_mm/cli/cfg_options.py')
+MMACTION_DOCTESTS = ('smallbig_mm/apis/mmaction_model.py',)
 
 
 MODULE_MARK = 'pytestmark = pytest.mark.mmaction'

@@ -1,4 +1,5 @@
-"""Fault injection for the reliability tests: SIGKILL at an iteration, NaN losses.
+"""Fault injection for the reliability tests: SIGKILL at an iteration, NaN losses, a full
+disk while a checkpoint is saved.
 
 Loaded into training subprocesses with ``custom_imports`` (``PYTHONPATH=tests``) by
 ``tests/configs/tiny_smallbig_faults.py``, or imported by in-process tests. Not part
@@ -28,6 +29,9 @@ class FaultInjectionHook(Hook):
         kill_in_save_iter: 1-based global iteration whose checkpoint save is killed with
             SIGKILL half-way: after the temporary file is written, before its rename
             (needs ``CheckpointHook(by_epoch=False)``); 0: never.
+        full_disk_at_epoch: 1-based epoch whose checkpoint ``epoch_N.pth`` meets a full
+            disk: its temporary file (``atomic_output``'s name) is made a symbolic link to
+            ``/dev/full``, so the kernel answers ENOSPC to the real ``torch.save``; 0: never.
     """
 
     priority = 'LOWEST'
@@ -39,11 +43,13 @@ class FaultInjectionHook(Hook):
         nan_iters: Sequence[int] = (),
         nan_rank: int = -1,
         kill_in_save_iter: int = 0,
+        full_disk_at_epoch: int = 0,
     ) -> None:
         self.kill_after_iter = kill_after_iter
         self.kill_rank = kill_rank
         self.nan_iters = set(nan_iters)
         self.nan_rank = nan_rank
+        self.full_disk_at_epoch = full_disk_at_epoch
         self._handle = None
         if kill_in_save_iter:
             _kill_inside_save(f'iter_{kill_in_save_iter}.pth')
@@ -51,6 +57,11 @@ class FaultInjectionHook(Hook):
     @staticmethod
     def _mine(rank: int) -> bool:
         return rank == -1 or rank == get_rank()
+
+    def before_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 == self.full_disk_at_epoch:
+            name = f'epoch_{self.full_disk_at_epoch}.pth'
+            os.symlink('/dev/full', os.path.join(runner.work_dir, f'.{name}.tmp-{os.getpid()}.pth'))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if runner.iter + 1 in self.nan_iters and self._mine(self.nan_rank):

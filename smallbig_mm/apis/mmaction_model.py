@@ -179,11 +179,14 @@ def build_recognizer(
 
     Raises:
         ConfigModelError: a missing config or checkpoint file.
+        smallbig_mm.utils.errors.UsageError: a ``cfg_options`` key the config does not
+            have (write ``'+key'`` to add one) or a value of another type.
         smallbig_mm.weights.CheckpointError: a checkpoint that cannot be loaded.
     """
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
 
+    from ..mmaction.cfg_options import merge_cfg_options
     from ..weights import load_weights, read_checkpoint
     from ..weights.meta_files import checkpoint_meta
 
@@ -192,8 +195,7 @@ def build_recognizer(
     if checkpoint is not None and not os.path.isfile(checkpoint):
         raise ConfigModelError(f'checkpoint file not found: {checkpoint}')
     cfg = read_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    merge_cfg_options(cfg, cfg_options)  # checked: unknown keys and wrong types refused
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     backbone = cfg.model.get('backbone', {})
     if 'pretrained' in backbone:
@@ -242,7 +244,9 @@ def from_config(
             weights and a :class:`RandomWeightsWarning`.
         crop: ``'center'``, ``'three'`` or ``None`` (the pipeline's own crop).
         pipeline: ``'val'`` or ``'test'``: whose sampler and transforms to use.
-        cfg_options: config overrides, e.g. ``{'model.backbone.depth': 23}``.
+        cfg_options: config overrides, e.g. ``{'model.backbone.depth': 23}``, checked
+            like ``--cfg-options`` (:mod:`smallbig_mm.mmaction.cfg_options`): a key the
+            config does not have is refused unless written ``'+key'``.
         device: where to run.
 
     Example:

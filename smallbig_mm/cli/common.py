@@ -6,16 +6,16 @@ import os.path as osp
 import sys
 from typing import Callable, Sequence, TypeVar
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ..mmaction.cfg_options import add_cfg_options_argument
 from ..mmaction.config_checks import check_config
 from ..mmaction.config_scope import read_config
 from ..mmaction.console import quiet_console
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_folder_writable
-from .cfg_options import check_cfg_options
 from .errors import LOG_LEVELS, reported_errors  # noqa: F401  (the one error reporter)
 from .process_group import leave_process_group
 
@@ -26,19 +26,6 @@ class ConfigFileError(UserError, ValueError):
     """A config file that cannot be read as a config (syntax error, bad base)."""
 
 
-class CfgOptionsAction(DictAction):
-    """MMEngine's ``DictAction`` with a usage error (exit 2) for a malformed ``KEY=VALUE``."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        for value in values if isinstance(values, list) else [values]:
-            if '=' not in value:
-                parser.error(f'{option_string}: expected KEY=VALUE, got {value!r}')
-        try:
-            super().__call__(parser, namespace, values, option_string)
-        except (ValueError, SyntaxError) as err:
-            parser.error(f'{option_string}: cannot read {" ".join(values)!r}: {err}')
-
-
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``,
     ``--log-level`` and ``--progress``."""
@@ -46,13 +33,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         '--work-dir',
         help='the directory for logs and checkpoints (default: ./work_dirs/<config name>)',
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=CfgOptionsAction,
-        help='override config keys, e.g. "train_dataloader.batch_size=4"; lists as '
-        'key="[a,b]" or key=a,b; quote nested lists and tuples, e.g. key="[(a,b),(c,d)]"',
-    )
+    add_cfg_options_argument(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -140,23 +121,6 @@ def config_frame(err: BaseException):
         and not any(osp.abspath(f.filename).startswith(lib) for lib in libraries)
     ]
     return (frames[-1].filename, frames[-1].lineno) if frames else None
-
-
-def merge_cfg_options(cfg: Config, options) -> None:
-    """``--cfg-options`` into ``cfg``, checked first (:mod:`.cfg_options`: unknown keys and
-    wrong types are usage errors; ``+key=value`` adds a key); a key path that cannot be set
-    is a usage error."""
-    if options is None:
-        return
-    options = check_cfg_options(cfg, options)
-    try:
-        cfg.merge_from_dict(options)
-    except (KeyError, TypeError, AttributeError, ValueError) as err:
-        raise UsageError(
-            f'--cfg-options {" ".join(f"{k}={v}" for k, v in options.items())}: '
-            f'cannot apply it to the config ({type(err).__name__}: {err}); '
-            f'check the key names'
-        ) from err
 
 
 def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:

@@ -51,7 +51,7 @@ def load_labels(path: str) -> List[str]:
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
+    from ..mmaction.cfg_options import add_cfg_options_argument
 
     parser = argparse.ArgumentParser(
         description='Recognise the action in a video with a SmallBig (or any MMAction2 3D) '
@@ -116,12 +116,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default='INFO',
         help='DEBUG shows tracebacks of user errors',
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. model.backbone.depth=23',
-    )
+    add_cfg_options_argument(parser)
     return parser.parse_args(argv)
 
 

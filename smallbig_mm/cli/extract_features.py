@@ -61,7 +61,7 @@ class ExtractError(UserError, RuntimeError):
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
+    from ..mmaction.cfg_options import add_cfg_options_argument
 
     parser = argparse.ArgumentParser(
         description='Write the pooled backbone features of every window of videos'
@@ -105,12 +105,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('--no-progress', action='store_true')
     add_log_level_argument(parser)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. model.backbone.depth=23',
-    )
+    add_cfg_options_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -291,11 +286,11 @@ def _failures_everywhere(failed: int, world: int) -> int:
 def load_config(args: argparse.Namespace):
     """The config with ``--cfg-options`` merged (its digest is part of the provenance); a
     missing config is a usage error, one that fails to evaluate names file and line."""
+    from ..mmaction.cfg_options import merge_cfg_options
     from .common import load_config as read_config
 
     cfg = read_config(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     return cfg
 
 

@@ -6,7 +6,9 @@ Examples:
 
 A complete dataset made with the same settings is reused; any other non-empty
 ``--out-dir`` is refused unless ``--force`` (``--overwrite``, its older name, still
-works). The dataset is built in a temporary folder beside ``--out-dir`` and moved into
+works). Every numeric flag is range-checked when parsed; a combination that would need
+more than 4 GiB of memory for one clip, or more disk than is free, is refused before
+anything is allocated or written. The dataset is built in a temporary folder beside ``--out-dir`` and moved into
 place at the end; files and folders get the umask's modes. Errors end in one
 ``error: ...`` line (exit status 1; 2 for a setting out of range), with the traceback
 under ``--log-level DEBUG``.
@@ -19,20 +21,27 @@ from typing import List, Optional
 from ..data import MotionSettings, generate_motion_dataset
 from ..utils.errors import UsageError
 from .errors import add_log_level_argument, tool_main
+from .numbers import float_range, int_range
 
 DEFAULTS = MotionSettings()
+MAX_CLIPS = 1_000_000
+MAX_SIZE = 2048
+MAX_FRAMES = 1024
 SETTINGS = (
-    ('num_train', int, 'training clips'),
-    ('num_val', int, 'validation clips'),
-    ('num_frames', int, 'frames per clip, >= 4'),
-    ('size', int, 'frame height and width, even, >= 16'),
-    ('square', int, 'side of the moving square in pixels'),
-    ('step', float, 'motion per frame as a fraction of --size'),
-    ('noise', float, 'per-frame pixel noise std in grey levels'),
-    ('fps', int, 'frame rate stored in the files'),
-    ('seed', int, 'random seed of the dataset'),
+    ('num_train', int_range(2, MAX_CLIPS), 'training clips'),
+    ('num_val', int_range(2, MAX_CLIPS), 'validation clips'),
+    ('num_frames', int_range(4, MAX_FRAMES), 'frames per clip'),
+    ('size', int_range(16, MAX_SIZE), 'frame height and width, even'),
+    ('square', int_range(1, MAX_SIZE - 1), 'side of the moving square in pixels'),
+    ('step', float_range(1e-6, 1.0), 'motion per frame as a fraction of --size'),
+    ('noise', float_range(0.0, 64.0), 'per-frame pixel noise std in grey levels'),
+    ('fps', int_range(1, 1000), 'frame rate stored in the files'),
+    ('seed', int_range(0, 2**63 - 1), 'random seed of the dataset'),
 )
-"""The generator's settings on the command line: (MotionSettings field, type, meaning)."""
+"""The generator's settings on the command line: (MotionSettings field, argparse type with
+its range, meaning). A value outside the range is a usage error when parsed (exit 2);
+combinations (the square's path, one clip's memory, the disk space) are checked before
+anything is written."""
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 
+from ..mmaction.cfg_options import merge_cfg_options
 from ..mmaction.config_checks import ConfigError, ConfigProblem
 from ..utils.errors import UsageError
 from ..utils.files import check_output_path
@@ -18,7 +19,6 @@ from ..utils.provenance import file_identity, make_provenance, text_digest
 from .common import (
     add_common_arguments,
     apply_console_options,
-    merge_cfg_options,
     run_config,
     set_local_rank,
     set_work_dir,

@@ -15,12 +15,12 @@ from typing import Optional, Sequence
 
 import smallbig_mm.mmaction  # noqa: F401  (stack fixes, registration)
 
+from ..mmaction.cfg_options import merge_cfg_options
 from ..mmaction.config_checks import ConfigError, ConfigProblem
 from ..mmaction.engine.checkpoints import check_resume_file
 from .common import (
     add_common_arguments,
     apply_console_options,
-    merge_cfg_options,
     run_config,
     set_local_rank,
     set_work_dir,

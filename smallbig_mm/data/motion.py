@@ -34,8 +34,9 @@ from typing import Dict, List, NamedTuple, Tuple, Union
 import cv2
 import numpy as np
 
-from ..utils.files import OutputExistsError, OutputPathError, make_temp_folder
-from ..utils.text import preview
+from ..utils.files import (FULL_DISK, DiskFullError, OutputExistsError, OutputPathError,
+                           make_temp_folder)
+from ..utils.text import byte_size, preview
 
 CLASSES: Tuple[str, str] = ('smooth', 'shuffled')
 """Class names; the label of a class is its index."""
@@ -45,6 +46,8 @@ META_FILE = 'smallbig_motion.json'
 LABEL_MAP_FILE = 'label_map.txt'
 FORMAT_VERSION = 1
 """Bumped whenever the same settings would produce different files."""
+MAX_RENDER_BYTES = 4 * 2**30
+"""The most memory one clip may take to render (:meth:`MotionSettings.render_bytes`)."""
 
 PathLike = Union[str, os.PathLike]
 
@@ -115,6 +118,24 @@ class MotionSettings:
             raise ValueError(f'fps must be positive, got {self.fps}')
         if self.seed < 0:
             raise ValueError(f'seed must be >= 0, got {self.seed}')
+        if self.render_bytes() > MAX_RENDER_BYTES:
+            raise ValueError(
+                f'rendering one clip would need {byte_size(self.render_bytes())} of memory '
+                f'(num_frames x size x size x 3 float64 values, twice), more than the '
+                f'{byte_size(MAX_RENDER_BYTES)} allowed: lower size or num_frames')
+
+    def render_bytes(self) -> int:
+        """Memory that rendering one clip takes: the float64 frames and their noise, in bytes."""
+        return 2 * self.num_frames * self.size * self.size * 3 * 8
+
+    def disk_bytes(self) -> int:
+        """An upper estimate of the dataset's size on disk, in bytes.
+
+        Encoded clips took at most a quarter of their raw frames' bytes in our runs (mp4v,
+        sizes 32-256, noise 0-64: 0.06-0.24 of ``T x size x size x 3``).
+        """
+        clips = self.num_train + self.num_val
+        return clips * (self.num_frames * self.size * self.size * 3 // 4 + 4096)
 
     def num_clips(self, split: str) -> int:
         """Number of clips of ``split`` ('train' or 'val')."""
@@ -311,6 +332,16 @@ def _managed_entries(root: Path) -> List[Path]:
     return [root / name for name in names]
 
 
+def _check_free_space(root: Path, settings: MotionSettings) -> None:
+    """Refuses, before writing, a dataset whose estimated size exceeds the free space."""
+    need, free = settings.disk_bytes(), shutil.disk_usage(root.parent).free
+    if need > free:
+        raise DiskFullError(
+            f'out_dir {root}: the dataset would need about {byte_size(need)} on disk '
+            f'(num_train + num_val clips of num_frames x size x size pixels), but only '
+            f'{byte_size(free)} are free there: lower the sizes or choose another disk')
+
+
 CLIP_NAME = re.compile(r'^\d{6}\.mp4$')
 """The generator's clip file names inside ``train/`` and ``val/``."""
 
@@ -355,6 +386,9 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
             ``overwrite`` is False.
         OutputPathError: if ``train/`` or ``val/`` hold files the generator does not write
             (even with ``overwrite``).
+        DiskFullError: if the dataset's estimated size (:meth:`MotionSettings.disk_bytes`)
+            exceeds the free space, or the disk fills up while it is written (the
+            temporary folder is removed).
 
     Example:
         >>> import tempfile
@@ -389,9 +423,18 @@ def generate_motion_dataset(out_dir: PathLike = 'data/smallbig_motion',
             'replacing its train/ and val/ folders would delete them, so this is refused even '
             'with --force: choose another output folder')
     root.parent.mkdir(parents=True, exist_ok=True)
+    _check_free_space(root, settings)
     tmp = Path(make_temp_folder(root))  # umask modes, unlike mkdtemp's 0700
     try:
-        _write_dataset(tmp, settings)
+        try:
+            _write_dataset(tmp, settings)
+        except OSError as err:
+            if err.errno not in FULL_DISK:
+                raise
+            raise DiskFullError(
+                f'out_dir {root}: the disk filled up while the dataset was written; nothing '
+                f'was written (the temporary folder is removed): free some space or choose '
+                f'another disk') from err
         if root.is_dir() and not any(root.iterdir()):
             root.rmdir()
         if not root.exists():

@@ -3,7 +3,8 @@
 Every file this package writes goes through :func:`atomic_output`: the data goes to a
 temporary file in the target's folder, which is flushed to disk and renamed over the
 target only once complete. A crash, a full disk or a failed encoder leaves the previous
-file (or none) in place, never a half-written one. New files and folders get the modes
+file (or none) in place, never a half-written one; a full disk (also behind the
+``RuntimeError`` of ``torch.save``) is a :class:`DiskFullError` naming the file. New files and folders get the modes
 the process umask gives (``0o666 & ~umask``, ``0o777 & ~umask``), like ``open`` and
 ``mkdir`` would. An existing target is refused unless ``force``.
 """
@@ -58,6 +59,33 @@ def disk_full_error(err: OSError, path: str, kept: bool) -> DiskFullError:
         f'{path}: {what} while writing it; {state} (the partial temporary '
         'file is removed): free some space or choose another disk'
     )
+
+
+def full_disk_cause(err: BaseException) -> Optional[OSError]:
+    """The ENOSPC/EDQUOT ``OSError`` behind ``err``, if a full disk caused it, else None.
+
+    ``torch.save`` into a file object turns the file's ``OSError`` into a
+    ``RuntimeError`` (``[enforce fail at inline_container.cc] unexpected pos ...``) whose
+    ``__context__`` is the ``OSError``; the chain of causes and contexts is searched.
+
+    Example:
+        >>> try:
+        ...     try:
+        ...         raise OSError(errno.ENOSPC, 'No space left on device')
+        ...     except OSError:
+        ...         raise RuntimeError('unexpected pos 704 vs 598')
+        ... except RuntimeError as err:
+        ...     full_disk_cause(err).errno == errno.ENOSPC
+        True
+    """
+    seen = set()
+    link: Optional[BaseException] = err
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, OSError) and link.errno in FULL_DISK:
+            return link
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def check_output_path(path: PathLike, force: bool = False, inputs: tuple = ()) -> str:
@@ -202,10 +230,11 @@ def atomic_output(
             yield tmp
             with open(tmp, 'rb+') as f:
                 os.fsync(f.fileno())
-        except OSError as err:
-            if err.errno not in FULL_DISK or isinstance(err, UserError):
+        except (OSError, RuntimeError) as err:
+            full = None if isinstance(err, UserError) else full_disk_cause(err)
+            if full is None:
                 raise
-            raise disk_full_error(err, path, os.path.exists(path)) from err
+            raise disk_full_error(full, path, os.path.exists(path)) from err
         os.chmod(tmp, umask_mode())  # writers that replace the file (safetensors) reset it
         if os.path.exists(path) and not force:  # appeared while we were writing
             raise OutputExistsError(

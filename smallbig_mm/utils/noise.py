@@ -2,7 +2,9 @@
 
 Kept off the console by every tool unless ``--log-level DEBUG``; the Python API hides
 them only while it imports the stack (:func:`quiet_imports`), without changing the
-process's warning filters.
+process's warning filters. The warnings a tool still shows (a user can act on them:
+``RandomWeightsWarning`` says to pass ``--checkpoint``) take one line each, without the
+source line of the library that issued them.
 """
 
 import contextlib
@@ -21,7 +23,8 @@ NOISY_WARNINGS: Tuple[Tuple[type, str], ...] = (
 
 
 def ignore_noisy_warnings(level: str = 'INFO') -> bool:
-    """Ignores :data:`NOISY_WARNINGS` from now on unless ``level`` is DEBUG (for tools).
+    """Ignores :data:`NOISY_WARNINGS` from now on unless ``level`` is DEBUG (for tools), and
+    prints the other warnings as one line each (:func:`one_line_warning`).
 
     Returns:
         True if they are now ignored.
@@ -30,7 +33,21 @@ def ignore_noisy_warnings(level: str = 'INFO') -> bool:
         return False
     for category, message in NOISY_WARNINGS:
         warnings.filterwarnings('ignore', message=message, category=category)
+    warnings.formatwarning = one_line_warning
     return True
+
+
+def one_line_warning(
+    message: object, category: type, filename: str, lineno: int, line: object = None
+) -> str:
+    """``warnings.formatwarning`` for tools: ``Category: message``, without the file and
+    the source line (``--log-level DEBUG`` keeps Python's format).
+
+    Example:
+        >>> one_line_warning('no checkpoint given', UserWarning, 'x.py', 3).strip()
+        'UserWarning: no checkpoint given'
+    """
+    return f'{category.__name__}: {message}\n'
 
 
 @contextlib.contextmanager

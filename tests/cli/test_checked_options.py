@@ -5,7 +5,7 @@ exit 1 naming file and line for a config whose code fails. Through tools/train.p
 import pytest
 
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
-from smallbig_mm.cli.cfg_options import check_cfg_options
+from smallbig_mm.mmaction.cfg_options import check_cfg_options
 
 pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
 
@@ -90,3 +90,53 @@ def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
     with pytest.raises(SystemExit) as done:
         module.parse_args(argv)
     assert done.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_extractor_the_demo_and_the_api_check_overrides_the_same_way(tmp_path, capsys):
+    """One code path (``merge_cfg_options``) for every front end; in-process, before any
+    model is built or video read: an unknown key, a wrong type, ``+key`` to add one."""
+    from smallbig_mm.apis import from_config
+    from smallbig_mm.cli import demo, extract_features
+    from smallbig_mm.utils.errors import UsageError
+
+    demo_config = (
+        REPO / 'configs/recognition/smallbig/smallbig_r23-w16_1xb16-8x1x1-20e_motion-rgb.py'
+    )
+    typo = 'model.backbone.base_channel=4'
+    expected = (
+        f'error: --cfg-options {typo}: the config has no key model.backbone.base_channel (did '
+        f'you mean model.backbone.base_channels?); to add a new key on purpose, write +{typo}'
+    )
+    video = REPO / 'demo' / 'demo.mp4'
+    for main, argv in (
+        (demo.main, [str(demo_config), str(video)]),
+        (
+            extract_features.main,
+            [str(TINY_CONFIG), 'unused.pth', str(video), '--out', str(tmp_path / 'f')],
+        ),
+    ):
+        with pytest.raises(SystemExit) as done:
+            main([*argv, '--cfg-options', typo])
+        assert done.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == expected
+    with pytest.raises(SystemExit) as done:
+        extract_features.main(
+            [
+                str(TINY_CONFIG),
+                'unused.pth',
+                str(video),
+                '--out',
+                str(tmp_path / 'f'),
+                '--cfg-options',
+                'model.cls_head.dropout_ratio=abc',
+            ]
+        )
+    assert done.value.code == 2 and capsys.readouterr().err.strip().endswith(
+        'model.cls_head.dropout_ratio: expected a number (the config has 0.0), got a string'
+    )
+    assert not (tmp_path / 'f').exists()
+    with pytest.raises(UsageError, match='did you mean model.backbone.base_channels'):
+        from_config(str(TINY_CONFIG), cfg_options={'model.backbone.base_channel': 4})
+    with pytest.warns(UserWarning, match='random weights'):  # '+' adds a key on purpose
+        model = from_config(str(TINY_CONFIG), cfg_options={'+run_note': 'x'})
+    assert model.cfg.run_note == 'x'

@@ -43,7 +43,7 @@ STHV2 = (
 # base width 4 (head input 4 * 8 * 4) and 32x32 crops: the demo runs in about a second
 # (val_pipeline steps 3 and 4: Resize and CenterCrop)
 TINY = [
-    'model.backbone.base_channels=4',
+    '+model.backbone.base_channels=4',
     'model.cls_head.in_channels=128',
     'val_pipeline.3.scale=(-1,40)',
     'val_pipeline.4.crop_size=32',

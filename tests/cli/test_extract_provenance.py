@@ -179,20 +179,24 @@ def test_a_killed_extraction_is_redone_on_the_rerun(inputs, tmp_path):
         '--no-progress',
     ]
     process = subprocess.Popen(args, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (out / 'a' / 'clip.json').exists() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 240
+    while not (out / 'b' / 'clip.json').exists() and process.poll() is None:
+        assert time.monotonic() < deadline, 'the extraction never reached the second video'
         time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # a is complete, b was being computed
     process.wait()
-    state = json.loads((out / 'a' / 'clip.json').read_text())
-    assert state['complete'] is False  # killed while its windows were computed
-    rerun = ok(extract(root, root / 'both.txt', out, '--stride', '1'))
+    assert json.loads((out / 'a' / 'clip.json').read_text())['complete'] is True
+    assert json.loads((out / 'b' / 'clip.json').read_text())['complete'] is False
+    kept = (out / 'a' / 'clip.npy').stat()
+    rerun = ok(extract(root, root / 'both.txt', out, '--stride', '1', '--batch', '1'))
+    assert 'skipping 1 finished video(s) made from the same inputs and settings' in rerun.stderr
     assert 'recomputing 1 video(s) whose extraction was interrupted' in rerun.stderr
-    done = ok(extract(root, root / 'both.txt', out, '--stride', '1'))
-    assert 'skipping 2 finished' in done.stderr
+    again = (out / 'a' / 'clip.npy').stat()  # the complete, matching output is kept as is
+    assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+    assert json.loads((out / 'b' / 'clip.json').read_text())['complete'] is True
     assert not [p for p in out.rglob('.*tmp-*')]
-    reference = tmp_path / 'reference'
-    ok(extract(root, root / 'both.txt', reference, '--stride', '1'))
+    reference = tmp_path / 'reference'  # an uninterrupted run; the same batches, the same bits
+    ok(extract(root, root / 'both.txt', reference, '--stride', '1', '--batch', '1'))
     for name in ('a', 'b'):
         np.testing.assert_array_equal(
             np.load(out / name / 'clip.npy'), np.load(reference / name / 'clip.npy')
@@ -229,8 +233,8 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
             tmp_path / 'frames',
             '--cfg-options',
             'val_dataloader.dataset.type=RawframeDataset',
-            f'val_dataloader.dataset.data_prefix.img={frames_root}',
-            'val_dataloader.dataset.filename_tmpl=img_{:05}.png',
+            f'+val_dataloader.dataset.data_prefix.img={frames_root}',
+            '+val_dataloader.dataset.filename_tmpl=img_{:05}.png',
         )
     )
     for name in ('a', 'b'):

@@ -164,10 +164,71 @@ def test_generator_errors_are_one_line(tmp_path):
     result = run_tool_status([PYTHON, GENERATE, '--out-dir', str(taken)], tmp_path)
     assert_one_error(result, 1, f'out_dir {taken} exists and is not a folder')
     assert taken.read_text() == 'mine'
+    hostile = ['--size', '2048', '--num-frames', '1024', '--square', '8', '--step', '1e-4']
     result = run_main_status(
-        'smallbig-generate-motion', ['--out-dir', tmp_path / 'x', '--num-frames', '2'], tmp_path
+        'smallbig-generate-motion', ['--out-dir', tmp_path / 'x', *hostile], tmp_path
     )
-    assert_one_error(result, 2, 'num_frames must be at least 4')
+    assert_one_error(result, 2, 'rendering one clip would need 192 GiB of memory')
+    assert sorted(os.listdir(tmp_path)) == ['taken']  # refused before anything is made
+
+
+@pytest.mark.parametrize(
+    'flag,value,says',
+    [
+        ('--size', '100000', 'argument --size: must be an int in 16..2048, got 100000'),
+        ('--num-train', '10000000000', 'argument --num-train: must be an int in 2..1000000'),
+        ('--num-frames', '2', 'argument --num-frames: must be an int in 4..1024, got 2'),
+        ('--step', '0', 'argument --step: must be a number in 1e-06..1.0, got 0'),
+        ('--noise', 'nan', 'argument --noise: must be a number in 0.0..64.0, got nan'),
+        ('--fps', '1e9', "argument --fps: expected an int, got '1e9'"),
+        ('--seed', '-1', 'argument --seed: must be an int in 0..'),
+    ],
+)
+def test_generator_checks_every_number_when_parsed(flag, value, says, capsys):
+    from smallbig_mm.cli import generate_motion
+
+    with pytest.raises(SystemExit) as done:
+        generate_motion.main(['--out-dir', 'never', flag, value])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and says in err.strip().splitlines()[-1], err
+    assert not os.path.exists('never')
+
+
+def test_generator_refuses_what_the_disk_cannot_hold_and_a_full_disk(tmp_path, monkeypatch, capsys):
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    from smallbig_mm.cli import generate_motion
+    from smallbig_mm.data import motion
+
+    out = tmp_path / 'm'
+    small = ['--out-dir', str(out), '--num-train', '1000', '--size', '64']
+    usage = namedtuple('usage', 'total used free')
+    with monkeypatch.context() as patched:  # 1 MiB free
+        patched.setattr(shutil, 'disk_usage', lambda path: usage(2**30, 2**30 - 2**20, 2**20))
+        assert generate_motion.main(small) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f'error: out_dir {out}: the dataset would need about 30.8 MiB on disk (num_train + '
+        'num_val clips of num_frames x size x size pixels), but only 1.0 MiB are free there: '
+        'lower the sizes or choose another disk'
+    )
+
+    def full(path, frames, fps):  # the third clip hits a full disk
+        if path.name == '000002.mp4':
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        real_write(path, frames, fps)
+
+    real_write = motion.write_mp4
+    monkeypatch.setattr(motion, 'write_mp4', full)
+    assert generate_motion.main([*small[:2], '--num-train', '4']) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f'error: out_dir {out}: the disk filled up while the dataset was written; nothing was '
+        'written (the temporary folder is removed): free some space or choose another disk'
+    )
+    assert os.listdir(tmp_path) == []
 
 
 # -- the benchmark ---------------------------------------------------------------------

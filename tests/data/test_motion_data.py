@@ -249,5 +249,5 @@ def test_cli_generates_reuses_and_reports_errors(tmp_path, capsys):
         cli.main(['--help'])
     usage = capsys.readouterr().out
     assert '--force' in usage and '--overwrite' not in usage
-    assert cli.main(args + ['--num-frames', '3']) == 2
-    assert 'num_frames must be at least 4' in capsys.readouterr().err
+    assert cli.main(args + ['--square', '31']) == 2  # in range alone, not with the path
+    assert 'the square cannot stay inside the frame' in capsys.readouterr().err

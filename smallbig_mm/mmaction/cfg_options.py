@@ -9,6 +9,10 @@ naming the key and the closest existing key (``difflib``), or the type the confi
 A key the config does not have is added on purpose with a ``+`` prefix, as in Hydra:
 ``--cfg-options +model.backbone.with_cp=True``.
 
+Every front end that takes overrides goes through :func:`merge_cfg_options`: the
+trainer, the tester, the feature extractor and the demo (their ``--cfg-options``, parsed
+by :class:`CfgOptionsAction`), and the Python API's ``cfg_options`` (``from_config``).
+
 Example:
     >>> from mmengine.config import Config
     >>> cfg = Config(dict(train_cfg=dict(max_epochs=20)))
@@ -20,14 +24,42 @@ Example:
     {'train_cfg.new_key': 1}
 """
 
+import argparse
 import difflib
 from typing import Any, Dict, Iterator, Mapping, Optional
+
+from mmengine.config import DictAction
 
 from ..compat.mmengine import config_dict
 from ..utils.errors import UsageError
 
 ADD_PREFIX = '+'
 """Marks a ``--cfg-options`` key that the config does not have yet and is added on purpose."""
+
+
+class CfgOptionsAction(DictAction):
+    """MMEngine's ``DictAction`` with a usage error (exit 2) for a malformed ``KEY=VALUE``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values if isinstance(values, list) else [values]:
+            if '=' not in value:
+                parser.error(f'{option_string}: expected KEY=VALUE, got {value!r}')
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except (ValueError, SyntaxError) as err:
+            parser.error(f'{option_string}: cannot read {" ".join(values)!r}: {err}')
+
+
+def add_cfg_options_argument(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options KEY=VALUE ...``, checked against the config by :func:`merge_cfg_options`."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=CfgOptionsAction,
+        help='override config keys, e.g. "train_dataloader.batch_size=4"; a key the config '
+        'does not have is refused unless written +KEY=VALUE; lists as key="[a,b]" or '
+        'key=a,b; quote nested lists and tuples, e.g. key="[(a,b),(c,d)]"',
+    )
 
 
 def _paths(node: Any, prefix: str = '', depth: int = 0) -> Iterator[str]:
@@ -142,3 +174,28 @@ def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[s
                 raise UsageError(f'{shown}: {path}: {problem}')
         checked[path] = value
     return checked
+
+
+def merge_cfg_options(cfg: Any, options: Optional[Dict[str, Any]]) -> None:
+    """Merges ``options`` into the MMEngine ``cfg``, checked first (:func:`check_cfg_options`:
+    unknown keys and wrong types are usage errors; ``+key=value`` adds a key); a key path
+    that cannot be set is a usage error.
+
+    Example:
+        >>> from mmengine.config import Config
+        >>> cfg = Config(dict(model=dict(depth=50)))
+        >>> merge_cfg_options(cfg, {'model.depth': 23, '+model.note': 'x'})
+        >>> cfg.model.depth, cfg.model.note
+        (23, 'x')
+    """
+    if not options:
+        return
+    options = check_cfg_options(cfg, options)
+    try:
+        cfg.merge_from_dict(options)
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise UsageError(
+            f'--cfg-options {" ".join(f"{k}={v}" for k, v in options.items())}: '
+            f'cannot apply it to the config ({type(err).__name__}: {err}); '
+            f'check the key names'
+        ) from err
