@@ -6,6 +6,7 @@ import pytest
 
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
 from smallbig_mm.cli.cfg_options import check_cfg_options
+from smallbig_mm.utils.errors import UsageError
 
 pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
 
@@ -90,3 +91,43 @@ def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
     with pytest.raises(SystemExit) as done:
         module.parse_args(argv)
     assert done.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_variable_copied_into_the_runner_sections_is_refused_naming_the_copy(tmp_path):
+    """``train_pipeline.1.clip_len=0`` used to train on, unchanged: the variable was copied
+    into ``train_dataloader.dataset.pipeline`` when the file was read. A config inheriting
+    only MMAction2's bases, read from a file as the tools read it."""
+    from mmengine.config import Config
+
+    config = tmp_path / 'mmaction_bases_variables.py'
+    config.write_text(
+        "_base_ = ['mmaction::_base_/default_runtime.py']\n"
+        "data_root = 'data/kinetics400/videos_val'\n"
+        "ann_file_val = 'data/kinetics400/val.txt'\n"
+        "val_pipeline = [dict(type='SampleFrames', clip_len=8), dict(type='CenterCrop', crop_size=224)]\n"
+        "val_dataloader = dict(dataset=dict(type='VideoDataset', ann_file=ann_file_val,\n"
+        "    data_prefix=dict(video=data_root), pipeline=val_pipeline))\n"
+        "test_dataloader = val_dataloader\n"
+        "clip_len = 8\n"
+    )
+    cfg = Config.fromfile(str(config))
+    with pytest.raises(UsageError) as error:
+        check_cfg_options(cfg, {'val_pipeline.0.clip_len': 4})
+    assert 'val_pipeline is a variable of the config file' in str(error.value)
+    assert 'write val_dataloader.dataset.pipeline.0.clip_len=4' in str(error.value)
+    with pytest.raises(UsageError, match='write val_dataloader.dataset.data_prefix.video=x'):
+        check_cfg_options(cfg, {'data_root': 'x'})
+    # the copies themselves, an int that only equals one by chance, and an added key pass
+    assert check_cfg_options(
+        cfg,
+        {'val_dataloader.dataset.pipeline.0.clip_len': 4, 'clip_len': 4, '+val_pipeline.0.x': 1},
+    ) == {'val_dataloader.dataset.pipeline.0.clip_len': 4, 'clip_len': 4, 'val_pipeline.0.x': 1}
+    assert_one_error(
+        run_tool_status(
+            [PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'),
+             '--cfg-options', 'train_pipeline.1.clip_len=0'],
+            tmp_path,
+        ),
+        2,
+        'train_pipeline is a variable',
+    )
