@@ -82,6 +82,7 @@ def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
             '--wait-time: must be a number in 0..inf',
         ),
         ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
+        ('export', ['m', '--out', 'a.onnx', '--opset', '99'], 'the installed onnx knows opsets up to'),
     ],
 )
 def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
