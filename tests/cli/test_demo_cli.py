@@ -139,7 +139,8 @@ def test_checkpoint_weights_give_the_checkpoint_model_predictions(tmp_path):
     assert [w.start for w in got.windows] == [0, 216]
     video = open_video(str(VIDEO))
     expected = [
-        mmaction_scores(model, cfg.val_pipeline, video.frames(w.frame_inds)) for w in got.windows
+        mmaction_scores(model, cfg.test_dataloader.dataset.pipeline, video.frames(w.frame_inds))
+        for w in got.windows
     ]
     np.testing.assert_allclose(got.clip_scores, expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got.video_scores, np.mean(expected, 0), rtol=1e-5, atol=1e-7)
