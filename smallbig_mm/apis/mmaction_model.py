@@ -111,6 +111,9 @@ class RecognizerVideoClassifier(VideoClassifier):
         if getattr(model, 'neck', None) is not None:
             raise ConfigModelError('whole-video inference does not support recognizers with a neck')
         sampler, steps = split_pipeline(pipeline, crop)
+        self.three_crop = next(
+            (step['crop_size'] for step in steps if step['type'] == 'ThreeCrop'), None
+        )
         self.model = model.eval()
         self.transforms = Compose([TRANSFORMS.build(step) for step in steps])
         self.clip_len = int(sampler['clip_len'])
@@ -133,7 +136,17 @@ class RecognizerVideoClassifier(VideoClassifier):
             frame_inds=np.arange(len(frames)),
             label=-1,
         )
-        packed = self.transforms(results)
+        try:
+            packed = self.transforms(results)
+        except AssertionError:
+            if not self.three_crop:
+                raise
+            raise ConfigModelError(
+                f"crop='three': MMAction2's ThreeCrop needs its crop ({self.three_crop}) to "
+                "span the frames' short side after the pipeline's resize, which this "
+                "pipeline's resize does not give; use the test pipeline (--pipeline test), "
+                "whose ThreeCrop fits, or crop='center'"
+            ) from None
         data = self.model.data_preprocessor(
             dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]), False
         )
