@@ -284,9 +284,7 @@ test_pipeline = [
 """
 
 
-def test_config_front_end_defaults_to_the_recorded_test_pipeline_the_runner_runs(
-    trained, tmp_path
-):
+def test_config_front_end_defaults_to_the_recorded_test_pipeline_the_runner_runs(trained, tmp_path):
     """A config whose val pipeline differs from its test pipeline, and whose
     ``test_pipeline`` variable differs from the test dataloader's (a child redefining
     only the variable): the config front end's default and its record follow the test

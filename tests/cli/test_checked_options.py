@@ -82,7 +82,11 @@ def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
             '--wait-time: must be a number in 0..inf',
         ),
         ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
-        ('export', ['m', '--out', 'a.onnx', '--opset', '99'], 'the installed onnx knows opsets up to'),
+        (
+            'export',
+            ['m', '--out', 'a.onnx', '--opset', '99'],
+            'the installed onnx knows opsets up to',
+        ),
     ],
 )
 def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
@@ -107,9 +111,9 @@ def test_a_variable_copied_into_the_runner_sections_is_refused_naming_the_copy(t
         "ann_file_val = 'data/kinetics400/val.txt'\n"
         "val_pipeline = [dict(type='SampleFrames', clip_len=8), dict(type='CenterCrop', crop_size=224)]\n"
         "val_dataloader = dict(dataset=dict(type='VideoDataset', ann_file=ann_file_val,\n"
-        "    data_prefix=dict(video=data_root), pipeline=val_pipeline))\n"
-        "test_dataloader = val_dataloader\n"
-        "clip_len = 8\n"
+        '    data_prefix=dict(video=data_root), pipeline=val_pipeline))\n'
+        'test_dataloader = val_dataloader\n'
+        'clip_len = 8\n'
     )
     cfg = Config.fromfile(str(config))
     with pytest.raises(UsageError) as error:
@@ -125,8 +129,15 @@ def test_a_variable_copied_into_the_runner_sections_is_refused_naming_the_copy(t
     ) == {'val_dataloader.dataset.pipeline.0.clip_len': 4, 'clip_len': 4, 'val_pipeline.0.x': 1}
     assert_one_error(
         run_tool_status(
-            [PYTHON, TRAIN, str(TINY_CONFIG), '--work-dir', str(tmp_path / 'w'),
-             '--cfg-options', 'train_pipeline.1.clip_len=0'],
+            [
+                PYTHON,
+                TRAIN,
+                str(TINY_CONFIG),
+                '--work-dir',
+                str(tmp_path / 'w'),
+                '--cfg-options',
+                'train_pipeline.1.clip_len=0',
+            ],
             tmp_path,
         ),
         2,

@@ -205,10 +205,14 @@ def test_hostile_loader_and_backbone_sizes_are_config_problems():
     assert problems(**{'train_dataloader.batch_size': 0}) == [
         'train_dataloader.batch_size: must be an int of at least 1, got 0'
     ]
-    assert 'num_workers: must be an int of at least 0' in problems(
-        **{'train_dataloader.num_workers': -1}
-    )[0]
-    assert 'GiB in float32, more than this machine has' in problems(
-        **{'model.backbone.base_channels': 100000, 'model.cls_head.in_channels': 3200000}
-    )[0]
+    assert (
+        'num_workers: must be an int of at least 0'
+        in problems(**{'train_dataloader.num_workers': -1})[0]
+    )
+    assert (
+        'GiB in float32, more than this machine has'
+        in problems(
+            **{'model.backbone.base_channels': 100000, 'model.cls_head.in_channels': 3200000}
+        )[0]
+    )
     assert 'overflowed' in problems(**{'model.backbone.base_channels': 10**8})[0]
