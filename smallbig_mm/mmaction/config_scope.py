@@ -10,6 +10,10 @@ included, can instead inherit the pure-Python form ``smallbig_mm.configs`` with
 ``read_base()`` (docs/installation.md, "Configs from the installed package").
 """
 
+import errno
+import os
+import re
+
 SCOPE = 'smallbig_mm'
 DISTRIBUTION = 'smallbig-mm'
 
@@ -43,7 +47,16 @@ def read_config(path: str):
     from mmengine.config import Config
 
     register_config_scope()
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as err:
+        missing = re.fullmatch(r'file "(.*)" does not exist', str(err))
+        if err.filename is not None or missing is None:
+            raise
+        # MMEngine names a missing `_base_` of a package scope without filename/errno
+        raise FileNotFoundError(
+            errno.ENOENT, f'{os.strerror(errno.ENOENT)}, a _base_ of {path}', missing.group(1)
+        ) from None
     _drop_scope_marks(cfg._cfg_dict)
     return cfg
 

@@ -143,3 +143,18 @@ def test_a_variable_copied_into_the_runner_sections_is_refused_naming_the_copy(t
         2,
         'train_pipeline is a variable',
     )
+
+
+def test_a_missing_package_scope_base_is_one_line(tmp_path):
+    """``_base_ = ['mmaction::_base_/models/nope.py']`` (or ``smallbig_mm::``): MMEngine's
+    FileNotFoundError has no filename, so every tool printed a 50-line traceback."""
+    from smallbig_mm.cli.errors import user_error_message
+    from smallbig_mm.mmaction.config_scope import read_config
+
+    config = tmp_path / 'typo_in_base.py'
+    config.write_text("_base_ = ['mmaction::_base_/models/i3d_r5O.py']\n")
+    with pytest.raises(FileNotFoundError) as error:
+        read_config(str(config))
+    message = user_error_message(error.value)
+    assert message is not None and 'i3d_r5O.py: No such file or directory' in message
+    assert f'a _base_ of {config}' in message
