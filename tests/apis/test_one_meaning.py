@@ -176,6 +176,7 @@ def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(
     hubconf = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local', weights=str(hub))
     cfg = hubconf.pretrained_cfg
     assert cfg['input_size'] == [3, 48, 48] and cfg['label_names'] == CLASSES
+    assert cfg['num_classes'] == 3  # the model's, as local-dir: gives it (not the default 400)
     np.testing.assert_allclose(cfg['mean'], [114 / 255] * 3, atol=1e-6)
     np.testing.assert_allclose(
         infer_video(TimmVideoClassifier(hubconf), open_video(str(video_path))).video_scores,
