@@ -44,6 +44,9 @@ SPLITS: Tuple[str, str] = ('train', 'val')
 META_FILE = 'smallbig_motion.json'
 LABEL_MAP_FILE = 'label_map.txt'
 FORMAT_VERSION = 1
+MAXIMA = {'num_train': 100_000, 'num_val': 100_000, 'num_frames': 256, 'size': 512, 'fps': 240}
+"""Upper bounds of the settings: a clip of 256 frames of 512 x 512 takes 1.5 GiB while it is
+made (float64); larger ones ended in an allocator traceback."""
 """Bumped whenever the same settings would produce different files."""
 
 PathLike = Union[str, os.PathLike]
@@ -85,6 +88,10 @@ class MotionSettings:
             value = getattr(self, name)
             if not _is_number(value, integer=True):
                 raise ValueError(f'{name} must be an int, got {value!r}')
+        for name, most in MAXIMA.items():
+            if getattr(self, name) > most:
+                raise ValueError(f'{name} must be at most {most} (a small synthetic dataset; '
+                                 f'each clip is made in memory), got {getattr(self, name)}')
         for name in ('num_train', 'num_val'):
             if getattr(self, name) < 2:
                 raise ValueError(f'{name} must be at least 2 (one clip of each class), '
