@@ -48,7 +48,7 @@ def from_config(
     config: str,
     checkpoint: Optional[str] = None,
     crop: Optional[str] = None,
-    pipeline: str = 'val',
+    pipeline: str = 'test',
     cfg_options: Optional[dict] = None,
     device: str = 'cpu',
 ) -> VideoClassifier:

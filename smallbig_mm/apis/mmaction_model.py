@@ -1,6 +1,7 @@
 """An MMAction2 recognizer as a :class:`~.models.VideoClassifier` (needs the MMAction2 stack).
 
-The config's pipeline (``val`` or ``test``) prepares each window: its frame sampler sets
+The config's pipeline (``test`` by default, or ``val``; the one its dataloader runs) prepares
+each window: its frame sampler sets
 the default window (``SampleFrames``: ``clip_len`` x ``frame_interval``;
 ``UniformSample``: segments over the whole video) and its steps after decoding (resize,
 crop, format) are applied to the window's frames. ``crop`` swaps the pipeline's crop step
@@ -110,6 +111,9 @@ class RecognizerVideoClassifier(VideoClassifier):
         if getattr(model, 'neck', None) is not None:
             raise ConfigModelError('whole-video inference does not support recognizers with a neck')
         sampler, steps = split_pipeline(pipeline, crop)
+        self.three_crop = next(
+            (step['crop_size'] for step in steps if step['type'] == 'ThreeCrop'), None
+        )
         self.model = model.eval()
         self.transforms = Compose([TRANSFORMS.build(step) for step in steps])
         self.clip_len = int(sampler['clip_len'])
@@ -132,7 +136,17 @@ class RecognizerVideoClassifier(VideoClassifier):
             frame_inds=np.arange(len(frames)),
             label=-1,
         )
-        packed = self.transforms(results)
+        try:
+            packed = self.transforms(results)
+        except AssertionError:
+            if not self.three_crop:
+                raise
+            raise ConfigModelError(
+                f"crop='three': MMAction2's ThreeCrop needs its crop ({self.three_crop}) to "
+                "span the frames' short side after the pipeline's resize, which this "
+                "pipeline's resize does not give; use the test pipeline (--pipeline test), "
+                "whose ThreeCrop fits, or crop='center'"
+            ) from None
         data = self.model.data_preprocessor(
             dict(inputs=[packed['inputs']], data_samples=[packed['data_samples']]), False
         )
@@ -220,19 +234,26 @@ def build_recognizer(
     return model.to(device).eval(), cfg
 
 
-def config_pipeline(cfg, which: str = 'val') -> List[dict]:
-    """The config's ``val`` or ``test`` pipeline (from ``<which>_pipeline`` or the
-    dataloader's dataset)."""
+def config_pipeline(cfg, which: str = 'test') -> List[dict]:
+    """The ``val`` or ``test`` pipeline the runner uses (the dataloader's dataset's, else
+    the ``<which>_pipeline`` variable; :func:`smallbig_mm.weights.meta_config.config_pipeline`)."""
+    from ..weights.meta_config import config_pipeline as runner_pipeline
+
     if which not in ('val', 'test'):
         raise ConfigModelError(f"pipeline must be 'val' or 'test', got {which!r}")
-    return list(cfg.get(f'{which}_pipeline') or cfg[f'{which}_dataloader'].dataset.pipeline)
+    steps = runner_pipeline(cfg, which)
+    if not steps:
+        raise ConfigModelError(
+            f'the config has no {which} pipeline ({which}_dataloader.dataset.pipeline)'
+        )
+    return [dict(step) for step in steps]
 
 
 def from_config(
     config: str,
     checkpoint: Optional[str] = None,
     crop: Optional[str] = None,
-    pipeline: str = 'val',
+    pipeline: str = 'test',
     cfg_options: Optional[dict] = None,
     device: str = 'cpu',
 ) -> RecognizerVideoClassifier:
@@ -243,7 +264,9 @@ def from_config(
         checkpoint: trained weights (any layout the package reads); ``None`` gives random
             weights and a :class:`RandomWeightsWarning`.
         crop: ``'center'``, ``'three'`` or ``None`` (the pipeline's own crop).
-        pipeline: ``'val'`` or ``'test'``: whose sampler and transforms to use.
+        pipeline: ``'test'`` (default: the test protocol, which the weights' record
+            describes, so the scores equal the other front ends') or ``'val'``: whose
+            sampler and transforms to use (the runner's: the dataloader's pipeline).
         cfg_options: config overrides, e.g. ``{'model.backbone.depth': 23}``, checked
             like ``--cfg-options`` (:mod:`smallbig_mm.mmaction.cfg_options`): a key the
             config does not have is refused unless written ``'+key'``.

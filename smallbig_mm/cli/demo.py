@@ -80,8 +80,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipeline',
         choices=['val', 'test'],
-        default='val',
-        help="the config's pipeline whose sampler and transforms are used (default val)",
+        default='test',
+        help="the config's pipeline whose sampler and transforms are used (default test, "
+        "as MMAction2's demo and the weights' record)",
     )
     parser.add_argument(
         '--crop',

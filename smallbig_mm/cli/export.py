@@ -30,6 +30,15 @@ TOLERANCE = 1e-4
 """The largest relative difference between onnxruntime and PyTorch accepted."""
 
 
+def newest_onnx_opset() -> Optional[int]:
+    """The newest opset the installed ``onnx`` knows (None without ``onnx``)."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    return int(onnx.defs.onnx_opset_version())
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Export a SmallBig clip classifier (MMAction2 config or timm model name) '
@@ -96,10 +105,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         )
     if args.size is not None and args.size > 1024:
         parser.error(f'--size must be at most 1024, got {args.size}')
-    if args.opset < 18:
+    newest = newest_onnx_opset()
+    if args.opset < 18 or (newest is not None and args.opset > newest):
         parser.error(
-            f"--opset {args.opset}: torch's exporter writes opset 18 and newer; "
-            'use --opset 18 or above'
+            f"--opset {args.opset}: torch's exporter writes opset 18 and newer"
+            + (f', and the installed onnx knows opsets up to {newest}' if newest else '')
+            + f'; use --opset 18{f"..{newest}" if newest else " or above"}'
         )
     if args.size is not None and args.size < 32:
         parser.error(f'--size must be >= 32 (the network downsamples by 32), got {args.size}')

@@ -30,7 +30,7 @@ the end over gloo to agree on the exit status; rank 0 prints the summary.
 Example:
     smallbig-extract-features CONFIG CKPT videos.txt --out features/ --stride 16
     smallbig-extract-features CONFIG CKPT data/kinetics400/kinetics400_val_list_videos.txt \\
-        --out features/ --pipeline test
+        --out features/ --pipeline val
     python -m torch.distributed.run --nproc_per_node 2 tools/misc/extract_features.py \\
         CONFIG CKPT videos.txt --out features/
 """
@@ -95,7 +95,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=['center', 'three'],
         help="replace the pipeline's crop (default: the pipeline's own)",
     )
-    parser.add_argument('--pipeline', choices=['val', 'test'], default='val')
+    parser.add_argument(
+        '--pipeline',
+        choices=['val', 'test'],
+        default='test',
+        help="the config's pipeline whose sampler and transforms are used (default test, "
+        "as the weights' record)",
+    )
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--force',

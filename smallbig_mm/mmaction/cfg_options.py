@@ -26,7 +26,7 @@ Example:
 
 import argparse
 import difflib
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from mmengine.config import DictAction
 
@@ -75,6 +75,51 @@ def _paths(node: Any, prefix: str = '', depth: int = 0) -> Iterator[str]:
         yield path
         if depth < 8:
             yield from _paths(value, path, depth + 1)
+
+
+RUNNER_KEYS = frozenset(
+    {
+        'model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+        'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
+        'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks', 'custom_hooks',
+        'data_preprocessor', 'load_from', 'resume', 'launcher', 'env_cfg', 'log_processor',
+        'log_level', 'visualizer', 'default_scope', 'randomness', 'experiment_name',
+        'custom_imports',
+    }
+)  # fmt: skip
+"""Top-level keys that MMEngine's ``Runner.from_cfg`` (and ``Config``) read. Any other
+top-level key is a variable of the config file, read by nobody once the file is loaded."""
+
+
+def copied_into(cfg: Mapping, key: str) -> List[str]:
+    """Where the value of the top-level variable ``key`` was copied, if anywhere.
+
+    A config file's variables (``train_pipeline``, ``data_root``) are substituted when the
+    file is read; the runner reads the copies (``train_dataloader.dataset.pipeline``), so
+    overriding the variable changes nothing. Only lists, sections and non-empty strings
+    are matched (a number equal by chance is not a copy). Copies in sections of the
+    variable's split (``val`` for ``ann_file_val``) come first.
+
+    Example:
+        >>> cfg = dict(train_pipeline=[dict(type='A')],
+        ...            train_dataloader=dict(dataset=dict(pipeline=[dict(type='A')])))
+        >>> copied_into(cfg, 'train_pipeline')
+        ['train_dataloader.dataset.pipeline']
+    """
+    if key in RUNNER_KEYS or key not in cfg:
+        return []
+    value = cfg[key]
+    if not (isinstance(value, (Mapping, list, tuple)) or (isinstance(value, str) and value)):
+        return []
+    found = []
+    for path in _paths({k: v for k, v in cfg.items() if k in RUNNER_KEYS}):
+        node: Any = cfg
+        for part in path.split('.'):
+            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        if isinstance(node, type(value)) and node == value:
+            found.append(path)
+    words = set(key.split('_'))
+    return sorted(found, key=lambda path: path.split('_')[0] not in words)
 
 
 def closest_key(cfg: Mapping, key: str) -> Optional[str]:
@@ -169,6 +214,17 @@ def check_cfg_options(cfg: Mapping, options: Optional[Dict[str, Any]]) -> Dict[s
                 f'({node!r}), not a section: it has no key {part}'
             )
         else:
+            copies = [] if add else copied_into(cfg, parts[0])
+            if copies:
+                rest = path[len(parts[0]) :]
+                raise UsageError(
+                    f'{shown}: {parts[0]} is a variable of the config file, copied into '
+                    f'{" and ".join(copies[:3])}{" ..." if len(copies) > 3 else ""} when '
+                    'the file was read; the runner reads only the copies, so this would '
+                    f'change nothing: write {copies[0]}{rest}='
+                    + (value if isinstance(value, str) else repr(value))
+                    + (' (and the same for the other copies)' if len(copies) > 1 else '')
+                )
             problem = type_problem(node, value)
             if problem is not None:
                 raise UsageError(f'{shown}: {path}: {problem}')

@@ -7,7 +7,9 @@ inside the loss ("Target 7 is out of bounds"); a missing video fails whenever it
 first drawn. :func:`check_config` finds them from the config alone:
 
 - ``model.backbone``: its arguments (built on the ``meta`` device: no memory, no
-  weights), e.g. ``frozen_stages`` above the number of stages;
+  weights), e.g. ``frozen_stages`` above the number of stages, and its size: more
+  float32 parameters than the machine's memory holds (``base_channels=100000``);
+- ``batch_size`` (>= 1) and ``num_workers`` (>= 0) of each dataloader checked;
 - ``model.cls_head.in_channels`` against the backbone's output channels;
 - ``num_classes`` of a dataset against ``model.cls_head.num_classes``;
 - every annotation line of the ``VideoDataset`` / ``RobustVideoDataset`` lists:
@@ -21,6 +23,7 @@ The command-line tools call it before building the runner; :class:`ConfigCheckHo
 """
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -110,6 +113,20 @@ def check_model(cfg: Config) -> List[ConfigProblem]:
         backbone = _build_backbone(cfg)
     except (ValueError, TypeError, AssertionError, KeyError) as err:
         return [ConfigProblem(f'model.backbone (type={backbone_type})', str(err))]
+    except RuntimeError as err:  # torch refusing a size even on the meta device
+        if 'size' not in str(err).lower():
+            raise
+        return [ConfigProblem(f'model.backbone (type={backbone_type})', str(err))]
+    parameters = sum(p.numel() for p in backbone.parameters())
+    if parameters * 4 > _memory_bytes():
+        return [
+            ConfigProblem(
+                f'model.backbone (type={backbone_type})',
+                f'{parameters:,} parameters would need {parameters * 4 / 2**30:,.0f} GiB in '
+                f'float32, more than this machine has ({_memory_bytes() / 2**30:,.0f} GiB); '
+                'check base_channels and the other sizes',
+            )
+        ]
     head = model.get('cls_head') or {}
     if 'in_channels' not in head or model.get('neck') is not None:
         return []
@@ -127,6 +144,36 @@ def check_model(cfg: Config) -> List[ConfigProblem]:
             f'returns{how}; set model.cls_head.in_channels={channels}',
         )
     ]
+
+
+def _memory_bytes() -> int:
+    """The machine's physical memory (bytes); 2**62 where it cannot be read."""
+    try:
+        return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+    except (AttributeError, ValueError, OSError):
+        return 2**62
+
+
+def check_loader_sizes(cfg: Config, splits: Sequence[str]) -> List[ConfigProblem]:
+    """``batch_size`` (an int >= 1) and ``num_workers`` (an int >= 0) of each dataloader.
+
+    Example:
+        >>> check_loader_sizes(Config(dict(train_dataloader=dict(batch_size=0))), ['train'])
+        [ConfigProblem(key='train_dataloader.batch_size', message='must be an int of at least 1, got 0')]
+    """
+    problems = []
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader') or {}
+        for name, least in (('batch_size', 1), ('num_workers', 0)):
+            value = loader.get(name, least)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                problems.append(
+                    ConfigProblem(
+                        f'{split}_dataloader.{name}',
+                        f'must be an int of at least {least}, got {value!r}',
+                    )
+                )
+    return problems
 
 
 def _video_datasets(dataset_cfg: dict, key: str):
@@ -259,6 +306,7 @@ def check_config(
     """
     problems = (
         check_model(cfg)
+        + check_loader_sizes(cfg, splits)
         + check_data(cfg, splits, check_files)
         + check_optim_wrapper(cfg)
         + check_vis_backends(cfg)

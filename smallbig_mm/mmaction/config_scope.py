@@ -12,6 +12,9 @@ checkout's ``smallbig_mm/.mim`` links to ``configs/``. Any MMEngine tool, MMActi
 installed package"); from an editable install only this project's tools can.
 """
 
+import errno
+import os
+import re
 from typing import Iterable
 
 from ..compat.mmengine import config_dict
@@ -53,7 +56,16 @@ def read_config(path: str):
     from mmengine.config import Config
 
     register_config_scope()
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as err:
+        missing = re.fullmatch(r'file "(.*)" does not exist', str(err))
+        if err.filename is not None or missing is None:
+            raise
+        # MMEngine names a missing `_base_` of a package scope without filename/errno
+        raise FileNotFoundError(
+            errno.ENOENT, f'{os.strerror(errno.ENOENT)}, a _base_ of {path}', missing.group(1)
+        ) from None
     _drop_scope_marks(config_dict(cfg))
     return cfg
 

@@ -84,9 +84,10 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 def _with_record(meta: WeightsMeta, kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """``kwargs`` with the record's clip length and timm ``pretrained_cfg`` (the user's
-    own ``num_frames`` and ``pretrained_cfg_overlay`` entries win)."""
-    overlay = timm_pretrained_cfg(meta)
+    """``kwargs`` with the record's clip length and timm ``pretrained_cfg`` (with the
+    model's ``num_classes``, as timm's ``local-dir:`` gives it; the user's own
+    ``num_frames`` and ``pretrained_cfg_overlay`` entries win)."""
+    overlay = timm_pretrained_cfg(meta, kwargs.get('num_classes'))
     if meta.classes:
         overlay['label_names'] = list(meta.classes)
     overlay.update(kwargs.get('pretrained_cfg_overlay') or {})

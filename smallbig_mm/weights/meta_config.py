@@ -46,13 +46,37 @@ def _steps(pipeline: Any) -> List[Mapping[str, Any]]:
     ]
 
 
+def _dataset_pipeline(dataset: Any) -> Any:
+    """The ``pipeline`` of a dataset config, through wrappers (``RepeatDataset``'s
+    ``dataset``, ``ConcatDataset``'s first of ``datasets``)."""
+    for _ in range(4):
+        dataset = as_mapping(dataset)
+        if 'pipeline' in dataset:
+            return dataset['pipeline']
+        inner = dataset.get('dataset')
+        if inner is None and isinstance(dataset.get('datasets'), (list, tuple)):
+            inner = next(iter(dataset['datasets']), None)
+        dataset = inner
+    return None
+
+
 def config_pipeline(cfg: Mapping[str, Any], split: str) -> List[Mapping[str, Any]]:
-    """``<split>_pipeline`` or ``<split>_dataloader.dataset.pipeline`` (``split``: train,
-    val or test)."""
-    pipeline = cfg.get(f'{split}_pipeline') or as_mapping(
-        as_mapping(cfg.get(f'{split}_dataloader')).get('dataset')
-    ).get('pipeline')
-    return _steps(pipeline)
+    """The pipeline the runner uses for ``split`` (train, val or test):
+    ``<split>_dataloader.dataset.pipeline`` (through dataset wrappers), else the
+    ``<split>_pipeline`` variable.
+
+    The dataloader's copy comes first: a config variable is copied into the dataloader
+    when its file is read, so a child config that redefines ``val_pipeline`` without
+    its ``val_dataloader`` changes the variable but not what MMAction2 runs.
+
+    Example:
+        >>> config_pipeline(dict(val_pipeline=[dict(type='A')],
+        ...                      val_dataloader=dict(dataset=dict(pipeline=[dict(type='B')]))),
+        ...                 'val')
+        [{'type': 'B'}]
+    """
+    pipeline = _dataset_pipeline(as_mapping(cfg.get(f'{split}_dataloader')).get('dataset'))
+    return _steps(pipeline) or _steps(cfg.get(f'{split}_pipeline'))
 
 
 def _hw(size: Any) -> Optional[Tuple[int, int]]:

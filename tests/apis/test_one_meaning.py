@@ -176,6 +176,7 @@ def test_one_set_of_weights_gives_the_same_scores_through_every_front_end(
     hubconf = torch.hub.load(str(REPO), 'smallbig_resnet23', source='local', weights=str(hub))
     cfg = hubconf.pretrained_cfg
     assert cfg['input_size'] == [3, 48, 48] and cfg['label_names'] == CLASSES
+    assert cfg['num_classes'] == 3  # the model's, as local-dir: gives it (not the default 400)
     np.testing.assert_allclose(cfg['mean'], [114 / 255] * 3, atol=1e-6)
     np.testing.assert_allclose(
         infer_video(TimmVideoClassifier(hubconf), open_video(str(video_path))).video_scores,
@@ -263,3 +264,49 @@ def test_hub_folder_holds_no_local_path_and_its_card_parses(trained, tmp_path):
     assert data_['datasets'] == ['threeclass'] and data_['base_model'] == 'org/base'
     assert data_['metrics'] == ['accuracy'] and data_['label_names'] == CLASSES
     assert 'pipeline_tag' not in data_ and 'smallbignet' in data_['tags']
+
+
+CHILD_CONFIG = """
+_base_ = ['./tiny_mmaction_base_48px_threeclass-rgb.py']
+# MMAction2's usual split: validation on another view than the test protocol
+val_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='DecordInit'), dict(type='SampleFrames', clip_len=4, frame_interval=2,
+                                  num_clips=1, test_mode=True),
+    dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 56)),
+    dict(type='CenterCrop', crop_size=48),
+    dict(type='FormatShape', input_format='NCTHW'), dict(type='PackActionInputs')]))
+# a variable only: test_dataloader was filled from the base's, which the runner runs
+test_pipeline = [
+    dict(type='DecordInit'), dict(type='SampleFrames', clip_len=2, frame_interval=1,
+                                  num_clips=1, test_mode=True),
+    dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 80)),
+    dict(type='CenterCrop', crop_size=48),
+    dict(type='FormatShape', input_format='NCTHW'), dict(type='PackActionInputs')]
+"""
+
+
+def test_config_front_end_defaults_to_the_recorded_test_pipeline_the_runner_runs(trained, tmp_path):
+    """A config whose val pipeline differs from its test pipeline, and whose
+    ``test_pipeline`` variable differs from the test dataloader's (a child redefining
+    only the variable): the config front end's default and its record follow the test
+    dataloader, as the runner and the hub folder do."""
+    from mmengine.config import Config
+
+    from smallbig_mm.weights.meta_config import input_from_config
+
+    config, ckpt, _, video_path = trained
+    child = config.parent / 'tiny_child_val56_threeclass-rgb.py'
+    child.write_text(CHILD_CONFIG)
+    spec = input_from_config(Config.fromfile(str(child)).to_dict())
+    assert (spec.resize_short_side, spec.num_frames, spec.frame_interval) == (64, 4, 2)
+
+    config_model = from_config(str(child), str(ckpt))
+    assert (config_model.clip_len, config_model.interval) == (4, 2)
+    assert config_model.weights_meta.input.resize_short_side == 64
+    hub = tmp_path / 'hub'
+    write_hub_folder(str(ckpt), str(hub))
+    video = open_video(str(REPO / 'tests/assets/test.avi'))
+    expected = infer_video(from_timm('smallbig_resnet23', str(hub)), video).video_scores
+    np.testing.assert_allclose(infer_video(config_model, video).video_scores, expected, atol=1e-4)
+    val_model = from_config(str(child), str(ckpt), pipeline='val')
+    assert np.abs(infer_video(val_model, video).video_scores - expected).max() > 1e-4

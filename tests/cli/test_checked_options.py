@@ -6,6 +6,7 @@ import pytest
 
 from helpers import PYTHON, REPO, TINY_CONFIG, assert_one_error, run_tool_status
 from smallbig_mm.mmaction.cfg_options import check_cfg_options
+from smallbig_mm.utils.errors import UsageError
 
 pytestmark = pytest.mark.mmaction  # runs MMAction2 configs or tools
 
@@ -81,6 +82,11 @@ def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
             '--wait-time: must be a number in 0..inf',
         ),
         ('export', ['m', '--out', 'a.onnx', '--num-classes', '0'], '--num-classes: must be an int'),
+        (
+            'export',
+            ['m', '--out', 'a.onnx', '--opset', '99'],
+            'the installed onnx knows opsets up to',
+        ),
     ],
 )
 def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
@@ -140,3 +146,65 @@ def test_the_extractor_the_demo_and_the_api_check_overrides_the_same_way(tmp_pat
     with pytest.warns(UserWarning, match='random weights'):  # '+' adds a key on purpose
         model = from_config(str(TINY_CONFIG), cfg_options={'+run_note': 'x'})
     assert model.cfg.run_note == 'x'
+
+
+def test_a_variable_copied_into_the_runner_sections_is_refused_naming_the_copy(tmp_path):
+    """``train_pipeline.1.clip_len=0`` used to train on, unchanged: the variable was copied
+    into ``train_dataloader.dataset.pipeline`` when the file was read. A config inheriting
+    only MMAction2's bases, read from a file as the tools read it."""
+    from mmengine.config import Config
+
+    config = tmp_path / 'mmaction_bases_variables.py'
+    config.write_text(
+        "_base_ = ['mmaction::_base_/default_runtime.py']\n"
+        "data_root = 'data/kinetics400/videos_val'\n"
+        "ann_file_val = 'data/kinetics400/val.txt'\n"
+        "val_pipeline = [dict(type='SampleFrames', clip_len=8), dict(type='CenterCrop', crop_size=224)]\n"
+        "val_dataloader = dict(dataset=dict(type='VideoDataset', ann_file=ann_file_val,\n"
+        '    data_prefix=dict(video=data_root), pipeline=val_pipeline))\n'
+        'test_dataloader = val_dataloader\n'
+        'clip_len = 8\n'
+    )
+    cfg = Config.fromfile(str(config))
+    with pytest.raises(UsageError) as error:
+        check_cfg_options(cfg, {'val_pipeline.0.clip_len': 4})
+    assert 'val_pipeline is a variable of the config file' in str(error.value)
+    assert 'write val_dataloader.dataset.pipeline.0.clip_len=4' in str(error.value)
+    with pytest.raises(UsageError, match='write val_dataloader.dataset.data_prefix.video=x'):
+        check_cfg_options(cfg, {'data_root': 'x'})
+    # the copies themselves, an int that only equals one by chance, and an added key pass
+    assert check_cfg_options(
+        cfg,
+        {'val_dataloader.dataset.pipeline.0.clip_len': 4, 'clip_len': 4, '+val_pipeline.0.x': 1},
+    ) == {'val_dataloader.dataset.pipeline.0.clip_len': 4, 'clip_len': 4, 'val_pipeline.0.x': 1}
+    assert_one_error(
+        run_tool_status(
+            [
+                PYTHON,
+                TRAIN,
+                str(TINY_CONFIG),
+                '--work-dir',
+                str(tmp_path / 'w'),
+                '--cfg-options',
+                'train_pipeline.1.clip_len=0',
+            ],
+            tmp_path,
+        ),
+        2,
+        'train_pipeline is a variable',
+    )
+
+
+def test_a_missing_package_scope_base_is_one_line(tmp_path):
+    """``_base_ = ['mmaction::_base_/models/nope.py']`` (or ``smallbig_mm::``): MMEngine's
+    FileNotFoundError has no filename, so every tool printed a 50-line traceback."""
+    from smallbig_mm.cli.errors import user_error_message
+    from smallbig_mm.mmaction.config_scope import read_config
+
+    config = tmp_path / 'typo_in_base.py'
+    config.write_text("_base_ = ['mmaction::_base_/models/i3d_r5O.py']\n")
+    with pytest.raises(FileNotFoundError) as error:
+        read_config(str(config))
+    message = user_error_message(error.value)
+    assert message is not None and 'i3d_r5O.py: No such file or directory' in message
+    assert f'a _base_ of {config}' in message

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import PYTHON, run_tool
+from helpers import PYTHON, TINY_CONFIG, run_tool
 from smallbig_mm.apis import open_video, render
 from smallbig_mm.apis.mmaction_model import (
     ConfigModelError,
     RandomWeightsWarning,
+    RecognizerVideoClassifier,
     build_recognizer,
     split_pipeline,
 )
@@ -139,7 +140,8 @@ def test_checkpoint_weights_give_the_checkpoint_model_predictions(tmp_path):
     assert [w.start for w in got.windows] == [0, 216]
     video = open_video(str(VIDEO))
     expected = [
-        mmaction_scores(model, cfg.val_pipeline, video.frames(w.frame_inds)) for w in got.windows
+        mmaction_scores(model, cfg.test_dataloader.dataset.pipeline, video.frames(w.frame_inds))
+        for w in got.windows
     ]
     np.testing.assert_allclose(got.clip_scores, expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got.video_scores, np.mean(expected, 0), rtol=1e-5, atol=1e-7)
@@ -326,3 +328,23 @@ def test_split_pipeline_needs_one_sampler():
         split_pipeline([dict(type='DecordInit'), dict(type='Resize', scale=(-1, 256))])
     with pytest.raises(ConfigModelError, match=r"one frame sampler.*\['DenseSampleFrames'\]"):
         split_pipeline([dict(type='DenseSampleFrames', clip_len=8), dict(type='Resize')])
+
+
+def test_three_crops_of_a_val_pipeline_whose_crop_is_short_are_one_line():
+    """``--pipeline val --crop three`` on a Kinetics-style val pipeline (resize 40, crop 24):
+    MMAction2's ``ThreeCrop`` asserts that the crop spans the short side (a traceback)."""
+    with pytest.warns(RandomWeightsWarning):
+        model, _ = build_recognizer(str(TINY_CONFIG))
+    steps = [
+        dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1, test_mode=True),
+        dict(type='Resize', scale=(-1, 40)),
+        dict(type='CenterCrop', crop_size=24),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]
+    frames = np.zeros((4, 32, 48, 3), np.uint8)
+    with pytest.raises(ConfigModelError, match=r"crop='three'.*--pipeline test"):
+        RecognizerVideoClassifier(model, steps, crop='three').preprocess(frames)
+    steps[1] = dict(type='Resize', scale=(-1, 24))  # a test pipeline's: the crop fits
+    views = RecognizerVideoClassifier(model, steps, crop='three').preprocess(frames)
+    assert views.shape == (3, 3, 4, 24, 24)

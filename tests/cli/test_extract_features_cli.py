@@ -59,7 +59,7 @@ def extract(root, checkpoint, videos, out, *extra, ok=True):
 def test_features_are_the_classifier_input_of_each_window(inputs):
     root, checkpoint, model = inputs
     out = root / 'single'
-    result = extract(root, checkpoint, root / 'videos.txt', out)
+    result = extract(root, checkpoint, root / 'videos.txt', out, '--pipeline', 'val')
     assert 'features of 3 of 3 video(s)' in result.stdout
     assert 'videos: 3/3' in result.stderr  # the progress line
     features = np.load(out / 'clip1.npy')

@@ -117,7 +117,7 @@ def test_changed_settings_or_checkpoint_are_refused_and_force_recomputes(inputs)
     assert len(windows[0]['frames']) == 4
     for extra, differs in (
         ((), 'settings.clip_len 4 (now None)'),
-        (('--clip-len', '4', '--pipeline', 'test'), 'settings.pipeline'),
+        (('--clip-len', '4', '--pipeline', 'val'), 'settings.pipeline'),
         (
             ('--clip-len', '4', '--cfg-options', 'model.cls_head.dropout_ratio=0.1'),
             'settings.cfg_options',
@@ -208,9 +208,9 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
     ann = tmp_path / 'val_list_videos.txt'  # BOM and CRLF, as saved by some editors
     ann.write_bytes(b'\xef\xbb\xbfa/clip.mp4 1\r\nb/clip.mp4 0\r\n')
     prefix = f'val_dataloader.dataset.data_prefix.video={root}'
-    ok(extract(root, ann, tmp_path / 'videos', '--cfg-options', prefix))
+    ok(extract(root, ann, tmp_path / 'videos', '--pipeline', 'val', '--cfg-options', prefix))
     plain = tmp_path / 'plain'
-    ok(extract(root, root / 'both.txt', plain))
+    ok(extract(root, root / 'both.txt', plain, '--pipeline', 'val'))
     for name in ('a', 'b'):
         np.testing.assert_array_equal(
             np.load(tmp_path / 'videos' / name / 'clip.npy'), np.load(plain / name / 'clip.npy')
@@ -231,6 +231,8 @@ def test_mmaction_video_and_rawframe_annotation_lists(inputs, tmp_path):
             root,
             rawframes,
             tmp_path / 'frames',
+            '--pipeline',
+            'val',
             '--cfg-options',
             'val_dataloader.dataset.type=RawframeDataset',
             f'+val_dataloader.dataset.data_prefix.img={frames_root}',

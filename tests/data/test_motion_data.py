@@ -93,6 +93,8 @@ def test_clips_are_deterministic_and_seeded():
     (dict(square=0), 'square'), (dict(step=0.), 'step'), (dict(step=0.2), 'travels'),
     (dict(noise=-1.), 'noise'), (dict(fps=0), 'fps'), (dict(seed=-1), 'seed'),
     (dict(num_train=2.5), 'num_train'), (dict(seed=True), 'seed'),
+    (dict(size=100_000, step=1e-6), 'rendering one clip would need'),
+    (dict(num_frames=10**9, step=1e-12), 'rendering one clip would need'),
 ])
 def test_bad_settings_name_the_argument(change, name, tmp_path):
     settings = MotionSettings(**change)

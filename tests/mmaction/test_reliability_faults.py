@@ -175,3 +175,44 @@ def test_a_killed_rank_ends_the_distributed_run_with_rank_0_saying_so(motion_dat
     assert 'error: rank 0 lost contact with another process of this distributed run (' in node0
     assert 'continue with --resume' in node0
     assert 'Signal 9 (SIGKILL)' in node1
+
+
+def test_hostile_loader_and_backbone_sizes_are_config_problems():
+    """``batch_size=0``, ``num_workers=-1`` and ``base_channels=100000`` (or 1e8, which
+    overflows even on the meta device) were 50-line tracebacks; a config on MMAction2's
+    own bases, as ``--cfg-options`` would leave it."""
+    from mmengine.config import Config
+
+    def problems(**options):
+        cfg = Config(
+            dict(
+                model=dict(
+                    type='Recognizer3D',
+                    backbone=dict(type='SmallBigResNet', depth=23, base_channels=8),
+                    cls_head=dict(type='I3DHead', in_channels=256, num_classes=2),
+                ),
+                train_dataloader=dict(batch_size=2, num_workers=0, dataset=dict()),
+            )
+        )
+        cfg.merge_from_dict(options)
+        try:
+            check_config(cfg, ('train',), check_files=False)
+        except ConfigError as err:
+            return [str(p) for p in err.problems]
+        return []
+
+    assert problems() == []
+    assert problems(**{'train_dataloader.batch_size': 0}) == [
+        'train_dataloader.batch_size: must be an int of at least 1, got 0'
+    ]
+    assert (
+        'num_workers: must be an int of at least 0'
+        in problems(**{'train_dataloader.num_workers': -1})[0]
+    )
+    assert (
+        'GiB in float32, more than this machine has'
+        in problems(
+            **{'model.backbone.base_channels': 100000, 'model.cls_head.in_channels': 3200000}
+        )[0]
+    )
+    assert 'overflowed' in problems(**{'model.backbone.base_channels': 10**8})[0]

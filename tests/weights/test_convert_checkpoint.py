@@ -219,6 +219,19 @@ def test_bad_sources_fail_cleanly_without_writing(tmp_path, capsys):
     assert not marker.exists()
 
 
+def test_nan_weights_are_named_as_such_not_as_wrong_model_args(tmp_path, capsys):
+    """``--to hf`` of a diverged checkpoint said the model_args did not rebuild the
+    network and to fix them with --model-arg; no argument fixes a NaN."""
+    model = tiny()
+    with torch.no_grad():
+        model.layer1[0].conv3.weight.fill_(float('nan'))
+    write_layout(tmp_path / 'nan.pth', model, 'mmaction')
+    assert convert_main([str(tmp_path / 'nan.pth'), str(tmp_path / 'hub'), '--to', 'hf']) == 1
+    err = capsys.readouterr().err
+    assert 'hold NaN or Inf values (layer1.0.conv3.weight)' in err
+    assert '--model-arg' not in err and not (tmp_path / 'hub').exists()
+
+
 def test_forced_source_layout(tmp_path, capsys):
     model = tiny()
     bare_reference = {

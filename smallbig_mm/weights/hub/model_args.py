@@ -153,9 +153,11 @@ def check_rebuilds(state: Mapping[str, Tensor], args: Mapping[str, Any], src: st
         CheckpointError: one line naming ``src``, the arguments and the first difference.
     """
     from ...models import SmallBigResNet
+    from ..loading import check_finite
     from ..pipeline import load_weights
 
     validate_model_args(args, f'{src}: model_args')
+    check_finite(state, src)  # not a model_args mistake: no --model-arg fixes it
     core = _core_args(args)
     try:
         model = SmallBigResNet(in_channels=args.get('in_chans', 3), **core)
