@@ -27,8 +27,8 @@ DEMO = [
     '--cfg-options',
     '+model.backbone.base_channels=4',
     'model.cls_head.in_channels=128',
-    'val_pipeline.3.scale=(-1,40)',
-    'val_pipeline.4.crop_size=32',
+    'test_dataloader.dataset.pipeline.3.scale=(-1,32)',
+    'test_dataloader.dataset.pipeline.4.crop_size=32',
 ]
 BENCHMARK = [
     PYTHON,

@@ -42,12 +42,12 @@ STHV2 = (
     / 'smallbig_imagenet-pretrained-r50_8xb8-u8-100e_sthv2-rgb.py'
 )
 # base width 4 (head input 4 * 8 * 4) and 32x32 crops: the demo runs in about a second
-# (val_pipeline steps 3 and 4: Resize and CenterCrop)
+# (steps 3 and 4 of the test pipeline the demo uses by default: Resize and ThreeCrop)
 TINY = [
     '+model.backbone.base_channels=4',
     'model.cls_head.in_channels=128',
-    'val_pipeline.3.scale=(-1,40)',
-    'val_pipeline.4.crop_size=32',
+    'test_dataloader.dataset.pipeline.3.scale=(-1,32)',
+    'test_dataloader.dataset.pipeline.4.crop_size=32',
 ]
 
 
