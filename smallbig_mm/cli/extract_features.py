@@ -323,6 +323,8 @@ def plan(args: argparse.Namespace, cfg) -> Tuple[List[VideoEntry], Dict[str, Lis
         crop=args.crop,
         pipeline=args.pipeline,
         cfg_options=args.cfg_options,
+        batch=args.batch,  # batched convs round differently (about 1e-6)
+        device=args.device,
     )
     states: Dict[str, List] = dict(new=[], unfinished=[], replace=[], done=[])
     refused: List[str] = []

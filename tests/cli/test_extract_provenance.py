@@ -118,6 +118,7 @@ def test_changed_settings_or_checkpoint_are_refused_and_force_recomputes(inputs)
     for extra, differs in (
         ((), 'settings.clip_len 4 (now None)'),
         (('--clip-len', '4', '--pipeline', 'val'), 'settings.pipeline'),
+        (('--clip-len', '4', '--batch', '3'), 'settings.batch 8 (now 3)'),
         (
             ('--clip-len', '4', '--cfg-options', 'model.cls_head.dropout_ratio=0.1'),
             'settings.cfg_options',

@@ -117,7 +117,7 @@ def model_card(
     from huggingface_hub import ModelCard
 
     spec, prov = meta.input, meta.provenance
-    macs = f'{summary.gmacs:.2f}' if summary.gmacs is not None else 'not counted'
+    macs = f'{summary.gmacs:.4g}' if summary.gmacs is not None else 'not counted'
     classes = config['num_classes'] or 'none (a backbone: features only)'
     names = (
         ', '.join(meta.classes[:20]) + (' ...' if len(meta.classes) > 20 else '')

@@ -43,7 +43,7 @@ class HubFolderSummary:
     dropped: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        macs = f'{self.gmacs:.2f} GMACs' if self.gmacs is not None else 'GMACs not counted'
+        macs = f'{self.gmacs:.4g} GMACs' if self.gmacs is not None else 'GMACs not counted'
         return '\n'.join(
             [
                 f'wrote {self.out_dir} (config.json, model.safetensors, README.md)',
