@@ -17,7 +17,7 @@ import torch
 from ..utils.progress import progress
 from .models import VideoClassifier
 from .video import Video
-from .windows import Window, plan_windows
+from .windows import MAX_CLIP_LEN, Window, plan_windows
 
 
 @dataclass
@@ -81,6 +81,8 @@ def check_window_arguments(**values: Optional[int]) -> None:
                 else ''
             )
             raise ValueError(f'{name} must be an int of at least 1{default}, got {value!r}')
+        if name == 'clip_len' and value > MAX_CLIP_LEN:
+            raise ValueError(f'clip_len must be at most {MAX_CLIP_LEN} frames, got {value}')
 
 
 def _batches(windows: List[Window], size: int) -> List[List[Window]]:

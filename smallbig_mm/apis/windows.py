@@ -10,6 +10,11 @@ from typing import List, Optional
 
 import numpy as np
 
+MAX_CLIP_LEN = 256
+"""The most frames one window may hold: 8 times the paper's longest clip (32 frames). A
+window is decoded whole, so a hostile ``clip_len`` would otherwise be an allocation of
+gigabytes per window."""
+
 
 @dataclass(frozen=True)
 class Window:

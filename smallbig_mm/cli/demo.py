@@ -18,11 +18,13 @@ from typing import Callable, List, Optional, Sequence
 import torch
 
 from ..apis.video_lists import read_lines
+from ..apis.windows import MAX_CLIP_LEN
 from ..utils.errors import UsageError, UserError
 from ..utils.files import check_output_path
 from ..utils.noise import ignore_noisy_warnings
 from .arguments import positive
 from .errors import reported_errors
+from .numbers import int_range
 
 
 class DemoError(UserError, RuntimeError):
@@ -90,7 +92,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help="replace the pipeline's crop (default: the pipeline's own)",
     )
     parser.add_argument(
-        '--clip-len', type=positive, help="frames per clip (default: the pipeline's sampler)"
+        '--clip-len',
+        type=int_range(1, MAX_CLIP_LEN),
+        help="frames per clip (default: the pipeline's sampler)",
     )
     parser.add_argument(
         '--interval',

@@ -44,12 +44,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..apis.video_lists import VideoEntry, read_video_list
+from ..apis.windows import MAX_CLIP_LEN
 from ..utils.errors import UsageError, UserError
 from ..utils.files import DiskFullError, atomic_output
 from ..utils.noise import ignore_noisy_warnings
 from ..utils.provenance import differences, file_identity, make_provenance, sha256_file, text_digest
 from .arguments import positive
 from .errors import add_log_level_argument, reported_errors
+from .numbers import int_range
 from .process_group import leave_process_group
 
 TOOL = 'smallbig-extract-features'
@@ -77,7 +79,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
-        '--clip-len', type=positive, help="frames per window (default: the pipeline's sampler)"
+        '--clip-len',
+        type=int_range(1, MAX_CLIP_LEN),
+        help="frames per window (default: the pipeline's sampler)",
     )
     parser.add_argument(
         '--interval',

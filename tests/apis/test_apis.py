@@ -89,6 +89,8 @@ def test_argument_ranges_and_video_reading_fallbacks(tmp_path, monkeypatch):
     ):
         with pytest.raises(ValueError, match=f'^{argument} must be an int of at least 1'):
             infer_video(model, video, **{argument: value})
+    with pytest.raises(ValueError, match='^clip_len must be at most 256 frames, got 100000'):
+        infer_video(model, video, clip_len=100000)
     os.mkfifo(tmp_path / 'pipe.mp4')
     with pytest.raises(VideoReadError, match='is a FIFO'):
         open_video(str(tmp_path / 'pipe.mp4'))

@@ -87,6 +87,12 @@ def test_a_config_that_fails_to_evaluate_names_file_and_line(tmp_path):
             ['m', '--out', 'a.onnx', '--opset', '99'],
             'the installed onnx knows opsets up to',
         ),
+        (
+            'extract_features',
+            ['c.py', 'k.pth', 'v.mp4', '--out', 'o', '--clip-len', '100000'],
+            '--clip-len: must be an int in 1..256',
+        ),
+        ('demo', ['c.py', 'v.mp4', '--clip-len', '257'], '--clip-len: must be an int'),
     ],
 )
 def test_numeric_flags_are_checked_when_parsed(tool, argv, message, capsys):
