@@ -71,8 +71,15 @@ def native_extension() -> dict:
                 )
 
     source = osp.join('smallbig_mm', 'ops', 'csrc', 'bigview_pool.cpp')
+    # at::parallel_for is OpenMP in the headers: without -fopenmp it runs on one thread.
+    # Linux wheels of torch use GCC's libgomp, which the extension then shares.
+    openmp = ['-fopenmp'] if sys.platform.startswith('linux') else []
     extension = CppExtension(
-        'smallbig_mm._native', [source], optional=True, extra_compile_args=['-O3']
+        'smallbig_mm._native',
+        [source],
+        optional=True,
+        extra_compile_args=['-O3', *openmp],
+        extra_link_args=openmp,
     )
     return dict(
         ext_modules=[extension],

@@ -30,7 +30,7 @@ from torch import Tensor
 _logger = logging.getLogger(__name__)
 
 try:
-    from .. import _native  # noqa: F401  (defines the operators and their CPU kernels)
+    from .. import _native  # defines the operators and their CPU kernels
 except (ImportError, OSError) as err:  # not built, or built against another torch
     LOAD_ERROR: Optional[str] = f'{type(err).__name__}: {err}'
 else:
@@ -38,6 +38,9 @@ else:
 
 NATIVE_LOADED = LOAD_ERROR is None
 """Whether ``smallbig_mm._native`` loaded (the operators exist)."""
+NATIVE_THREADED = NATIVE_LOADED and bool(_native.OPENMP)
+"""Whether the CPU kernels run on torch's threads (built with OpenMP, as ``setup.py`` does
+on Linux); elsewhere they run on one thread."""
 
 TRITON_AVAILABLE = importlib.util.find_spec('triton') is not None
 """Whether the CUDA kernels can run (they are Triton's)."""
@@ -70,7 +73,7 @@ def route_name(device_type: str) -> str:
     if not native_enabled():
         return 'pure PyTorch (SMALLBIG_MM_NATIVE=0)'
     if device_type == 'cpu':
-        return 'native (C++)'
+        return 'native (C++)' if NATIVE_THREADED else 'native (C++, one thread: no OpenMP)'
     if device_type == 'cuda':
         if not triton_opted_in():
             return 'pure PyTorch (the Triton kernels are opt-in: SMALLBIG_MM_NATIVE=triton)'

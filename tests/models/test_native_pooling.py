@@ -82,6 +82,42 @@ def test_outputs_and_gradients_are_bitwise_the_reference(route, kernel, dtype):
             ), frames
 
 
+def same_or_both_nan(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bitwise equal, except that a NaN matches any NaN (kernels differ in NaN payloads)."""
+    nan = torch.isnan(a)
+    return torch.equal(nan, torch.isnan(b)) and torch.equal(bits(a)[~nan], bits(b)[~nan])
+
+
+@pytest.mark.parametrize('kernel', KERNELS)
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_special_values_and_wide_planes_match_the_reference(route, kernel, dtype):
+    # NaN, infinities and signed zeros in planes wider than a vector register (9 x 37:
+    # edges, whole vectors and remainders in each row), where the first maximum and the
+    # last NaN decide which element wins and which gets the gradient
+    torch.manual_seed(1)
+    specials = torch.tensor([float('nan'), float('inf'), -float('inf'), -0.0, 0.0, 1.0]).double()
+    if route == 'pure':
+        # its backward's channels-last max_pool3d may route a window's gradient to
+        # another NaN, or within a window of -inf only (docs/benchmarks.md)
+        specials = specials[[1, 3, 4, 5]]
+    for frames in (1, 2, 3, 8):
+        x = tied_signed((2, 2, frames, 9, 37), torch.float64)
+        spots = torch.rand(x.shape) < 0.1
+        x[spots] = specials[torch.randint(len(specials), (int(spots.sum()),))]
+        x = x.to(dtype)
+        # values equal (a tie of -0.0 and 0.0 may keep either: torch.maximum and amax
+        # do not take the first), NaN where the reference has NaN
+        expected = BigViewPool(kernel)(x)
+        pooled = separable_max_pool(x, kernel)
+        assert torch.equal(pooled.nan_to_num(7.0), expected.nan_to_num(7.0)), frames
+        pooled, backward = pool_with_backward(x, kernel)
+        assert torch.equal(pooled.nan_to_num(7.0), expected.nan_to_num(7.0)), frames
+        # gradients bitwise: they reach the element max_pool3d picks
+        grad = torch.randn(expected.shape).to(dtype)
+        expected_grad = reference_gradient(x, kernel, grad)
+        assert same_or_both_nan(backward(grad).contiguous(), expected_grad), frames
+
+
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3)])
 def test_channels_last_and_empty_inputs(route, kernel):
     x = tied_signed((2, 3, 4, 5, 6), torch.float32).contiguous(memory_format=torch.channels_last_3d)
@@ -131,6 +167,14 @@ def test_the_route_is_chosen_per_device_dtype_and_switch(monkeypatch, caplog):
     assert native.route_name('cpu') == (
         'native (C++)' if native.NATIVE_LOADED else 'pure PyTorch (smallbig_mm._native not built)'
     )
+
+
+def test_the_cpu_kernels_run_on_torchs_threads():
+    # at::parallel_for is OpenMP in ATen's headers: built without -fopenmp, the kernels
+    # ran on one thread whatever torch.set_num_threads said (2.4x slower on 2 cores)
+    if not native.NATIVE_LOADED:
+        pytest.skip(NOT_BUILT)
+    assert native.NATIVE_THREADED is sys.platform.startswith('linux')
 
 
 @pytest.mark.parametrize('global_temporal', [False, True])

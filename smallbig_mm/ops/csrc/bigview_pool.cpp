@@ -48,75 +48,124 @@ SMALLBIG_INLINE bool takes(T value, T best) {
   return value > best || value != value;  // max_pool3d's rule: first maximum, last NaN
 }
 
-// W pass: best value (and its w) over each window along the contiguous axis.
-template <typename T, bool kIndex>
-SMALLBIG_INLINE void pass_w(const T* in, T* out, int32_t* index, int64_t rows, int64_t w, int64_t r) {
-  for (int64_t row = 0; row < rows; ++row) {
-    const T* x = in + row * w;
-    T* y = out + row * w;
-    int32_t* k = kIndex ? index + row * w : nullptr;
-    // the borders (windows cut by the edges), one element at a time
-    for (int64_t i = 0; i < w; ++i) {
-      if (i >= r && i < w - r) continue;  // interior: below
-      const int64_t lo = std::max<int64_t>(i - r, 0), hi = std::min<int64_t>(i + r, w - 1);
-      T best = x[lo];
-      int32_t at = static_cast<int32_t>(lo);
-      for (int64_t j = lo + 1; j <= hi; ++j) {
-        if (takes(x[j], best)) {
-          best = x[j];
-          at = static_cast<int32_t>(j);
-        }
-      }
-      y[i] = best;
-      if (kIndex) k[i] = at;
+// How a pass tracks the winners: not at all (forward), as flat indices into its own
+// input (the first pass), or by carrying over the previous pass's indices.
+enum class Track { kNone, kFlat, kCarry };
+
+// The winner of each window of 2r + 1 positions along one axis, for `count` positions
+// from `begin` whose windows are whole; `stride` elements between positions. Chunked so
+// that the running best stays in L1 while the window's offsets are scanned in order.
+template <typename T, Track kTrack>
+SMALLBIG_INLINE void scan_whole(const T* x, T* y, const int32_t* kx, int32_t* ky, int64_t begin,
+                                int64_t end, int64_t stride, int64_t r) {
+  constexpr int64_t kChunk = 256;
+  const int64_t first = -r * stride;
+  for (int64_t c = begin; c < end; c += kChunk) {
+    const int64_t stop = std::min(c + kChunk, end);
+    for (int64_t i = c; i < stop; ++i) {
+      y[i] = x[i + first];
+      if (kTrack == Track::kFlat) ky[i] = static_cast<int32_t>(i + first);
+      if (kTrack == Track::kCarry) ky[i] = kx[i + first];
     }
-    // the interior r <= i < w - r: whole windows, vectorised over i
-    const int64_t begin = r, end = w - r;
-    if (begin >= end) continue;
-    for (int64_t i = begin; i < end; ++i) {
-      y[i] = x[i - r];
-      if (kIndex) k[i] = static_cast<int32_t>(i - r);
-    }
-    for (int64_t d = -r + 1; d <= r; ++d) {
-      for (int64_t i = begin; i < end; ++i) {
+    for (int64_t d = first + stride; d <= r * stride; d += stride) {
+      for (int64_t i = c; i < stop; ++i) {
         const T value = x[i + d];
         const bool take = takes(value, y[i]);
         y[i] = take ? value : y[i];
-        if (kIndex) k[i] = take ? static_cast<int32_t>(i + d) : k[i];
+        if (kTrack == Track::kFlat) ky[i] = take ? static_cast<int32_t>(i + d) : ky[i];
+        if (kTrack == Track::kCarry) ky[i] = take ? kx[i + d] : ky[i];
       }
     }
   }
 }
 
-// H or T pass: best over windows of `r` lines along an outer axis, vectorised along the
-// lines (`line` contiguous elements each). `lines` lines per block, `blocks` blocks.
-// With kIndex, `index_in` holds each input element's flat index, and `index_out` gets
-// the winner's; `line_offset` * line number is added when index_in is null (first pass).
-template <typename T, bool kIndex>
-SMALLBIG_INLINE void pass_outer(const T* in, T* out, const int32_t* index_in, int32_t* index_out,
-                int64_t blocks, int64_t lines, int64_t line, int64_t r) {
-  for (int64_t b = 0; b < blocks; ++b) {
-    const T* x = in + b * lines * line;
-    T* y = out + b * lines * line;
-    const int32_t* ki = kIndex ? index_in + b * lines * line : nullptr;
-    int32_t* ko = kIndex ? index_out + b * lines * line : nullptr;
-    for (int64_t i = 0; i < lines; ++i) {
-      const int64_t lo = std::max<int64_t>(i - r, 0), hi = std::min<int64_t>(i + r, lines - 1);
-      T* yi = y + i * line;
-      int32_t* koi = kIndex ? ko + i * line : nullptr;
-      std::copy(x + lo * line, x + (lo + 1) * line, yi);
-      if (kIndex) std::copy(ki + lo * line, ki + (lo + 1) * line, koi);
+// The winner of the pair (a, b), scanned in that order, for `count` positions `stride`
+// apart (a line of a block), into y at `at`: the window of 3 that an edge cuts.
+template <typename T, Track kTrack>
+SMALLBIG_INLINE void pair(const T* x, T* y, const int32_t* kx, int32_t* ky, int64_t a, int64_t b,
+                          int64_t at, int64_t count) {
+  for (int64_t q = 0; q < count; ++q) {
+    const bool take = takes(x[b + q], x[a + q]);
+    y[at + q] = take ? x[b + q] : x[a + q];
+    if (kTrack == Track::kFlat) ky[at + q] = static_cast<int32_t>(take ? b + q : a + q);
+    if (kTrack == Track::kCarry) ky[at + q] = take ? kx[b + q] : kx[a + q];
+  }
+}
+
+// The pass below for windows of 3 (every big view's), with the scan of a whole window
+// fused into one loop and the edges as pairs.
+template <typename T, Track kTrack>
+SMALLBIG_INLINE void pass_of_3(const T* x, T* y, const int32_t* kx, int32_t* ky, int64_t outer,
+                               int64_t size, int64_t stride) {
+  const int64_t block = size * stride, n = outer * block;
+  if (kTrack != Track::kNone) {  // the chunked scan vectorises the index arithmetic
+    if (n > 2 * stride) scan_whole<T, kTrack>(x, y, kx, ky, stride, n - stride, stride, 1);
+  } else {
+    for (int64_t i = stride; i < n - stride; ++i) {
+      const T left = x[i - stride], centre = x[i], right = x[i + stride];
+      const T best = takes(centre, left) ? centre : left;
+      y[i] = takes(right, best) ? right : best;
+    }
+  }
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t first = o * block, last = first + block - stride;
+    if (size == 1) {  // a window of one: the element itself
+      pair<T, kTrack>(x, y, kx, ky, first, first, first, stride);
+      continue;
+    }
+    pair<T, kTrack>(x, y, kx, ky, first, first + stride, first, stride);
+    pair<T, kTrack>(x, y, kx, ky, last - stride, last, last, stride);
+  }
+}
+
+// One pass: windows of 2r + 1 along an axis of `size` positions, `stride` elements apart,
+// in `outer` blocks of size * stride elements. Every position is first scanned as if its
+// window were whole, in one flat loop over the plane (reads past a block's edge land in
+// the plane, and are redone); the positions whose window an edge cuts are then redone.
+template <typename T, Track kTrack>
+SMALLBIG_INLINE void pass(const T* x, T* y, const int32_t* kx, int32_t* ky, int64_t outer,
+                          int64_t size, int64_t stride, int64_t r) {
+  if (r == 1) return pass_of_3<T, kTrack>(x, y, kx, ky, outer, size, stride);
+  const int64_t block = size * stride, n = outer * block, reach = r * stride;
+  if (n > 2 * reach) scan_whole<T, kTrack>(x, y, kx, ky, reach, n - reach, stride, r);
+  const int64_t cut_low = std::min(r, size), cut_high = std::max(cut_low, size - r);
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t s = 0; s < size; ++s) {
+      if (s == cut_low) s = cut_high;  // the positions in between have whole windows
+      if (s >= size) break;
+      const int64_t lo = std::max<int64_t>(s - r, 0), hi = std::min(s + r, size - 1);
+      const int64_t at = o * block + s * stride, base = o * block;
+      T* yl = y + at;
+      int32_t* kl = kTrack == Track::kNone ? nullptr : ky + at;
+      for (int64_t q = 0; q < stride; ++q) {
+        const int64_t from = base + lo * stride + q;
+        yl[q] = x[from];
+        if (kTrack == Track::kFlat) kl[q] = static_cast<int32_t>(from);
+        if (kTrack == Track::kCarry) kl[q] = kx[from];
+      }
       for (int64_t j = lo + 1; j <= hi; ++j) {
-        const T* xj = x + j * line;
-        const int32_t* kj = kIndex ? ki + j * line : nullptr;
-        for (int64_t e = 0; e < line; ++e) {
-          const bool take = takes(xj[e], yi[e]);
-          yi[e] = take ? xj[e] : yi[e];
-          if (kIndex) koi[e] = take ? kj[e] : koi[e];
+        for (int64_t q = 0; q < stride; ++q) {
+          const int64_t from = base + j * stride + q;
+          const bool take = takes(x[from], yl[q]);
+          yl[q] = take ? x[from] : yl[q];
+          if (kTrack == Track::kFlat) kl[q] = take ? static_cast<int32_t>(from) : kl[q];
+          if (kTrack == Track::kCarry) kl[q] = take ? kx[from] : kl[q];
         }
       }
     }
   }
+}
+
+// The passes of a plane of `g`, as (outer, size, stride, radius): W, then H, then T.
+struct Pass {
+  int64_t outer, size, stride, r;
+};
+SMALLBIG_INLINE int passes_of(const Geometry& g, Pass* out) {
+  int count = 0;
+  if (g.rw > 0) out[count++] = Pass{g.t * g.h, g.w, 1, g.rw};
+  if (g.rh > 0) out[count++] = Pass{g.t, g.h, g.w, g.rh};
+  if (g.rt > 0) out[count++] = Pass{1, g.t, g.h * g.w, g.rt};
+  return count;
 }
 
 // The temporal maximum of a plane (t frames of hw elements) into `out` (hw elements).
@@ -134,63 +183,41 @@ SMALLBIG_INLINE void temporal_max(const T* in, T* out, int64_t t, int64_t hw) {
 template <typename T>
 SMALLBIG_INLINE void pool_plane(const T* in, T* out, T* work, const Geometry& g) {
   const int64_t n = g.t * g.h * g.w;
-  const int passes = (g.rw > 0) + (g.rh > 0) + (g.rt > 0);
-  if (passes == 0) {
+  Pass passes[3];
+  const int count = passes_of(g, passes);
+  if (count == 0) {
     std::copy(in, in + n, out);
     return;
   }
   const T* src = in;
-  int done = 0;
-  auto target = [&]() { return ++done == passes ? out : work + (done % 2) * n; };
-  if (g.rw > 0) {
-    T* dst = target();
-    pass_w<T, false>(src, dst, nullptr, g.t * g.h, g.w, g.rw);
+  for (int i = 0; i < count; ++i) {
+    T* dst = i + 1 == count ? out : work + (i % 2) * n;
+    const Pass& p = passes[i];
+    pass<T, Track::kNone>(src, dst, nullptr, nullptr, p.outer, p.size, p.stride, p.r);
     src = dst;
-  }
-  if (g.rh > 0) {
-    T* dst = target();
-    pass_outer<T, false>(src, dst, nullptr, nullptr, g.t, g.h, g.w, g.rh);
-    src = dst;
-  }
-  if (g.rt > 0) {
-    pass_outer<T, false>(src, target(), nullptr, nullptr, 1, g.t, g.h * g.w, g.rt);
   }
 }
 
-// The flat index (within the plane) of the element max_pool3d picks for each output.
-// `values` and `work` hold a plane of T each, `index` and `index_work` of int32 each.
+// The flat index (within the plane) of the element max_pool3d picks for each output, for
+// a plane with at least one pass. `values` and `work` hold a plane of T each, `index`
+// and `index_work` of int32 each.
 template <typename T>
 SMALLBIG_INLINE const int32_t* argmax_plane(const T* in, T* values, T* work, int32_t* index,
-                            int32_t* index_work, const Geometry& g) {
-  const int64_t n = g.t * g.h * g.w, hw = g.h * g.w;
-  // every element starts as its own winner
-  if (g.rw > 0) {
-    pass_w<T, true>(in, values, index, g.t * g.h, g.w, g.rw);
-  } else {
-    std::copy(in, in + n, values);
-    for (int64_t e = 0; e < n; ++e) index[e] = static_cast<int32_t>(e % g.w);
-  }
-  // index holds w; make it flat: + (t * h + h) * w
-  for (int64_t line = 0; line < g.t * g.h; ++line) {
-    int32_t* k = index + line * g.w;
-    const int32_t offset = static_cast<int32_t>(line * g.w);
-    for (int64_t e = 0; e < g.w; ++e) k[e] += offset;
-  }
-  const T* src = values;
-  T* dst = work;
-  const int32_t* ksrc = index;
-  int32_t* kdst = index_work;
-  if (g.rh > 0) {
-    pass_outer<T, true>(src, dst, ksrc, kdst, g.t, g.h, g.w, g.rh);
-    std::swap(values, work);
-    src = values;
-    dst = work;
-    std::swap(index, index_work);
-    ksrc = index;
-    kdst = index_work;
-  }
-  if (g.rt > 0) {
-    pass_outer<T, true>(src, dst, ksrc, kdst, 1, g.t, hw, g.rt);
+                                            int32_t* index_work, const Geometry& g) {
+  Pass passes[3];
+  const int count = passes_of(g, passes);
+  const T* src = in;
+  const int32_t* ksrc = nullptr;
+  for (int i = 0; i < count; ++i) {
+    T* dst = i % 2 ? work : values;
+    int32_t* kdst = i % 2 ? index_work : index;
+    const Pass& p = passes[i];
+    if (i == 0) {
+      pass<T, Track::kFlat>(src, dst, nullptr, kdst, p.outer, p.size, p.stride, p.r);
+    } else {
+      pass<T, Track::kCarry>(src, dst, ksrc, kdst, p.outer, p.size, p.stride, p.r);
+    }
+    src = dst;
     ksrc = kdst;
   }
   return ksrc;
@@ -309,7 +336,9 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
     std::vector<C> source(kSame ? 0 : in_plane), reduced(global_temporal ? plane : 0);
     std::vector<C> values(plane), work(plane);
     std::vector<int32_t> index(plane), index_work(plane);
-    std::vector<T> pooled_grad(global_temporal ? plane : 0);
+    std::vector<T> pooled_grad(global_temporal ? plane : 0), share(pooled_grad.size()),
+        none(pooled_grad.size());
+    std::vector<int32_t> ties(pooled_grad.size());
     for (int64_t p = begin; p < end; ++p) {
       const C* x_plane = reinterpret_cast<const C*>(in + p * in_plane);
       if (!kSame) {
@@ -336,15 +365,20 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
       // amax's backward: grad / (number of tied frames) * (frame is a maximum)
       T* g_x = result + p * in_plane;
       const C* m = reduced.data();
+      std::fill(ties.begin(), ties.end(), 0);
+      for (int64_t f = 0; f < frames; ++f) {
+        const C* x_frame = x_plane + f * hw;
+        for (int64_t e = 0; e < hw; ++e) ties[e] += x_frame[e] == m[e];
+      }
       for (int64_t e = 0; e < hw; ++e) {
-        int64_t ties = 0;
-        for (int64_t f = 0; f < frames; ++f) ties += x_plane[f * hw + e] == m[e];
-        const T share = static_cast<T>(static_cast<C>(pooled_grad[e]) /
-                                       static_cast<C>(static_cast<T>(ties)));
-        const T none = static_cast<T>(static_cast<C>(share) * C(0));
-        for (int64_t f = 0; f < frames; ++f) {
-          g_x[f * hw + e] = x_plane[f * hw + e] == m[e] ? share : none;
-        }
+        share[e] = static_cast<T>(static_cast<C>(pooled_grad[e]) /
+                                  static_cast<C>(static_cast<T>(ties[e])));
+        none[e] = static_cast<T>(static_cast<C>(share[e]) * C(0));
+      }
+      for (int64_t f = 0; f < frames; ++f) {
+        const C* x_frame = x_plane + f * hw;
+        T* g_frame = g_x + f * hw;
+        for (int64_t e = 0; e < hw; ++e) g_frame[e] = x_frame[e] == m[e] ? share[e] : none[e];
       }
     }
   });
@@ -393,8 +427,20 @@ TORCH_LIBRARY_IMPL(smallbig_mm, CPU, m) {
 
 }  // namespace smallbig_mm
 
-// A Python module with nothing in it: importing it runs the registrations above.
+// A Python module whose import runs the registrations above. Its one attribute, OPENMP,
+// says whether at::parallel_for spreads the planes over torch's threads: it is OpenMP in
+// the headers, so a build without -fopenmp runs every kernel on one thread.
 extern "C" PyObject* PyInit__native(void) {
   static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_native", nullptr, -1, nullptr};
-  return PyModule_Create(&module);
+  PyObject* created = PyModule_Create(&module);
+#ifdef _OPENMP
+  const long openmp = 1;
+#else
+  const long openmp = 0;
+#endif
+  if (created != nullptr && PyModule_AddIntConstant(created, "OPENMP", openmp) != 0) {
+    Py_DECREF(created);
+    return nullptr;
+  }
+  return created;
 }
