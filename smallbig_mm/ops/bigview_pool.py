@@ -1,8 +1,9 @@
 """The native big-view pooling: ``torch.ops.smallbig_mm.bigview_pool`` and its backward.
 
-``bigview_pool(x, window, global_temporal)`` is max pooling of ``x`` (N, C, T, H, W) with
-stride 1, an odd ``window = [t, h, w]`` and -inf borders; with ``global_temporal`` (and
-``t = 1``) the frames are first reduced to their maximum, so the output has one frame.
+``bigview_pool(x, window, global_temporal, dtype=None)`` is max pooling of ``x``
+(N, C, T, H, W) with stride 1, an odd ``window = [t, h, w]`` and -inf borders; with
+``global_temporal`` (and ``t = 1``) the frames are first reduced to their maximum, so the
+output has one frame. The output is cast to ``dtype`` (default: ``x``'s).
 ``bigview_pool_backward(grad, x, window, global_temporal)`` is its gradient w.r.t. ``x``:
 each output's gradient goes to the element ``max_pool3d`` picks (the first maximum in
 (t, h, w) order), and a global temporal maximum's is split evenly between tied frames, as
@@ -112,8 +113,11 @@ def op_arguments(kernel_size: BigKernel) -> Tuple[List[int], bool]:
     return [1 if t is None else t, h, w], t is None
 
 
-def bigview_pool(x: Tensor, kernel_size: BigKernel) -> Tensor:
-    """``big_view_pool(x, kernel_size)`` by the native operator (differentiable).
+def bigview_pool(x: Tensor, kernel_size: BigKernel, dtype: Optional[torch.dtype] = None) -> Tensor:
+    """``big_view_pool(x, kernel_size).to(dtype)`` by the native operator (differentiable).
+
+    With ``dtype=torch.bfloat16`` the CPU kernel rounds each output as it writes it, so
+    that an autocast conv reads the map without casting it first.
 
     Example:
         >>> from smallbig_mm.models.units import big_view_pool
@@ -122,11 +126,12 @@ def bigview_pool(x: Tensor, kernel_size: BigKernel) -> Tensor:
         ...                                  big_view_pool(x, (3, 3, 3)))
         True
     """
-    return torch.ops.smallbig_mm.bigview_pool(x, *op_arguments(kernel_size))
+    return torch.ops.smallbig_mm.bigview_pool(x, *op_arguments(kernel_size), dtype)
 
 
 def bigview_pool_backward(grad: Tensor, x: Tensor, kernel_size: BigKernel) -> Tensor:
-    """The gradient w.r.t. ``x`` of :func:`bigview_pool`, given the output's (x's dtype)."""
+    """The gradient w.r.t. ``x`` (in x's dtype) of :func:`bigview_pool`, given the output's
+    (any floating dtype: a bfloat16 one is widened as the kernel reads it)."""
     return torch.ops.smallbig_mm.bigview_pool_backward(grad, x, *op_arguments(kernel_size))
 
 
@@ -138,23 +143,25 @@ def _register() -> None:
     """Fake functions, autograd and the CUDA kernels of the operators."""
 
     @torch.library.register_fake('smallbig_mm::bigview_pool')
-    def _(x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
-        return x.new_empty(_output_shape(x, global_temporal))
+    def _(
+        x: Tensor, window: List[int], global_temporal: bool, dtype: Optional[torch.dtype] = None
+    ) -> Tensor:
+        return x.new_empty(_output_shape(x, global_temporal), dtype=dtype or x.dtype)
 
     @torch.library.register_fake('smallbig_mm::bigview_pool_backward')
     def _(grad: Tensor, x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
         return torch.empty_like(x, memory_format=torch.contiguous_format)
 
     def setup_context(ctx, inputs, output) -> None:
-        x, ctx.window, ctx.global_temporal = inputs
+        x, ctx.window, ctx.global_temporal = inputs[:3]
         ctx.save_for_backward(x)
 
     def backward(ctx, grad: Tensor):
         (x,) = ctx.saved_tensors
         grad_x = torch.ops.smallbig_mm.bigview_pool_backward(
-            grad.to(x.dtype), x, ctx.window, ctx.global_temporal
+            grad, x, ctx.window, ctx.global_temporal
         )
-        return grad_x, None, None
+        return grad_x, None, None, None
 
     torch.library.register_autograd(
         'smallbig_mm::bigview_pool', backward, setup_context=setup_context
@@ -162,10 +169,15 @@ def _register() -> None:
     if TRITON_AVAILABLE:
 
         @torch.library.register_kernel('smallbig_mm::bigview_pool', 'cuda')
-        def _(x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
+        def _(
+            x: Tensor,
+            window: List[int],
+            global_temporal: bool,
+            dtype: Optional[torch.dtype] = None,
+        ) -> Tensor:
             from .triton_kernels import pool
 
-            return pool(x, window, global_temporal)
+            return pool(x, window, global_temporal).to(dtype or x.dtype)
 
         @torch.library.register_kernel('smallbig_mm::bigview_pool_backward', 'cuda')
         def _(grad: Tensor, x: Tensor, window: List[int], global_temporal: bool) -> Tensor:

@@ -45,9 +45,12 @@ def route(request, monkeypatch):
 def bits(x: torch.Tensor) -> torch.Tensor:
     """The bit patterns of ``x`` (so that -0.0 and 0.0, or two NaNs, can differ)."""
     return x.contiguous().view(
-        {torch.float64: torch.int64, torch.float32: torch.int32, torch.bfloat16: torch.int16}[
-            x.dtype
-        ]
+        {
+            torch.float64: torch.int64,
+            torch.float32: torch.int32,
+            torch.bfloat16: torch.int16,
+            torch.float16: torch.int16,
+        }[x.dtype]
     )
 
 
@@ -118,6 +121,25 @@ def test_special_values_and_wide_planes_match_the_reference(route, kernel, dtype
         assert same_or_both_nan(backward(grad).contiguous(), expected_grad), frames
 
 
+@pytest.mark.parametrize('kernel', [(3, 3, 3), (1, 3, 3), (None, 3, 3), (1, 1, 1)])
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16, torch.float64])
+def test_a_cast_pooled_map_and_a_low_precision_gradient_are_bitwise_the_cast_ones(
+    route, kernel, dtype
+):
+    # autocast: the pooled map goes to a bfloat16 conv and its gradient comes back in
+    # bfloat16; casting inside the kernels must give what casting around them gives
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 9, 37)
+    pooled, backward = pool_with_backward(x, kernel, dtype)
+    expected = BigViewPool(kernel)(x).to(dtype)
+    assert pooled.dtype == dtype and torch.equal(bits(pooled), bits(expected))
+    assert torch.equal(bits(separable_max_pool(x, kernel, dtype)), bits(expected))
+    grad = torch.randn(expected.shape).to(dtype)
+    grad_x = backward(grad)
+    assert grad_x.dtype == x.dtype
+    assert torch.equal(bits(grad_x), bits(reference_gradient(x, kernel, grad.to(x.dtype))))
+
+
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3)])
 def test_channels_last_and_empty_inputs(route, kernel):
     x = tied_signed((2, 3, 4, 5, 6), torch.float32).contiguous(memory_format=torch.channels_last_3d)
@@ -185,11 +207,15 @@ def test_the_operators_pass_torch_library_checks(global_temporal):
     x = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, requires_grad=True)
     window = [1, 3, 3] if global_temporal else [3, 1, 3]
     torch.library.opcheck(torch.ops.smallbig_mm.bigview_pool.default, (x, window, global_temporal))
-    grad = torch.randn(2, 3, 1 if global_temporal else 4, 5, 6, dtype=torch.float64)
     torch.library.opcheck(
-        torch.ops.smallbig_mm.bigview_pool_backward.default,
-        (grad, x.detach(), window, global_temporal),
+        torch.ops.smallbig_mm.bigview_pool.default, (x, window, global_temporal, torch.float32)
     )
+    grad = torch.randn(2, 3, 1 if global_temporal else 4, 5, 6, dtype=torch.float64)
+    for grad_dtype in (torch.float64, torch.bfloat16):
+        torch.library.opcheck(
+            torch.ops.smallbig_mm.bigview_pool_backward.default,
+            (grad.to(grad_dtype), x.detach(), window, global_temporal),
+        )
 
 
 def test_bad_arguments_are_refused():

@@ -56,8 +56,11 @@ def _window3_max(x: Tensor, dim: int) -> Tensor:
     return out
 
 
-def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -> Tensor:
-    """:func:`~.units.big_view_pool` one axis at a time: the same numbers, faster.
+def separable_max_pool(
+    x: Tensor, kernel_size: Tuple[Optional[int], int, int], dtype: Optional[torch.dtype] = None
+) -> Tensor:
+    """:func:`~.units.big_view_pool` one axis at a time: the same numbers, faster; cast to
+    ``dtype`` (default: ``x``'s), by the native kernel as it writes where it can.
 
     A window of 2r + 1 (stride 1, borders padded with -inf) is r windows of 3 in a row.
     Not differentiable (it writes into its output); the training path routes
@@ -71,13 +74,13 @@ def separable_max_pool(x: Tensor, kernel_size: Tuple[Optional[int], int, int]) -
     """
     t, h, w = kernel_size
     if (t is None or (t, h, w) != (1, 1, 1)) and native_route(x):
-        return bigview_pool(x, kernel_size)
+        return bigview_pool(x, kernel_size, dtype)
     if t is None:
         x, t = x.amax(dim=2, keepdim=True), 1
     for dim, size in ((4, w), (3, h), (2, t)):
         for _ in range(size // 2):
             x = _window3_max(x, dim)
-    return x
+    return x.to(dtype or x.dtype)
 
 
 def channels_last_on_cpu(x: Tensor) -> Tensor:
@@ -110,10 +113,10 @@ def pool_backward(
 
 
 def pool_with_backward(
-    x: Tensor, kernel_size: Tuple[Optional[int], int, int]
+    x: Tensor, kernel_size: Tuple[Optional[int], int, int], dtype: Optional[torch.dtype] = None
 ) -> Tuple[Tensor, Callable[[Tensor], Tensor]]:
-    """The big view's pooling of ``x`` again, for a backward pass: the pooled map and a
-    function from its gradient to ``x``'s.
+    """The big view's pooling of ``x`` again, for a backward pass: the pooled map (cast to
+    ``dtype``, default ``x``'s) and a function from its gradient to ``x``'s.
 
     The gradient goes to the element ``max_pool3d`` picks (its argmax), and that of a
     global temporal maximum (``t=None``) is split evenly between tied frames, as
@@ -129,11 +132,11 @@ def pool_with_backward(
     """
     t, h, w = kernel_size
     if (t, h, w) == (1, 1, 1):
-        return x, lambda grad: grad.to(x.dtype)
+        return x.to(dtype or x.dtype), lambda grad: grad.to(x.dtype)
     if native_route(x):
         return (
-            bigview_pool(x, kernel_size),
-            lambda grad: bigview_pool_backward(grad.to(x.dtype), x, kernel_size),
+            bigview_pool(x, kernel_size, dtype),
+            lambda grad: bigview_pool_backward(grad, x, kernel_size),
         )
     frames = x
     if t is None:  # the global temporal max (one frame)
@@ -142,6 +145,7 @@ def pool_with_backward(
     if window != [1, 1, 1]:
         frames = channels_last_on_cpu(frames)
     pooled, indices = pool_with_indices(frames, window)
+    pooled = pooled.to(dtype or pooled.dtype)
 
     def backward(grad: Tensor) -> Tensor:
         grad_x = pool_backward(grad.to(x.dtype), frames, window, indices)

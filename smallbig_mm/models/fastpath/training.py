@@ -30,6 +30,12 @@ from .inference import can_fuse
 from .pooling import pool_with_backward, separable_max_pool
 
 
+def autocast_dtype(x: Tensor) -> Optional[torch.dtype]:
+    """The dtype a conv of ``x`` runs in under autocast, or None where autocast is off."""
+    device = x.device.type
+    return torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+
+
 class _PooledConv(torch.autograd.Function):
     """``conv(big_view_pool(x))`` (bias-free conv) keeping only ``x`` and the weight."""
 
@@ -39,7 +45,8 @@ class _PooledConv(torch.autograd.Function):
     ) -> Tensor:
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.kernel_size = geometry, kernel_size
-        return frame_conv(separable_max_pool(x, kernel_size), weight, None, geometry)
+        pooled = separable_max_pool(x, kernel_size, autocast_dtype(x))
+        return frame_conv(pooled, weight, None, geometry)
 
     @staticmethod
     @first_order_only
@@ -48,11 +55,11 @@ class _PooledConv(torch.autograd.Function):
         x, weight = ctx.saved_tensors
         needs_x, needs_weight = ctx.needs_input_grad[:2]
         # the pooling again, for this step only, with the way back to x's gradient
-        pooled, pool_gradient = pool_with_backward(x.detach(), ctx.kernel_size)
         # under autocast the forward conv ran in a lower precision: so does its gradient
+        pooled, pool_gradient = pool_with_backward(x.detach(), ctx.kernel_size, grad.dtype)
         grad_pooled, grad_weight = frame_conv_backward(
             grad,
-            pooled.to(grad.dtype),
+            pooled,
             weight.to(grad.dtype),
             ctx.geometry,
             (needs_x, needs_weight),

@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -288,20 +289,24 @@ Geometry geometry_of(const at::Tensor& x, at::IntArrayRef window, bool global_te
                   window[0] / 2, window[1] / 2, window[2] / 2};
 }
 
-template <typename T>
+// Pools x (type T) into out (type O: T, or bfloat16, the autocast type of CPUs, so that
+// the conv after the pooling reads it without a cast of its own). Each output is
+// rounded once, as a cast of the pooled map would round it.
+template <typename T, typename O>
 void forward_kernel(const at::Tensor& x, at::Tensor& out, const Geometry& g,
                     bool global_temporal) {
   using C = typename Compute<T>::type;
   const int64_t frames = x.size(2), plane = g.t * g.h * g.w, hw = g.h * g.w;
   const int64_t in_plane = global_temporal ? frames * hw : plane;
   const T* in = x.const_data_ptr<T>();
-  T* result = out.mutable_data_ptr<T>();
+  O* result = out.mutable_data_ptr<O>();
   const int64_t planes = x.size(0) * x.size(1);
   at::parallel_for(0, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(in_plane, 1)),
                    [&](int64_t begin, int64_t end) {
     constexpr bool kSame = std::is_same<C, T>::value;  // bfloat16 is pooled as float
+    constexpr bool kDirect = kSame && std::is_same<T, O>::value;  // pooled into out
     std::vector<C> source(kSame ? 0 : in_plane), reduced(global_temporal ? plane : 0);
-    std::vector<C> pooled(kSame ? 0 : plane), work(2 * plane);
+    std::vector<C> pooled(kDirect ? 0 : plane), work(2 * plane);
     for (int64_t p = begin; p < end; ++p) {
       const C* plane_in = reinterpret_cast<const C*>(in + p * in_plane);
       if (!kSame) {
@@ -312,14 +317,19 @@ void forward_kernel(const at::Tensor& x, at::Tensor& out, const Geometry& g,
         temporal_max_any(plane_in, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
-      C* plane_out = kSame ? reinterpret_cast<C*>(result + p * plane) : pooled.data();
+      C* plane_out = kDirect ? reinterpret_cast<C*>(result + p * plane) : pooled.data();
       pool_plane_any(plane_in, plane_out, work.data(), g);
-      if (!kSame) std::copy(pooled.begin(), pooled.end(), result + p * plane);
+      if (!kDirect) {
+        O* o = result + p * plane;
+        for (int64_t e = 0; e < plane; ++e) o[e] = static_cast<O>(pooled[e]);
+      }
     }
   });
 }
 
-template <typename T>
+// The gradient w.r.t. x (type T) from the output's (type G: T, or bfloat16 from an
+// autocast conv, widened exactly as a cast would widen it).
+template <typename T, typename G>
 void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& grad_x,
                      const Geometry& g, bool global_temporal) {
   using C = typename Compute<T>::type;
@@ -327,7 +337,7 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
   const int64_t in_plane = global_temporal ? frames * hw : plane;
   const bool pools = g.rt > 0 || g.rh > 0 || g.rw > 0;
   const T* in = x.const_data_ptr<T>();
-  const T* grad_out = grad.const_data_ptr<T>();
+  const G* grad_out = grad.const_data_ptr<G>();
   T* result = grad_x.mutable_data_ptr<T>();
   const int64_t planes = x.size(0) * x.size(1);
   at::parallel_for(0, planes, std::max<int64_t>(1, 8192 / std::max<int64_t>(in_plane, 1)),
@@ -350,16 +360,16 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
         temporal_max_any(x_plane, reduced.data(), frames, hw);
         plane_in = reduced.data();
       }
-      const T* g_out = grad_out + p * plane;
+      const G* g_out = grad_out + p * plane;
       // the gradient w.r.t. the (reduced) plane: max_pool3d's backward, or the identity
       T* g_in = global_temporal ? pooled_grad.data() : result + p * plane;
       if (pools) {
         const int32_t* winner = argmax_plane_any(plane_in, values.data(), work.data(),
                                                 index.data(), index_work.data(), g);
         std::fill(g_in, g_in + plane, T(0));
-        for (int64_t o = 0; o < plane; ++o) g_in[winner[o]] += g_out[o];
+        for (int64_t o = 0; o < plane; ++o) g_in[winner[o]] += static_cast<T>(g_out[o]);
       } else {
-        std::copy(g_out, g_out + plane, g_in);
+        for (int64_t o = 0; o < plane; ++o) g_in[o] = static_cast<T>(g_out[o]);
       }
       if (!global_temporal) continue;
       // amax's backward: grad / (number of tied frames) * (frame is a maximum)
@@ -384,30 +394,44 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
   });
 }
 
-at::Tensor bigview_pool_cpu(const at::Tensor& x_, at::IntArrayRef window,
-                            bool global_temporal) {
+at::Tensor bigview_pool_cpu(const at::Tensor& x_, at::IntArrayRef window, bool global_temporal,
+                            std::optional<at::ScalarType> dtype) {
   const Geometry g = geometry_of(x_, window, global_temporal);
   const at::Tensor x = x_.contiguous();
-  at::Tensor out = at::empty({x.size(0), x.size(1), g.t, g.h, g.w}, x.options());
-  if (out.numel() == 0) return out;
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "bigview_pool", [&] {
-    forward_kernel<scalar_t>(x, out, g, global_temporal);
-  });
-  return out;
+  const at::ScalarType out_type = dtype.value_or(x.scalar_type());
+  const bool fused = out_type == x.scalar_type() || out_type == at::kBFloat16;
+  at::Tensor out = at::empty({x.size(0), x.size(1), g.t, g.h, g.w},
+                             x.options().dtype(fused ? out_type : x.scalar_type()));
+  if (out.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "bigview_pool", [&] {
+      if (out.scalar_type() == x.scalar_type()) {
+        forward_kernel<scalar_t, scalar_t>(x, out, g, global_temporal);
+      } else {
+        forward_kernel<scalar_t, c10::BFloat16>(x, out, g, global_temporal);
+      }
+    });
+  }
+  return fused ? out : out.to(out_type);
 }
 
 at::Tensor bigview_pool_backward_cpu(const at::Tensor& grad_, const at::Tensor& x_,
                                      at::IntArrayRef window, bool global_temporal) {
   const Geometry g = geometry_of(x_, window, global_temporal);
-  TORCH_CHECK(grad_.scalar_type() == x_.scalar_type(),
-              "bigview_pool_backward: grad and x must have one dtype");
+  TORCH_CHECK(at::isFloatingType(grad_.scalar_type()),
+              "bigview_pool_backward: grad must be floating point, got ", grad_.scalar_type());
   TORCH_CHECK(grad_.sizes() == at::IntArrayRef({x_.size(0), x_.size(1), g.t, g.h, g.w}),
               "bigview_pool_backward: grad has the wrong shape ", grad_.sizes());
-  const at::Tensor x = x_.contiguous(), grad = grad_.contiguous();
+  const at::Tensor x = x_.contiguous();
+  const bool widened = grad_.scalar_type() == at::kBFloat16;  // read as it is
+  const at::Tensor grad = (widened ? grad_ : grad_.to(x.scalar_type())).contiguous();
   at::Tensor grad_x = at::empty(x.sizes(), x.options());
   if (grad_x.numel() == 0) return grad_x;
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "bigview_pool_backward", [&] {
-    backward_kernel<scalar_t>(grad, x, grad_x, g, global_temporal);
+    if (grad.scalar_type() == x.scalar_type()) {
+      backward_kernel<scalar_t, scalar_t>(grad, x, grad_x, g, global_temporal);
+    } else {
+      backward_kernel<scalar_t, c10::BFloat16>(grad, x, grad_x, g, global_temporal);
+    }
   });
   return grad_x;
 }
@@ -415,7 +439,8 @@ at::Tensor bigview_pool_backward_cpu(const at::Tensor& grad_, const at::Tensor& 
 }  // namespace
 
 TORCH_LIBRARY(smallbig_mm, m) {
-  m.def("bigview_pool(Tensor x, int[3] window, bool global_temporal) -> Tensor");
+  m.def("bigview_pool(Tensor x, int[3] window, bool global_temporal, ScalarType? dtype=None)"
+        " -> Tensor");
   m.def("bigview_pool_backward(Tensor grad, Tensor x, int[3] window, bool global_temporal)"
         " -> Tensor");
 }
