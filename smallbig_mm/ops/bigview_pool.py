@@ -7,7 +7,9 @@ output has one frame. The output is cast to ``dtype`` (default: ``x``'s).
 ``bigview_pool_backward(grad, x, window, global_temporal)`` is its gradient w.r.t. ``x``:
 each output's gradient goes to the element ``max_pool3d`` picks (the first maximum in
 (t, h, w) order), and a global temporal maximum's is split evenly between tied frames, as
-``amax``'s backward does. Outputs and gradients are bitwise those of the pure-PyTorch
+``amax``'s backward does. ``bigview_pool_and_backward(grad, x, window, global_temporal,
+dtype=None)`` returns both, ``(pooled, grad_x)``, from one pass over ``x`` (a training
+step's backward needs both). Outputs and gradients are bitwise those of the pure-PyTorch
 route (:mod:`smallbig_mm.models.fastpath.pooling`).
 
 The operators and their CPU kernels live in the optional C++ extension
@@ -135,6 +137,24 @@ def bigview_pool_backward(grad: Tensor, x: Tensor, kernel_size: BigKernel) -> Te
     return torch.ops.smallbig_mm.bigview_pool_backward(grad, x, *op_arguments(kernel_size))
 
 
+def bigview_pool_and_backward(
+    grad: Tensor, x: Tensor, kernel_size: BigKernel, dtype: Optional[torch.dtype] = None
+) -> Tuple[Tensor, Tensor]:
+    """``(bigview_pool(x, kernel_size, dtype), bigview_pool_backward(grad, x, kernel_size))``
+    in one pass over ``x``: finding the winners for the gradient pools ``x`` anyway.
+
+    Example:
+        >>> x = torch.randn(2, 4, 8, 7, 7)
+        >>> grad = torch.randn(2, 4, 8, 7, 7)
+        >>> not NATIVE_LOADED or all(map(torch.equal, bigview_pool_and_backward(grad, x, (3, 3, 3)),
+        ...     (bigview_pool(x, (3, 3, 3)), bigview_pool_backward(grad, x, (3, 3, 3)))))
+        True
+    """
+    return torch.ops.smallbig_mm.bigview_pool_and_backward(
+        grad, x, *op_arguments(kernel_size), dtype
+    )
+
+
 def _output_shape(x: Tensor, global_temporal: bool) -> Tuple:
     return (*x.shape[:2], 1 if global_temporal else x.shape[2], *x.shape[3:])
 
@@ -151,6 +171,17 @@ def _register() -> None:
     @torch.library.register_fake('smallbig_mm::bigview_pool_backward')
     def _(grad: Tensor, x: Tensor, window: List[int], global_temporal: bool) -> Tensor:
         return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+    @torch.library.register_fake('smallbig_mm::bigview_pool_and_backward')
+    def _(
+        grad: Tensor,
+        x: Tensor,
+        window: List[int],
+        global_temporal: bool,
+        dtype: Optional[torch.dtype] = None,
+    ) -> Tuple[Tensor, Tensor]:
+        pooled = x.new_empty(_output_shape(x, global_temporal), dtype=dtype or x.dtype)
+        return pooled, torch.empty_like(x, memory_format=torch.contiguous_format)
 
     def setup_context(ctx, inputs, output) -> None:
         x, ctx.window, ctx.global_temporal = inputs[:3]
@@ -184,6 +215,19 @@ def _register() -> None:
             from .triton_kernels import pool_backward
 
             return pool_backward(grad, x, window, global_temporal)
+
+        @torch.library.register_kernel('smallbig_mm::bigview_pool_and_backward', 'cuda')
+        def _(
+            grad: Tensor,
+            x: Tensor,
+            window: List[int],
+            global_temporal: bool,
+            dtype: Optional[torch.dtype] = None,
+        ) -> Tuple[Tensor, Tensor]:
+            from .triton_kernels import pool, pool_backward
+
+            pooled = pool(x, window, global_temporal).to(dtype or x.dtype)
+            return pooled, pool_backward(grad, x, window, global_temporal)
 
 
 if NATIVE_LOADED:

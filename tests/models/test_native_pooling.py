@@ -15,7 +15,11 @@ import torch
 
 from helpers import REPO, randomize_norms, tiny
 from smallbig_mm.models import BigViewPool
-from smallbig_mm.models.fastpath.pooling import pool_with_backward, separable_max_pool
+from smallbig_mm.models.fastpath.pooling import (
+    pool_and_gradient,
+    pool_with_backward,
+    separable_max_pool,
+)
 from smallbig_mm.ops import bigview_pool as native
 
 KERNELS = [
@@ -80,9 +84,12 @@ def test_outputs_and_gradients_are_bitwise_the_reference(route, kernel, dtype):
         # signed integer gradients: sums are exact, so any order would pass; random ones
         # (bfloat16 rounds each sum) check the order of additions too
         for grad in (tied_signed(expected.shape, dtype), torch.randn(expected.shape).to(dtype)):
-            assert torch.equal(
-                bits(backward(grad).contiguous()), bits(reference_gradient(x, kernel, grad))
-            ), frames
+            expected_grad = reference_gradient(x, kernel, grad)
+            assert torch.equal(bits(backward(grad).contiguous()), bits(expected_grad)), frames
+            # both in one pass (the training path's backward)
+            pooled_too, grad_x = pool_and_gradient(x, kernel, grad)
+            assert torch.equal(bits(pooled_too), bits(expected)), frames
+            assert torch.equal(bits(grad_x.contiguous()), bits(expected_grad)), frames
 
 
 def same_or_both_nan(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -136,8 +143,11 @@ def test_a_cast_pooled_map_and_a_low_precision_gradient_are_bitwise_the_cast_one
     assert torch.equal(bits(separable_max_pool(x, kernel, dtype)), bits(expected))
     grad = torch.randn(expected.shape).to(dtype)
     grad_x = backward(grad)
-    assert grad_x.dtype == x.dtype
-    assert torch.equal(bits(grad_x), bits(reference_gradient(x, kernel, grad.to(x.dtype))))
+    expected_grad = reference_gradient(x, kernel, grad.to(x.dtype))
+    assert grad_x.dtype == x.dtype and torch.equal(bits(grad_x), bits(expected_grad))
+    pooled, grad_x = pool_and_gradient(x, kernel, grad, dtype)
+    assert torch.equal(bits(pooled), bits(expected))
+    assert torch.equal(bits(grad_x), bits(expected_grad))
 
 
 @pytest.mark.parametrize('kernel', [(3, 3, 3), (None, 3, 3)])
@@ -215,6 +225,10 @@ def test_the_operators_pass_torch_library_checks(global_temporal):
         torch.library.opcheck(
             torch.ops.smallbig_mm.bigview_pool_backward.default,
             (grad.to(grad_dtype), x.detach(), window, global_temporal),
+        )
+        torch.library.opcheck(
+            torch.ops.smallbig_mm.bigview_pool_and_backward.default,
+            (grad.to(grad_dtype), x.detach(), window, global_temporal, torch.bfloat16),
         )
 
 

@@ -22,7 +22,12 @@ from typing import Callable, List, Optional, Tuple
 import torch
 from torch import Tensor
 
-from ...ops.bigview_pool import bigview_pool, bigview_pool_backward, native_route
+from ...ops.bigview_pool import (
+    bigview_pool,
+    bigview_pool_and_backward,
+    bigview_pool_backward,
+    native_route,
+)
 
 Window = List[int]
 """A frame-wise pooling window ``[t, h, w]`` (odd sizes), after any global temporal max."""
@@ -155,3 +160,25 @@ def pool_with_backward(
         return grad_x
 
     return pooled, backward
+
+
+def pool_and_gradient(
+    x: Tensor,
+    kernel_size: Tuple[Optional[int], int, int],
+    grad: Tensor,
+    dtype: Optional[torch.dtype] = None,
+) -> Tuple[Tensor, Tensor]:
+    """The big view's pooled map of ``x`` (cast to ``dtype``) and ``x``'s gradient, given
+    the pooled map's ``grad``: :func:`pool_with_backward`'s two results, in one pass over
+    ``x`` on the native route.
+
+    Example:
+        >>> x = torch.randn(2, 4, 8, 7, 7)
+        >>> pooled, grad_x = pool_and_gradient(x, (3, 3, 3), torch.ones(2, 4, 8, 7, 7))
+        >>> pooled.shape == grad_x.shape == x.shape
+        True
+    """
+    if kernel_size != (1, 1, 1) and native_route(x):
+        return bigview_pool_and_backward(grad, x, kernel_size, dtype)
+    pooled, backward = pool_with_backward(x, kernel_size, dtype)
+    return pooled, backward(grad)

@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <tuple>
+#include <utility>
 #include <type_traits>
 #include <vector>
 
@@ -200,11 +202,12 @@ SMALLBIG_INLINE void pool_plane(const T* in, T* out, T* work, const Geometry& g)
 }
 
 // The flat index (within the plane) of the element max_pool3d picks for each output, for
-// a plane with at least one pass. `values` and `work` hold a plane of T each, `index`
-// and `index_work` of int32 each.
+// a plane with at least one pass; `*maxima` is set to the pooled plane (in `values` or
+// `work`). `values` and `work` hold a plane of T each, `index` and `index_work` of int32.
 template <typename T>
 SMALLBIG_INLINE const int32_t* argmax_plane(const T* in, T* values, T* work, int32_t* index,
-                                            int32_t* index_work, const Geometry& g) {
+                                            int32_t* index_work, const Geometry& g,
+                                            const T** maxima) {
   Pass passes[3];
   const int count = passes_of(g, passes);
   const T* src = in;
@@ -221,6 +224,7 @@ SMALLBIG_INLINE const int32_t* argmax_plane(const T* in, T* values, T* work, int
     src = dst;
     ksrc = kdst;
   }
+  *maxima = src;
   return ksrc;
 }
 
@@ -240,13 +244,13 @@ SMALLBIG_CLONES void pool_plane_d(const double* in, double* out, double* work,
 }
 SMALLBIG_CLONES const int32_t* argmax_plane_f(const float* in, float* values, float* work,
                                               int32_t* index, int32_t* index_work,
-                                              const Geometry& g) {
-  return argmax_plane<float>(in, values, work, index, index_work, g);
+                                              const Geometry& g, const float** maxima) {
+  return argmax_plane<float>(in, values, work, index, index_work, g, maxima);
 }
 SMALLBIG_CLONES const int32_t* argmax_plane_d(const double* in, double* values, double* work,
                                               int32_t* index, int32_t* index_work,
-                                              const Geometry& g) {
-  return argmax_plane<double>(in, values, work, index, index_work, g);
+                                              const Geometry& g, const double** maxima) {
+  return argmax_plane<double>(in, values, work, index, index_work, g, maxima);
 }
 
 void temporal_max_any(const float* in, float* out, int64_t t, int64_t hw) {
@@ -262,12 +266,13 @@ void pool_plane_any(const double* in, double* out, double* work, const Geometry&
   pool_plane_d(in, out, work, g);
 }
 const int32_t* argmax_plane_any(const float* in, float* values, float* work, int32_t* index,
-                                int32_t* index_work, const Geometry& g) {
-  return argmax_plane_f(in, values, work, index, index_work, g);
+                                int32_t* index_work, const Geometry& g, const float** maxima) {
+  return argmax_plane_f(in, values, work, index, index_work, g, maxima);
 }
 const int32_t* argmax_plane_any(const double* in, double* values, double* work,
-                                int32_t* index, int32_t* index_work, const Geometry& g) {
-  return argmax_plane_d(in, values, work, index, index_work, g);
+                                int32_t* index, int32_t* index_work, const Geometry& g,
+                                const double** maxima) {
+  return argmax_plane_d(in, values, work, index, index_work, g, maxima);
 }
 
 // Plain values for the kernels: float for bfloat16 (exact), the type itself otherwise.
@@ -328,10 +333,11 @@ void forward_kernel(const at::Tensor& x, at::Tensor& out, const Geometry& g,
 }
 
 // The gradient w.r.t. x (type T) from the output's (type G: T, or bfloat16 from an
-// autocast conv, widened exactly as a cast would widen it).
-template <typename T, typename G>
+// autocast conv, widened exactly as a cast would widen it). With `pooled` (type O, as in
+// forward_kernel), also the pooled map, which finding the winners computes anyway.
+template <typename T, typename G, typename O>
 void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& grad_x,
-                     const Geometry& g, bool global_temporal) {
+                     at::Tensor* pooled, const Geometry& g, bool global_temporal) {
   using C = typename Compute<T>::type;
   const int64_t frames = x.size(2), plane = g.t * g.h * g.w, hw = g.h * g.w;
   const int64_t in_plane = global_temporal ? frames * hw : plane;
@@ -339,6 +345,7 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
   const T* in = x.const_data_ptr<T>();
   const G* grad_out = grad.const_data_ptr<G>();
   T* result = grad_x.mutable_data_ptr<T>();
+  O* pooled_out = pooled == nullptr ? nullptr : pooled->mutable_data_ptr<O>();
   const int64_t planes = x.size(0) * x.size(1);
   at::parallel_for(0, planes, std::max<int64_t>(1, 8192 / std::max<int64_t>(in_plane, 1)),
                    [&](int64_t begin, int64_t end) {
@@ -363,13 +370,18 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
       const G* g_out = grad_out + p * plane;
       // the gradient w.r.t. the (reduced) plane: max_pool3d's backward, or the identity
       T* g_in = global_temporal ? pooled_grad.data() : result + p * plane;
+      const C* maxima = plane_in;
       if (pools) {
         const int32_t* winner = argmax_plane_any(plane_in, values.data(), work.data(),
-                                                index.data(), index_work.data(), g);
+                                                index.data(), index_work.data(), g, &maxima);
         std::fill(g_in, g_in + plane, T(0));
         for (int64_t o = 0; o < plane; ++o) g_in[winner[o]] += static_cast<T>(g_out[o]);
       } else {
         for (int64_t o = 0; o < plane; ++o) g_in[o] = static_cast<T>(g_out[o]);
+      }
+      if (pooled_out != nullptr) {
+        O* o_plane = pooled_out + p * plane;
+        for (int64_t o = 0; o < plane; ++o) o_plane[o] = static_cast<O>(maxima[o]);
       }
       if (!global_temporal) continue;
       // amax's backward: grad / (number of tied frames) * (frame is a maximum)
@@ -394,12 +406,19 @@ void backward_kernel(const at::Tensor& grad, const at::Tensor& x, at::Tensor& gr
   });
 }
 
+// The output's dtype for `dtype`, and whether the kernels write it (x's, or bfloat16);
+// another is cast after them.
+std::pair<at::ScalarType, bool> output_type(const at::Tensor& x,
+                                            std::optional<at::ScalarType> dtype) {
+  const at::ScalarType type = dtype.value_or(x.scalar_type());
+  return {type, type == x.scalar_type() || type == at::kBFloat16};
+}
+
 at::Tensor bigview_pool_cpu(const at::Tensor& x_, at::IntArrayRef window, bool global_temporal,
                             std::optional<at::ScalarType> dtype) {
   const Geometry g = geometry_of(x_, window, global_temporal);
   const at::Tensor x = x_.contiguous();
-  const at::ScalarType out_type = dtype.value_or(x.scalar_type());
-  const bool fused = out_type == x.scalar_type() || out_type == at::kBFloat16;
+  const auto [out_type, fused] = output_type(x, dtype);
   at::Tensor out = at::empty({x.size(0), x.size(1), g.t, g.h, g.w},
                              x.options().dtype(fused ? out_type : x.scalar_type()));
   if (out.numel() > 0) {
@@ -414,8 +433,11 @@ at::Tensor bigview_pool_cpu(const at::Tensor& x_, at::IntArrayRef window, bool g
   return fused ? out : out.to(out_type);
 }
 
-at::Tensor bigview_pool_backward_cpu(const at::Tensor& grad_, const at::Tensor& x_,
-                                     at::IntArrayRef window, bool global_temporal) {
+// bigview_pool_backward, and with `dtype` bigview_pool_and_backward: (grad_x, pooled).
+std::tuple<at::Tensor, at::Tensor> backward_cpu(const at::Tensor& grad_, const at::Tensor& x_,
+                                                at::IntArrayRef window, bool global_temporal,
+                                                bool with_pooled,
+                                                std::optional<at::ScalarType> dtype) {
   const Geometry g = geometry_of(x_, window, global_temporal);
   TORCH_CHECK(at::isFloatingType(grad_.scalar_type()),
               "bigview_pool_backward: grad must be floating point, got ", grad_.scalar_type());
@@ -425,15 +447,39 @@ at::Tensor bigview_pool_backward_cpu(const at::Tensor& grad_, const at::Tensor& 
   const bool widened = grad_.scalar_type() == at::kBFloat16;  // read as it is
   const at::Tensor grad = (widened ? grad_ : grad_.to(x.scalar_type())).contiguous();
   at::Tensor grad_x = at::empty(x.sizes(), x.options());
-  if (grad_x.numel() == 0) return grad_x;
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "bigview_pool_backward", [&] {
-    if (grad.scalar_type() == x.scalar_type()) {
-      backward_kernel<scalar_t, scalar_t>(grad, x, grad_x, g, global_temporal);
-    } else {
-      backward_kernel<scalar_t, c10::BFloat16>(grad, x, grad_x, g, global_temporal);
-    }
-  });
-  return grad_x;
+  const auto [out_type, fused] = output_type(x, dtype);
+  at::Tensor pooled;
+  if (with_pooled) {
+    pooled = at::empty(grad.sizes(), x.options().dtype(fused ? out_type : x.scalar_type()));
+  }
+  if (grad_x.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "bigview_pool_backward", [&] {
+      using B = c10::BFloat16;
+      const bool grad_same = grad.scalar_type() == x.scalar_type();
+      at::Tensor* out = with_pooled ? &pooled : nullptr;
+      if (with_pooled && pooled.scalar_type() != x.scalar_type()) {
+        if (grad_same) backward_kernel<scalar_t, scalar_t, B>(grad, x, grad_x, out, g, global_temporal);
+        else backward_kernel<scalar_t, B, B>(grad, x, grad_x, out, g, global_temporal);
+      } else {
+        if (grad_same) backward_kernel<scalar_t, scalar_t, scalar_t>(grad, x, grad_x, out, g, global_temporal);
+        else backward_kernel<scalar_t, B, scalar_t>(grad, x, grad_x, out, g, global_temporal);
+      }
+    });
+  }
+  if (with_pooled && !fused) pooled = pooled.to(out_type);
+  return {grad_x, pooled};
+}
+
+at::Tensor bigview_pool_backward_cpu(const at::Tensor& grad, const at::Tensor& x,
+                                     at::IntArrayRef window, bool global_temporal) {
+  return std::get<0>(backward_cpu(grad, x, window, global_temporal, false, std::nullopt));
+}
+
+std::tuple<at::Tensor, at::Tensor> bigview_pool_and_backward_cpu(
+    const at::Tensor& grad, const at::Tensor& x, at::IntArrayRef window, bool global_temporal,
+    std::optional<at::ScalarType> dtype) {
+  const auto [grad_x, pooled] = backward_cpu(grad, x, window, global_temporal, true, dtype);
+  return {pooled, grad_x};
 }
 
 }  // namespace
@@ -443,11 +489,14 @@ TORCH_LIBRARY(smallbig_mm, m) {
         " -> Tensor");
   m.def("bigview_pool_backward(Tensor grad, Tensor x, int[3] window, bool global_temporal)"
         " -> Tensor");
+  m.def("bigview_pool_and_backward(Tensor grad, Tensor x, int[3] window, bool global_temporal,"
+        " ScalarType? dtype=None) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(smallbig_mm, CPU, m) {
   m.impl("bigview_pool", &bigview_pool_cpu);
   m.impl("bigview_pool_backward", &bigview_pool_backward_cpu);
+  m.impl("bigview_pool_and_backward", &bigview_pool_and_backward_cpu);
 }
 
 }  // namespace smallbig_mm
