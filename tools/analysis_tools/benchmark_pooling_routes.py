@@ -2,7 +2,7 @@
 
 One training-path step per big view, as :mod:`smallbig_mm.models.fastpath.training` runs
 it: the forward pooling, then in the backward pass the pooling again and the gradient
-(:func:`~smallbig_mm.models.fastpath.pooling.pool_with_backward`). Both routes on the
+(:func:`~smallbig_mm.models.fastpath.pooling.pool_and_gradient`). Both routes on the
 same maps, repeats interleaved; each figure is the minimum over repeats of the wall time
 and of the process's CPU time (``time.process_time``). With one thread the CPU time is
 the figure to read on a shared machine: neighbours stretch wall time, not CPU time.
@@ -21,7 +21,7 @@ import torch
 from smallbig_mm.analysis.benchmark import Settings, environment
 from smallbig_mm.cli.arguments import positive
 from smallbig_mm.cli.errors import add_log_level_argument, tool_main
-from smallbig_mm.models.fastpath.pooling import pool_with_backward, separable_max_pool
+from smallbig_mm.models.fastpath.pooling import pool_and_gradient, separable_max_pool
 from smallbig_mm.ops.bigview_pool import NATIVE_LOADED
 from smallbig_mm.utils.errors import UsageError
 from smallbig_mm.utils.files import atomic_output, check_output_path
@@ -39,8 +39,7 @@ ROUTES = {'native': '1', 'pure': '0'}
 def training_step(x: torch.Tensor, kernel, grad: torch.Tensor) -> None:
     """The forward pooling, then the backward pass's pooling and gradient."""
     separable_max_pool(x, kernel)
-    _, backward = pool_with_backward(x, kernel)
-    backward(grad)
+    pool_and_gradient(x, kernel, grad)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

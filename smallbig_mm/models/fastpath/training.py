@@ -3,10 +3,11 @@
 The reference (:meth:`~.bottleneck.Bottleneck.reference_unit`) keeps, for each big view,
 the pooled map (for its conv's weight gradient) and the pooling's int64 argmax indices
 (twice the map's bytes). :func:`big_view_lean` keeps neither: only the unit input,
-which the small view's conv keeps anyway. Its backward pass pools again
-(:func:`~.pooling.pool_and_gradient`: the native operator, or the reference pooling on
-channels-last copies on CPUs) and routes the gradient through it, so gradients are
-exactly the reference's.
+which the small view's conv keeps anyway. Its backward pass pools again and routes the
+gradient through the pooling, so gradients are exactly the reference's: on the native
+route one pass over ``x`` gives the pooled map and ``x``'s gradient
+(:func:`~.pooling.pool_and_gradient`); on the pure route ``max_pool3d`` on a
+channels-last copy gives the map and its indices (:func:`~.pooling.pool_with_backward`).
 
 Stacking both views into one conv call was measured no faster on CPU and kept more
 memory (the stacked input), so it is not done.
@@ -18,6 +19,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from ...ops.bigview_pool import native_route
 from ..units import BigKernel, BigView
 from .frame_conv import (
     ConvGeometry,
@@ -27,7 +29,7 @@ from .frame_conv import (
     frame_conv_backward,
 )
 from .inference import can_fuse
-from .pooling import pool_and_gradient, separable_max_pool
+from .pooling import pool_and_gradient, pool_with_backward, separable_max_pool
 
 
 def autocast_dtype(x: Tensor) -> Optional[torch.dtype]:
@@ -53,28 +55,41 @@ class _PooledConv(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None, None]:
         x, weight = ctx.saved_tensors
+        x = x.detach()
         needs_x, needs_weight = ctx.needs_input_grad[:2]
         # under autocast the forward conv ran in a lower precision: so does its gradient
         weight_dtype, weight = weight.dtype, weight.to(grad.dtype)
-        grad_x = grad_weight = None
-        # the pooling again, for this step only: after the conv's input gradient, which
-        # needs only the pooled map's shape, so that one pass over x gives both the map
-        # (for the weight gradient) and x's gradient
-        if needs_x:
-            shape = x.shape if ctx.kernel_size[0] is not None else (*x.shape[:2], 1, *x.shape[3:])
-            shape_only = grad.new_empty(1).expand(shape)  # as torch.nn.grad.conv3d_input
+        grad_x = None
+        # the pooling again, for this step only, with the way back to x's gradient
+        if needs_x and native_route(x):
+            # one pass over x for both the map and x's gradient: after the conv's input
+            # gradient, which needs only the map's shape (as torch.nn.grad.conv3d_input)
+            frames = 1 if ctx.kernel_size[0] is None else x.shape[2]
+            shape_only = grad.new_empty(1).expand(*x.shape[:2], frames, *x.shape[3:])
             grad_pooled, _ = frame_conv_backward(
                 grad, shape_only, weight, ctx.geometry, (True, False)
             )
             assert grad_pooled is not None  # asked for
-            pooled, grad_x = pool_and_gradient(x.detach(), ctx.kernel_size, grad_pooled, grad.dtype)
+            pooled, grad_x = pool_and_gradient(x, ctx.kernel_size, grad_pooled, grad.dtype)
             del grad_pooled
+            grad_weight = None
+            if needs_weight:
+                grad_weight = frame_conv_backward(
+                    grad, pooled, weight, ctx.geometry, (False, True)
+                )[1]
+        else:  # the pure route: max_pool3d's indices, freed with pool_gradient
+            pooled, pool_gradient = pool_with_backward(x, ctx.kernel_size, grad.dtype)
+            grad_pooled, grad_weight = frame_conv_backward(
+                grad, pooled, weight, ctx.geometry, (needs_x, needs_weight)
+            )
+            del pooled
+            if needs_x:
+                assert grad_pooled is not None  # asked for with needs_x
+                grad_x = pool_gradient(grad_pooled)
+            del pool_gradient, grad_pooled
+        if grad_x is not None:
             grad_x = grad_x.contiguous()
-        else:
-            pooled = separable_max_pool(x.detach(), ctx.kernel_size, grad.dtype)
-        if needs_weight:
-            _, grad_weight = frame_conv_backward(grad, pooled, weight, ctx.geometry, (False, True))
-            assert grad_weight is not None  # asked for
+        if grad_weight is not None:
             grad_weight = grad_weight.to(weight_dtype).contiguous()
         return grad_x, grad_weight, None, None
 
