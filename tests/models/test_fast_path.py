@@ -194,6 +194,24 @@ def test_fast_path_under_bfloat16_autocast_matches_the_reference(training):
         torch.testing.assert_close(grad, grads[0][name], rtol=0.05, atol=1e-3, msg=name)
 
 
+def test_a_float64_model_under_bfloat16_autocast_trains_as_the_reference():
+    # autocast leaves float64 tensors alone: the training path must not hand a float64
+    # conv a bfloat16 pooled map ("expected m1 and m2 to have the same dtype")
+    torch.manual_seed(0)
+    reference = tiny(fast_path=False).double().train()
+    fast = tiny().double().train()
+    fast.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32, dtype=torch.float64)
+    grads = []
+    for model in (reference, fast):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            out = model(x)
+        out.square().mean().backward()
+        grads.append([p.grad for p in model.parameters()])
+    for fast_grad, reference_grad in zip(grads[1], grads[0]):
+        torch.testing.assert_close(fast_grad, reference_grad, rtol=1e-9, atol=1e-12)
+
+
 def relative_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
     return ((actual - expected).norm() / expected.norm()).item()
 

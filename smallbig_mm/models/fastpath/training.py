@@ -33,9 +33,12 @@ from .pooling import pool_and_gradient, pool_with_backward, separable_max_pool
 
 
 def autocast_dtype(x: Tensor) -> Optional[torch.dtype]:
-    """The dtype a conv of ``x`` runs in under autocast, or None where autocast is off."""
+    """The dtype autocast gives a conv of ``x``, or None where it leaves ``x`` as it is
+    (autocast off, or float64, which autocast does not cast)."""
     device = x.device.type
-    return torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
+    if not torch.is_autocast_enabled(device) or x.dtype == torch.float64:
+        return None
+    return torch.get_autocast_dtype(device)
 
 
 class _PooledConv(torch.autograd.Function):
