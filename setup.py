@@ -72,7 +72,8 @@ def native_extension() -> dict:
 
     source = osp.join('smallbig_mm', 'ops', 'csrc', 'bigview_pool.cpp')
     # at::parallel_for is OpenMP in the headers: without -fopenmp it runs on one thread.
-    # Linux wheels of torch use GCC's libgomp, which the extension then shares.
+    # Linux wheels of torch use GCC's libgomp; where they name it libgomp.so.1 (torch 2.14
+    # does), the extension shares it. A wheel with a hashed name would load a second one.
     openmp = ['-fopenmp'] if sys.platform.startswith('linux') else []
     extension = CppExtension(
         'smallbig_mm._native',

@@ -240,6 +240,8 @@ def test_bad_arguments_are_refused():
         torch.ops.smallbig_mm.bigview_pool(x, [2, 3, 3], False)
     with pytest.raises(RuntimeError, match=r'window \[1, h, w\]'):
         torch.ops.smallbig_mm.bigview_pool(x, [3, 3, 3], True)
+    with pytest.raises(RuntimeError, match='no frames'):  # was a segfault
+        torch.ops.smallbig_mm.bigview_pool(torch.randn(1, 2, 0, 3, 3), [1, 3, 3], True)
     with pytest.raises(RuntimeError, match='wrong shape'):
         torch.ops.smallbig_mm.bigview_pool_backward(x[:, :, :1], x, [3, 3, 3], False)
 

@@ -286,6 +286,8 @@ Geometry geometry_of(const at::Tensor& x, at::IntArrayRef window, bool global_te
     TORCH_CHECK(size >= 1 && size % 2 == 1, "bigview_pool: window sizes must be odd, got ",
                 window);
   }
+  TORCH_CHECK(!global_temporal || x.size(2) > 0,
+              "bigview_pool: a global temporal max of no frames");
   TORCH_CHECK(!global_temporal || window[0] == 1,
               "bigview_pool: a global temporal max takes window [1, h, w], got ", window);
   TORCH_CHECK(x.size(2) * x.size(3) * x.size(4) < (int64_t(1) << 31),
