@@ -178,7 +178,7 @@ def pool_and_gradient(
         >>> pooled.shape == grad_x.shape == x.shape
         True
     """
-    if kernel_size != (1, 1, 1) and native_route(x):
+    if tuple(kernel_size) != (1, 1, 1) and native_route(x):
         return bigview_pool_and_backward(grad, x, kernel_size, dtype)
     pooled, backward = pool_with_backward(x, kernel_size, dtype)
     return pooled, backward(grad)
